@@ -1,0 +1,131 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { connectors, type AppConnector } from '../apps/index.ts';
+import type { AuditLog, AppCallRecord } from '../core/audit/audit-log.ts';
+import type { BatonSettings } from '../core/config/settings.ts';
+import type { StepStore } from '../core/steps/step-store.ts';
+import { sendFromActivity } from './app-http.ts';
+import { currentCaller, type Caller } from './caller-context.ts';
+import { connectionRequired, resolveCredential, type CredentialSources, type PresentedCredential } from './credentials.ts';
+import { FailureType, type CallAppInput } from './contract.ts';
+
+export interface CallAppDependencies extends CredentialSources {
+  settings: BatonSettings;
+  audit: AuditLog;
+  steps: StepStore;
+}
+
+/**
+ * The one way workflow code reaches an app: check the action and its input, pick the credential the
+ * configuration names for the verified caller, call the app, and write one audit record whatever
+ * happens. Secrets stay inside this function; only the app's answer goes back to the workflow.
+ */
+export function createCallApp(deps: CallAppDependencies) {
+  return async function callApp({ app: appId, action: actionName, input, stepKey }: CallAppInput): Promise<unknown> {
+    const caller = currentCaller();
+    const connector = connectors.get(appId);
+    const app = deps.settings.apps.get(appId);
+    if (!connector || !app) {
+      throw ApplicationFailure.nonRetryable(`Unknown app "${appId}". Known apps: ${[...connectors.keys()].join(', ')}.`, FailureType.unknownApp);
+    }
+    const action = connector.actions[actionName];
+    if (!action) {
+      throw ApplicationFailure.nonRetryable(
+        `${connector.displayName} has no action "${actionName}". Known actions: ${Object.keys(connector.actions).join(', ')}.`,
+        FailureType.unknownAction,
+      );
+    }
+    const parsed = action.input.safeParse(input);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`).join('; ');
+      throw ApplicationFailure.nonRetryable(`Invalid input for ${connector.displayName} ${actionName}: ${issues}`, FailureType.invalidActionInput);
+    }
+
+    const audit = startAudit(deps.audit, caller, connector, app.mode, actionName, stepKey);
+    const done = deps.steps.find(stepKey);
+    if (done) {
+      audit.finish({ outcome: 'replayed' });
+      return done.result;
+    }
+
+    let credential: PresentedCredential;
+    try {
+      credential = await resolveCredential(caller, connector, app, deps);
+    } catch (error) {
+      audit.finish({ outcome: isConnectionRequired(error) ? 'connection_required' : 'failed', error: messageOf(error) });
+      throw error;
+    }
+    audit.credential(credential);
+
+    let answer;
+    try {
+      const response = await sendFromActivity(app.endpoints.apiBaseUrl, action.toRequest(parsed.data), credential.headers, stepKey);
+      answer = { status: response.status, read: action.readAnswer(response.status, response.body) };
+    } catch (error) {
+      audit.finish({ outcome: 'failed', error: `could not reach ${connector.displayName}: ${messageOf(error)}` });
+      throw error; // network trouble: Temporal retries the step
+    }
+
+    const { status, read } = answer;
+    if (read.kind === 'ok') {
+      deps.steps.save(stepKey, read.result);
+      audit.finish({ outcome: 'ok', upstreamStatus: status, objectRef: read.objectRef ?? null });
+      return read.result;
+    }
+    audit.finish({ outcome: read.kind === 'credential_rejected' ? 'credential_rejected' : 'failed', upstreamStatus: status, error: read.message });
+    if (read.kind === 'credential_rejected' && credential.owner === 'user') {
+      // The provider no longer honours this user's token (revoked in its settings, say): ask again.
+      deps.vault.markConnection(caller.identity.tenant, caller.identity.subject, appId, 'needs_reconsent', read.message);
+      throw connectionRequired(connector, app, 'revoked', `${read.message}; ${caller.identity.subject} must connect ${connector.displayName} again.`);
+    }
+    const message = `${read.message} (${actionName} as ${describeCredential(caller, credential)})`;
+    if (read.kind === 'failed' && read.retryable) throw new Error(message);
+    throw ApplicationFailure.nonRetryable(message, FailureType.appRequestFailed, { app: appId, action: actionName, status });
+  };
+}
+
+function startAudit(log: AuditLog, caller: Caller, connector: AppConnector, mode: string, action: string, stepKey: string) {
+  const started = Date.now();
+  const { identity, binding, runPath } = caller;
+  const record: AppCallRecord = {
+    at: started,
+    subject: identity.subject,
+    email: identity.email,
+    tenant: identity.tenant,
+    authMethod: identity.authMethod,
+    tool: binding.tool,
+    rootWorkflowId: binding.rootWorkflowId,
+    runPath,
+    app: connector.id,
+    action,
+    stepKey,
+    credentialMode: mode,
+    credentialOwner: 'none',
+    externalAccount: null,
+    upstreamStatus: null,
+    outcome: 'started',
+    objectRef: null,
+    error: null,
+    durationMs: 0,
+  };
+  return {
+    credential(credential: PresentedCredential) {
+      record.credentialOwner = credential.owner;
+      record.externalAccount = credential.externalAccount;
+    },
+    finish(result: Partial<Pick<AppCallRecord, 'outcome' | 'upstreamStatus' | 'objectRef' | 'error'>>) {
+      log.recordAppCall({ ...record, ...result, durationMs: Date.now() - started });
+    },
+  };
+}
+
+function describeCredential(caller: Caller, credential: PresentedCredential): string {
+  return credential.owner === 'user' ? `${caller.identity.subject} (${credential.externalAccount ?? 'own connection'})` : 'the service account';
+}
+
+function isConnectionRequired(error: unknown): boolean {
+  return error instanceof ApplicationFailure && error.type === FailureType.connectionRequired;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

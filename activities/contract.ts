@@ -1,0 +1,62 @@
+/**
+ * The activities workflow code may call, as pure types: workflow code imports this file and nothing
+ * else from activities/, so the workflow bundle never pulls in Node-only code.
+ */
+import type { IdentityContext, VerifiedIdentity } from '../core/identity/context.ts';
+
+export interface CallAppInput {
+  app: string;
+  action: string;
+  input: unknown;
+  /** Stable for one logical step of one workflow: retries and resumes reuse it, so the app sees it once. */
+  stepKey: string;
+}
+
+export type ConnectionMissingReason = 'never_connected' | 'revoked' | 'refresh_failed' | 'expired' | 'unreadable';
+
+/** Details of the `ConnectionRequired` failure callApp raises when the user must (re)connect an app. */
+export interface ConnectionRequiredDetails {
+  app: string;
+  appName: string;
+  scopes: string[];
+  reason: ConnectionMissingReason;
+  message: string;
+}
+
+export interface ConsentRequestRecord {
+  consentId: string;
+  app: string;
+  scopes: string[];
+  reason: ConnectionMissingReason;
+  rootWorkflowId: string;
+  waitingWorkflowId: string;
+}
+
+export type ConsentOutcome = 'expired' | 'cancelled';
+
+export interface BatonActivities {
+  callApp(input: CallAppInput): Promise<unknown>;
+  /** Returns the identity the worker verified from the run's header (a local activity at each workflow start). */
+  verifyRunIdentity(): Promise<VerifiedIdentity>;
+  recordConsentRequest(request: ConsentRequestRecord): Promise<void>;
+  settleConsentRequest(input: { consentId: string; outcome: ConsentOutcome }): Promise<void>;
+}
+
+export type { IdentityContext };
+
+/** Failure types Baton raises on purpose; workflow code and clients match on these. */
+export const FailureType = {
+  connectionRequired: 'ConnectionRequired',
+  identityRejected: 'IdentityRejected',
+  unknownApp: 'UnknownApp',
+  unknownAction: 'UnknownAction',
+  invalidActionInput: 'InvalidActionInput',
+  appRequestFailed: 'AppRequestFailed',
+  serviceAccountMissing: 'ServiceAccountMissing',
+  vaultUnavailable: 'VaultUnavailable',
+  consentDeclined: 'ConsentDeclined',
+  consentTimedOut: 'ConsentTimedOut',
+  invalidToolInput: 'InvalidToolInput',
+  unknownTool: 'UnknownTool',
+  undeclaredApp: 'UndeclaredApp',
+} as const;

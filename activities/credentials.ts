@@ -1,0 +1,65 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { AppConnector } from '../apps/index.ts';
+import type { AppSettings } from '../core/config/settings.ts';
+import type { AppOAuthClient } from '../core/oauth/oauth-client.ts';
+import { ConnectionUnavailableError, type Vault } from '../core/vault/index.ts';
+import type { Caller } from './caller-context.ts';
+import { FailureType, type ConnectionRequiredDetails } from './contract.ts';
+
+export interface PresentedCredential {
+  headers: Record<string, string>;
+  owner: 'user' | 'service_account';
+  externalAccount: string | null;
+}
+
+export interface CredentialSources {
+  vault: Vault;
+  oauthClients: ReadonlyMap<string, AppOAuthClient>;
+}
+
+/**
+ * Picks the credential the app's configuration names for this caller. A user-mode app only ever gets
+ * the caller's own connection: when it is missing the step pauses for consent (ConnectionRequired),
+ * never falling back to a service account or another user.
+ */
+export async function resolveCredential(caller: Caller, connector: AppConnector, app: AppSettings, sources: CredentialSources): Promise<PresentedCredential> {
+  if (app.mode === 'service_account') return serviceAccountCredential(connector, sources);
+  if (caller.identity.authMethod === 'api_token') {
+    throw ApplicationFailure.nonRetryable(
+      `API-token callers have no personal connections, and ${connector.displayName} is configured to use each user's own connection; use OAuth sign-in or a service-account tool.`,
+      FailureType.appRequestFailed,
+    );
+  }
+  const oauthClient = sources.oauthClients.get(connector.id);
+  if (!oauthClient) {
+    throw ApplicationFailure.nonRetryable(`${connector.displayName} has no OAuth client configured, so users cannot connect it.`, FailureType.appRequestFailed);
+  }
+  const { tenant, subject } = caller.identity;
+  try {
+    const { accessToken, info } = await sources.vault.resolveUserAccessToken({ tenant, subject, app: connector.id, refresh: (token) => oauthClient.refresh(token) });
+    return { headers: { authorization: `Bearer ${accessToken}` }, owner: 'user', externalAccount: info.externalLogin };
+  } catch (error) {
+    if (error instanceof ConnectionUnavailableError) throw connectionRequired(connector, app, error.reason, error.message);
+    throw error;
+  }
+}
+
+export function connectionRequired(connector: AppConnector, app: AppSettings, reason: ConnectionRequiredDetails['reason'], message: string): ApplicationFailure {
+  const details: ConnectionRequiredDetails = { app: connector.id, appName: connector.displayName, scopes: app.scopes, reason, message };
+  return ApplicationFailure.create({ message, type: FailureType.connectionRequired, nonRetryable: true, details: [details] });
+}
+
+function serviceAccountCredential(connector: AppConnector, { vault }: CredentialSources): PresentedCredential {
+  const secret = vault.getServiceCredential(connector.id);
+  if (!secret) {
+    throw ApplicationFailure.nonRetryable(
+      `No service account is stored for ${connector.displayName}; an administrator must add one (see README, "Service accounts").`,
+      FailureType.serviceAccountMissing,
+    );
+  }
+  if (connector.serviceAuth === 'basic') {
+    const basic = Buffer.from(`${secret.username}:${secret.password}`).toString('base64');
+    return { headers: { authorization: `Basic ${basic}` }, owner: 'service_account', externalAccount: secret.username ?? null };
+  }
+  return { headers: { authorization: `Bearer ${secret.token}` }, owner: 'service_account', externalAccount: secret.label ?? null };
+}

@@ -1,0 +1,24 @@
+import { createCallApp, type CallAppDependencies } from './call-app.ts';
+import { currentCaller } from './caller-context.ts';
+import { createConsentActivities } from './consent-records.ts';
+import type { BatonActivities } from './contract.ts';
+import type { ConsentStore } from '../core/consent/consent-store.ts';
+
+export interface ActivityDependencies extends CallAppDependencies {
+  consents: ConsentStore;
+}
+
+/** All activities the worker registers, wired to their stores. */
+export function createActivities(deps: ActivityDependencies): BatonActivities {
+  return {
+    callApp: createCallApp(deps),
+    // The interceptor has already verified the identity; handing it back lets workflow code read it.
+    verifyRunIdentity: async () => {
+      const { identity, binding } = currentCaller();
+      return { identity, binding };
+    },
+    ...createConsentActivities(deps.consents),
+  };
+}
+
+export { identityInterceptor, currentIdentity } from './caller-context.ts';

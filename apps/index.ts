@@ -1,0 +1,9 @@
+import { github } from './github.ts';
+import { jira } from './jira.ts';
+import { slack } from './slack.ts';
+import type { AppConnector } from './types.ts';
+
+/** Every connector Baton ships, by app id. */
+export const connectors: ReadonlyMap<string, AppConnector> = new Map([github, slack, jira].map((c) => [c.id, c]));
+
+export type { AppConnector, AppAction, AppAnswer, AppEndpoints, AppRequest, CredentialMode, ExternalAccount } from './types.ts';

@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+
+/**
+ * How an app call is authorised. `user_oauth`: the calling user's own connection (authorization code +
+ * PKCE). `service_account`: one credential the organisation configured for the app.
+ */
+export type CredentialMode = 'user_oauth' | 'service_account';
+
+/** One HTTP request to the app's API, with the path of the real API (relative to the API base URL). */
+export interface AppRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string>;
+  body?: unknown;
+}
+
+/** What the app answered, after the connector read the app's own way of reporting errors. */
+export type AppAnswer<Result> =
+  | { kind: 'ok'; result: Result; objectRef?: string }
+  | { kind: 'credential_rejected'; message: string }
+  | { kind: 'failed'; message: string; retryable: boolean };
+
+export interface AppAction<Input extends z.ZodType = z.ZodType, Result = unknown> {
+  description: string;
+  input: Input;
+  toRequest(input: z.infer<Input>): AppRequest;
+  readAnswer(status: number, body: unknown): AppAnswer<Result>;
+}
+
+/** The app's OAuth 2.1 authorization server, as far as a connector knows it (URLs come from configuration). */
+export interface OAuthProfile {
+  defaultScopes: string[];
+  /** Scope separator the app's authorize endpoint expects (Slack uses commas). */
+  scopeSeparator: ' ' | ',';
+  /** Asks the app who the token belongs to, so the vault records the external account. */
+  whoAmI: AppAction<z.ZodObject<{}>, ExternalAccount>;
+}
+
+export interface ExternalAccount {
+  id: string;
+  login: string;
+}
+
+/** How a service-account credential is presented to the app. */
+export type ServiceAuthScheme = 'basic' | 'bearer';
+
+export interface AppConnector {
+  id: string;
+  displayName: string;
+  /** The real service's endpoints; configuration may point elsewhere (the sandbox, GitHub Enterprise). */
+  defaultEndpoints: AppEndpoints;
+  defaultMode: CredentialMode;
+  oauth?: OAuthProfile;
+  serviceAuth?: ServiceAuthScheme;
+  actions: Record<string, AppAction>;
+}
+
+/** Where an app lives. Defaults point at the real service; the sandbox overrides them. */
+export interface AppEndpoints {
+  apiBaseUrl: string;
+  authorizeUrl?: string;
+  tokenUrl?: string;
+  revokeUrl?: string;
+}

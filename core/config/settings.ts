@@ -1,0 +1,83 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { connectors, type AppEndpoints, type CredentialMode } from '../../apps/index.ts';
+import { sandboxEndpoints } from './sandbox-endpoints.ts';
+
+export interface AppSettings {
+  id: string;
+  endpoints: AppEndpoints;
+  mode: CredentialMode;
+  scopes: string[];
+  client?: { clientId: string; clientSecret: string };
+}
+
+export interface BatonSettings {
+  home: string;
+  databasePath: string;
+  temporal: { address: string; namespace: string; taskQueue: string };
+  /** Where browsers reach the gateway; the OAuth redirect URI hangs off it. */
+  publicUrl: string;
+  apps: Map<string, AppSettings>;
+}
+
+const url = z.url({ protocol: /^https?$/ });
+const environment = z.object({
+  BATON_HOME: z.string().default('.baton'),
+  BATON_DB: z.string().optional(),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  BATON_TASK_QUEUE: z.string().default('baton'),
+  BATON_PUBLIC_URL: url.default('http://127.0.0.1:8080'),
+  BATON_SANDBOX_URL: url.optional(),
+});
+
+/**
+ * Reads Baton's settings from the environment. Each app's endpoints default to the real service;
+ * `BATON_SANDBOX_URL` points them all at the local sandbox; `BATON_<APP>_API_URL`, `_AUTHORIZE_URL`,
+ * `_TOKEN_URL`, `_REVOKE_URL`, `_CLIENT_ID`, `_CLIENT_SECRET`, `_MODE`, `_SCOPES` override one app.
+ * A bad value stops the process with a message naming the variable.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSettings {
+  const parsed = environment.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`Environment variable ${String(issue?.path[0])} is invalid: ${issue?.message}.`);
+  }
+  const vars = parsed.data;
+  const home = resolve(vars.BATON_HOME);
+  const apps = new Map<string, AppSettings>();
+  for (const connector of connectors.values()) {
+    const prefix = `BATON_${connector.id.toUpperCase()}_`;
+    const base = vars.BATON_SANDBOX_URL ? sandboxEndpoints(vars.BATON_SANDBOX_URL, connector.id) : connector.defaultEndpoints;
+    const endpoints: AppEndpoints = {
+      apiBaseUrl: env[`${prefix}API_URL`] ?? base.apiBaseUrl,
+      authorizeUrl: env[`${prefix}AUTHORIZE_URL`] ?? base.authorizeUrl,
+      tokenUrl: env[`${prefix}TOKEN_URL`] ?? base.tokenUrl,
+      revokeUrl: env[`${prefix}REVOKE_URL`] ?? base.revokeUrl,
+    };
+    const mode = env[`${prefix}MODE`] ?? connector.defaultMode;
+    if (mode !== 'user_oauth' && mode !== 'service_account') {
+      throw new Error(`${prefix}MODE must be "user_oauth" or "service_account" (got "${mode}").`);
+    }
+    const clientId = env[`${prefix}CLIENT_ID`];
+    const clientSecret = env[`${prefix}CLIENT_SECRET`];
+    apps.set(connector.id, {
+      id: connector.id,
+      endpoints,
+      mode,
+      scopes: env[`${prefix}SCOPES`]?.split(/[ ,]+/).filter(Boolean) ?? connector.oauth?.defaultScopes ?? [],
+      client: clientId && clientSecret ? { clientId, clientSecret } : undefined,
+    });
+  }
+  return {
+    home,
+    databasePath: vars.BATON_DB ? resolve(vars.BATON_DB) : resolve(home, 'baton.db'),
+    temporal: { address: vars.TEMPORAL_ADDRESS, namespace: vars.TEMPORAL_NAMESPACE, taskQueue: vars.BATON_TASK_QUEUE },
+    publicUrl: vars.BATON_PUBLIC_URL.replace(/\/$/, ''),
+    apps,
+  };
+}
+
+export function oauthRedirectUri(settings: BatonSettings): string {
+  return `${settings.publicUrl}/oauth/callback`;
+}

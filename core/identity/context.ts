@@ -1,0 +1,34 @@
+/**
+ * Who is calling, as the gateway established it. Pure data: this file is imported by workflow code,
+ * so it must not import anything with side effects.
+ */
+export interface IdentityContext {
+  /** Stable user id from the identity provider (`sub`), or the API token's service identity. */
+  subject: string;
+  email: string | null;
+  displayName: string | null;
+  tenant: string;
+  /** `oauth`: a person signed in through the identity provider. `api_token`: a service caller. */
+  authMethod: 'oauth' | 'api_token';
+  groups: string[];
+  roles: string[];
+  /** The identity provider that vouched for the caller. */
+  issuer: string;
+  /** Opaque vault reference to the caller's inbound token, for modes that need it; never the token. */
+  inboundTokenRef: string | null;
+}
+
+/** Ties a signed identity to one run, so it cannot be replayed onto another workflow. */
+export interface RunBinding {
+  rootWorkflowId: string;
+  tool: string;
+}
+
+export interface VerifiedIdentity {
+  identity: IdentityContext;
+  binding: RunBinding;
+}
+
+/** Temporal header names Baton's interceptors use. */
+export const IDENTITY_HEADER = 'baton-identity';
+export const RUN_PATH_HEADER = 'baton-run-path';

@@ -1,0 +1,28 @@
+import type { SqlDatabase } from '../db.ts';
+
+/**
+ * Results of app calls that succeeded, by step key. When Temporal retries a step whose app call
+ * already went through (the worker died before reporting it), the stored result is returned and the
+ * app is not called again. Results hold what the app returned to the workflow, never credentials.
+ */
+export class StepStore {
+  readonly #db: SqlDatabase;
+
+  constructor(db: SqlDatabase) {
+    this.#db = db;
+    db.exec(`CREATE TABLE IF NOT EXISTS step_results (
+      step_key TEXT PRIMARY KEY,
+      result TEXT NOT NULL,
+      completed_at INTEGER NOT NULL
+    )`);
+  }
+
+  find(stepKey: string): { result: unknown } | undefined {
+    const row = this.#db.get<{ result: string }>('SELECT result FROM step_results WHERE step_key = ?', stepKey);
+    return row && { result: JSON.parse(row.result) };
+  }
+
+  save(stepKey: string, result: unknown): void {
+    this.#db.run('INSERT INTO step_results (step_key, result, completed_at) VALUES (?, ?, ?) ON CONFLICT (step_key) DO NOTHING', stepKey, JSON.stringify(result ?? null), Date.now());
+  }
+}

@@ -1,0 +1,264 @@
+import type { SqlDatabase } from '../db.ts';
+import { seal, unseal } from './cipher.ts';
+import {
+  connectionParams,
+  readConnectionRow,
+  sealConnectionSecret,
+  toConnectionInfo,
+  unsealConnectionSecret,
+  WHERE_CONNECTION,
+  type ConnectionRow,
+  type ConnectionSecret,
+} from './connection-rows.ts';
+import type { ConnectionId, ConnectionInfo, PutConnectionInput, RefreshedTokens, Refresher, ResolvedUserToken } from './connection-types.ts';
+import { ConnectionUnavailableError, isConnectionUnavailableReason, RefreshRejectedError, VaultCorruptError } from './errors.ts';
+import { verifyVaultKey } from './key-check.ts';
+import type { VaultKey } from './key.ts';
+import { withRefreshLease, type LeaseTiming } from './refresh-lease.ts';
+import { createVaultTables } from './schema.ts';
+
+export interface VaultOptions {
+  /** Clock in epoch ms; tests pin it. */
+  now?: () => number;
+  /** How long one process may hold a connection's refresh lease before others take over (default 30 s). */
+  refreshLeaseMs?: number;
+  /** How often a process waiting on another's refresh re-checks the row (default 50 ms). */
+  refreshPollMs?: number;
+}
+
+const DEFAULT_MARGIN_MS = 60_000;
+// Bounds the refresh loop when an app keeps issuing tokens that are already expired.
+const MAX_REFRESH_ROUNDS = 3;
+
+/** Each user's app connections and the deployment's service-account credentials, encrypted at rest. */
+export class Vault {
+  readonly #db: SqlDatabase;
+  readonly #key: VaultKey;
+  readonly #lease: LeaseTiming;
+  /** One refresh per connection per process: concurrent resolves share this promise. */
+  readonly #refreshesInFlight = new Map<string, Promise<void>>();
+
+  private constructor(db: SqlDatabase, key: VaultKey, lease: LeaseTiming) {
+    this.#db = db;
+    this.#key = key;
+    this.#lease = lease;
+  }
+
+  /** Creates the tables if needed and refuses (VaultKeyMismatchError) a key other than the vault's own. */
+  static open(db: SqlDatabase, key: VaultKey, options: VaultOptions = {}): Vault {
+    const now = options.now ?? Date.now;
+    createVaultTables(db);
+    verifyVaultKey(db, key, now());
+    return new Vault(db, key, { now, leaseMs: options.refreshLeaseMs ?? 30_000, pollMs: options.refreshPollMs ?? 50 });
+  }
+
+  /** Stores (or replaces, on reconnect) a user's connection; it becomes active again. */
+  putConnection(input: PutConnectionInput): ConnectionInfo {
+    assertConnectionInput(input);
+    const now = this.#lease.now();
+    this.#db.run(
+      `INSERT INTO vault_connections (tenant, subject, app, sealed_secret, expires_at, scopes, external_account_id, external_login,
+         status, status_reason, created_at, updated_at, last_used_at, version, refresh_lease_owner, refresh_lease_until)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', NULL, ?, ?, NULL, 1, NULL, NULL)
+       ON CONFLICT (tenant, subject, app) DO UPDATE SET
+         sealed_secret = excluded.sealed_secret, expires_at = excluded.expires_at, scopes = excluded.scopes,
+         external_account_id = excluded.external_account_id, external_login = excluded.external_login,
+         status = 'active', status_reason = NULL, updated_at = excluded.updated_at, version = vault_connections.version + 1`,
+      ...connectionParams(input),
+      sealConnectionSecret(this.#key, input, { accessToken: input.accessToken, refreshToken: input.refreshToken }),
+      input.expiresAt ?? null,
+      JSON.stringify(input.scopes),
+      input.externalAccountId,
+      input.externalLogin,
+      now,
+      now,
+    );
+    return this.#requireInfo(input);
+  }
+
+  getConnectionInfo(tenant: string, subject: string, app: string): ConnectionInfo | undefined {
+    const row = readConnectionRow(this.#db, { tenant, subject, app });
+    return row && toConnectionInfo(row);
+  }
+
+  listConnections(tenant: string, subject: string): ConnectionInfo[] {
+    return this.#db
+      .all<ConnectionRow>('SELECT * FROM vault_connections WHERE tenant = ? AND subject = ? ORDER BY app', tenant, subject)
+      .map(toConnectionInfo);
+  }
+
+  /** Returns false when there is no such connection. */
+  markConnection(tenant: string, subject: string, app: string, status: 'needs_reconsent' | 'revoked', reason: string): boolean {
+    const changes = this.#db.run(
+      `UPDATE vault_connections SET status = ?, status_reason = ?, updated_at = ?, version = version + 1 WHERE ${WHERE_CONNECTION}`,
+      status,
+      reason,
+      this.#lease.now(),
+      tenant,
+      subject,
+      app,
+    ).changes;
+    return changes === 1;
+  }
+
+  /** Returns false when there was no such connection. */
+  deleteConnection(tenant: string, subject: string, app: string): boolean {
+    return this.#db.run(`DELETE FROM vault_connections WHERE ${WHERE_CONNECTION}`, tenant, subject, app).changes === 1;
+  }
+
+  putServiceCredential(app: string, secret: Record<string, string>, label?: string): void {
+    if (!app) throw new TypeError('putServiceCredential needs an app');
+    if (typeof secret !== 'object' || secret === null || Object.values(secret).some((value) => typeof value !== 'string')) {
+      throw new TypeError('a service credential must be an object of string values');
+    }
+    const now = this.#lease.now();
+    this.#db.run(
+      `INSERT INTO vault_service_credentials (app, label, sealed_secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (app) DO UPDATE SET label = excluded.label, sealed_secret = excluded.sealed_secret, updated_at = excluded.updated_at`,
+      app,
+      label ?? null,
+      seal(this.#key, JSON.stringify(secret), serviceAad(app)),
+      now,
+      now,
+    );
+  }
+
+  /** Throws VaultCorruptError / VaultKeyMismatchError rather than returning a credential it cannot vouch for. */
+  getServiceCredential(app: string): Record<string, string> | undefined {
+    const row = this.#db.get<{ sealed_secret: string }>('SELECT sealed_secret FROM vault_service_credentials WHERE app = ?', app);
+    return row && (JSON.parse(unseal(this.#key, row.sealed_secret, serviceAad(app))) as Record<string, string>);
+  }
+
+  deleteServiceCredential(app: string): boolean {
+    return this.#db.run('DELETE FROM vault_service_credentials WHERE app = ?', app).changes === 1;
+  }
+
+  /**
+   * The user's current access token for `app`, refreshed first when it expires within `marginMs`.
+   * Concurrent calls for one connection — in this process or any other sharing the database — cause at most
+   * one `refresh` call; the others wait for and use its result. Errors from `refresh` other than
+   * RefreshRejectedError propagate unchanged and leave the connection as it was.
+   */
+  async resolveUserAccessToken(args: {
+    tenant: string;
+    subject: string;
+    app: string;
+    refresh: Refresher;
+    marginMs?: number;
+  }): Promise<ResolvedUserToken> {
+    const id: ConnectionId = { tenant: args.tenant, subject: args.subject, app: args.app };
+    let marginMs = args.marginMs ?? DEFAULT_MARGIN_MS;
+    for (let round = 0; ; round++) {
+      const row = readConnectionRow(this.#db, id);
+      if (!row) throw new ConnectionUnavailableError(id, 'never_connected');
+      const secret = this.#usableSecret(id, row);
+      const now = this.#lease.now();
+      const expiresAt = row.expires_at === null ? Infinity : Number(row.expires_at);
+      if (expiresAt - marginMs > now) return this.#recordUse(row, secret, now);
+      // Without a refresh token the current one is all there is: use it for as long as it is actually valid.
+      if (!secret.refreshToken || round >= MAX_REFRESH_ROUNDS) {
+        if (expiresAt > now) return this.#recordUse(row, secret, now);
+        throw new ConnectionUnavailableError(id, 'expired');
+      }
+      await this.#refreshOnce(id, Number(row.version), args.refresh);
+      // A freshly issued token is good until it actually expires, even if the app's lifetimes are shorter than the margin.
+      marginMs = 0;
+    }
+  }
+
+  /** The row's tokens, or the ConnectionUnavailableError explaining why the user has to act. */
+  #usableSecret(id: ConnectionId, row: ConnectionRow): ConnectionSecret {
+    if (row.status === 'revoked') throw new ConnectionUnavailableError(id, 'revoked', { detail: row.status_reason ?? undefined });
+    if (row.status === 'needs_reconsent') {
+      const stored = row.status_reason;
+      if (isConnectionUnavailableReason(stored)) throw new ConnectionUnavailableError(id, stored);
+      throw new ConnectionUnavailableError(id, 'refresh_failed', { detail: stored ?? undefined });
+    }
+    try {
+      return unsealConnectionSecret(this.#key, row);
+    } catch (error) {
+      // Only this row is affected; a key mismatch is not the row's fault and stays a VaultKeyMismatchError.
+      if (error instanceof VaultCorruptError) throw new ConnectionUnavailableError(id, 'unreadable', { cause: error });
+      throw error;
+    }
+  }
+
+  #recordUse(row: ConnectionRow, secret: ConnectionSecret, now: number): ResolvedUserToken {
+    // lastUsedAt deliberately leaves `version` alone: it is not a credential change and must not wake
+    // refresh waiters or invalidate a refresh another process is about to store.
+    this.#db.run(`UPDATE vault_connections SET last_used_at = ? WHERE ${WHERE_CONNECTION}`, now, ...connectionParams(row));
+    return { accessToken: secret.accessToken, info: { ...toConnectionInfo(row), lastUsedAt: now } };
+  }
+
+  #refreshOnce(id: ConnectionId, seenVersion: number, refresh: Refresher): Promise<void> {
+    const flightKey = JSON.stringify([id.tenant, id.subject, id.app]);
+    const inFlight = this.#refreshesInFlight.get(flightKey);
+    if (inFlight) return inFlight;
+    const flight = withRefreshLease(this.#db, id, seenVersion, this.#lease, () => this.#refreshHoldingLease(id, seenVersion, refresh)).finally(
+      () => this.#refreshesInFlight.delete(flightKey),
+    );
+    this.#refreshesInFlight.set(flightKey, flight);
+    return flight;
+  }
+
+  async #refreshHoldingLease(id: ConnectionId, seenVersion: number, refresh: Refresher): Promise<void> {
+    const row = readConnectionRow(this.#db, id);
+    if (!row || Number(row.version) !== seenVersion || row.status !== 'active') return;
+    const secret = unsealConnectionSecret(this.#key, row);
+    if (!secret.refreshToken) return;
+    let tokens: RefreshedTokens;
+    try {
+      tokens = await refresh(secret.refreshToken);
+    } catch (error) {
+      if (!(error instanceof RefreshRejectedError)) throw error;
+      // Conditional on the version we refreshed from: if the user reconnected meanwhile, that connection stands.
+      const marked = this.#db.run(
+        `UPDATE vault_connections SET status = 'needs_reconsent', status_reason = 'refresh_failed', updated_at = ?, version = version + 1
+         WHERE ${WHERE_CONNECTION} AND version = ?`,
+        this.#lease.now(),
+        ...connectionParams(id),
+        seenVersion,
+      ).changes;
+      if (marked === 1) throw new ConnectionUnavailableError(id, 'refresh_failed', { detail: error.message, cause: error });
+      return;
+    }
+    if (typeof tokens?.accessToken !== 'string' || tokens.accessToken === '') {
+      throw new TypeError(`the ${id.app} refresher returned no access token`);
+    }
+    // Providers that rotate refresh tokens invalidate the old one, so the new one must be stored; the old one
+    // is kept only when none came back.
+    const rotated: ConnectionSecret = { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken ?? secret.refreshToken };
+    this.#db.run(
+      `UPDATE vault_connections SET sealed_secret = ?, expires_at = ?, scopes = ?, updated_at = ?, version = version + 1
+       WHERE ${WHERE_CONNECTION} AND version = ?`,
+      sealConnectionSecret(this.#key, id, rotated),
+      tokens.expiresAt ?? null,
+      tokens.scopes ? JSON.stringify(tokens.scopes) : row.scopes,
+      this.#lease.now(),
+      ...connectionParams(id),
+      seenVersion,
+    );
+  }
+
+  #requireInfo(id: ConnectionId): ConnectionInfo {
+    const info = this.getConnectionInfo(id.tenant, id.subject, id.app);
+    if (!info) throw new Error(`connection ${id.app} of ${id.subject} vanished right after being written`);
+    return info;
+  }
+}
+
+function serviceAad(app: string): string {
+  return `service:${encodeURIComponent(app)}`;
+}
+
+function assertConnectionInput(input: PutConnectionInput): void {
+  for (const field of ['tenant', 'subject', 'app', 'accessToken', 'externalAccountId'] as const) {
+    if (typeof input[field] !== 'string' || input[field] === '') throw new TypeError(`putConnection needs a non-empty ${field}`);
+  }
+  if (typeof input.externalLogin !== 'string') throw new TypeError('externalLogin must be a string');
+  if (input.refreshToken !== undefined && typeof input.refreshToken !== 'string') throw new TypeError('refreshToken must be a string');
+  if (input.expiresAt !== undefined && !Number.isFinite(input.expiresAt)) throw new TypeError('expiresAt must be epoch milliseconds');
+  if (!Array.isArray(input.scopes) || input.scopes.some((scope) => typeof scope !== 'string')) {
+    throw new TypeError('scopes must be an array of strings');
+  }
+}

@@ -1,0 +1,31 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { ConsentStore } from '../../core/consent/consent-store.ts';
+import { consentDecisionSignal } from '../../workflows/protocol.ts';
+
+export interface ConnectionKey {
+  tenant: string;
+  subject: string;
+  app: string;
+}
+
+/**
+ * Tells every run of this user waiting on this app what the user decided: one consent resumes all of
+ * them. The signal goes out before the request is closed, so a crash in between can only lead to a
+ * repeated signal (harmless), never to a run left waiting.
+ */
+export async function resumeWaitingRuns(client: Client, consents: ConsentStore, key: ConnectionKey, decision: 'granted' | 'denied'): Promise<string[]> {
+  const waiting = consents.pendingFor(key.tenant, key.subject, key.app);
+  const signalled = new Set<string>();
+  for (const request of waiting) {
+    if (!signalled.has(request.waitingWorkflowId)) {
+      try {
+        await client.workflow.getHandle(request.waitingWorkflowId).signal(consentDecisionSignal, { app: key.app, decision });
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error; // the run ended meanwhile (cancelled, timed out)
+      }
+      signalled.add(request.waitingWorkflowId);
+    }
+    consents.resolve(request.id, decision);
+  }
+  return [...signalled];
+}

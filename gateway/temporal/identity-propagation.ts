@@ -1,0 +1,24 @@
+import { defaultPayloadConverter, type Headers } from '@temporalio/common';
+import type { WorkflowClientInterceptor } from '@temporalio/client';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { IDENTITY_HEADER } from '../../core/identity/context.ts';
+
+const signedIdentity = new AsyncLocalStorage<string>();
+
+/** Runs `work` with every Temporal call inside it carrying `token` (a signed identity) as a header. */
+export function actingAs<T>(token: string, work: () => Promise<T>): Promise<T> {
+  return signedIdentity.run(token, work);
+}
+
+function stamp(headers: Headers): Headers {
+  const token = signedIdentity.getStore();
+  return token ? { ...headers, [IDENTITY_HEADER]: defaultPayloadConverter.toPayload(token) } : headers;
+}
+
+/** Client side of identity propagation: starts, signals and updates made inside `actingAs` carry the identity. */
+export const identityClientInterceptor: WorkflowClientInterceptor = {
+  start: (input, next) => next({ ...input, headers: stamp(input.headers) }),
+  signal: (input, next) => next({ ...input, headers: stamp(input.headers) }),
+  signalWithStart: (input, next) => next({ ...input, headers: stamp(input.headers) }),
+  startUpdate: (input, next) => next({ ...input, headers: stamp(input.headers) }),
+};

@@ -1,0 +1,134 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSettings, type BatonSettings } from '../../core/config/settings.ts';
+import type { IdentityContext } from '../../core/identity/context.ts';
+import { generateIdentityKey, toPublicJwk } from '../../core/identity/keys.ts';
+import { createIdentitySigner, type IdentitySigner } from '../../core/identity/signer.ts';
+import { openStores, type BatonStores } from '../../core/stores.ts';
+import { ConnectFlow, type CallbackResult } from '../../gateway/consent/connect-flow.ts';
+import { connectTemporal } from '../../gateway/temporal/client.ts';
+import { startTool } from '../../gateway/temporal/start-tool.ts';
+import { approveConsentOverHttp } from '../../sandbox/browserless-consent.ts';
+import { startSandbox, type RunningSandbox } from '../../sandbox/server.ts';
+import type { CallableDefinition } from '../../workflows/sdk/define.ts';
+import { awaitOutcomeUpdate, type RunOptions, type RunStatus } from '../../workflows/protocol.ts';
+import { passwordOf } from './identities.ts';
+import { WorkerProcess } from './worker-process.ts';
+
+const secret = () => randomBytes(24).toString('base64url');
+
+/**
+ * Everything one suite needs, all real: the sandbox apps over HTTP, a worker process on its own task
+ * queue against the suite-wide Temporal dev server, the database and vault it shares with the test,
+ * and a Temporal client that starts tools as a signed user.
+ */
+export class Stack {
+  readonly sandbox: RunningSandbox;
+  readonly settings: BatonSettings;
+  readonly stores: BatonStores;
+  readonly client: Client;
+  readonly connectFlow: ConnectFlow;
+  readonly sign: IdentitySigner;
+  readonly workerEnv: NodeJS.ProcessEnv;
+  readonly #home: string;
+  #worker: WorkerProcess;
+
+  private constructor(fields: { sandbox: RunningSandbox; settings: BatonSettings; stores: BatonStores; client: Client; sign: IdentitySigner; workerEnv: NodeJS.ProcessEnv; home: string }) {
+    this.sandbox = fields.sandbox;
+    this.settings = fields.settings;
+    this.stores = fields.stores;
+    this.client = fields.client;
+    this.sign = fields.sign;
+    this.workerEnv = fields.workerEnv;
+    this.#home = fields.home;
+    this.connectFlow = new ConnectFlow(fields.settings, fields.stores, fields.client);
+    this.#worker = new WorkerProcess(fields.workerEnv);
+  }
+
+  static async start({ accessTokenTtlSeconds }: { accessTokenTtlSeconds?: number } = {}): Promise<Stack> {
+    const clients = { github: { clientId: 'baton-github', clientSecret: secret() }, slack: { clientId: 'baton-slack', clientSecret: secret() } };
+    const jiraServiceAccount = { email: 'svc-baton@acme.example', apiToken: secret() };
+    const sandbox = await startSandbox({ clients, jiraServiceAccount, accessTokenTtlSeconds });
+    const home = mkdtempSync(join(tmpdir(), 'baton-test-'));
+    const identityKey = await generateIdentityKey();
+    const workerEnv: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      TEMPORAL_ADDRESS: requiredEnv('TEMPORAL_ADDRESS'),
+      BATON_WORKFLOW_BUNDLE: requiredEnv('BATON_TEST_WORKFLOW_BUNDLE'),
+      BATON_TASK_QUEUE: `test-${randomUUID()}`,
+      BATON_HOME: home,
+      BATON_VAULT_KEY: randomBytes(32).toString('base64'),
+      BATON_IDENTITY_JWKS: JSON.stringify({ keys: [toPublicJwk(identityKey)] }),
+      BATON_SANDBOX_URL: sandbox.url,
+      BATON_PUBLIC_URL: 'http://127.0.0.1:7999',
+      BATON_GITHUB_CLIENT_ID: clients.github.clientId,
+      BATON_GITHUB_CLIENT_SECRET: clients.github.clientSecret,
+      BATON_SLACK_CLIENT_ID: clients.slack.clientId,
+      BATON_SLACK_CLIENT_SECRET: clients.slack.clientSecret,
+      BATON_JIRA_SERVICE_USERNAME: jiraServiceAccount.email,
+      BATON_JIRA_SERVICE_PASSWORD: jiraServiceAccount.apiToken,
+      NODE_NO_WARNINGS: '1',
+    };
+    const settings = loadSettings(workerEnv);
+    const stores = openStores(settings, workerEnv);
+    const client = await connectTemporal(settings);
+    const stack = new Stack({ sandbox, settings, stores, client, sign: await createIdentitySigner(identityKey), workerEnv, home });
+    await stack.#worker.start();
+    return stack;
+  }
+
+  /** Starts a tool as `user`, exactly as the gateway will. */
+  run(user: IdentityContext, tool: CallableDefinition, input: unknown, options: RunOptions = {}): Promise<WorkflowHandle> {
+    return startTool(this.client, this.sign, { tool, input, identity: user, taskQueue: this.settings.temporal.taskQueue, options });
+  }
+
+  /** Waits (event-driven, an update) until the run completes, fails, or pauses on a consent not in `seen`. */
+  awaitOutcome(handle: WorkflowHandle, seen: string[] = []): Promise<RunStatus> {
+    return handle.executeUpdate(awaitOutcomeUpdate, { args: [{ seenConsentIds: seen }] });
+  }
+
+  /** The user goes through the app's real sign-in and consent pages over HTTP; Baton handles the redirect back. */
+  async consent(user: IdentityContext, app: string, decision: 'approve' | 'deny' = 'approve'): Promise<CallbackResult> {
+    const authorizeUrl = await this.connectFlow.authorizeUrl({ tenant: user.tenant, subject: user.subject, app });
+    const redirect = await approveConsentOverHttp(authorizeUrl.toString(), passwordOf(user), decision);
+    return this.connectFlow.handleCallback(redirect);
+  }
+
+  async sandboxGet<T>(path: string): Promise<T> {
+    const response = await fetch(`${this.sandbox.url}${path}`);
+    if (!response.ok) throw new Error(`sandbox ${path}: ${response.status}`);
+    return (await response.json()) as T;
+  }
+
+  async sandboxPost(path: string, body: unknown): Promise<void> {
+    const response = await fetch(`${this.sandbox.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`sandbox ${path}: ${response.status} ${await response.text()}`);
+  }
+
+  get worker(): WorkerProcess {
+    return this.#worker;
+  }
+
+  /** Replaces the worker with a fresh process (after a kill, say). */
+  async startNewWorker(): Promise<void> {
+    this.#worker = new WorkerProcess(this.workerEnv);
+    await this.#worker.start();
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.stop();
+    await this.client.connection.close();
+    this.stores.db.close();
+    await this.sandbox.close();
+    rmSync(this.#home, { recursive: true, force: true });
+  }
+}
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the suite with \`npm test\`, which starts Temporal and bundles the workflows.`);
+  return value;
+}

@@ -1,0 +1,321 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openSqlite, type SqlDatabase } from '../core/db.ts';
+import {
+  ConnectionUnavailableError,
+  loadVaultKey,
+  RefreshRejectedError,
+  Vault,
+  type PutConnectionInput,
+  type RefreshedTokens,
+  type VaultKey,
+} from '../core/vault/index.ts';
+
+const ALICE = { tenant: 'acme', subject: 'alice', app: 'github' } as const;
+
+let dir: string;
+let dbPath: string;
+let db: SqlDatabase;
+let keyText: string;
+let key: VaultKey;
+let vault: Vault;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'baton-vault-refresh-'));
+  dbPath = join(dir, 'baton.db');
+  db = openSqlite(dbPath);
+  keyText = randomBytes(32).toString('base64');
+  key = loadVaultKey({ env: { BATON_VAULT_KEY: keyText } });
+  vault = Vault.open(db, key);
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function connectAlice(target: Vault, overrides: Partial<PutConnectionInput> = {}) {
+  return target.putConnection({
+    ...ALICE,
+    accessToken: 'access-0',
+    refreshToken: 'refresh-0',
+    expiresAt: Date.now() - 1000,
+    scopes: ['repo'],
+    externalAccountId: '42',
+    externalLogin: 'alice-gh',
+    ...overrides,
+  });
+}
+
+/** A refresher that counts calls, remembers the refresh tokens it was given and takes `delayMs` like a real token endpoint. */
+function countingRefresher(delayMs = 50, tokens: (call: number) => RefreshedTokens = (call) => ({
+  accessToken: `access-${call}`,
+  refreshToken: `refresh-${call}`,
+  expiresAt: Date.now() + 3_600_000,
+})) {
+  const received: string[] = [];
+  const refresh = async (refreshToken: string): Promise<RefreshedTokens> => {
+    received.push(refreshToken);
+    const call = received.length;
+    await sleep(delayMs);
+    return tokens(call);
+  };
+  return { refresh, received };
+}
+
+const never = async (): Promise<never> => {
+  throw new Error('refresher must not be called');
+};
+
+function rawRow() {
+  return db.get<Record<string, unknown>>("SELECT * FROM vault_connections WHERE subject = 'alice'")!;
+}
+
+describe('resolveUserAccessToken refresh', () => {
+  test('refreshes a token expiring within the margin and stores the rotated refresh token', async () => {
+    let clock = 10_000_000;
+    const timed = Vault.open(db, key, { now: () => clock });
+    connectAlice(timed, { expiresAt: clock + 30_000 }); // inside the default 60 s margin
+    const { refresh, received } = countingRefresher(0, (call) => ({
+      accessToken: `access-${call}`,
+      refreshToken: call === 1 ? 'refresh-1' : undefined, // the second refresh rotates nothing
+      expiresAt: clock + 3_600_000,
+      scopes: call === 1 ? ['repo', 'read:org'] : undefined,
+    }));
+
+    const first = await timed.resolveUserAccessToken({ ...ALICE, refresh });
+    expect(first.accessToken).toBe('access-1');
+    expect(received).toEqual(['refresh-0']);
+    expect(first.info).toMatchObject({ version: 2, expiresAt: clock + 3_600_000, scopes: ['repo', 'read:org'], updatedAt: clock, lastUsedAt: clock });
+    expect(rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
+
+    // Still fresh: served from the vault.
+    expect((await timed.resolveUserAccessToken({ ...ALICE, refresh: never })).accessToken).toBe('access-1');
+
+    clock += 3_600_000 - 10_000;
+    const second = await timed.resolveUserAccessToken({ ...ALICE, refresh });
+    expect(received).toEqual(['refresh-0', 'refresh-1']); // the rotated token was the one stored
+    expect(second.accessToken).toBe('access-2');
+    expect(second.info).toMatchObject({ version: 3, scopes: ['repo', 'read:org'] }); // scopes kept when none returned
+
+    clock += 3_600_000;
+    await timed.resolveUserAccessToken({ ...ALICE, refresh });
+    expect(received).toEqual(['refresh-0', 'refresh-1', 'refresh-1']); // none returned: the old one stays
+  });
+
+  test('a marginMs of 0 uses a token until it actually expires', async () => {
+    connectAlice(vault, { expiresAt: Date.now() + 5000 });
+    expect((await vault.resolveUserAccessToken({ ...ALICE, refresh: never, marginMs: 0 })).accessToken).toBe('access-0');
+  });
+
+  test('20 concurrent resolves in one process cause exactly one refresher call', async () => {
+    connectAlice(vault);
+    const { refresh, received } = countingRefresher(100);
+    const results = await Promise.all(Array.from({ length: 20 }, () => vault.resolveUserAccessToken({ ...ALICE, refresh })));
+    expect(received).toEqual(['refresh-0']);
+    expect(new Set(results.map((result) => result.accessToken))).toEqual(new Set(['access-1']));
+    expect(vault.getConnectionInfo('acme', 'alice', 'github')!.version).toBe(2);
+  });
+
+  test('two vaults on separate database connections share one refresh through the row lease', async () => {
+    connectAlice(vault);
+    const otherDb = openSqlite(dbPath);
+    try {
+      const other = Vault.open(otherDb, key);
+      const { refresh, received } = countingRefresher(200);
+      const results = await Promise.all([
+        vault.resolveUserAccessToken({ ...ALICE, refresh }),
+        other.resolveUserAccessToken({ ...ALICE, refresh }),
+        vault.resolveUserAccessToken({ ...ALICE, refresh }),
+        other.resolveUserAccessToken({ ...ALICE, refresh }),
+      ]);
+      expect(received).toEqual(['refresh-0']);
+      expect(results.map((result) => result.accessToken)).toEqual(['access-1', 'access-1', 'access-1', 'access-1']);
+    } finally {
+      otherDb.close();
+    }
+  });
+
+  test('a lease left behind by a crashed process is taken over once it has expired', async () => {
+    connectAlice(vault);
+    db.run("UPDATE vault_connections SET refresh_lease_owner = 'crashed', refresh_lease_until = ? WHERE subject = 'alice'", Date.now() - 1);
+    const { refresh, received } = countingRefresher(0);
+    expect((await vault.resolveUserAccessToken({ ...ALICE, refresh })).accessToken).toBe('access-1');
+    expect(received).toEqual(['refresh-0']);
+    expect(rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
+  });
+
+  test('a waiter whose lease holder goes silent refreshes itself once the lease runs out', async () => {
+    connectAlice(vault);
+    const started = Date.now();
+    db.run("UPDATE vault_connections SET refresh_lease_owner = 'slow', refresh_lease_until = ? WHERE subject = 'alice'", started + 300);
+    const { refresh, received } = countingRefresher(0);
+    expect((await vault.resolveUserAccessToken({ ...ALICE, refresh })).accessToken).toBe('access-1');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(received).toEqual(['refresh-0']);
+  });
+
+  test('a waiter picks up what the lease holder stored without calling its own refresher', async () => {
+    connectAlice(vault);
+    db.run("UPDATE vault_connections SET refresh_lease_owner = 'other', refresh_lease_until = ? WHERE subject = 'alice'", Date.now() + 10_000);
+    const otherDb = openSqlite(dbPath);
+    try {
+      const other = Vault.open(otherDb, key);
+      setTimeout(() => connectAlice(other, { accessToken: 'access-from-other', expiresAt: Date.now() + 3_600_000 }), 150);
+      const resolved = await vault.resolveUserAccessToken({ ...ALICE, refresh: never });
+      expect(resolved.accessToken).toBe('access-from-other');
+    } finally {
+      otherDb.close();
+    }
+  });
+
+  test('a reconnect during a refresh wins over the refresh result', async () => {
+    connectAlice(vault);
+    const refresh = async (): Promise<RefreshedTokens> => {
+      connectAlice(vault, { accessToken: 'access-reconnected', refreshToken: 'refresh-reconnected', expiresAt: Date.now() + 3_600_000 });
+      return { accessToken: 'access-stale', refreshToken: 'refresh-stale', expiresAt: Date.now() + 3_600_000 };
+    };
+    expect((await vault.resolveUserAccessToken({ ...ALICE, refresh })).accessToken).toBe('access-reconnected');
+    expect(vault.getConnectionInfo('acme', 'alice', 'github')!.version).toBe(2);
+  });
+
+  test('a rejected refresh token marks the connection for reconsent and stops further refreshes', async () => {
+    connectAlice(vault);
+    let calls = 0;
+    const rejecting = async (): Promise<never> => {
+      calls += 1;
+      await sleep(20);
+      throw new RefreshRejectedError('invalid_grant: the refresh token was revoked');
+    };
+    const attempts = await Promise.allSettled(Array.from({ length: 5 }, () => vault.resolveUserAccessToken({ ...ALICE, refresh: rejecting })));
+    expect(calls).toBe(1);
+    for (const attempt of attempts) {
+      expect(attempt.status).toBe('rejected');
+      const error = (attempt as PromiseRejectedResult).reason;
+      expect(error).toBeInstanceOf(ConnectionUnavailableError);
+      expect(error).toMatchObject({ reason: 'refresh_failed', app: 'github', message: expect.stringContaining('reconnect github') });
+    }
+    expect(vault.getConnectionInfo('acme', 'alice', 'github')).toMatchObject({ status: 'needs_reconsent', statusReason: 'refresh_failed', version: 2 });
+    expect(rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
+
+    await expect(vault.resolveUserAccessToken({ ...ALICE, refresh: rejecting })).rejects.toMatchObject({ reason: 'refresh_failed' });
+    expect(calls).toBe(1);
+  });
+
+  test('a transient refresher error propagates unchanged and leaves the row untouched', async () => {
+    connectAlice(vault);
+    const before = rawRow();
+    const transient = new Error('ECONNRESET talking to github');
+    let calls = 0;
+    const failing = async (): Promise<never> => {
+      calls += 1;
+      await sleep(20);
+      throw transient;
+    };
+    const attempts = await Promise.allSettled([1, 2, 3].map(() => vault.resolveUserAccessToken({ ...ALICE, refresh: failing })));
+    expect(calls).toBe(1);
+    for (const attempt of attempts) expect((attempt as PromiseRejectedResult).reason).toBe(transient);
+    expect(rawRow()).toEqual(before);
+
+    // The caller's retry refreshes normally.
+    const { refresh, received } = countingRefresher(0);
+    expect((await vault.resolveUserAccessToken({ ...ALICE, refresh })).accessToken).toBe('access-1');
+    expect(received).toEqual(['refresh-0']);
+  });
+
+  test('across processes sharing the database file only one refresh happens', async () => {
+    connectAlice(vault);
+    const callsFile = join(dir, 'refresh-calls.log');
+    writeFileSync(callsFile, '');
+    const script = join(dir, 'resolve-child.mjs');
+    writeFileSync(script, childScript());
+
+    const children = ['child-1', 'child-2', 'child-3'].map((label) => startChild(script, label, callsFile));
+    await Promise.all(children.map((child) => child.ready));
+    for (const child of children) child.go();
+    const started = Date.now();
+    const own = await vault.resolveUserAccessToken({ ...ALICE, refresh: recordingRefresher(callsFile, 'parent') });
+    const results = [{ accessToken: own.accessToken, elapsedMs: Date.now() - started }, ...(await Promise.all(children.map((child) => child.result)))];
+    const tokens = results.map((result) => result.accessToken);
+    // Everyone overlapped with the one 300 ms refresh rather than arriving after it.
+    for (const result of results) expect(result.elapsedMs).toBeGreaterThanOrEqual(100);
+
+    const calls = readFileSync(callsFile, 'utf8').trim().split('\n');
+    expect(calls).toHaveLength(1);
+    const [refresher, usedRefreshToken] = calls[0]!.split(' ');
+    expect(usedRefreshToken).toBe('refresh-0');
+    expect(tokens).toEqual(Array(4).fill(`access-from-${refresher}`));
+
+    const info = vault.getConnectionInfo('acme', 'alice', 'github')!;
+    expect(info.version).toBe(2);
+    expect(rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
+    // The rotated refresh token from that one call is what the next refresh uses.
+    db.run("UPDATE vault_connections SET expires_at = 0 WHERE subject = 'alice'");
+    const { refresh, received } = countingRefresher(0);
+    await vault.resolveUserAccessToken({ ...ALICE, refresh });
+    expect(received).toEqual([`refresh-from-${refresher}`]);
+  }, 30_000);
+});
+
+/** Same behaviour as the child script's refresher: one line per call, then 300 ms "at the token endpoint". */
+function recordingRefresher(callsFile: string, label: string) {
+  return async (refreshToken: string): Promise<RefreshedTokens> => {
+    appendFileSync(callsFile, `${label} ${refreshToken}\n`);
+    await sleep(300);
+    return { accessToken: `access-from-${label}`, refreshToken: `refresh-from-${label}`, expiresAt: Date.now() + 3_600_000 };
+  };
+}
+
+function childScript(): string {
+  const dbModule = new URL('../core/db.ts', import.meta.url).href;
+  const vaultModule = new URL('../core/vault/index.ts', import.meta.url).href;
+  return `
+import { appendFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openSqlite } from ${JSON.stringify(dbModule)};
+import { loadVaultKey, Vault } from ${JSON.stringify(vaultModule)};
+
+const [dbPath, callsFile, label] = process.argv.slice(2);
+const vault = Vault.open(openSqlite(dbPath), loadVaultKey({ env: process.env }));
+const refresh = async (refreshToken) => {
+  appendFileSync(callsFile, label + ' ' + refreshToken + '\\n');
+  await sleep(300);
+  return { accessToken: 'access-from-' + label, refreshToken: 'refresh-from-' + label, expiresAt: Date.now() + 3_600_000 };
+};
+process.stdout.write('ready\\n');
+await new Promise((resolve) => process.stdin.once('data', resolve));
+process.stdin.destroy();
+const started = Date.now();
+const resolved = await vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh });
+process.stdout.write(JSON.stringify({ accessToken: resolved.accessToken, elapsedMs: Date.now() - started }) + '\\n');
+`;
+}
+
+function startChild(script: string, label: string, callsFile: string) {
+  const { NODE_OPTIONS: _jestOnly, ...env } = process.env;
+  const child = spawn(process.execPath, [script, dbPath, callsFile, label], {
+    env: { ...env, BATON_VAULT_KEY: keyText },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.startsWith('ready\n')) resolve();
+    });
+    child.on('exit', () => reject(new Error(`${label} exited before it was ready: ${stderr}`)));
+  });
+  const result = new Promise<{ accessToken: string; elapsedMs: number }>((resolve, reject) => {
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${label} exited with ${code}: ${stderr}`));
+      resolve(JSON.parse(stdout.slice('ready\n'.length)) as { accessToken: string; elapsedMs: number });
+    });
+  });
+  // Awaited by the test only once the child is ready; a failure before that surfaces through `ready`.
+  result.catch(() => undefined);
+  return { ready, result, go: () => child.stdin.write('go\n') };
+}

@@ -1,0 +1,24 @@
+/**
+ * `baton worker`: runs Baton's workflows and activities until SIGINT/SIGTERM, then finishes the
+ * tasks in hand and exits (the Temporal runtime handles the signals and drains the worker).
+ */
+import { loadSettings } from '../core/config/settings.ts';
+import { createBatonWorker } from './create-worker.ts';
+import { storeServiceAccountsFromEnv } from './service-accounts.ts';
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  console.log(`worker: connecting to Temporal at ${settings.temporal.address} (namespace ${settings.temporal.namespace}, task queue ${settings.temporal.taskQueue})`);
+  const baton = await createBatonWorker(settings, { workflowBundlePath: process.env.BATON_WORKFLOW_BUNDLE });
+  const seeded = storeServiceAccountsFromEnv(baton.stores.vault, process.env);
+  if (seeded.length) console.log(`worker: stored service accounts for ${seeded.join(', ')}`);
+  console.log('worker ready');
+  await baton.worker.run();
+  await baton.close();
+  console.log('worker stopped');
+}
+
+main().catch((error: unknown) => {
+  console.error(`worker failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

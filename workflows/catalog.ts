@@ -1,0 +1,5 @@
+import type { CallableDefinition } from './sdk/define.ts';
+import { triagePullRequest } from './tools/triage-pull-request.ts';
+
+/** The tools this deployment exposes. Callables they use are found through `uses`. */
+export const tools: readonly CallableDefinition[] = [triagePullRequest];

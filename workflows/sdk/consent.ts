@@ -1,0 +1,77 @@
+import { ApplicationFailure, CancellationScope, condition, isCancellation, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { FailureType, type ConnectionRequiredDetails } from '../../activities/contract.ts';
+import { consentDecisionSignal, type ConsentDecision } from '../protocol.ts';
+import { bookkeepingActivities } from './activities.ts';
+import { currentIdentity } from './identity.ts';
+import { announcePending, announceSettled, rootWorkflowId } from './root-status.ts';
+import { runState } from './run-state.ts';
+
+const DEFAULT_CONSENT_TIMEOUT_MS = 15 * 60 * 1000;
+
+/** The latest decision per app, numbered, so a waiter only acts on decisions made after it began waiting. */
+const decisions = new Map<string, { serial: number; decision: ConsentDecision['decision'] }>();
+let decisionSerial = 0;
+
+export function acceptConsentDecisions(): void {
+  setHandler(consentDecisionSignal, ({ app, decision }) => {
+    decisionSerial += 1;
+    decisions.set(app, { serial: decisionSerial, decision });
+  });
+}
+
+/**
+ * Pauses this workflow until the user connects `needed.app` (durably: a timer and a signal in
+ * Temporal, so worker restarts do not matter). Returns when the user approved; throws a clear
+ * non-retryable failure when they declined or the wait timed out.
+ */
+export async function waitForConsent(needed: ConnectionRequiredDetails): Promise<void> {
+  // Taken before the request exists anywhere, so a decision that races the bookkeeping still counts.
+  const waitingSince = decisionSerial;
+  const consentId = uuid4();
+  const waitingWorkflowId = workflowInfo().workflowId;
+  await bookkeepingActivities.recordConsentRequest({
+    consentId,
+    app: needed.app,
+    scopes: needed.scopes,
+    reason: needed.reason,
+    rootWorkflowId: rootWorkflowId(),
+    waitingWorkflowId,
+  });
+  await announcePending({ consentId, app: needed.app, appName: needed.appName, scopes: needed.scopes, reason: needed.reason, message: needed.message, waitingWorkflowId });
+
+  const timeoutMs = runState.options.consentTimeoutMs ?? DEFAULT_CONSENT_TIMEOUT_MS;
+  let decided: boolean;
+  try {
+    decided = await condition(() => (decisions.get(needed.app)?.serial ?? 0) > waitingSince, timeoutMs);
+  } catch (error) {
+    if (isCancellation(error)) await CancellationScope.nonCancellable(() => closeRequest(consentId, 'cancelled'));
+    throw error;
+  }
+  await announceSettled(consentId);
+
+  const who = currentIdentity().displayName ?? currentIdentity().subject;
+  if (!decided) {
+    await bookkeepingActivities.settleConsentRequest({ consentId, outcome: 'expired' });
+    throw ApplicationFailure.nonRetryable(
+      `Timed out after ${describeDuration(timeoutMs)} waiting for ${who} to connect ${needed.appName}. Run the tool again to get a new link.`,
+      FailureType.consentTimedOut,
+      { app: needed.app, consentId },
+    );
+  }
+  if (decisions.get(needed.app)?.decision === 'denied') {
+    throw ApplicationFailure.nonRetryable(`${who} declined to connect ${needed.appName}, so the run cannot continue.`, FailureType.consentDeclined, {
+      app: needed.app,
+      consentId,
+    });
+  }
+}
+
+async function closeRequest(consentId: string, outcome: 'cancelled'): Promise<void> {
+  await announceSettled(consentId);
+  await bookkeepingActivities.settleConsentRequest({ consentId, outcome });
+}
+
+function describeDuration(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}`;
+  return `${Math.round(ms / 1000)} seconds`;
+}

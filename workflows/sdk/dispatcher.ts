@@ -1,0 +1,60 @@
+import { allHandlersFinished, ApplicationFailure, condition, TemporalFailure, workflowInfo } from '@temporalio/workflow';
+import { FailureType } from '../../activities/contract.ts';
+import type { RunOptions } from '../protocol.ts';
+import { acceptConsentDecisions } from './consent.ts';
+import { collectDefinitions, type CallableDefinition } from './define.ts';
+import { identityActivities } from './activities.ts';
+import { isRootRun, recordOutcome, serveRunStatus } from './root-status.ts';
+import { runState } from './run-state.ts';
+
+/**
+ * Builds the workflow bundle's default export: one dynamic workflow that runs whichever tool or
+ * callable its workflow type names. Tools therefore need no hand-written export per workflow, and the
+ * workflow type is the tool's own name.
+ */
+export function createDispatcher(tools: readonly CallableDefinition[]) {
+  const definitions = collectDefinitions(tools);
+  return async function batonRun(input: unknown, options: RunOptions = {}): Promise<unknown> {
+    const { workflowType } = workflowInfo();
+    const definition = definitions.get(workflowType);
+    if (!definition) {
+      throw ApplicationFailure.nonRetryable(`No tool or callable named "${workflowType}" is registered on this worker.`, FailureType.unknownTool);
+    }
+    runState.definition = definition;
+    runState.options = options;
+    acceptConsentDecisions();
+    if (!isRootRun()) return runBody(definition, input);
+
+    serveRunStatus();
+    try {
+      const result = await runBody(definition, input);
+      recordOutcome({ state: 'completed', pending: [], result });
+      return result;
+    } catch (error) {
+      recordOutcome({ state: 'failed', pending: [], error: describeFailure(error) });
+      throw error;
+    } finally {
+      // Let a waiting awaitOutcome update deliver the outcome before the run closes.
+      await condition(allHandlersFinished);
+    }
+  };
+}
+
+async function runBody(definition: CallableDefinition, input: unknown): Promise<unknown> {
+  // Verified once per workflow by the worker (a local activity), so currentIdentity() is trustworthy.
+  runState.verified = await identityActivities.verifyRunIdentity();
+  const parsed = definition.input.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`).join('; ');
+    throw ApplicationFailure.nonRetryable(`Invalid input for "${definition.name}": ${issues}`, FailureType.invalidToolInput);
+  }
+  return definition.body(parsed.data);
+}
+
+/** The innermost Baton failure explains what went wrong; wrappers only say where. */
+export function describeFailure(error: unknown): { type: string | null; message: string } {
+  let innermost: unknown = error;
+  while (innermost instanceof TemporalFailure && innermost.cause) innermost = innermost.cause;
+  if (innermost instanceof ApplicationFailure) return { type: innermost.type ?? null, message: innermost.message };
+  return { type: null, message: innermost instanceof Error ? innermost.message : String(innermost) };
+}

@@ -1,0 +1,5 @@
+/** What tool authors import: define tools and callables, call apps and children, read the caller. */
+export { defineTool, defineCallable, requiredApps, collectDefinitions, type CallableDefinition } from './define.ts';
+export { app, type AppHandle } from './app.ts';
+export { child } from './child.ts';
+export { currentIdentity, currentTool } from './identity.ts';
