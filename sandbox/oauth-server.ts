@@ -1,0 +1,289 @@
+import express, { type Request, type Response, type Router } from 'express';
+import cookieParser from 'cookie-parser';
+import type { SandboxContext } from './context.ts';
+import { readAuthorization } from './credentials.ts';
+import { GrantStore, type AccessTokenCheck, type GrantOutcome } from './grants.ts';
+import { consentPage, errorPage, signedInPage, signInPage } from './pages.ts';
+import { observedEndpoint, stringParams } from './pipeline.ts';
+import { noteCredential, noteGrantType } from './request-log.ts';
+import { SessionStore, type AuthorizationRequest } from './sessions.ts';
+import { sameSecret } from './tokens.ts';
+import { checkPassword, findUser, type DemoUser } from './users.ts';
+
+/** The OAuth client Baton is registered as with an app. */
+export interface OAuthClient {
+  clientId: string;
+  clientSecret: string;
+}
+
+/** What differs between the apps' authorization servers; the behaviour itself is shared. */
+export interface OAuthServerConfig {
+  app: 'github' | 'slack';
+  /** As shown on the pages: "GitHub", "Slack". */
+  displayName: string;
+  client: OAuthClient;
+  /** Absolute paths, mirroring the real service's under the app's prefix (which also scopes the session cookie). */
+  paths: { prefix: string; signIn: string; authorize: string; token: string; revoke: string };
+  /** Where the real host of the token and revocation endpoints is mounted, for the request log's paths. */
+  endpointBase: string;
+  tokenPrefixes: { access: string; refresh: string };
+  /** Fields the real service adds to a successful token response. */
+  tokenResponseExtras?: (user: DemoUser) => Record<string, unknown>;
+  /** Fields the real service adds to a failed token response. */
+  errorResponseExtras?: Record<string, unknown>;
+  /** The body of a successful revocation. */
+  revokeResponse: Record<string, unknown>;
+}
+
+export interface OAuthServer {
+  router: Router;
+  checkAccessToken(token: string): AccessTokenCheck;
+  revokeUserGrants(user: string): number;
+}
+
+type TokenError = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type';
+
+/**
+ * An OAuth 2.1 authorization server for one app: sign-in and consent pages, the authorization-code
+ * grant with mandatory PKCE (S256), refresh-token rotation with reuse detection, and RFC 7009 revocation.
+ */
+export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig): OAuthServer {
+  const { paths } = config;
+  const sessionCookie = `${config.app}_session`;
+  const sessions = new SessionStore();
+  const grants = new GrantStore({
+    accessTokenPrefix: config.tokenPrefixes.access,
+    refreshTokenPrefix: config.tokenPrefixes.refresh,
+    accessTokenTtlSeconds: () => ctx.settings.accessTokenTtlSeconds,
+    onIssued: (secret) => ctx.secrets.add(secret),
+  });
+  const router = express.Router();
+  const browserRoutes = [cookieParser(), express.urlencoded({ extended: false })];
+
+  const sessionOf = (req: Request): { id: string | undefined; user: string | undefined } => {
+    const id = typeof req.cookies?.[sessionCookie] === 'string' ? (req.cookies[sessionCookie] as string) : undefined;
+    return { id, user: sessions.userOf(id) };
+  };
+
+  const showError = (res: Response, status: number, title: string, message: string) => {
+    res.status(status).type('html').send(errorPage({ appName: config.displayName, title, message }));
+  };
+
+  // Only paths on this app may be returned to, so the sign-in page is no open redirector.
+  const safeReturnTo = (value: string | undefined): string | undefined =>
+    value && value.startsWith(`${paths.prefix}/`) && !value.includes('\\') && !value.startsWith('//') ? value : undefined;
+
+  router.get(paths.signIn, ...browserRoutes, (req, res) => {
+    const returnTo = safeReturnTo(stringParams(req.query).return_to) ?? '';
+    res.type('html').send(signInPage({ appName: config.displayName, action: paths.signIn, returnTo }));
+  });
+
+  router.post(paths.signIn, ...browserRoutes, (req, res) => {
+    const form = stringParams(req.body);
+    const returnTo = safeReturnTo(form.return_to);
+    const user = checkPassword(form.username ?? '', form.password ?? '');
+    if (!user) {
+      res.status(401).type('html').send(
+        signInPage({
+          appName: config.displayName,
+          action: paths.signIn,
+          returnTo: returnTo ?? '',
+          username: form.username ?? '',
+          error: 'Incorrect username or password.',
+        }),
+      );
+      return;
+    }
+    res.cookie(sessionCookie, sessions.signIn(user.username), { httpOnly: true, path: paths.prefix, sameSite: 'lax' });
+    if (returnTo) res.redirect(302, returnTo);
+    else res.type('html').send(signedInPage({ appName: config.displayName, user: user.username }));
+  });
+
+  router.get(paths.authorize, ...browserRoutes, (req, res) => {
+    const parsed = parseAuthorizationRequest(stringParams(req.query), config.client.clientId);
+    if (typeof parsed === 'string') return showError(res, 400, 'Invalid authorization request', parsed);
+    const session = sessionOf(req);
+    if (!session.id || !session.user) {
+      res.redirect(302, `${paths.signIn}?return_to=${encodeURIComponent(req.originalUrl)}`);
+      return;
+    }
+    res
+      .set({ 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY' })
+      .type('html')
+      .send(
+        consentPage({
+          appName: config.displayName,
+          user: session.user,
+          clientId: parsed.clientId,
+          scopes: parsed.scope,
+          redirectUri: parsed.redirectUri,
+          action: paths.authorize,
+          transaction: sessions.openConsent(session.id, parsed),
+        }),
+      );
+  });
+
+  router.post(paths.authorize, ...browserRoutes, (req, res) => {
+    const form = stringParams(req.body);
+    const session = sessionOf(req);
+    const request = sessions.takeConsent(form.transaction ?? '', session.id);
+    if (!request || !session.user) {
+      return showError(res, 400, 'Authorization request expired', 'This consent form has expired, was already answered, or belongs to another session.');
+    }
+    if (form.decision !== 'approve' && form.decision !== 'deny') {
+      return showError(res, 400, 'Invalid authorization request', 'The consent form must be answered with approve or deny.');
+    }
+    const target = new URL(request.redirectUri);
+    if (form.decision === 'approve') {
+      const code = grants.issueCode({
+        clientId: request.clientId,
+        redirectUri: request.redirectUri,
+        codeChallenge: request.codeChallenge,
+        user: session.user,
+        scope: request.scope,
+      });
+      target.searchParams.set('code', code);
+    } else {
+      target.searchParams.set('error', 'access_denied');
+    }
+    target.searchParams.set('state', request.state);
+    res.redirect(302, target.href);
+  });
+
+  /** Client authentication by HTTP Basic or client_secret_post (RFC 6749 §2.3.1). */
+  const authenticateClient = (req: Request, params: Record<string, string>): { clientId: string | null; basic: boolean; failure?: string } => {
+    const header = readAuthorization(req.get('authorization'));
+    const basic = header.scheme === 'basic';
+    if (basic && params.client_secret !== undefined) {
+      return { clientId: null, basic, failure: 'Use one client authentication method, not both.' };
+    }
+    const clientId = basic ? formDecode(header.value ?? '') : params.client_id;
+    const secret = basic ? formDecode(header.password ?? '') : params.client_secret;
+    if (clientId === undefined || secret === undefined) return { clientId: clientId ?? null, basic, failure: 'Client authentication is required.' };
+    if (clientId !== config.client.clientId || !sameSecret(secret, config.client.clientSecret)) {
+      return { clientId, basic, failure: 'Client authentication failed.' };
+    }
+    return { clientId, basic };
+  };
+
+  const sendTokenError = (res: Response, status: number, error: TokenError, description: string) => {
+    res
+      .status(status)
+      .set('Cache-Control', 'no-store')
+      .json({ ...config.errorResponseExtras, error, error_description: description });
+  };
+
+  router.post(paths.token, ...observedEndpoint(ctx, config.app, config.endpointBase), (req, res) => {
+    const params = stringParams(req.body);
+    if (params.grant_type !== undefined) noteGrantType(res, params.grant_type);
+    const client = authenticateClient(req, params);
+    const scheme = client.basic ? 'basic' : 'none';
+    if (client.failure !== undefined) {
+      noteCredential(res, { scheme, presented: client.clientId, user: null, valid: false });
+      if (client.basic) res.set('WWW-Authenticate', `Basic realm="${config.displayName}"`);
+      return sendTokenError(res, 401, 'invalid_client', client.failure);
+    }
+    const exchange = exchangeGrant(params, client.clientId!);
+    const user = exchange.outcome?.ok ? exchange.outcome.tokens.grant.user : null;
+    noteCredential(res, { scheme, presented: client.clientId, user, valid: user !== null });
+    if (!exchange.outcome) return sendTokenError(res, 400, exchange.error, exchange.description);
+    if (!exchange.outcome.ok) return sendTokenError(res, 400, exchange.outcome.error, exchange.outcome.description);
+    const { tokens } = exchange.outcome;
+    res.set('Cache-Control', 'no-store').json({
+      ...config.tokenResponseExtras?.(findUser(tokens.grant.user)!),
+      access_token: tokens.accessToken,
+      token_type: 'bearer',
+      expires_in: tokens.expiresIn,
+      refresh_token: tokens.refreshToken,
+      // Both real services list granted scopes comma-separated.
+      scope: tokens.grant.scope.join(','),
+    });
+  });
+
+  const exchangeGrant = (
+    params: Record<string, string>,
+    clientId: string,
+  ): { outcome: GrantOutcome } | { outcome?: undefined; error: TokenError; description: string } => {
+    switch (params.grant_type) {
+      case 'authorization_code': {
+        const { code, redirect_uri: redirectUri, code_verifier: codeVerifier } = params;
+        if (!code || !redirectUri || !codeVerifier) {
+          return { error: 'invalid_request', description: 'code, redirect_uri and code_verifier are required.' };
+        }
+        return { outcome: grants.redeemCode({ code, clientId, redirectUri, codeVerifier }) };
+      }
+      case 'refresh_token':
+        if (!params.refresh_token) return { error: 'invalid_request', description: 'refresh_token is required.' };
+        return { outcome: grants.refresh({ refreshToken: params.refresh_token, clientId }) };
+      case undefined:
+        return { error: 'invalid_request', description: 'grant_type is required.' };
+      default:
+        return { error: 'unsupported_grant_type', description: `grant_type ${params.grant_type} is not supported.` };
+    }
+  };
+
+  router.post(paths.revoke, ...observedEndpoint(ctx, config.app, config.endpointBase), (req, res) => {
+    const params = stringParams(req.body);
+    const client = authenticateClient(req, params);
+    const scheme = client.basic ? 'basic' : 'none';
+    if (client.failure !== undefined) {
+      noteCredential(res, { scheme, presented: client.clientId, user: null, valid: false });
+      return sendTokenError(res, 401, 'invalid_client', client.failure);
+    }
+    if (!params.token) {
+      noteCredential(res, { scheme, presented: client.clientId, user: null, valid: true });
+      return sendTokenError(res, 400, 'invalid_request', 'token is required.');
+    }
+    // RFC 7009 §2.2: an unknown or foreign token is answered like a revoked one.
+    const grant = grants.revokeToken(params.token, client.clientId!);
+    noteCredential(res, { scheme, presented: client.clientId, user: grant?.user ?? null, valid: true });
+    res.json(config.revokeResponse);
+  });
+
+  return {
+    router,
+    checkAccessToken: (token) => grants.checkAccessToken(token),
+    revokeUserGrants: (user) => grants.revokeUserGrants(user),
+  };
+}
+
+/** Validates the authorize endpoint's query; a string is the reason it was refused. */
+function parseAuthorizationRequest(query: Record<string, string>, knownClientId: string): AuthorizationRequest | string {
+  if (query.client_id !== knownClientId) return 'Unknown or missing client_id.';
+  if (!query.redirect_uri || !isLoopbackRedirect(query.redirect_uri)) {
+    return 'redirect_uri must be an http://127.0.0.1 or http://localhost address (RFC 8252 loopback redirect).';
+  }
+  if (query.response_type !== 'code') return 'response_type must be "code".';
+  if (!query.code_challenge || !/^[A-Za-z0-9._~-]{43,128}$/.test(query.code_challenge)) {
+    return 'A PKCE code_challenge is required.';
+  }
+  if (query.code_challenge_method !== 'S256') return 'code_challenge_method must be "S256"; plain is not allowed.';
+  if (!query.state) return 'state is required.';
+  // Slack asks for user-token scopes separately; both end up on the one grant here.
+  const scope = [...new Set(`${query.scope ?? ''} ${query.user_scope ?? ''}`.split(/[\s,]+/).filter(Boolean))];
+  return { clientId: query.client_id, redirectUri: query.redirect_uri, codeChallenge: query.code_challenge, state: query.state, scope };
+}
+
+function isLoopbackRedirect(uri: string): boolean {
+  try {
+    const url = new URL(uri);
+    return (
+      url.protocol === 'http:' &&
+      ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) &&
+      url.hash === '' &&
+      url.username === '' &&
+      url.password === ''
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Basic client credentials are form-encoded before base64 (RFC 6749 §2.3.1). */
+function formDecode(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,117 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { readAuthorization, type CredentialScheme } from './credentials.ts';
+
+export type AppName = 'github' | 'slack' | 'jira';
+
+export interface LoggedCredential {
+  scheme: CredentialScheme;
+  /**
+   * The raw token, or the Basic user name. At the token and revocation endpoints it is the client id
+   * the client authenticated as (whether by Basic or by client_secret_post).
+   */
+  presented: string | null;
+  /**
+   * The demo user the credential acts for ("service-account" for Jira's), null when it was not valid.
+   * At the token endpoint: the owner of the grant the code or refresh token was exchanged for; at the
+   * revocation endpoint: the owner of the revoked token.
+   */
+  user: string | null;
+  /** Whether the credential was accepted; at the token endpoint, whether the exchange succeeded. */
+  valid: boolean;
+}
+
+export interface LoggedRequest {
+  seq: number;
+  at: string;
+  app: AppName;
+  method: string;
+  /** The path as the real service would see it, e.g. "/chat.postMessage" or "/login/oauth/access_token". */
+  path: string;
+  credential: LoggedCredential;
+  grantType?: string;
+  idempotencyKey: string | null;
+  replayed: boolean;
+  status: number;
+}
+
+/** Every request that reached the stand-in apps, in arrival-of-response order. */
+export class RequestLog {
+  #entries: LoggedRequest[] = [];
+  #lastSeq = 0;
+
+  add(entry: Omit<LoggedRequest, 'seq'>): void {
+    this.#lastSeq += 1;
+    this.#entries.push({ seq: this.#lastSeq, ...entry });
+  }
+
+  /** Entries of one app (or all) with a sequence number above `since`. */
+  list(filter: { app?: string; since?: number } = {}): LoggedRequest[] {
+    return this.#entries.filter((entry) => (!filter.app || entry.app === filter.app) && entry.seq > (filter.since ?? 0));
+  }
+
+  /** Forgets the entries; sequence numbers keep growing so a saved `since` stays meaningful. */
+  clear(): void {
+    this.#entries = [];
+  }
+}
+
+/** What the handlers learn about a request that the log needs, kept on res.locals. */
+interface RequestNotes {
+  credential?: LoggedCredential;
+  grantType?: string;
+  replayed?: boolean;
+}
+
+function notesOf(res: Response): RequestNotes {
+  res.locals.sandboxNotes ??= {};
+  return res.locals.sandboxNotes as RequestNotes;
+}
+
+export function noteCredential(res: Response, credential: LoggedCredential): void {
+  notesOf(res).credential = credential;
+}
+
+export function noteGrantType(res: Response, grantType: string): void {
+  notesOf(res).grantType = grantType;
+}
+
+export function noteReplayed(res: Response): void {
+  notesOf(res).replayed = true;
+}
+
+/** The request's path below `base`, the prefix under which the sandbox mounts the real service's root. */
+export function pathWithin(req: Request, base: string): string {
+  const path = req.originalUrl.split('?')[0]!;
+  return path.startsWith(base) ? path.slice(base.length) || '/' : path;
+}
+
+/**
+ * Logs the request once its response is produced (when `res.end` is called), so the entry carries the
+ * final status even if the client has already gone away.
+ */
+export function logRequests(log: RequestLog, app: AppName, base: string): RequestHandler {
+  return (req, res, next) => {
+    const end = res.end;
+    let logged = false;
+    res.end = function (this: Response, ...args: unknown[]) {
+      if (!logged) {
+        logged = true;
+        const notes = notesOf(res);
+        const header = readAuthorization(req.get('authorization'));
+        log.add({
+          at: new Date().toISOString(),
+          app,
+          method: req.method,
+          path: pathWithin(req, base),
+          credential: notes.credential ?? { scheme: header.scheme, presented: header.value, user: null, valid: false },
+          ...(notes.grantType === undefined ? {} : { grantType: notes.grantType }),
+          idempotencyKey: req.get('idempotency-key') ?? null,
+          replayed: notes.replayed ?? false,
+          status: res.statusCode,
+        });
+      }
+      return (end as (...endArgs: unknown[]) => Response).apply(this, args);
+    } as Response['end'];
+    next();
+  };
+}

@@ -1,0 +1,93 @@
+import express, { type ErrorRequestHandler } from 'express';
+import type { AddressInfo } from 'node:net';
+import type { SandboxContext } from './context.ts';
+import { createControls } from './controls.ts';
+import { DelayRules } from './delays.ts';
+import { createGithub } from './github.ts';
+import { IdempotencyStore } from './idempotency.ts';
+import { IssuedSecrets } from './issued-secrets.ts';
+import { createJira, type JiraServiceAccount } from './jira.ts';
+import type { OAuthClient } from './oauth-server.ts';
+import { RequestLog } from './request-log.ts';
+import { createSlack } from './slack.ts';
+
+export type { OAuthClient } from './oauth-server.ts';
+export type { LoggedRequest, LoggedCredential } from './request-log.ts';
+
+export interface SandboxOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Defaults to 127.0.0.1. */
+  host?: string;
+  /** Defaults to 3600; also changeable at runtime with POST /_sandbox/settings. */
+  accessTokenTtlSeconds?: number;
+  /** The OAuth client Baton is registered as, per app. */
+  clients: { github: OAuthClient; slack: OAuthClient };
+  /** The Jira service account (Basic auth as on Jira Cloud). */
+  jiraServiceAccount: JiraServiceAccount;
+}
+
+export interface RunningSandbox {
+  /** http://HOST:PORT, no trailing slash. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a stand-in for GitHub, Slack and Jira on one local HTTP server: each app's OAuth 2.1
+ * authorization server and API under /github, /slack and /jira, plus test controls under /_sandbox.
+ * All state belongs to this instance.
+ */
+export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
+  let url = '';
+  const ctx: SandboxContext = {
+    publicUrl: () => url,
+    settings: { accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600 },
+    requestLog: new RequestLog(),
+    idempotency: new IdempotencyStore(),
+    delays: new DelayRules(),
+    secrets: new IssuedSecrets(),
+  };
+  for (const secret of [options.clients.github.clientSecret, options.clients.slack.clientSecret, options.jiraServiceAccount.apiToken]) {
+    ctx.secrets.add(secret);
+  }
+
+  const github = createGithub(ctx, options.clients.github);
+  const slack = createSlack(ctx, options.clients.slack);
+  const jira = createJira(ctx, options.jiraServiceAccount);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(github.router, slack.router, jira.router);
+  app.use('/_sandbox', createControls(ctx, { github, slack, jira }));
+  app.use(errorHandler);
+
+  const host = options.host ?? '127.0.0.1';
+  const server = app.listen(options.port ?? 0, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Keep-alive connections would otherwise hold close() open until they time out.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Malformed bodies and unexpected failures still get a JSON answer (and so a request-log entry). */
+const errorHandler: ErrorRequestHandler = (error: { status?: number; statusCode?: number; message?: string }, _req, res, _next) => {
+  const status = error.status ?? error.statusCode ?? 500;
+  if (res.headersSent) return;
+  res.status(status).json({
+    error: status < 500 ? 'invalid_request' : 'server_error',
+    message: status < 500 ? (error.message ?? 'Bad request') : 'Internal sandbox error',
+  });
+};
