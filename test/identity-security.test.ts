@@ -1,0 +1,105 @@
+/**
+ * Issue 2, point 5: a run whose identity header is missing, forged, tampered with, replayed from
+ * another run or unsigned never reaches the vault or any app.
+ */
+import { randomUUID } from 'node:crypto';
+import { SignJWT, base64url } from 'jose';
+import { generateIdentityKey } from '../core/identity/keys.ts';
+import { createIdentitySigner } from '../core/identity/signer.ts';
+import { actingAs } from '../gateway/temporal/identity-propagation.ts';
+import { probeIdentity } from './fixtures/probe-tools.ts';
+import { alice } from './support/identities.ts';
+import { Stack } from './support/stack.ts';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await Stack.start();
+  await stack.consent(alice, 'github');
+}, 120_000);
+
+afterAll(async () => stack?.close());
+
+/** Starts probe_identity with whatever identity header the attacker chose (or none). */
+async function startWithHeader(token: string | undefined, workflowId = `probe_identity-${randomUUID()}`) {
+  const start = () => stack.client.workflow.start('probe_identity', { taskQueue: stack.settings.temporal.taskQueue, workflowId, args: [{}, {}] });
+  return token === undefined ? start() : actingAs(token, start);
+}
+
+function tamper(token: string, change: (claims: Record<string, unknown>) => void): string {
+  const [header, payload, signature] = token.split('.') as [string, string, string];
+  const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload))) as Record<string, unknown>;
+  change(claims);
+  return `${header}.${base64url.encode(JSON.stringify(claims))}.${signature}`;
+}
+
+const attacks: Array<[string, (workflowId: string) => Promise<string | undefined>, RegExp]> = [
+  ['missing', async () => undefined, /No signed identity travelled with this run/],
+  [
+    'signed by an unknown key that reuses the real key id',
+    async (workflowId) => {
+      const attackerKey = { ...(await generateIdentityKey()), kid: JSON.parse(stack.workerEnv.BATON_IDENTITY_JWKS!).keys[0].kid };
+      return (await createIdentitySigner(attackerKey))(alice, { rootWorkflowId: workflowId, tool: 'probe_identity' });
+    },
+    /signature does not match \(forged or tampered\)/,
+  ],
+  [
+    'signed by an unknown key with its own key id',
+    async (workflowId) => (await createIdentitySigner(await generateIdentityKey()))(alice, { rootWorkflowId: workflowId, tool: 'probe_identity' }),
+    /signed by a key this worker does not trust/,
+  ],
+  [
+    'tampered (subject changed after signing)',
+    async (workflowId) => tamper(await stack.sign({ ...alice, subject: 'bob' }, { rootWorkflowId: workflowId, tool: 'probe_identity' }), (claims) => (claims.sub = 'alice')),
+    /signature does not match/,
+  ],
+  [
+    'replayed from another run',
+    async () => stack.sign(alice, { rootWorkflowId: `probe_identity-${randomUUID()}`, tool: 'probe_identity' }),
+    /was signed for run "probe_identity-[^"]+" but is used by run/,
+  ],
+  [
+    'unsigned (alg none)',
+    async (workflowId) => {
+      const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'baton-identity+jwt' }));
+      const claims = base64url.encode(JSON.stringify({ sub: 'alice', run: { root: workflowId, tool: 'probe_identity' } }));
+      return `${header}.${claims}.`;
+    },
+    /identity was rejected/,
+  ],
+  [
+    'signed with a symmetric algorithm',
+    async (workflowId) =>
+      new SignJWT({ ctx: {}, run: { root: workflowId, tool: 'probe_identity' } })
+        .setProtectedHeader({ alg: 'HS256', typ: 'baton-identity+jwt' })
+        .setSubject('alice')
+        .sign(new TextEncoder().encode('a guessable shared secret of 32b')),
+    /identity was rejected/,
+  ],
+];
+
+test.each(attacks)('identity %s: the run fails with a security error and never reaches the vault or GitHub', async (_name, makeToken, expected) => {
+  const before = stack.stores.vault.getConnectionInfo('acme', 'alice', 'github');
+  const { requests: logBefore } = await stack.sandboxGet<{ requests: unknown[] }>('/_sandbox/requests');
+  const workflowId = `probe_identity-${randomUUID()}`;
+
+  const handle = await startWithHeader(await makeToken(workflowId), workflowId);
+  await expect(handle.result()).rejects.toThrow();
+  const status = await handle.query<{ state: string; error: { type: string; message: string } }>('baton.status');
+  expect(status.state).toBe('failed');
+  expect(status.error.type).toBe('IdentityRejected');
+  expect(status.error.message).toMatch(expected);
+
+  expect(stack.stores.vault.getConnectionInfo('acme', 'alice', 'github')).toEqual(before); // lastUsedAt untouched
+  const { requests: logAfter } = await stack.sandboxGet<{ requests: unknown[] }>('/_sandbox/requests');
+  expect(logAfter).toHaveLength(logBefore.length);
+  expect(stack.stores.audit.forRun(workflowId)).toEqual([]);
+});
+
+test('the genuine identity, by contrast, reaches GitHub and is recorded', async () => {
+  const before = stack.stores.vault.getConnectionInfo('acme', 'alice', 'github');
+  const handle = await stack.run(alice, probeIdentity, {});
+  await handle.result();
+  expect(stack.stores.vault.getConnectionInfo('acme', 'alice', 'github')?.lastUsedAt).toBeGreaterThan(before?.lastUsedAt ?? 0);
+  expect(stack.stores.audit.forRun(handle.workflowId)).toHaveLength(1);
+});

@@ -1,0 +1,84 @@
+/**
+ * Issue 2, point 6: an access token near expiry is refreshed once however many calls need it at the
+ * same moment; a refresh token the provider revoked pauses the run for re-consent instead of failing it.
+ */
+import { callAnything, commentOnPullRequest } from './fixtures/probe-tools.ts';
+import { expectNoSecretsInHistories } from './support/history-secrets.ts';
+import { alice, bob } from './support/identities.ts';
+import { Stack } from './support/stack.ts';
+
+interface LoggedRequest {
+  seq: number;
+  app: string;
+  path: string;
+  grantType?: string;
+  status: number;
+  credential: { presented: string | null; user: string | null };
+}
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await Stack.start();
+}, 120_000);
+
+afterAll(async () => stack?.close());
+
+async function requests(): Promise<LoggedRequest[]> {
+  return (await stack.sandboxGet<{ requests: LoggedRequest[] }>('/_sandbox/requests')).requests;
+}
+
+const refreshesOf = (log: LoggedRequest[], user: string) => log.filter((r) => r.grantType === 'refresh_token' && r.credential.user === user);
+
+test('20 concurrent calls with an expiring token cause exactly one refresh, and all use the new token', async () => {
+  // Tokens that live 30 s are inside Baton's 60 s refresh margin from the start.
+  await stack.sandboxPost('/_sandbox/settings', { accessTokenTtlSeconds: 30 });
+  await stack.consent(alice, 'github');
+  const issued = (await requests()).filter((r) => r.grantType === 'authorization_code' && r.credential.user === 'alice');
+  expect(issued).toHaveLength(1);
+
+  const runs = await Promise.all(Array.from({ length: 20 }, () => stack.run(alice, callAnything, { app: 'github', action: 'users.getAuthenticated', input: {} })));
+  const results = (await Promise.all(runs.map((run) => run.result()))) as Array<{ login: string }>;
+  expect(results.every((result) => result.login === 'alice')).toBe(true);
+
+  const log = await requests();
+  expect(refreshesOf(log, 'alice')).toHaveLength(1);
+  expect(refreshesOf(log, 'alice')[0]?.status).toBe(200);
+  const apiCalls = log.filter((r) => r.app === 'github' && r.path === '/user' && r.credential.user === 'alice' && r.seq > refreshesOf(log, 'alice')[0]!.seq);
+  expect(apiCalls.length).toBeGreaterThanOrEqual(20);
+  expect(new Set(apiCalls.map((r) => r.credential.presented)).size).toBe(1);
+  expect(apiCalls.every((r) => r.status === 200)).toBe(true);
+});
+
+test('a revoked refresh token pauses the run for re-consent; consenting again completes it', async () => {
+  await stack.sandboxPost('/_sandbox/settings', { accessTokenTtlSeconds: 30 });
+  await stack.consent(bob, 'github');
+  await stack.sandboxPost('/_sandbox/revoke-user-grants', { app: 'github', user: 'bob' });
+
+  const handle = await stack.run(bob, commentOnPullRequest, { repo: 'acme/widgets', number: 1, body: 'after re-consent' });
+  const paused = await stack.awaitOutcome(handle);
+  expect(paused.state).toBe('paused');
+  expect(paused.pending[0]).toMatchObject({ app: 'github', reason: 'refresh_failed' });
+  expect(stack.stores.vault.getConnectionInfo('acme', 'bob', 'github')).toMatchObject({ status: 'needs_reconsent', statusReason: 'refresh_failed' });
+
+  await stack.sandboxPost('/_sandbox/settings', { accessTokenTtlSeconds: 3600 });
+  await stack.consent(bob, 'github');
+  expect(await handle.result()).toMatchObject({ body: 'after re-consent', user: { login: 'bob' } });
+});
+
+test('an access token the provider revoked (401 from the API) also pauses for re-consent', async () => {
+  await stack.sandboxPost('/_sandbox/settings', { accessTokenTtlSeconds: 3600 });
+  const frank = { ...alice, tenant: 'revoked-tenant' };
+  await stack.consent(frank, 'github');
+  await stack.sandboxPost('/_sandbox/revoke-user-grants', { app: 'github', user: 'alice' });
+
+  const handle = await stack.run(frank, callAnything, { app: 'github', action: 'users.getAuthenticated', input: {} });
+  const paused = await stack.awaitOutcome(handle);
+  expect(paused.pending[0]).toMatchObject({ app: 'github', reason: 'revoked', message: expect.stringContaining('must connect GitHub again') });
+  await stack.consent(frank, 'github');
+  expect(await handle.result()).toMatchObject({ login: 'alice' });
+});
+
+test('no secret the sandbox issued appears in any workflow history', async () => {
+  await expectNoSecretsInHistories(stack);
+});
