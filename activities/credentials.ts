@@ -39,7 +39,7 @@ export async function resolveCredential(caller: Caller, connector: AppConnector,
     const { accessToken, info } = await sources.vault.resolveUserAccessToken({ tenant, subject, app: connector.id, refresh: (token) => oauthClient.refresh(token) });
     return { headers: { authorization: `Bearer ${accessToken}` }, owner: 'user', externalAccount: info.externalLogin };
   } catch (error) {
-    if (error instanceof ConnectionUnavailableError) throw connectionRequired(connector, app, error.reason, error.message);
+    if (error instanceof ConnectionUnavailableError) throw connectionRequired(connector, app, error.reason, explainMissing(caller, connector, error.reason));
     throw error;
   }
 }
@@ -47,6 +47,24 @@ export async function resolveCredential(caller: Caller, connector: AppConnector,
 export function connectionRequired(connector: AppConnector, app: AppSettings, reason: ConnectionRequiredDetails['reason'], message: string): ApplicationFailure {
   const details: ConnectionRequiredDetails = { app: connector.id, appName: connector.displayName, scopes: app.scopes, reason, message };
   return ApplicationFailure.create({ message, type: FailureType.connectionRequired, nonRetryable: true, details: [details] });
+}
+
+/** What the user reads next to the consent link: what happened and what to do. */
+function explainMissing(caller: Caller, connector: AppConnector, reason: ConnectionRequiredDetails['reason']): string {
+  const who = caller.identity.displayName ?? caller.identity.subject;
+  const app = connector.displayName;
+  switch (reason) {
+    case 'never_connected':
+      return `${who} has not connected ${app} yet; connect it and the run continues.`;
+    case 'revoked':
+      return `${who}'s ${app} connection was revoked; connect ${app} again and the run continues.`;
+    case 'refresh_failed':
+      return `${app} refused to renew ${who}'s connection (the refresh token is no longer valid); connect ${app} again and the run continues.`;
+    case 'expired':
+      return `${who}'s ${app} connection expired and cannot be renewed; connect ${app} again and the run continues.`;
+    case 'unreadable':
+      return `${who}'s stored ${app} credential is corrupted and cannot be read; connect ${app} again to replace it and the run continues.`;
+  }
 }
 
 function serviceAccountCredential(connector: AppConnector, { vault }: CredentialSources): PresentedCredential {

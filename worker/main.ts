@@ -2,11 +2,14 @@
  * `baton worker`: runs Baton's workflows and activities until SIGINT/SIGTERM, then finishes the
  * tasks in hand and exits (the Temporal runtime handles the signals and drains the worker).
  */
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { loadSettings } from '../core/config/settings.ts';
 import { createBatonWorker } from './create-worker.ts';
 import { storeServiceAccountsFromEnv } from './service-accounts.ts';
 
 async function main(): Promise<void> {
+  // Temporal's own logs (bundling, state changes) only from WARN up unless asked: Baton prints its own progress.
+  Runtime.install({ logger: new DefaultLogger((process.env.BATON_LOG_LEVEL?.toUpperCase() ?? 'WARN') as LogLevel) });
   const settings = loadSettings();
   console.log(`worker: connecting to Temporal at ${settings.temporal.address} (namespace ${settings.temporal.namespace}, task queue ${settings.temporal.taskQueue})`);
   const baton = await createBatonWorker(settings, { workflowBundlePath: process.env.BATON_WORKFLOW_BUNDLE });

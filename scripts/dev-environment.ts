@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface DevCredentials {
+  github: { clientId: string; clientSecret: string };
+  slack: { clientId: string; clientSecret: string };
+  jira: { email: string; apiToken: string };
+}
+
+export const devPorts = {
+  temporal: Number(process.env.BATON_TEMPORAL_PORT ?? 7233),
+  temporalUi: Number(process.env.BATON_TEMPORAL_UI_PORT ?? 8233),
+  gateway: Number(process.env.BATON_PORT ?? 8080),
+  sandbox: Number(process.env.SANDBOX_PORT ?? 9100),
+};
+
+/** The sandbox apps' OAuth clients and Jira service account for `npm start`: random once, then kept under .baton/. */
+export function loadDevCredentials(file: string): DevCredentials {
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevCredentials;
+  const secret = () => randomBytes(24).toString('base64url');
+  const credentials: DevCredentials = {
+    github: { clientId: 'baton-dev-github', clientSecret: secret() },
+    slack: { clientId: 'baton-dev-slack', clientSecret: secret() },
+    jira: { email: 'baton-service@example.com', apiToken: secret() },
+  };
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  return credentials;
+}
+
+/** Environment that points a Baton process at the sandbox apps and the local Temporal. */
+export function devEnvironment(credentials: DevCredentials, sandboxUrl: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: `127.0.0.1:${devPorts.temporal}`,
+    BATON_PUBLIC_URL: `http://127.0.0.1:${devPorts.gateway}`,
+    BATON_SANDBOX_URL: sandboxUrl,
+    BATON_GITHUB_CLIENT_ID: credentials.github.clientId,
+    BATON_GITHUB_CLIENT_SECRET: credentials.github.clientSecret,
+    BATON_SLACK_CLIENT_ID: credentials.slack.clientId,
+    BATON_SLACK_CLIENT_SECRET: credentials.slack.clientSecret,
+    BATON_JIRA_SERVICE_USERNAME: credentials.jira.email,
+    BATON_JIRA_SERVICE_PASSWORD: credentials.jira.apiToken,
+  };
+}
