@@ -17,6 +17,7 @@ interface LoggedRequest {
 }
 
 let stack: Stack;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   stack = await Stack.start();
@@ -30,12 +31,15 @@ async function requests(): Promise<LoggedRequest[]> {
 
 const refreshesOf = (log: LoggedRequest[], user: string) => log.filter((r) => r.grantType === 'refresh_token' && r.credential.user === user);
 
-test('20 concurrent calls with an expiring token cause exactly one refresh, and all use the new token', async () => {
-  // Tokens that live 30 s are inside Baton's 60 s refresh margin from the start.
-  await stack.sandboxPost('/_sandbox/settings', { accessTokenTtlSeconds: 30 });
+test('20 concurrent calls with an expired token cause exactly one refresh, and all use the new token', async () => {
+  await stack.sandboxPost('/_sandbox/settings', { accessTokenTtlSeconds: 1 });
   await stack.consent(alice, 'github');
   const issued = (await requests()).filter((r) => r.grantType === 'authorization_code' && r.credential.user === 'alice');
   expect(issued).toHaveLength(1);
+  await sleep(1_500); // alice's access token has now expired
+  await stack.sandboxPost('/_sandbox/settings', { accessTokenTtlSeconds: 3600 });
+  // Hold the refresh at GitHub for a while, so every one of the 20 calls arrives while it is in flight.
+  await stack.sandboxPost('/_sandbox/delay', { app: 'github', pathPrefix: '/login/oauth/access_token', ms: 2_000, times: 1 });
 
   const runs = await Promise.all(Array.from({ length: 20 }, () => stack.run(alice, callAnything, { app: 'github', action: 'users.getAuthenticated', input: {} })));
   const results = (await Promise.all(runs.map((run) => run.result()))) as Array<{ login: string }>;
@@ -51,9 +55,10 @@ test('20 concurrent calls with an expiring token cause exactly one refresh, and 
 });
 
 test('a revoked refresh token pauses the run for re-consent; consenting again completes it', async () => {
-  await stack.sandboxPost('/_sandbox/settings', { accessTokenTtlSeconds: 30 });
+  await stack.sandboxPost('/_sandbox/settings', { accessTokenTtlSeconds: 1 });
   await stack.consent(bob, 'github');
   await stack.sandboxPost('/_sandbox/revoke-user-grants', { app: 'github', user: 'bob' });
+  await sleep(1_500); // expired, so Baton must use the (revoked) refresh token
 
   const handle = await stack.run(bob, commentOnPullRequest, { repo: 'acme/widgets', number: 1, body: 'after re-consent' });
   const paused = await stack.awaitOutcome(handle);

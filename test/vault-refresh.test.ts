@@ -74,10 +74,24 @@ function rawRow() {
 }
 
 describe('resolveUserAccessToken refresh', () => {
+  test('a token that lives shorter than the margin is not refreshed on every call', async () => {
+    let clock = 10_000_000;
+    const timed = Vault.open(db, key, { now: () => clock });
+    connectAlice(timed, { expiresAt: clock + 30_000 });
+    expect((await timed.resolveUserAccessToken({ ...ALICE, refresh: never })).accessToken).toBe('access-0');
+    clock += 14_000;
+    expect((await timed.resolveUserAccessToken({ ...ALICE, refresh: never })).accessToken).toBe('access-0');
+    clock += 2_000; // now under half its lifetime left: refreshed
+    const { refresh, received } = countingRefresher(0, (call) => ({ accessToken: `access-${call}`, expiresAt: clock + 30_000 }));
+    expect((await timed.resolveUserAccessToken({ ...ALICE, refresh })).accessToken).toBe('access-1');
+    expect(received).toHaveLength(1);
+  });
+
   test('refreshes a token expiring within the margin and stores the rotated refresh token', async () => {
     let clock = 10_000_000;
     const timed = Vault.open(db, key, { now: () => clock });
-    connectAlice(timed, { expiresAt: clock + 30_000 }); // inside the default 60 s margin
+    connectAlice(timed, { expiresAt: clock + 30_000 });
+    clock += 20_000; // 10 s left: inside the margin (60 s, capped at half the token's 30 s lifetime)
     const { refresh, received } = countingRefresher(0, (call) => ({
       accessToken: `access-${call}`,
       refreshToken: call === 1 ? 'refresh-1' : undefined, // the second refresh rotates nothing

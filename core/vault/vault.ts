@@ -154,7 +154,10 @@ export class Vault {
       const secret = this.#usableSecret(id, row);
       const now = this.#lease.now();
       const expiresAt = row.expires_at === null ? Infinity : Number(row.expires_at);
-      if (expiresAt - marginMs > now) return this.#recordUse(row, secret, now);
+      // Refresh ahead by the margin, but never by more than half the token's lifetime: an app whose tokens
+      // live shorter than the margin would otherwise be asked for a new token on every single call.
+      const lifetime = expiresAt - Number(row.updated_at);
+      if (expiresAt - Math.min(marginMs, lifetime / 2) > now) return this.#recordUse(row, secret, now);
       // Without a refresh token the current one is all there is: use it for as long as it is actually valid.
       if (!secret.refreshToken || round >= MAX_REFRESH_ROUNDS) {
         if (expiresAt > now) return this.#recordUse(row, secret, now);
