@@ -3,6 +3,10 @@
  * that caller's own credential (or the service account where configured), checked at the app.
  */
 import { WorkflowFailedError } from '@temporalio/client';
+import { IDENTITY_HEADER } from '../core/identity/context.ts';
+import { actingAs } from '../gateway/temporal/identity-propagation.ts';
+import { awaitOutcomeUpdate, consentDecisionSignal } from '../workflows/protocol.ts';
+import { commentOnPullRequest } from './fixtures/probe-tools.ts';
 import { triagePullRequest } from '../workflows/tools/triage-pull-request.ts';
 import { continueThenCall, probeIdentity, undeclaredAppCall } from './fixtures/probe-tools.ts';
 import { alice, bob } from './support/identities.ts';
@@ -135,6 +139,24 @@ test('a tool that calls an app it did not declare fails with a clear error', asy
   const status = await handle.query<{ error: { type: string; message: string } }>('baton.status');
   expect(status.error.type).toBe('UndeclaredApp');
   expect(status.error.message).toMatch(/does not declare it in `apps`/);
+});
+
+test('signals and updates sent as a user carry that user\'s signed identity header', async () => {
+  const carol = { ...alice, tenant: 'header-tenant' };
+  const handle = await stack.run(carol, commentOnPullRequest, { repo: 'acme/widgets', number: 1, body: 'x' }, { consentTimeoutMs: 60_000 });
+  const token = await stack.sign(carol, { rootWorkflowId: handle.workflowId, tool: 'comment_on_pull_request' });
+  const paused = await actingAs(token, () => handle.executeUpdate(awaitOutcomeUpdate, { args: [{}] }));
+  expect(paused.state).toBe('paused');
+  await actingAs(token, () => handle.signal(consentDecisionSignal, { app: 'github', decision: 'denied' }));
+  await expect(handle.result()).rejects.toThrow();
+
+  const { events } = await handle.fetchHistory();
+  const signalled = events?.find((event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'baton.consentDecision');
+  expect(Object.keys(signalled?.workflowExecutionSignaledEventAttributes?.header?.fields ?? {})).toContain(IDENTITY_HEADER);
+  const update = events?.find((event) => event.workflowExecutionUpdateAcceptedEventAttributes);
+  expect(Object.keys(update?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.header?.fields ?? {})).toContain(IDENTITY_HEADER);
+  const started = events?.find((event) => event.workflowExecutionStartedEventAttributes);
+  expect(Object.keys(started?.workflowExecutionStartedEventAttributes?.header?.fields ?? {})).toContain(IDENTITY_HEADER);
 });
 
 function rootCauseMessage(error: unknown): string {

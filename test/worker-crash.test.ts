@@ -54,6 +54,13 @@ test('a new worker finishes a paused run and a run killed mid-call, without repe
   expect(bobPosts.map((r) => r.replayed)).toEqual([false, true]);
 }, 90_000);
 
+test('SIGTERM drains the worker and it exits cleanly', async () => {
+  const exit = await stack.worker.stopGracefully();
+  expect(exit).toEqual({ code: 0, signal: null });
+  expect(stack.worker.output).toContain('worker stopped');
+  await stack.startNewWorker();
+});
+
 test('no secret the sandbox issued appears in any workflow history', async () => {
   await expectNoSecretsInHistories(stack);
 });

@@ -39,15 +39,21 @@ export class WorkerProcess {
     await this.#stop('SIGKILL');
   }
 
+
   async stop(): Promise<void> {
     await this.#stop('SIGTERM');
   }
 
-  async #stop(signal: NodeJS.Signals): Promise<void> {
+  /** SIGTERM, as an orchestrator stops a pod; resolves with how the process ended. */
+  stopGracefully(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.#stop('SIGTERM');
+  }
+
+  async #stop(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    if (!child || child.exitCode !== null || child.signalCode !== null) return { code: child?.exitCode ?? null, signal: child?.signalCode ?? null };
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, endedBy) => resolve({ code, signal: endedBy })));
     child.kill(signal);
-    await exited;
+    return exited;
   }
 }
