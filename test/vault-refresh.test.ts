@@ -253,7 +253,7 @@ describe('resolveUserAccessToken refresh', () => {
     const own = await vault.resolveUserAccessToken({ ...ALICE, refresh: recordingRefresher(callsFile, 'parent') });
     const results = [{ accessToken: own.accessToken, elapsedMs: Date.now() - started }, ...(await Promise.all(children.map((child) => child.result)))];
     const tokens = results.map((result) => result.accessToken);
-    // Everyone overlapped with the one 300 ms refresh rather than arriving after it.
+    // Everyone overlapped with the one 1 s refresh rather than arriving after it.
     for (const result of results) expect(result.elapsedMs).toBeGreaterThanOrEqual(100);
 
     const calls = readFileSync(callsFile, 'utf8').trim().split('\n');
@@ -273,11 +273,11 @@ describe('resolveUserAccessToken refresh', () => {
   }, 30_000);
 });
 
-/** Same behaviour as the child script's refresher: one line per call, then 300 ms "at the token endpoint". */
+/** Same behaviour as the child script's refresher: one line per call, then 1 s "at the token endpoint". */
 function recordingRefresher(callsFile: string, label: string) {
   return async (refreshToken: string): Promise<RefreshedTokens> => {
     appendFileSync(callsFile, `${label} ${refreshToken}\n`);
-    await sleep(300);
+    await sleep(1000);
     return { accessToken: `access-from-${label}`, refreshToken: `refresh-from-${label}`, expiresAt: Date.now() + 3_600_000 };
   };
 }
@@ -295,7 +295,7 @@ const [dbPath, callsFile, label] = process.argv.slice(2);
 const vault = Vault.open(openSqlite(dbPath), loadVaultKey({ env: process.env }));
 const refresh = async (refreshToken) => {
   appendFileSync(callsFile, label + ' ' + refreshToken + '\\n');
-  await sleep(300);
+  await sleep(1000);
   return { accessToken: 'access-from-' + label, refreshToken: 'refresh-from-' + label, expiresAt: Date.now() + 3_600_000 };
 };
 process.stdout.write('ready\\n');
