@@ -2,7 +2,7 @@
  * The activities workflow code may call, as pure types: workflow code imports this file and nothing
  * else from activities/, so the workflow bundle never pulls in Node-only code.
  */
-import type { IdentityContext, VerifiedIdentity } from '../core/identity/context.ts';
+import type { VerifiedIdentity } from '../core/identity/context.ts';
 
 export interface CallAppInput {
   app: string;
@@ -42,7 +42,6 @@ export interface BatonActivities {
   settleConsentRequest(input: { consentId: string; outcome: ConsentOutcome }): Promise<void>;
 }
 
-export type { IdentityContext };
 
 /** Failure types Baton raises on purpose; workflow code and clients match on these. */
 export const FailureType = {
@@ -53,7 +52,6 @@ export const FailureType = {
   invalidActionInput: 'InvalidActionInput',
   appRequestFailed: 'AppRequestFailed',
   serviceAccountMissing: 'ServiceAccountMissing',
-  vaultUnavailable: 'VaultUnavailable',
   consentDeclined: 'ConsentDeclined',
   consentTimedOut: 'ConsentTimedOut',
   invalidToolInput: 'InvalidToolInput',

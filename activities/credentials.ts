@@ -79,5 +79,5 @@ function serviceAccountCredential(connector: AppConnector, { vault }: Credential
     const basic = Buffer.from(`${secret.username}:${secret.password}`).toString('base64');
     return { headers: { authorization: `Basic ${basic}` }, owner: 'service_account', externalAccount: secret.username ?? null };
   }
-  return { headers: { authorization: `Bearer ${secret.token}` }, owner: 'service_account', externalAccount: secret.label ?? null };
+  return { headers: { authorization: `Bearer ${secret.token}` }, owner: 'service_account', externalAccount: `${connector.id} service account` };
 }

@@ -13,11 +13,6 @@ export function currentIdentity(): Readonly<IdentityContext> {
   return deepFreeze(JSON.parse(JSON.stringify(verified.identity)) as IdentityContext);
 }
 
-/** The tool the caller started (the root of this run tree). */
-export function currentTool(): string {
-  return runState.verified?.binding.tool ?? '';
-}
-
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     Object.values(value).forEach(deepFreeze);

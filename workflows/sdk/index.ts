@@ -2,4 +2,4 @@
 export { defineTool, defineCallable, requiredApps, collectDefinitions, type CallableDefinition } from './define.ts';
 export { app, type AppHandle } from './app.ts';
 export { child } from './child.ts';
-export { currentIdentity, currentTool } from './identity.ts';
+export { currentIdentity } from './identity.ts';
