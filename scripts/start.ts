@@ -15,11 +15,21 @@ import { consentRoutes } from '../gateway/http/consent-routes.ts';
 import { connectTemporal } from '../gateway/temporal/client.ts';
 import { startSandbox } from '../sandbox/server.ts';
 import { devEnvironment, devPorts, loadDevCredentials } from './dev-environment.ts';
+import { ensurePortFree } from './free-port.ts';
 import { startTemporalDevServer } from './temporal-dev-server.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const home = join(root, '.baton');
 
+try {
+  await ensurePortFree(devPorts.temporal, 'Temporal', 'BATON_TEMPORAL_PORT');
+  await ensurePortFree(devPorts.temporalUi, 'Temporal UI', 'BATON_TEMPORAL_UI_PORT');
+  await ensurePortFree(devPorts.gateway, 'consent pages', 'BATON_PORT');
+  await ensurePortFree(devPorts.sandbox, 'sandbox apps', 'SANDBOX_PORT');
+} catch (error) {
+  console.error(`baton: ${(error as Error).message}`);
+  process.exit(1);
+}
 console.log('baton: starting Temporal dev server ...');
 const temporal = await startTemporalDevServer({ dbFilename: join(home, 'temporal.db'), port: devPorts.temporal, uiPort: devPorts.temporalUi });
 console.log(`baton: Temporal ready at 127.0.0.1:${devPorts.temporal} (UI http://127.0.0.1:${devPorts.temporalUi})`);

@@ -1,0 +1,11 @@
+import { createServer } from 'node:net';
+
+/** Fails with a message that says what to do when a port `npm start` needs is taken. */
+export async function ensurePortFree(port: number, what: string, variable: string): Promise<void> {
+  const server = createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+  if (!free) throw new Error(`Port ${port} (${what}) is already in use: is another \`npm start\` running? Stop it, or pick another port with ${variable}=...`);
+}
