@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { connectors, type AppConnector } from '../apps/index.ts';
 import type { AuditLog, AppCallRecord } from '../core/audit/audit-log.ts';
 import type { BatonSettings } from '../core/config/settings.ts';
+import { describeIssues } from '../core/schema-issues.ts';
 import type { StepStore } from '../core/steps/step-store.ts';
 import { sendFromActivity } from './app-http.ts';
 import { currentCaller, type Caller } from './caller-context.ts';
@@ -36,7 +37,7 @@ export function createCallApp(deps: CallAppDependencies) {
     }
     const parsed = action.input.safeParse(input);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`).join('; ');
+      const issues = describeIssues(parsed.error).join('; ');
       throw ApplicationFailure.nonRetryable(`Invalid input for ${connector.displayName} ${actionName}: ${issues}`, FailureType.invalidActionInput);
     }
 

@@ -4,6 +4,7 @@ import type { IdentityContext } from '../../core/identity/context.ts';
 import type { IdentitySigner } from '../../core/identity/signer.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import type { RunOptions } from '../../workflows/protocol.ts';
+import { describeIssues } from '../../core/schema-issues.ts';
 import { actingAs } from './identity-propagation.ts';
 
 export class InvalidToolInputError extends Error {
@@ -32,7 +33,7 @@ export async function startTool(client: Client, sign: IdentitySigner, request: S
   if (tool.kind !== 'tool') throw new Error(`"${tool.name}" is a callable, not a tool; it only runs inside another tool.`);
   const parsed = tool.input.safeParse(request.input);
   if (!parsed.success) {
-    throw new InvalidToolInputError(tool.name, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`));
+    throw new InvalidToolInputError(tool.name, describeIssues(parsed.error));
   }
   const workflowId = `${tool.name}-${randomUUID()}`;
   const token = await sign(identity, { rootWorkflowId: workflowId, tool: tool.name });

@@ -49,7 +49,8 @@ export async function waitForConsent(needed: ConnectionRequiredDetails): Promise
   }
   await announceSettled(consentId);
 
-  const who = currentIdentity().displayName ?? currentIdentity().subject;
+  const caller = currentIdentity();
+  const who = caller.displayName ?? caller.subject;
   if (!decided) {
     await bookkeepingActivities.settleConsentRequest({ consentId, outcome: 'expired' });
     throw ApplicationFailure.nonRetryable(

@@ -1,5 +1,6 @@
 import { allHandlersFinished, ApplicationFailure, condition, TemporalFailure, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../../activities/contract.ts';
+import { describeIssues } from '../../core/schema-issues.ts';
 import type { RunOptions } from '../protocol.ts';
 import { acceptConsentDecisions } from './consent.ts';
 import { collectDefinitions, type CallableDefinition } from './define.ts';
@@ -45,7 +46,7 @@ async function runBody(definition: CallableDefinition, input: unknown): Promise<
   runState.verified = await identityActivities.verifyRunIdentity();
   const parsed = definition.input.safeParse(input);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`).join('; ');
+    const issues = describeIssues(parsed.error).join('; ');
     throw ApplicationFailure.nonRetryable(`Invalid input for "${definition.name}": ${issues}`, FailureType.invalidToolInput);
   }
   return definition.body(parsed.data);
