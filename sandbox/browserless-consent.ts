@@ -1,10 +1,10 @@
 /**
- * Drives a sandbox app's sign-in and consent pages over plain HTTP, the way a person's browser would:
- * keeps cookies, submits the HTML forms it is shown, and stops at the redirect back to the client.
- * Tests use it wherever a real user would click "Authorize".
+ * Drives a sandbox app's or the sandbox identity provider's sign-in and consent pages over plain HTTP,
+ * the way a person's browser would: keeps cookies, submits the HTML forms it is shown, and stops at the
+ * redirect back to the client. Tests use it wherever a real user would click "Authorize".
  */
 
-interface HtmlForm {
+export interface HtmlForm {
   action: string;
   fields: Record<string, string>;
   /** name=value of every submit button, in order. */
@@ -22,9 +22,13 @@ export class CookieKeepingClient {
     }
     const response = await fetch(url, { ...init, headers, redirect: 'manual' });
     for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
+      const [pair, ...attributes] = cookie.split(';');
       const separator = pair!.indexOf('=');
-      if (separator > 0) this.#cookies.set(pair!.slice(0, separator).trim(), pair!.slice(separator + 1).trim());
+      if (separator <= 0) continue;
+      const name = pair!.slice(0, separator).trim();
+      // A cookie set to expire is the server clearing it (oidc-provider does so after each step).
+      if (attributes.some(isExpiry)) this.#cookies.delete(name);
+      else this.#cookies.set(name, pair!.slice(separator + 1).trim());
     }
     return response;
   }
@@ -40,8 +44,11 @@ export class CookieKeepingClient {
 
 /**
  * Opens `authorizeUrl`, signs in as `user` if asked to, answers the consent page with `decision`, and
- * returns the URL the app redirects to (carrying `code` and `state`, or `error=access_denied`), without
- * following it.
+ * returns the URL the authorization server finally redirects to (carrying `code` and `state`, or
+ * `error=access_denied`), without following it.
+ *
+ * The same walk fits the sandbox apps and the sandbox identity provider (same form field names), and
+ * also a start page that first redirects to either, such as Baton's own `/connect/...` or sign-in page.
  */
 export async function approveConsentOverHttp(
   authorizeUrl: string,
@@ -52,24 +59,31 @@ export async function approveConsentOverHttp(
   let pageUrl = new URL(authorizeUrl);
   let response = await client.fetch(pageUrl);
   let signedIn = false;
-  for (let step = 0; step < 10; step += 1) {
+  let answered = false;
+  for (let step = 0; step < 20; step += 1) {
     if (isRedirect(response.status)) {
-      // Redirects inside the flow (to the sign-in page and back) are followed; the consent answer's is returned.
-      pageUrl = new URL(response.headers.get('location')!, pageUrl);
+      const target = new URL(response.headers.get('location')!, pageUrl);
+      // Redirects inside the flow (to the sign-in page and back, oidc-provider's resume step after
+      // consent) are followed; the one carrying the authorization response is returned.
+      if (isAuthorizationResponse(target)) {
+        if (decision === 'deny' && !answered && target.searchParams.has('code')) {
+          throw new Error(`Access was granted without a consent page to deny at ${pageUrl.href}`);
+        }
+        return target;
+      }
+      pageUrl = target;
       response = await client.fetch(pageUrl);
       continue;
     }
     const html = await response.text();
+    if (answered) throw new Error(`Consent answer was not redirected (${response.status}): ${summarise(html)}`);
     if (response.status !== 200) throw new Error(`Unexpected ${response.status} from ${pageUrl.href}: ${summarise(html)}`);
     const forms = parseForms(html);
     const consent = forms.find((form) => form.buttons.some((button) => button.name === 'decision'));
     if (consent) {
-      const answer = await client.submit(pageUrl, consent, { decision });
-      const location = answer.headers.get('location');
-      if (!isRedirect(answer.status) || !location) {
-        throw new Error(`Consent answer was not redirected (${answer.status}): ${summarise(await answer.text())}`);
-      }
-      return new URL(location, pageUrl);
+      answered = true;
+      response = await client.submit(pageUrl, consent, { decision });
+      continue;
     }
     const signIn = forms.find((form) => 'password' in form.fields);
     if (signIn && !signedIn) {
@@ -83,6 +97,18 @@ export async function approveConsentOverHttp(
   throw new Error(`Too many steps authorizing at ${authorizeUrl}`);
 }
 
+/** Where an authorization server sends the browser back to the client (RFC 6749 §4.1.2, §4.1.2.1). */
+function isAuthorizationResponse(url: URL): boolean {
+  return url.searchParams.has('code') || url.searchParams.has('error');
+}
+
+function isExpiry(attribute: string): boolean {
+  const [name = '', value = ''] = attribute.split('=').map((part) => part.trim());
+  if (name.toLowerCase() === 'max-age') return Number(value) <= 0;
+  if (name.toLowerCase() === 'expires') return Date.parse(value) <= Date.now();
+  return false;
+}
+
 function isRedirect(status: number): boolean {
   return status >= 300 && status < 400;
 }
@@ -92,7 +118,7 @@ function summarise(html: string): string {
 }
 
 /** Good enough for the sandbox's own pages: double-quoted attributes, inputs and buttons inside forms. */
-function parseForms(html: string): HtmlForm[] {
+export function parseForms(html: string): HtmlForm[] {
   const forms: HtmlForm[] = [];
   for (const [, formAttributes, content] of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
     const form: HtmlForm = { action: attributesOf(formAttributes!).action ?? '', fields: {}, buttons: [] };

@@ -1,9 +1,11 @@
 import express, { type ErrorRequestHandler } from 'express';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SandboxContext } from './context.ts';
 import { createControls } from './controls.ts';
 import { DelayRules } from './delays.ts';
 import { createGithub } from './github.ts';
+import { createIdentityProvider, type IdpOptions } from './idp/identity-provider.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { IssuedSecrets } from './issued-secrets.ts';
 import { createJira, type JiraServiceAccount } from './jira.ts';
@@ -12,6 +14,8 @@ import { RequestLog } from './request-log.ts';
 import { createSlack } from './slack.ts';
 
 export type { OAuthClient } from './oauth-server.ts';
+export type { IdpConfidentialClient, IdpOptions } from './idp/identity-provider.ts';
+export { cliClient } from './idp/identity-provider.ts';
 export type { LoggedRequest, LoggedCredential } from './request-log.ts';
 
 export interface SandboxOptions {
@@ -25,18 +29,22 @@ export interface SandboxOptions {
   clients: { github: OAuthClient; slack: OAuthClient };
   /** The Jira service account (Basic auth as on Jira Cloud). */
   jiraServiceAccount: JiraServiceAccount;
+  /** The identity provider under /idp; it always runs, with `baton-cli` and dynamic registration only when omitted. */
+  idp?: IdpOptions;
 }
 
 export interface RunningSandbox {
   /** http://HOST:PORT, no trailing slash. */
   url: string;
+  /** The identity provider's issuer: `${url}/idp` (discovery at `${idpIssuer}/.well-known/openid-configuration`). */
+  idpIssuer: string;
   close(): Promise<void>;
 }
 
 /**
  * Starts a stand-in for GitHub, Slack and Jira on one local HTTP server: each app's OAuth 2.1
- * authorization server and API under /github, /slack and /jira, plus test controls under /_sandbox.
- * All state belongs to this instance.
+ * authorization server and API under /github, /slack and /jira, an OpenID Connect identity provider
+ * under /idp, plus test controls under /_sandbox. All state belongs to this instance.
  */
 export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
   let url = '';
@@ -52,18 +60,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     ctx.secrets.add(secret);
   }
 
-  const github = createGithub(ctx, options.clients.github);
-  const slack = createSlack(ctx, options.clients.slack);
-  const jira = createJira(ctx, options.jiraServiceAccount);
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(github.router, slack.router, jira.router);
-  app.use('/_sandbox', createControls(ctx, { github, slack, jira }));
-  app.use(errorHandler);
-
+  // The identity provider's issuer names the port, so the server listens before the app is built.
   const host = options.host ?? '127.0.0.1';
-  const server = app.listen(options.port ?? 0, host);
+  const server = createServer();
+  server.listen(options.port ?? 0, host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -71,8 +71,24 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const { port } = server.address() as AddressInfo;
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
+  const github = createGithub(ctx, options.clients.github);
+  const slack = createSlack(ctx, options.clients.slack);
+  const jira = createJira(ctx, options.jiraServiceAccount);
+  const idp = await createIdentityProvider({ ...options.idp, sandboxUrl: url, onIssued: (secret) => ctx.secrets.add(secret) }).catch((error: unknown) => {
+    server.close();
+    throw error;
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(github.router, slack.router, jira.router, idp.router);
+  app.use('/_sandbox', createControls(ctx, { github, slack, jira }));
+  app.use(errorHandler);
+  server.on('request', app);
+
   return {
     url,
+    idpIssuer: idp.issuer,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

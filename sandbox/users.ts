@@ -5,6 +5,11 @@
 export interface DemoUser {
   username: string;
   password: string;
+  /** Who the sandbox identity provider says this person is (its ID and access token claims). */
+  name: string;
+  email: string;
+  groups: readonly string[];
+  tenant: string;
   github: { login: string; id: number; name: string; email: string };
   slack: { id: string; name: string };
 }
@@ -13,12 +18,20 @@ export const demoUsers: readonly DemoUser[] = [
   {
     username: 'alice',
     password: 'alice',
+    name: 'Alice Example',
+    email: 'alice@example.com',
+    groups: ['engineering'],
+    tenant: 'acme',
     github: { login: 'alice', id: 1001, name: 'Alice Example', email: 'alice@example.com' },
     slack: { id: 'U0ALICE', name: 'alice' },
   },
   {
     username: 'bob',
     password: 'bob',
+    name: 'Bob Example',
+    email: 'bob@example.com',
+    groups: ['support'],
+    tenant: 'acme',
     github: { login: 'bob', id: 1002, name: 'Bob Example', email: 'bob@example.com' },
     slack: { id: 'U0BOB', name: 'bob' },
   },

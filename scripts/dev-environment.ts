@@ -6,24 +6,28 @@ export interface DevCredentials {
   github: { clientId: string; clientSecret: string };
   slack: { clientId: string; clientSecret: string };
   jira: { email: string; apiToken: string };
+  /** The gateway's confidential client at the sandbox identity provider (browser sign-in). */
+  idp: { clientId: string; clientSecret: string };
 }
 
 export const devPorts = {
   temporal: Number(process.env.BATON_TEMPORAL_PORT ?? 7233),
   temporalUi: Number(process.env.BATON_TEMPORAL_UI_PORT ?? 8233),
-  gateway: Number(process.env.BATON_PORT ?? 8080),
+  gateway: Number(process.env.PORT ?? 3000),
   sandbox: Number(process.env.SANDBOX_PORT ?? 9100),
 };
 
 /** The sandbox apps' OAuth clients and Jira service account for `npm start`: random once, then kept under .baton/. */
 export function loadDevCredentials(file: string): DevCredentials {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevCredentials;
   const secret = () => randomBytes(24).toString('base64url');
-  const credentials: DevCredentials = {
+  const fresh: DevCredentials = {
     github: { clientId: 'baton-dev-github', clientSecret: secret() },
     slack: { clientId: 'baton-dev-slack', clientSecret: secret() },
     jira: { email: 'baton-service@example.com', apiToken: secret() },
+    idp: { clientId: 'baton-gateway', clientSecret: secret() },
   };
+  // Files written by older versions lack newer parts; fill those in and keep the rest.
+  const credentials = existsSync(file) ? { ...fresh, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<DevCredentials>) } : fresh;
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
   return credentials;
@@ -34,8 +38,12 @@ export function devEnvironment(credentials: DevCredentials, sandboxUrl: string):
   return {
     ...process.env,
     TEMPORAL_ADDRESS: `127.0.0.1:${devPorts.temporal}`,
+    PORT: String(devPorts.gateway),
     BATON_PUBLIC_URL: `http://127.0.0.1:${devPorts.gateway}`,
     BATON_SANDBOX_URL: sandboxUrl,
+    BATON_IDP_ISSUER: `${sandboxUrl}/idp`,
+    BATON_IDP_CLIENT_ID: credentials.idp.clientId,
+    BATON_IDP_CLIENT_SECRET: credentials.idp.clientSecret,
     BATON_GITHUB_CLIENT_ID: credentials.github.clientId,
     BATON_GITHUB_CLIENT_SECRET: credentials.github.clientSecret,
     BATON_SLACK_CLIENT_ID: credentials.slack.clientId,

@@ -1,19 +1,16 @@
 /**
  * `npm start`: the whole of Baton on loopback in one command — a Temporal dev server (kept in
- * .baton/temporal.db), the sandbox apps, a worker process and the consent pages — with a line for
- * each as it becomes ready. Ctrl-C stops everything.
+ * .baton/temporal.db, UI on), the sandbox apps and identity provider, a worker process and the gateway
+ * (MCP, consent pages) — with a line for each as it becomes ready. Ctrl-C stops everything.
  */
-import express from 'express';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSettings } from '../core/config/settings.ts';
-import { openStores } from '../core/stores.ts';
-import { ConnectFlow } from '../gateway/consent/connect-flow.ts';
-import { consentRoutes } from '../gateway/http/consent-routes.ts';
-import { connectTemporal } from '../gateway/temporal/client.ts';
+import { createLogger } from '../gateway/logger.ts';
+import { serveGateway } from '../gateway/serve.ts';
 import { startSandbox } from '../sandbox/server.ts';
+import { tools } from '../workflows/catalog.ts';
 import { devEnvironment, devPorts, loadDevCredentials } from './dev-environment.ts';
 import { ensurePortFree } from './free-port.ts';
 import { startTemporalDevServer } from './temporal-dev-server.ts';
@@ -24,7 +21,7 @@ const home = join(root, '.baton');
 try {
   await ensurePortFree(devPorts.temporal, 'Temporal', 'BATON_TEMPORAL_PORT');
   await ensurePortFree(devPorts.temporalUi, 'Temporal UI', 'BATON_TEMPORAL_UI_PORT');
-  await ensurePortFree(devPorts.gateway, 'consent pages', 'BATON_PORT');
+  await ensurePortFree(devPorts.gateway, 'the gateway', 'PORT');
   await ensurePortFree(devPorts.sandbox, 'sandbox apps', 'SANDBOX_PORT');
 } catch (error) {
   console.error(`baton: ${(error as Error).message}`);
@@ -32,11 +29,18 @@ try {
 }
 console.log('baton: starting Temporal dev server ...');
 const temporal = await startTemporalDevServer({ dbFilename: join(home, 'temporal.db'), port: devPorts.temporal, uiPort: devPorts.temporalUi });
-console.log(`baton: Temporal ready at 127.0.0.1:${devPorts.temporal} (UI http://127.0.0.1:${devPorts.temporalUi})`);
+console.log(`baton: Temporal ready at 127.0.0.1:${devPorts.temporal}`);
 
+const gatewayUrl = `http://127.0.0.1:${devPorts.gateway}`;
 const credentials = loadDevCredentials(join(home, 'dev-credentials.json'));
-const sandbox = await startSandbox({ port: devPorts.sandbox, clients: { github: credentials.github, slack: credentials.slack }, jiraServiceAccount: credentials.jira });
+const sandbox = await startSandbox({
+  port: devPorts.sandbox,
+  clients: { github: credentials.github, slack: credentials.slack },
+  jiraServiceAccount: credentials.jira,
+  idp: { clients: { baton: { ...credentials.idp, redirectUris: [`${gatewayUrl}/auth/callback`] } } },
+});
 console.log(`baton: sandbox apps ready at ${sandbox.url} (GitHub, Slack, Jira; users alice/alice and bob/bob)`);
+console.log(`baton: sandbox identity provider ready at ${sandbox.idpIssuer}`);
 
 const env = { ...devEnvironment(credentials, sandbox.url), BATON_HOME: home };
 const worker = spawn(process.execPath, [join(root, 'worker', 'main.ts')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -44,25 +48,24 @@ worker.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk.toString(
 const workerExited = once(worker, 'exit');
 const workerReady = new Promise<void>((resolve) => worker.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('worker ready') && resolve()));
 
-const settings = loadSettings(env);
-const stores = openStores(settings, env);
-const client = await connectTemporal(settings);
-const app = express();
-app.use(consentRoutes(new ConnectFlow(settings, stores, client)));
-const server = app.listen(devPorts.gateway, '127.0.0.1');
-await once(server, 'listening');
-console.log(`baton: consent pages ready at ${settings.publicUrl} (/connect/:id, /oauth/callback)`);
+const gateway = await serveGateway({ env, tools, log: createLogger({ level: process.env.BATON_LOG_LEVEL ?? 'warn' }) });
+console.log(`baton: gateway ready at ${gateway.url} (consent pages at /connect/…, health at /healthz and /readyz)`);
 await workerReady;
-console.log('baton: ready. Try it: npm run demo -- alice acme/widgets 1');
-console.log('baton: (the demo prints a consent link whenever the run pauses; open it, sign in as alice/alice, approve)');
+console.log(`
+baton: ready.
+  MCP endpoint:  ${gateway.mcpUrl}
+  Temporal UI:   http://127.0.0.1:${devPorts.temporalUi}
+  Bearer token:  npx baton token alice     (or bob; password = user name, sandbox only)
+  Client config: {"mcpServers": {"baton": {"type": "http", "url": "${gateway.mcpUrl}"}}}
+                 (OAuth-capable clients sign in on their own; others add a header "Authorization: Bearer <token>")
+  Try it:        call triage_pull_request with {"repo": "acme/widgets", "number": 1}, open the link it returns, sign in as alice/alice.
+Press Ctrl-C to stop.`);
 
 async function shutdown(): Promise<void> {
   console.log('baton: stopping ...');
   worker.kill('SIGTERM');
   await workerExited;
-  server.close();
-  await client.connection.close();
-  stores.db.close();
+  await gateway.close();
   await sandbox.close();
   await temporal.teardown();
   process.exit(0);

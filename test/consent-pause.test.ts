@@ -29,7 +29,7 @@ test('alice with no connections: pauses at GitHub, resumes, pauses at Slack (dep
   expect(githubRequest).toMatchObject({ tenant: 'acme', subject: 'alice', app: 'github', status: 'pending', rootWorkflowId: handle.workflowId });
 
   // The consent link a gateway would hand out for this request leads to GitHub's real consent form.
-  const authorizeUrl = await stack.connectFlow.authorizeUrlForConsent(first.pending[0]!.consentId);
+  const authorizeUrl = await stack.connectFlow.authorizeUrlForConsent(first.pending[0]!.consentId, { tenant: 'acme', subject: 'alice', sessionBinding: 'test-session-alice' });
   expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
   const connected = await stack.consent(alice, 'github');
   expect(connected).toMatchObject({ outcome: 'connected', externalLogin: 'alice', resumedWorkflows: [`${handle.workflowId}/summarize_pull_request-1`] });

@@ -78,6 +78,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
   };
 }
 
-export function oauthRedirectUri(settings: BatonSettings): string {
-  return `${settings.publicUrl}/oauth/callback`;
+export function oauthRedirectUri(settings: BatonSettings, app: string): string {
+  return `${settings.publicUrl}/oauth/callback/${app}`;
 }

@@ -5,26 +5,47 @@ export interface PendingAuthorization {
   tenant: string;
   subject: string;
   app: string;
+  /** The consent request this authorization answers, when it came from a paused run's link. */
+  consentId: string | null;
+  /** Hash of the browser session that started it: the callback must come back in the same browser. */
+  sessionBinding: string;
   codeVerifier: string;
   redirectUri: string;
 }
 
-const LIFETIME_MS = 15 * 60 * 1000;
+export type TakeResult = { kind: 'ok'; pending: PendingAuthorization } | { kind: 'unknown' } | { kind: 'expired' } | { kind: 'other_session' } | { kind: 'other_app' };
+
+/** A `state` is good for ten minutes: long enough to sign in at the app, short enough to be useless later. */
+const LIFETIME_MS = 10 * 60 * 1000;
+
+interface Row {
+  state: string;
+  tenant: string;
+  subject: string;
+  app: string;
+  consent_id: string | null;
+  session_binding: string;
+  code_verifier: string;
+  redirect_uri: string;
+  expires_at: number;
+}
 
 /**
- * Authorizations sent to an app and not yet answered, by OAuth `state`. Single use: taking one
- * deletes it, so a replayed callback finds nothing.
+ * Authorizations sent to an app and not yet answered, by OAuth `state`. Single use: taking one deletes
+ * it whatever the outcome, so a replayed or misdirected callback can never be completed later.
  */
 export class PendingAuthorizations {
   readonly #db: SqlDatabase;
 
   constructor(db: SqlDatabase) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS oauth_pending_authorizations (
+    db.exec(`CREATE TABLE IF NOT EXISTS consent_authorizations (
       state TEXT PRIMARY KEY,
       tenant TEXT NOT NULL,
       subject TEXT NOT NULL,
       app TEXT NOT NULL,
+      consent_id TEXT,
+      session_binding TEXT NOT NULL,
       code_verifier TEXT NOT NULL,
       redirect_uri TEXT NOT NULL,
       expires_at INTEGER NOT NULL
@@ -32,23 +53,29 @@ export class PendingAuthorizations {
   }
 
   add(pending: PendingAuthorization): void {
-    this.#db.run('DELETE FROM oauth_pending_authorizations WHERE expires_at < ?', Date.now());
+    this.#db.run('DELETE FROM consent_authorizations WHERE expires_at < ?', Date.now());
     this.#db.run(
-      'INSERT INTO oauth_pending_authorizations (state, tenant, subject, app, code_verifier, redirect_uri, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      pending.state, pending.tenant, pending.subject, pending.app, pending.codeVerifier, pending.redirectUri, Date.now() + LIFETIME_MS,
+      'INSERT INTO consent_authorizations (state, tenant, subject, app, consent_id, session_binding, code_verifier, redirect_uri, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      pending.state, pending.tenant, pending.subject, pending.app, pending.consentId, pending.sessionBinding, pending.codeVerifier, pending.redirectUri, Date.now() + LIFETIME_MS,
     );
   }
 
-  take(state: string): PendingAuthorization | undefined {
-    return this.#db.transaction(() => {
-      const row = this.#db.get<{ state: string; tenant: string; subject: string; app: string; code_verifier: string; redirect_uri: string; expires_at: number }>(
-        'SELECT * FROM oauth_pending_authorizations WHERE state = ?',
-        state,
-      );
-      if (!row) return undefined;
-      this.#db.run('DELETE FROM oauth_pending_authorizations WHERE state = ?', state);
-      if (row.expires_at < Date.now()) return undefined;
-      return { state: row.state, tenant: row.tenant, subject: row.subject, app: row.app, codeVerifier: row.code_verifier, redirectUri: row.redirect_uri };
+  /** Takes (and so spends) the authorization for `state`, checking it belongs to this app and browser session. */
+  take(state: string, expected: { app: string; sessionBinding: string }): TakeResult {
+    return this.#db.transaction((): TakeResult => {
+      const row = this.#db.get<Row>('SELECT * FROM consent_authorizations WHERE state = ?', state);
+      if (!row) return { kind: 'unknown' };
+      this.#db.run('DELETE FROM consent_authorizations WHERE state = ?', state);
+      if (row.expires_at < Date.now()) return { kind: 'expired' };
+      if (row.app !== expected.app) return { kind: 'other_app' };
+      if (row.session_binding !== expected.sessionBinding) return { kind: 'other_session' };
+      return {
+        kind: 'ok',
+        pending: {
+          state: row.state, tenant: row.tenant, subject: row.subject, app: row.app, consentId: row.consent_id,
+          sessionBinding: row.session_binding, codeVerifier: row.code_verifier, redirectUri: row.redirect_uri,
+        },
+      };
     });
   }
 }

@@ -7,8 +7,16 @@ import { AppOAuthClient } from '../../core/oauth/oauth-client.ts';
 import type { BatonStores } from '../../core/stores.ts';
 import { resumeWaitingRuns, type ConnectionKey } from './resume-runs.ts';
 
+/** Why a connect attempt was refused; each kind gets its own page. */
+export type ConnectFailure = 'unknown_request' | 'request_closed' | 'wrong_user' | 'unknown_state' | 'expired_state' | 'other_session' | 'not_oauth_app';
+
 export class ConnectFlowError extends Error {
   override name = 'ConnectFlowError';
+  readonly kind: ConnectFailure;
+  constructor(kind: ConnectFailure, message: string) {
+    super(message);
+    this.kind = kind;
+  }
 }
 
 export interface CallbackResult extends ConnectionKey {
@@ -17,15 +25,25 @@ export interface CallbackResult extends ConnectionKey {
   resumedWorkflows: string[];
 }
 
+/** The signed-in browser user, and a value bound to their browser session. */
+export interface BrowserUser {
+  tenant: string;
+  subject: string;
+  sessionBinding: string;
+}
+
 /**
- * Connecting a user's app account: the authorize URL (PKCE + state) and the callback that stores the
- * connection in the vault and resumes every run of that user waiting on the app.
+ * Connecting a user's app account: the authorize URL (PKCE S256, and a `state` bound to the browser
+ * session, the consent request and the app) and the callback that stores the connection in the vault
+ * and resumes every run of that user waiting on the app.
  */
 export class ConnectFlow {
   readonly #settings: BatonSettings;
   readonly #stores: BatonStores;
   readonly #client: Client;
   readonly #pending: PendingAuthorizations;
+  /** One OAuth client per app, built on first use (endpoints and secrets come from settings). */
+  readonly #oauthClients = new Map<string, AppOAuthClient>();
 
   constructor(settings: BatonSettings, stores: BatonStores, client: Client) {
     this.#settings = settings;
@@ -34,27 +52,36 @@ export class ConnectFlow {
     this.#pending = new PendingAuthorizations(stores.db);
   }
 
-  /** Where to send the user for a consent request a paused run raised. */
-  async authorizeUrlForConsent(consentId: string): Promise<URL> {
+  /** Where to send `user` for the consent request a paused run raised; only the run's own user may use it. */
+  async authorizeUrlForConsent(consentId: string, user: BrowserUser): Promise<URL> {
     const request = this.#stores.consents.get(consentId);
-    if (!request) throw new ConnectFlowError(`There is no consent request "${consentId}"; the link may be mistyped.`);
-    if (request.status !== 'pending') throw new ConnectFlowError(`This consent request is already ${request.status}; run the tool again for a new link.`);
-    return this.authorizeUrl(request);
+    if (!request) throw new ConnectFlowError('unknown_request', `There is no consent request "${consentId}"; the link may be mistyped.`);
+    if (request.tenant !== user.tenant || request.subject !== user.subject) {
+      throw new ConnectFlowError('wrong_user', `This link was made for another user's run. Sign out and sign in as that user, or ask your assistant again to get your own link.`);
+    }
+    if (request.status !== 'pending') {
+      throw new ConnectFlowError('request_closed', `This consent request is already ${request.status}; ask your assistant to run the tool again for a new link.`);
+    }
+    return this.authorizeUrl({ tenant: request.tenant, subject: request.subject, app: request.app }, user.sessionBinding, consentId);
   }
 
-  async authorizeUrl(key: ConnectionKey): Promise<URL> {
+  async authorizeUrl(key: ConnectionKey, sessionBinding: string, consentId: string | null = null): Promise<URL> {
     const { connector, client } = this.#oauthApp(key.app);
-    const redirectUri = oauthRedirectUri(this.#settings);
+    const redirectUri = oauthRedirectUri(this.#settings, key.app);
     const { url, state, codeVerifier } = await client.startAuthorization(redirectUri, connector.oauth?.scopeSeparator ?? ' ');
-    this.#pending.add({ ...key, state, codeVerifier, redirectUri });
+    this.#pending.add({ ...key, consentId, sessionBinding, state, codeVerifier, redirectUri });
     return url;
   }
 
-  /** Handles the app's redirect back to Baton (`/oauth/callback?code=…&state=…` or `?error=access_denied`). */
-  async handleCallback(callback: URL): Promise<CallbackResult> {
-    const state = callback.searchParams.get('state');
-    const pending = state ? this.#pending.take(state) : undefined;
-    if (!pending) throw new ConnectFlowError('This sign-in link has expired or was already used; open the consent link from the tool again.');
+  /** Handles the app's redirect back to Baton (`/oauth/callback/{app}?code=…&state=…` or `?error=access_denied`). */
+  async handleCallback(app: string, callback: URL, sessionBinding: string): Promise<CallbackResult> {
+    const taken = this.#pending.take(callback.searchParams.get('state') ?? '', { app, sessionBinding });
+    if (taken.kind === 'expired') throw new ConnectFlowError('expired_state', 'This sign-in took longer than 10 minutes and has expired. Open the consent link from your assistant again.');
+    if (taken.kind === 'other_session') {
+      throw new ConnectFlowError('other_session', 'This sign-in was started in another browser session, so it cannot be finished here. Open the consent link again in this browser.');
+    }
+    if (taken.kind !== 'ok') throw new ConnectFlowError('unknown_state', 'This sign-in link was already used or is not one Baton issued. Open the consent link from your assistant again.');
+    const { pending } = taken;
     const key = { tenant: pending.tenant, subject: pending.subject, app: pending.app };
     const { connector, client } = this.#oauthApp(pending.app);
     const tokens = await client.finishAuthorization(callback, pending);
@@ -78,8 +105,13 @@ export class ConnectFlow {
   #oauthApp(appId: string): { connector: AppConnector; client: AppOAuthClient } {
     const connector = connectors.get(appId);
     const app = this.#settings.apps.get(appId);
-    if (!connector?.oauth || !app) throw new ConnectFlowError(`App "${appId}" is not connected through OAuth.`);
-    return { connector, client: new AppOAuthClient(app) };
+    if (!connector?.oauth || !app) throw new ConnectFlowError('not_oauth_app', `App "${appId}" is not connected through OAuth.`);
+    let client = this.#oauthClients.get(appId);
+    if (!client) {
+      client = new AppOAuthClient(app);
+      this.#oauthClients.set(appId, client);
+    }
+    return { connector, client };
   }
 
   /** Records which account at the app the token belongs to (e.g. GitHub login), for the audit trail. */
@@ -88,7 +120,7 @@ export class ConnectFlow {
     const { apiBaseUrl } = this.#settings.apps.get(connector.id)!.endpoints;
     const { status, body } = await sendAppRequest(apiBaseUrl, whoAmI.toRequest({}), { authorization: `Bearer ${accessToken}` });
     const answer = whoAmI.readAnswer(status, body);
-    if (answer.kind !== 'ok') throw new ConnectFlowError(`${connector.displayName} did not say who the new token belongs to: ${answer.message}`);
+    if (answer.kind !== 'ok') throw new Error(`${connector.displayName} did not say who the new token belongs to: ${answer.message}`);
     return answer.result;
   }
 }

@@ -12,7 +12,8 @@ import { ConnectFlow, type CallbackResult } from '../../gateway/consent/connect-
 import { connectTemporal } from '../../gateway/temporal/client.ts';
 import { startTool } from '../../gateway/temporal/start-tool.ts';
 import { approveConsentOverHttp } from '../../sandbox/browserless-consent.ts';
-import { startSandbox, type RunningSandbox } from '../../sandbox/server.ts';
+import { startSandbox, type IdpOptions, type RunningSandbox } from '../../sandbox/server.ts';
+import type { JWK } from 'jose';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import { awaitOutcomeUpdate, type RunOptions, type RunStatus } from '../../workflows/protocol.ts';
 import { passwordOf } from './identities.ts';
@@ -33,10 +34,13 @@ export class Stack {
   readonly connectFlow: ConnectFlow;
   readonly sign: IdentitySigner;
   readonly workerEnv: NodeJS.ProcessEnv;
+  /** The identity-signing key a gateway of this stack signs with (the worker has its public half). */
+  readonly identityKey: JWK;
   readonly #home: string;
   #worker: WorkerProcess;
 
-  private constructor(fields: { sandbox: RunningSandbox; settings: BatonSettings; stores: BatonStores; client: Client; sign: IdentitySigner; workerEnv: NodeJS.ProcessEnv; home: string }) {
+  private constructor(fields: { sandbox: RunningSandbox; settings: BatonSettings; stores: BatonStores; client: Client; sign: IdentitySigner; workerEnv: NodeJS.ProcessEnv; home: string; identityKey: JWK }) {
+    this.identityKey = fields.identityKey;
     this.sandbox = fields.sandbox;
     this.settings = fields.settings;
     this.stores = fields.stores;
@@ -48,10 +52,10 @@ export class Stack {
     this.#worker = new WorkerProcess(fields.workerEnv);
   }
 
-  static async start({ accessTokenTtlSeconds }: { accessTokenTtlSeconds?: number } = {}): Promise<Stack> {
+  static async start({ accessTokenTtlSeconds, idp, publicUrl = 'http://127.0.0.1:7999' }: { accessTokenTtlSeconds?: number; idp?: IdpOptions; publicUrl?: string } = {}): Promise<Stack> {
     const clients = { github: { clientId: 'baton-github', clientSecret: secret() }, slack: { clientId: 'baton-slack', clientSecret: secret() } };
     const jiraServiceAccount = { email: 'svc-baton@acme.example', apiToken: secret() };
-    const sandbox = await startSandbox({ clients, jiraServiceAccount, accessTokenTtlSeconds });
+    const sandbox = await startSandbox({ clients, jiraServiceAccount, accessTokenTtlSeconds, idp });
     const home = mkdtempSync(join(tmpdir(), 'baton-test-'));
     const identityKey = await generateIdentityKey();
     const workerEnv: NodeJS.ProcessEnv = {
@@ -63,7 +67,7 @@ export class Stack {
       BATON_VAULT_KEY: randomBytes(32).toString('base64'),
       BATON_IDENTITY_JWKS: JSON.stringify({ keys: [toPublicJwk(identityKey)] }),
       BATON_SANDBOX_URL: sandbox.url,
-      BATON_PUBLIC_URL: 'http://127.0.0.1:7999',
+      BATON_PUBLIC_URL: publicUrl,
       BATON_GITHUB_CLIENT_ID: clients.github.clientId,
       BATON_GITHUB_CLIENT_SECRET: clients.github.clientSecret,
       BATON_SLACK_CLIENT_ID: clients.slack.clientId,
@@ -75,7 +79,7 @@ export class Stack {
     const settings = loadSettings(workerEnv);
     const stores = openStores(settings, workerEnv);
     const client = await connectTemporal(settings);
-    const stack = new Stack({ sandbox, settings, stores, client, sign: await createIdentitySigner(identityKey), workerEnv, home });
+    const stack = new Stack({ sandbox, settings, stores, client, sign: await createIdentitySigner(identityKey), workerEnv, home, identityKey });
     await stack.#worker.start();
     return stack;
   }
@@ -92,9 +96,10 @@ export class Stack {
 
   /** The user goes through the app's real sign-in and consent pages over HTTP; Baton handles the redirect back. */
   async consent(user: IdentityContext, app: string, decision: 'approve' | 'deny' = 'approve'): Promise<CallbackResult> {
-    const authorizeUrl = await this.connectFlow.authorizeUrl({ tenant: user.tenant, subject: user.subject, app });
+    const sessionBinding = `test-session-${user.subject}`;
+    const authorizeUrl = await this.connectFlow.authorizeUrl({ tenant: user.tenant, subject: user.subject, app }, sessionBinding);
     const redirect = await approveConsentOverHttp(authorizeUrl.toString(), passwordOf(user), decision);
-    return this.connectFlow.handleCallback(redirect);
+    return this.connectFlow.handleCallback(app, redirect, sessionBinding);
   }
 
   async sandboxGet<T>(path: string): Promise<T> {

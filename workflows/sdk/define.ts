@@ -5,11 +5,22 @@ import type { z } from 'zod';
  * `callable` only runs as a child of another tool or callable. Both declare the apps they call
  * themselves and the callables they start (`uses`), so the apps a tool needs are known without running it.
  */
+/** MCP tool annotations: hints for clients about what a tool does (never trusted for security). */
+export interface ToolHints {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
 export interface CallableDefinition<Input = any, Output = any> {
   kind: 'tool' | 'callable';
   /** Also the Temporal workflow type, so runs read well in the Temporal UI. */
   name: string;
+  /** Human-friendly name for tool lists. */
+  title?: string;
   description: string;
+  annotations?: ToolHints;
   input: z.ZodType<Input>;
   apps: readonly string[];
   uses: readonly CallableDefinition[];
@@ -18,7 +29,9 @@ export interface CallableDefinition<Input = any, Output = any> {
 
 export interface CallableSpec<Schema extends z.ZodType> {
   name: string;
+  title?: string;
   description: string;
+  annotations?: ToolHints;
   input: Schema;
   apps?: readonly string[];
   uses?: readonly CallableDefinition[];
@@ -34,7 +47,7 @@ function define<Schema extends z.ZodType, Output>(
   if (!validName.test(spec.name)) {
     throw new Error(`"${spec.name}" is not a valid name: use lower-case letters, digits and underscores (MCP tool names).`);
   }
-  return Object.freeze({ kind, name: spec.name, description: spec.description, input: spec.input as z.ZodType<z.infer<Schema>>, apps: spec.apps ?? [], uses: spec.uses ?? [], body });
+  return Object.freeze({ kind, name: spec.name, title: spec.title, description: spec.description, annotations: spec.annotations, input: spec.input as z.ZodType<z.infer<Schema>>, apps: spec.apps ?? [], uses: spec.uses ?? [], body });
 }
 
 /** A tool agents can call over MCP. */

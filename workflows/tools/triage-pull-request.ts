@@ -7,6 +7,8 @@ import { repoName, summarizePullRequest } from './summarize-pull-request.ts';
 export const triagePullRequest = defineTool(
   {
     name: 'triage_pull_request',
+    title: 'Triage a pull request',
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     description: 'Read a GitHub pull request as you, post it to Slack #triage as you, and open a Jira ticket in OPS.',
     input: z.object({ repo: repoName, number: z.number().int().positive() }),
     uses: [summarizePullRequest, notifyTeam],

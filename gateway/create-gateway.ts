@@ -1,0 +1,97 @@
+import { hostHeaderValidation, originValidation } from '@modelcontextprotocol/express';
+import { createMcpHandler } from '@modelcontextprotocol/server';
+import type { Client } from '@temporalio/client';
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import type { GatewaySettings } from '../core/config/gateway-settings.ts';
+import type { BatonSettings } from '../core/config/settings.ts';
+import type { IdentitySigner } from '../core/identity/signer.ts';
+import type { BatonStores } from '../core/stores.ts';
+import type { CallableDefinition } from '../workflows/sdk/define.ts';
+import { createAccessTokenVerifier } from './auth/access-token-verifier.ts';
+import { ApiTokenStore } from './auth/api-tokens.ts';
+import { ConnectFlow } from './consent/connect-flow.ts';
+import { bearerAuth } from './http/bearer-auth.ts';
+import { healthRoutes } from './http/health.ts';
+import { mcpEndpoint } from './http/mcp-endpoint.ts';
+import { protectedResourceMetadataUrl, protectedResourceRoutes } from './http/protected-resource.ts';
+import { LegacyClientCapabilities } from './mcp/legacy-clients.ts';
+import { mcpServerFactory } from './mcp/mcp-server.ts';
+import { ToolRunner } from './mcp/tool-runner.ts';
+import { RunRegistry } from './runs/run-registry.ts';
+import { BrowserSessions } from './web/browser-sessions.ts';
+import { consentRoutes } from './web/consent-routes.ts';
+import { OidcSignIn } from './web/oidc-sign-in.ts';
+
+export interface GatewayDependencies {
+  settings: BatonSettings;
+  gateway: GatewaySettings;
+  stores: BatonStores;
+  client: Client;
+  sign: IdentitySigner;
+  tools: readonly CallableDefinition[];
+  log: Logger;
+  version: string;
+}
+
+export interface Gateway {
+  app: Express;
+  close(): Promise<void>;
+}
+
+/**
+ * The gateway as one express app: MCP at `/mcp` (stateless, both protocol eras), its OAuth metadata,
+ * the consent pages, and health checks. Everything a later request needs is in Temporal or the
+ * database, so any number of these can sit behind a plain load balancer.
+ */
+export function createGateway(deps: GatewayDependencies): Gateway {
+  const { settings, gateway, stores, client, log } = deps;
+  const verifier = createAccessTokenVerifier({
+    issuer: gateway.identityProvider.issuer,
+    audience: gateway.resourceUrl,
+    jwks: gateway.identityProvider.jwks,
+    defaultTenant: gateway.defaultTenant,
+  });
+  const apiTokens = new ApiTokenStore(stores.db);
+  const legacyClients = new LegacyClientCapabilities(stores.db);
+  const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs: new RunRegistry(stores.db) });
+  const handler = createMcpHandler(mcpServerFactory({ tools: deps.tools, runner, legacyClients, gateway, version: deps.version }), {
+    legacy: 'stateless',
+    maxRequestBodySize: gateway.maxBodyBytes,
+    onerror: (error) => log.debug({ err: error }, 'MCP handler reported an error'),
+  });
+  const resourceMetadataUrl = protectedResourceMetadataUrl(gateway.resourceUrl);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  // DNS-rebinding protection: a browser page on another site cannot reach Baton through a rebound name.
+  app.use(hostHeaderValidation(gateway.allowedHosts), originValidation(gateway.allowedHosts));
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'));
+    next();
+  });
+  app.use(healthRoutes({ client, db: stores.db, verifier }));
+  app.use(protectedResourceRoutes({ resourceUrl: gateway.resourceUrl, issuer: gateway.identityProvider.issuer, scopes: gateway.requiredScopes }));
+  app.use(
+    mcpEndpoint({
+      handler,
+      authenticate: bearerAuth({ verifier, apiTokens, requiredScopes: gateway.requiredScopes, resourceMetadataUrl, resourceUrl: gateway.resourceUrl }),
+      legacyClients,
+      maxBodyBytes: gateway.maxBodyBytes,
+      rateLimitPerMinute: gateway.rateLimitPerMinute,
+      log,
+    }),
+  );
+  app.use(
+    consentRoutes({
+      flow: new ConnectFlow(settings, stores, client),
+      sessions: new BrowserSessions(stores.db),
+      signIn: new OidcSignIn(gateway, settings.publicUrl),
+      secureCookies: settings.publicUrl.startsWith('https://'),
+      log,
+    }),
+  );
+  return { app, close: () => handler.close() };
+}

@@ -1,0 +1,43 @@
+import type { SqlDatabase } from '../../core/db.ts';
+import type { Principal } from '../auth/principal.ts';
+
+/**
+ * What 2025-era clients said they can do. Those clients declare capabilities once, at `initialize`,
+ * and the gateway serves them statelessly (any gateway may get the next request), so the declaration
+ * is kept in the database per user and OAuth client (or API token) rather than in a session.
+ */
+export class LegacyClientCapabilities {
+  readonly #db: SqlDatabase;
+
+  constructor(db: SqlDatabase) {
+    this.#db = db;
+    db.exec(`CREATE TABLE IF NOT EXISTS mcp_legacy_clients (
+      tenant TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      client_key TEXT NOT NULL,
+      url_elicitation INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      PRIMARY KEY (tenant, subject, client_key)
+    )`);
+  }
+
+  recordInitialize(principal: Principal, capabilities: unknown): void {
+    const elicitation = (capabilities as { elicitation?: { url?: unknown } } | undefined)?.elicitation;
+    const urlElicitation = typeof elicitation?.url === 'object' && elicitation.url !== null;
+    this.#db.run(
+      `INSERT INTO mcp_legacy_clients (tenant, subject, client_key, url_elicitation, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (tenant, subject, client_key) DO UPDATE SET url_elicitation = excluded.url_elicitation, updated_at = excluded.updated_at`,
+      principal.tenant, principal.subject, clientKey(principal), urlElicitation ? 1 : 0, Date.now(),
+    );
+  }
+
+  supportsUrlElicitation(principal: Principal): boolean {
+    const row = this.#db.get<{ url_elicitation: number }>(
+      'SELECT url_elicitation FROM mcp_legacy_clients WHERE tenant = ? AND subject = ? AND client_key = ?',
+      principal.tenant, principal.subject, clientKey(principal),
+    );
+    return row?.url_elicitation === 1;
+  }
+}
+
+const clientKey = (principal: Principal) => principal.clientId ?? principal.apiTokenId ?? 'unknown-client';

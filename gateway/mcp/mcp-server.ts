@@ -1,0 +1,179 @@
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  createRequestStateCodec,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  type AuthInfo,
+  type CallToolResult,
+  type InputRequiredResult,
+  type McpServerFactory,
+  type ServerContext,
+  type Tool,
+} from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { GatewaySettings } from '../../core/config/gateway-settings.ts';
+import { describeIssues } from '../../core/schema-issues.ts';
+import type { CallableDefinition } from '../../workflows/sdk/define.ts';
+import type { Principal } from '../auth/principal.ts';
+import { inputRequiredPrompt, textPrompt, urlElicitationError, authRequiredBody } from './consent-prompts.ts';
+import type { LegacyClientCapabilities } from './legacy-clients.ts';
+import type { CallOutcome, ToolRunner } from './tool-runner.ts';
+
+/** What the 2026-era `requestState` seals: the run to re-attach to and whose it is. */
+export interface SealedRunState {
+  runId: string;
+  tenant: string;
+  subject: string;
+  tool: string;
+}
+
+/** Per-request data the HTTP layer hands in through `AuthInfo.extra` and reads back after the call. */
+export interface RequestExtras {
+  principal: Principal;
+  /** Set by a tools/call in `http-401` prompt mode: the HTTP layer answers 401 with this body. */
+  authRequired?: ReturnType<typeof authRequiredBody>;
+}
+
+export const GET_RUN_RESULT = 'get_run_result';
+const getRunResultInput = z.object({ runId: z.string().min(1).max(200).describe('The runId a previous answer gave you.') });
+
+export interface McpServerDependencies {
+  tools: readonly CallableDefinition[];
+  runner: ToolRunner;
+  legacyClients: LegacyClientCapabilities;
+  gateway: GatewaySettings;
+  version: string;
+}
+
+type PromptStyle = 'input_required' | 'url_elicitation_error' | 'text' | 'http_401';
+
+/**
+ * Builds the MCP server for one HTTP request (stateless serving: nothing outlives the request but what
+ * is in Temporal and the database). The tool list is the caller's own; tools/call validates, runs or
+ * re-attaches, and answers a pause for consent in the form the client understands.
+ */
+export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory {
+  const byName = new Map(deps.tools.map((tool) => [tool.name, tool]));
+  const codec = createRequestStateCodec<SealedRunState>({
+    key: deps.gateway.requestStateKey,
+    ttlSeconds: deps.gateway.requestStateTtlSeconds,
+    // Bound to the caller: another user's (or a forged) state fails verification before any handler runs.
+    bind: (ctx) => {
+      const principal = extrasOf(ctx.http?.authInfo).principal;
+      return `${principal.tenant}\0${principal.subject}`;
+    },
+  });
+
+  return ({ era, authInfo }) => {
+    const extras = extrasOf(authInfo);
+    const { principal } = extras;
+    const server = new Server(
+      { name: 'baton', version: deps.version },
+      {
+        capabilities: { tools: {} },
+        instructions: 'Baton runs composite tools as you. When a tool needs an app you have not connected, you get a link to connect it; then call the tool again.',
+        requestState: { verify: codec.verify },
+      },
+    );
+    const visible = deps.tools.filter((tool) => tool.kind === 'tool' && deps.runner.mayRun(principal, tool));
+
+    server.setRequestHandler('tools/list', () => ({ tools: [...visible.map(describeTool), describeGetRunResult()] }));
+
+    server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
+      const { name, arguments: args } = request.params;
+      const style = promptStyle(era, ctx, principal);
+      if (name === GET_RUN_RESULT) {
+        const { runId } = validate(getRunResultInput, args, name);
+        const outcome = await deps.runner.attach(principal, runId, byName);
+        if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `No run "${runId}" of yours is known here. Use the runId a previous answer gave you.`);
+        return answer(outcome);
+      }
+      const tool = visible.find((t) => t.name === name);
+      if (!tool) {
+        const hidden = byName.get(name);
+        const why = hidden?.kind === 'tool'
+          ? `"${name}" acts with each caller's own app connections, and ${principal.authMethod === 'api_token' ? 'API-token callers have none; sign in with OAuth to run it' : 'you may not run it'}.`
+          : `Unknown tool "${name}". Call tools/list to see the tools you may run.`;
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, why);
+      }
+      const input = validate(tool.input, args, name);
+      const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
+      const outcome = sealed && sealed.tool === tool.name ? await deps.runner.attach(principal, sealed.runId, byName) : await deps.runner.call(principal, tool, input);
+      if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'The requestState names a run that is not yours or no longer exists; call the tool again without it.');
+      return answer(outcome);
+
+      async function answer(outcome: CallOutcome): Promise<CallToolResult | InputRequiredResult> {
+        switch (outcome.kind) {
+          case 'completed':
+            return completedResult(outcome.runId, outcome.result);
+          case 'failed':
+            return { isError: true, content: [{ type: 'text', text: `The run failed: ${outcome.message}` }], structuredContent: { status: 'failed', runId: outcome.runId, error: outcome.message } };
+          case 'still_running':
+            if (style === 'input_required') return { resultType: 'input_required', requestState: await codec.mint(sealOf(outcome.runId), ctx) };
+            return {
+              content: [{ type: 'text', text: `Still running. Call ${GET_RUN_RESULT} with runId "${outcome.runId}" to wait for the result.` }],
+              structuredContent: { status: 'running', runId: outcome.runId },
+            };
+          case 'needs_consent':
+            if (style === 'input_required') return inputRequiredPrompt(outcome.links, await codec.mint(sealOf(outcome.runId), ctx));
+            if (style === 'url_elicitation_error') throw urlElicitationError(outcome.links);
+            if (style === 'http_401') extras.authRequired = authRequiredBody(outcome.links);
+            return textPrompt(outcome.runId, outcome.links);
+        }
+      }
+
+      function sealOf(runId: string): SealedRunState {
+        return { runId, tenant: principal.tenant, subject: principal.subject, tool: name };
+      }
+    });
+    return server;
+  };
+
+  function promptStyle(era: 'legacy' | 'modern', ctx: ServerContext, principal: Principal): PromptStyle {
+    if (deps.gateway.consentPromptMode === 'http-401') return 'http_401';
+    if (era === 'modern') {
+      const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+      const capabilities = envelope?.[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: { url?: object } } | undefined;
+      return capabilities?.elicitation?.url ? 'input_required' : 'text';
+    }
+    return deps.legacyClients.supportsUrlElicitation(principal) ? 'url_elicitation_error' : 'text';
+  }
+}
+
+export function extrasOf(authInfo: AuthInfo | undefined): RequestExtras {
+  const extras = authInfo?.extra as RequestExtras | undefined;
+  // The HTTP layer authenticates every request before MCP sees it; reaching here without is a wiring bug.
+  if (!extras?.principal) throw new ProtocolError(ProtocolErrorCode.InternalError, 'Request reached the MCP server unauthenticated.');
+  return extras;
+}
+
+function validate<T>(schema: z.ZodType<T>, args: unknown, tool: string): T {
+  const parsed = schema.safeParse(args ?? {});
+  if (!parsed.success) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid arguments for "${tool}": ${describeIssues(parsed.error).join('; ')}`);
+  return parsed.data;
+}
+
+function jsonSchemaOf(schema: z.ZodType): Tool['inputSchema'] {
+  const { $schema: _dialect, ...jsonSchema } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  return jsonSchema as Tool['inputSchema'];
+}
+
+function describeTool(tool: CallableDefinition): Tool {
+  return { name: tool.name, title: tool.title, description: tool.description, inputSchema: jsonSchemaOf(tool.input), annotations: tool.annotations };
+}
+
+function describeGetRunResult(): Tool {
+  return {
+    name: GET_RUN_RESULT,
+    title: 'Get a run result',
+    description: 'Wait for (and return) the result of a run started earlier, by the runId an earlier answer gave you. Also tells you which apps to connect if the run is waiting for you.',
+    inputSchema: jsonSchemaOf(getRunResultInput),
+    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  };
+}
+
+function completedResult(runId: string, result: unknown): CallToolResult {
+  const structured = result && typeof result === 'object' && !Array.isArray(result) ? (result as Record<string, unknown>) : { result };
+  return { content: [{ type: 'text', text: JSON.stringify(result, null, 2) }], structuredContent: structured, _meta: { 'baton/runId': runId } };
+}

@@ -1,0 +1,144 @@
+import type { Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import type { GatewaySettings } from '../../core/config/gateway-settings.ts';
+import type { BatonSettings } from '../../core/config/settings.ts';
+import type { IdentityContext } from '../../core/identity/context.ts';
+import type { IdentitySigner } from '../../core/identity/signer.ts';
+import type { BatonStores } from '../../core/stores.ts';
+import { requiredApps, type CallableDefinition } from '../../workflows/sdk/define.ts';
+import { runStatusQuery, type PendingConsent } from '../../workflows/protocol.ts';
+import type { Principal } from '../auth/principal.ts';
+import { appsToConnect } from '../consent/preflight.ts';
+import type { RunRegistry } from '../runs/run-registry.ts';
+import { awaitRunOutcome } from '../temporal/await-outcome.ts';
+import { actingAs } from '../temporal/identity-propagation.ts';
+import { startTool } from '../temporal/start-tool.ts';
+import { argumentsDigest } from './canonical-json.ts';
+
+/** One app the user must connect before the run can go on, and Baton's own link for it. */
+export interface ConsentLink {
+  app: string;
+  appName: string;
+  consentId: string;
+  url: string;
+  message: string;
+}
+
+export type CallOutcome =
+  | { kind: 'completed'; runId: string; result: unknown }
+  | { kind: 'failed'; runId: string; message: string }
+  | { kind: 'needs_consent'; runId: string; links: ConsentLink[] }
+  | { kind: 'still_running'; runId: string };
+
+export interface ToolRunnerDependencies {
+  client: Client;
+  sign: IdentitySigner;
+  stores: BatonStores;
+  settings: BatonSettings;
+  gateway: GatewaySettings;
+  runs: RunRegistry;
+}
+
+export function identityOf(principal: Principal): IdentityContext {
+  return {
+    subject: principal.subject,
+    email: principal.email,
+    displayName: principal.name,
+    tenant: principal.tenant,
+    authMethod: principal.authMethod,
+    groups: principal.groups,
+    roles: [],
+    issuer: principal.issuer,
+    inboundTokenRef: null,
+  };
+}
+
+/**
+ * Runs tools for MCP callers: starts a run as the caller (or re-attaches to the one a retry refers to),
+ * waits for it event-driven within the configured budget, and says what happened — including which apps
+ * the user must connect, found both by the paused run and by pre-flight.
+ */
+export class ToolRunner {
+  readonly #deps: ToolRunnerDependencies;
+
+  constructor(deps: ToolRunnerDependencies) {
+    this.#deps = deps;
+  }
+
+  /** Service callers (API tokens) have no connections of their own: only tools needing none are theirs. */
+  mayRun(principal: Principal, tool: CallableDefinition): boolean {
+    if (principal.kind === 'user') return true;
+    return requiredApps(tool).every((app) => this.#deps.settings.apps.get(app)?.mode !== 'user_oauth');
+  }
+
+  /** A tools/call: the same call by the same user whose outcome they have not seen re-attaches; else a new run. */
+  async call(principal: Principal, tool: CallableDefinition, input: unknown): Promise<CallOutcome> {
+    const digest = argumentsDigest(input);
+    const notBefore = Date.now() - this.#deps.gateway.requestStateTtlSeconds * 1000;
+    const waiting = this.#deps.runs.findUndelivered(principal, tool.name, digest, notBefore);
+    if (waiting) return this.#follow(principal, tool, waiting.workflowId);
+    const handle = await startTool(this.#deps.client, this.#deps.sign, { tool, input, identity: identityOf(principal), taskQueue: this.#deps.settings.temporal.taskQueue });
+    this.#deps.runs.recordStarted({ workflowId: handle.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
+    return this.#follow(principal, tool, handle.workflowId);
+  }
+
+  /** Re-attaches to a run by id (requestState, get_run_result); only the caller's own runs are found. */
+  async attach(principal: Principal, runId: string, tools: ReadonlyMap<string, CallableDefinition>): Promise<CallOutcome | undefined> {
+    const run = this.#deps.runs.findOwned(runId, principal);
+    const tool = run && tools.get(run.tool);
+    if (!run || !tool) return undefined;
+    return this.#follow(principal, tool, run.workflowId);
+  }
+
+  async #follow(principal: Principal, tool: CallableDefinition, runId: string): Promise<CallOutcome> {
+    const { client, sign, runs, gateway } = this.#deps;
+    const token = await sign(identityOf(principal), { rootWorkflowId: runId, tool: tool.name });
+    const outcome = await awaitRunOutcome(client, runId, token, await this.#alreadyAnswered(runId, token), gateway.callWaitMs);
+    switch (outcome.state) {
+      case 'completed':
+        runs.markDelivered(runId);
+        return { kind: 'completed', runId, result: outcome.result };
+      case 'failed':
+        runs.markDelivered(runId);
+        return { kind: 'failed', runId, message: outcome.error.message };
+      case 'paused':
+        return { kind: 'needs_consent', runId, links: this.#consentLinks(principal, tool, runId, outcome.pending) };
+      default:
+        return { kind: 'still_running', runId };
+    }
+  }
+
+  /**
+   * Consents the run still lists but the user has already answered (the run has not caught up with
+   * the signal yet): the wait must look past them rather than ask the user again.
+   */
+  async #alreadyAnswered(runId: string, token: string): Promise<string[]> {
+    const handle = this.#deps.client.workflow.getHandle(runId);
+    try {
+      const status = await actingAs(token, () => handle.query(runStatusQuery));
+      return status.pending.map((p) => p.consentId).filter((id) => this.#deps.stores.consents.get(id)?.status !== 'pending');
+    } catch {
+      return []; // a closed run answers from its result; nothing to look past
+    }
+  }
+
+  /** One link per app: the run's own consent requests first, then pre-flight requests for apps it will need later. */
+  #consentLinks(principal: Principal, tool: CallableDefinition, runId: string, pending: PendingConsent[]): ConsentLink[] {
+    const { stores, settings } = this.#deps;
+    const links = new Map<string, ConsentLink>();
+    const link = (consentId: string, app: string, appName: string, message: string) => ({ app, appName, consentId, url: `${settings.publicUrl}/connect/${consentId}`, message });
+    for (const consent of pending) {
+      if (!links.has(consent.app)) links.set(consent.app, link(consent.consentId, consent.app, consent.appName, consent.message));
+    }
+    for (const missing of appsToConnect(tool, principal, settings, stores.vault)) {
+      if (links.has(missing.app)) continue;
+      const open = stores.consents.pendingFor(principal.tenant, principal.subject, missing.app).find((request) => request.rootWorkflowId === runId);
+      const consentId = open?.id ?? randomUUID();
+      if (!open) {
+        stores.consents.record({ id: consentId, tenant: principal.tenant, subject: principal.subject, app: missing.app, scopes: missing.scopes, reason: missing.reason, rootWorkflowId: runId, waitingWorkflowId: runId });
+      }
+      links.set(missing.app, link(consentId, missing.app, missing.appName, `${tool.name} will also need your ${missing.appName} account.`));
+    }
+    return [...links.values()];
+  }
+}

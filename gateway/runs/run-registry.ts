@@ -1,0 +1,82 @@
+import type { SqlDatabase } from '../../core/db.ts';
+
+export interface RegisteredRun {
+  workflowId: string;
+  tenant: string;
+  subject: string;
+  tool: string;
+  argumentsDigest: string;
+  createdAt: number;
+  deliveredAt: number | null;
+}
+
+interface Row {
+  workflow_id: string;
+  tenant: string;
+  subject: string;
+  tool: string;
+  arguments_digest: string;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+const toRun = (row: Row): RegisteredRun => ({
+  workflowId: row.workflow_id,
+  tenant: row.tenant,
+  subject: row.subject,
+  tool: row.tool,
+  argumentsDigest: row.arguments_digest,
+  createdAt: row.created_at,
+  deliveredAt: row.delivered_at,
+});
+
+/**
+ * Every run started through the gateway, with whose it is and whether its outcome has reached the
+ * caller yet. It lives in the database, not in a gateway's memory, so a retry landing on any gateway
+ * (or on a restarted one) finds the run to re-attach to; and it is how a run id is checked to belong
+ * to the caller before anything about it is revealed.
+ */
+export class RunRegistry {
+  readonly #db: SqlDatabase;
+
+  constructor(db: SqlDatabase) {
+    this.#db = db;
+    db.exec(`CREATE TABLE IF NOT EXISTS gateway_runs (
+      workflow_id TEXT PRIMARY KEY,
+      tenant TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      tool TEXT NOT NULL,
+      arguments_digest TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      delivered_at INTEGER
+    )`);
+    db.exec('CREATE INDEX IF NOT EXISTS gateway_runs_awaiting ON gateway_runs (tenant, subject, tool, arguments_digest, delivered_at)');
+  }
+
+  recordStarted(run: Omit<RegisteredRun, 'createdAt' | 'deliveredAt'>): void {
+    this.#db.run(
+      'INSERT INTO gateway_runs (workflow_id, tenant, subject, tool, arguments_digest, created_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
+      run.workflowId, run.tenant, run.subject, run.tool, run.argumentsDigest, Date.now(),
+    );
+  }
+
+  /** The newest run of the same call by the same user whose outcome the caller has not received yet. */
+  findUndelivered(user: { tenant: string; subject: string }, tool: string, argumentsDigest: string, notBefore: number): RegisteredRun | undefined {
+    const row = this.#db.get<Row>(
+      `SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? AND tool = ? AND arguments_digest = ? AND delivered_at IS NULL AND created_at >= ?
+       ORDER BY created_at DESC LIMIT 1`,
+      user.tenant, user.subject, tool, argumentsDigest, notBefore,
+    );
+    return row && toRun(row);
+  }
+
+  /** The run, only if it belongs to this user: someone else's run id reveals nothing, not even that it exists. */
+  findOwned(workflowId: string, user: { tenant: string; subject: string }): RegisteredRun | undefined {
+    const row = this.#db.get<Row>('SELECT * FROM gateway_runs WHERE workflow_id = ? AND tenant = ? AND subject = ?', workflowId, user.tenant, user.subject);
+    return row && toRun(row);
+  }
+
+  markDelivered(workflowId: string): void {
+    this.#db.run('UPDATE gateway_runs SET delivered_at = ? WHERE workflow_id = ? AND delivered_at IS NULL', Date.now(), workflowId);
+  }
+}

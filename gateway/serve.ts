@@ -1,0 +1,75 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { loadGatewaySettings, type GatewaySettings } from '../core/config/gateway-settings.ts';
+import { loadSettings, type BatonSettings } from '../core/config/settings.ts';
+import { loadIdentityKeys } from '../core/identity/keys.ts';
+import { createIdentitySigner } from '../core/identity/signer.ts';
+import { openStores } from '../core/stores.ts';
+import type { CallableDefinition } from '../workflows/sdk/define.ts';
+import { createGateway } from './create-gateway.ts';
+import { connectTemporal } from './temporal/client.ts';
+
+export interface RunningGateway {
+  /** http://HOST:PORT, no trailing slash. */
+  url: string;
+  mcpUrl: string;
+  settings: BatonSettings;
+  gateway: GatewaySettings;
+  close(): Promise<void>;
+}
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/**
+ * Starts a gateway process's HTTP server. It binds first, so that with `PORT=0` the public URL (and
+ * with it the MCP resource URI tokens must name) can be the port actually bound.
+ */
+export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: readonly CallableDefinition[]; log: Logger }): Promise<RunningGateway> {
+  const host = options.env.BATON_HOST ?? '127.0.0.1';
+  const server = createServer();
+  await listen(server, Number(options.env.PORT ?? 3000), host);
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const env = { ...options.env, PORT: String(port), BATON_PUBLIC_URL: options.env.BATON_PUBLIC_URL ?? url };
+  try {
+    const settings = loadSettings(env);
+    const gatewaySettings = loadGatewaySettings(settings, env);
+    const stores = openStores(settings, env);
+    const keys = await loadIdentityKeys({ env, devKeyFile: join(settings.home, 'identity-key.json') });
+    if (!keys.privateJwk) throw new Error('The gateway signs identities: set BATON_IDENTITY_PRIVATE_JWK (the workers get the public half in BATON_IDENTITY_JWKS).');
+    const client = await connectTemporal(settings);
+    const gateway = createGateway({ settings, gateway: gatewaySettings, stores, client, sign: await createIdentitySigner(keys.privateJwk), tools: options.tools, log: options.log, version });
+    server.on('request', gateway.app);
+    return {
+      url,
+      mcpUrl: gatewaySettings.resourceUrl,
+      settings,
+      gateway: gatewaySettings,
+      close: async () => {
+        // Stop taking requests, let the ones in flight finish, then let go of Temporal and the database.
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await gateway.close();
+        await client.connection.close();
+        stores.db.close();
+      },
+    };
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`Port ${port} on ${host} is in use; set PORT to another port.`) : error),
+    );
+    server.listen(port, host, resolve);
+  });
+}

@@ -1,0 +1,39 @@
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { awaitOutcomeUpdate, type RunStatus } from '../../workflows/protocol.ts';
+import { actingAs } from './identity-propagation.ts';
+
+export type RunOutcome = RunStatus | { state: 'still_running' };
+
+/**
+ * Waits, event-driven (the run's `baton.awaitOutcome` update), until the run completes, fails or
+ * pauses on a consent not in `seenConsentIds` — or until `waitMs` passes, when the caller gets a
+ * handle to come back with instead. A run that has already closed answers from its result.
+ */
+export async function awaitRunOutcome(client: Client, workflowId: string, signedIdentity: string, seenConsentIds: string[], waitMs: number): Promise<RunOutcome> {
+  const handle = client.workflow.getHandle(workflowId);
+  const update = actingAs(signedIdentity, () => handle.executeUpdate(awaitOutcomeUpdate, { args: [{ seenConsentIds }] }));
+  const timeout = new AbortController();
+  try {
+    return await Promise.race([update, sleep(waitMs, { state: 'still_running' } as const, { signal: timeout.signal })]);
+  } catch (error) {
+    return closedRunOutcome(client, workflowId, error);
+  } finally {
+    timeout.abort();
+    update.catch(() => undefined); // an update outliving the wait must not become an unhandled rejection
+  }
+}
+
+/** The update cannot reach a closed run: read its result instead (or rethrow if it is still open). */
+async function closedRunOutcome(client: Client, workflowId: string, updateError: unknown): Promise<RunOutcome> {
+  const handle = client.workflow.getHandle(workflowId);
+  const { status } = await handle.describe();
+  if (status.name === 'RUNNING') throw updateError;
+  try {
+    return { state: 'completed', pending: [], result: await handle.result() };
+  } catch (error) {
+    if (!(error instanceof WorkflowFailedError)) throw error;
+    const cause = error.cause as (Error & { type?: string }) | undefined;
+    return { state: 'failed', pending: [], error: { type: cause?.type ?? null, message: cause?.message ?? `The run ended: ${status.name.toLowerCase()}.` } };
+  }
+}

@@ -1,0 +1,93 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { SqlDatabase } from '../../core/db.ts';
+
+export interface BrowserSession {
+  /** Hash of the cookie value: what OAuth `state` is bound to, never the cookie itself. */
+  binding: string;
+  tenant: string;
+  subject: string;
+  email: string | null;
+  name: string | null;
+}
+
+export interface PendingSignIn {
+  codeVerifier: string;
+  nonce: string;
+  returnTo: string;
+}
+
+const SESSION_LIFETIME_MS = 8 * 60 * 60 * 1000;
+const SIGN_IN_LIFETIME_MS = 10 * 60 * 1000;
+
+export const hashCookie = (value: string) => createHash('sha256').update(value).digest('base64url');
+export const newCookieValue = () => randomBytes(32).toString('base64url');
+
+/**
+ * Browser sessions of the consent pages, in the database so any gateway behind a load balancer can
+ * serve the next request. Only hashes of cookie values are stored: a database leak opens no session.
+ */
+export class BrowserSessions {
+  readonly #db: SqlDatabase;
+
+  constructor(db: SqlDatabase) {
+    this.#db = db;
+    db.exec(`CREATE TABLE IF NOT EXISTS browser_sessions (
+      binding TEXT PRIMARY KEY,
+      tenant TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      email TEXT,
+      name TEXT,
+      expires_at INTEGER NOT NULL
+    )`);
+    db.exec(`CREATE TABLE IF NOT EXISTS browser_sign_ins (
+      state TEXT PRIMARY KEY,
+      cookie_binding TEXT NOT NULL,
+      code_verifier TEXT NOT NULL,
+      nonce TEXT NOT NULL,
+      return_to TEXT NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`);
+  }
+
+  /** Opens a session for a user who just signed in; returns the cookie value to set. */
+  open(user: Omit<BrowserSession, 'binding'>): string {
+    const cookie = newCookieValue();
+    this.#db.run('DELETE FROM browser_sessions WHERE expires_at < ?', Date.now());
+    this.#db.run(
+      'INSERT INTO browser_sessions (binding, tenant, subject, email, name, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      hashCookie(cookie), user.tenant, user.subject, user.email, user.name, Date.now() + SESSION_LIFETIME_MS,
+    );
+    return cookie;
+  }
+
+  find(cookie: string | undefined): BrowserSession | undefined {
+    if (!cookie) return undefined;
+    const row = this.#db.get<Omit<BrowserSession, 'binding'> & { binding: string; expires_at: number }>('SELECT * FROM browser_sessions WHERE binding = ?', hashCookie(cookie));
+    if (!row || row.expires_at < Date.now()) return undefined;
+    return { binding: row.binding, tenant: row.tenant, subject: row.subject, email: row.email, name: row.name };
+  }
+
+  close(cookie: string | undefined): void {
+    if (cookie) this.#db.run('DELETE FROM browser_sessions WHERE binding = ?', hashCookie(cookie));
+  }
+
+  /** Remembers a sign-in sent to the identity provider, bound to the browser's sign-in cookie. */
+  startSignIn(state: string, signInCookie: string, pending: PendingSignIn): void {
+    this.#db.run('DELETE FROM browser_sign_ins WHERE expires_at < ?', Date.now());
+    this.#db.run(
+      'INSERT INTO browser_sign_ins (state, cookie_binding, code_verifier, nonce, return_to, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      state, hashCookie(signInCookie), pending.codeVerifier, pending.nonce, pending.returnTo, Date.now() + SIGN_IN_LIFETIME_MS,
+    );
+  }
+
+  /** Single use; undefined when unknown, expired, or started in another browser. */
+  takeSignIn(state: string, signInCookie: string | undefined): PendingSignIn | undefined {
+    return this.#db.transaction(() => {
+      const row = this.#db.get<{ cookie_binding: string; code_verifier: string; nonce: string; return_to: string; expires_at: number }>('SELECT * FROM browser_sign_ins WHERE state = ?', state);
+      if (!row) return undefined;
+      this.#db.run('DELETE FROM browser_sign_ins WHERE state = ?', state);
+      if (row.expires_at < Date.now() || !signInCookie || row.cookie_binding !== hashCookie(signInCookie)) return undefined;
+      return { codeVerifier: row.code_verifier, nonce: row.nonce, returnTo: row.return_to };
+    });
+  }
+}

@@ -1,0 +1,115 @@
+import cookieParser from 'cookie-parser';
+import express, { type CookieOptions, type Response, type Router } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { connectors } from '../../apps/index.ts';
+import { ConnectFlow, ConnectFlowError, type ConnectFailure } from '../consent/connect-flow.ts';
+import { BrowserSessions, newCookieValue } from './browser-sessions.ts';
+import { OidcSignIn, SignInError } from './oidc-sign-in.ts';
+import { page } from './pages.ts';
+
+const SESSION_COOKIE = 'baton_session';
+const SIGN_IN_COOKIE = 'baton_sign_in';
+
+const failureStatus: Record<ConnectFailure, number> = {
+  unknown_request: 404,
+  request_closed: 410,
+  wrong_user: 403,
+  unknown_state: 400,
+  expired_state: 400,
+  other_session: 400,
+  not_oauth_app: 404,
+};
+
+const failureTitle: Record<ConnectFailure, string> = {
+  unknown_request: 'Unknown consent link',
+  request_closed: 'This consent link is closed',
+  wrong_user: 'This link belongs to someone else',
+  unknown_state: 'This sign-in cannot be finished',
+  expired_state: 'This sign-in has expired',
+  other_session: 'Finish in the browser you started in',
+  not_oauth_app: 'Unknown app',
+};
+
+export interface ConsentRouteDependencies {
+  flow: ConnectFlow;
+  sessions: BrowserSessions;
+  signIn: OidcSignIn;
+  secureCookies: boolean;
+  log: Logger;
+}
+
+/**
+ * The end user's half of consent, in the browser. `/connect/{requestId}` signs the user in at the
+ * identity provider (once per session), checks they are the user whose run asked, and sends them to
+ * the app's consent screen; `/oauth/callback/{app}` stores the connection and resumes the waiting runs.
+ */
+export function consentRoutes({ flow, sessions, signIn, secureCookies, log }: ConsentRouteDependencies): Router {
+  const router = express.Router();
+  const cookie = (maxAge: number): CookieOptions => ({ httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/', maxAge });
+  router.use(['/connect', '/auth', '/oauth'], helmet(), cookieParser());
+
+  router.get('/connect/:requestId', async (req, res) => {
+    const session = sessions.find(req.cookies?.[SESSION_COOKIE]);
+    try {
+      if (!session) {
+        const started = await signIn.start();
+        const signInCookie = newCookieValue();
+        sessions.startSignIn(started.state, signInCookie, { codeVerifier: started.codeVerifier, nonce: started.nonce, returnTo: `/connect/${encodeURIComponent(req.params.requestId)}` });
+        res.cookie(SIGN_IN_COOKIE, signInCookie, cookie(10 * 60 * 1000));
+        res.redirect(302, started.url.toString());
+        return;
+      }
+      const url = await flow.authorizeUrlForConsent(req.params.requestId, { tenant: session.tenant, subject: session.subject, sessionBinding: session.binding });
+      res.redirect(302, url.toString());
+    } catch (error) {
+      sendFailure(res, error, log);
+    }
+  });
+
+  router.get('/auth/callback', async (req, res) => {
+    const state = typeof req.query.state === 'string' ? req.query.state : '';
+    const pending = sessions.takeSignIn(state, req.cookies?.[SIGN_IN_COOKIE]);
+    res.clearCookie(SIGN_IN_COOKIE, { path: '/' });
+    if (!pending) {
+      res.status(400).type('html').send(page('This sign-in cannot be finished', 'The sign-in expired, was already used, or was started in another browser. Open the consent link from your assistant again.'));
+      return;
+    }
+    try {
+      const user = await signIn.finish(new URL(req.originalUrl, 'http://gateway.invalid'), { state, ...pending });
+      res.cookie(SESSION_COOKIE, sessions.open(user), cookie(8 * 60 * 60 * 1000));
+      // Only ever back to a consent page of this gateway: the return path came from our own table.
+      res.redirect(302, pending.returnTo.startsWith('/connect/') ? pending.returnTo : '/');
+    } catch (error) {
+      sendFailure(res, error, log);
+    }
+  });
+
+  router.get('/oauth/callback/:app', async (req, res) => {
+    const session = sessions.find(req.cookies?.[SESSION_COOKIE]);
+    try {
+      const result = await flow.handleCallback(req.params.app, new URL(req.originalUrl, 'http://gateway.invalid'), session?.binding ?? '');
+      const appName = connectors.get(result.app)?.displayName ?? result.app;
+      if (result.outcome === 'connected') {
+        res.type('html').send(page(`${appName} connected`, `${appName} connected as @${result.externalLogin} — you can return to your assistant.`));
+      } else {
+        res.type('html').send(page(`${appName} not connected`, `You declined to connect ${appName}. The run that asked for it has stopped; nothing was changed.`));
+      }
+    } catch (error) {
+      sendFailure(res, error, log);
+    }
+  });
+
+  return router;
+}
+
+function sendFailure(res: Response, error: unknown, log: Logger): void {
+  if (error instanceof ConnectFlowError) {
+    res.status(failureStatus[error.kind]).type('html').send(page(failureTitle[error.kind], error.message));
+  } else if (error instanceof SignInError) {
+    res.status(502).type('html').send(page('Sign-in failed', error.message));
+  } else {
+    log.warn({ err: error }, 'consent flow failed at the provider');
+    res.status(502).type('html').send(page('The app did not finish connecting', `The app's sign-in did not complete (${(error as Error).message}). Nothing was stored; open the consent link again to retry.`));
+  }
+}

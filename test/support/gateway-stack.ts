@@ -1,0 +1,122 @@
+import { Client, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { tools } from '../../workflows/catalog.ts';
+import { createLogger } from '../../gateway/logger.ts';
+import { serveGateway, type RunningGateway } from '../../gateway/serve.ts';
+import { approveConsentOverHttp, CookieKeepingClient } from '../../sandbox/browserless-consent.ts';
+import { signInOverHttp } from '../../sandbox/idp/headless-login.ts';
+import { cliClient } from '../../sandbox/server.ts';
+import { testTools } from '../fixtures/probe-tools.ts';
+import { Stack } from './stack.ts';
+
+export type DemoUserName = 'alice' | 'bob';
+
+/** A free loopback port, so the gateway's URL (the MCP resource URI) is known before the IdP starts. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The whole product for end-to-end tests: a Stack (sandbox apps and identity provider, worker, Temporal)
+ * plus a real gateway process's HTTP server on its own port, configured like `npm start` configures it.
+ */
+export class GatewayStack {
+  readonly stack: Stack;
+  readonly url: string;
+  readonly mcpUrl: string;
+  /** The identity provider's signing key, so tests can forge look-alike tokens with the real key. */
+  readonly idpKey: JWK;
+  readonly gatewayEnv: NodeJS.ProcessEnv;
+  #gateway: RunningGateway;
+
+  private constructor(fields: { stack: Stack; url: string; idpKey: JWK; gatewayEnv: NodeJS.ProcessEnv; gateway: RunningGateway }) {
+    this.stack = fields.stack;
+    this.url = fields.url;
+    this.mcpUrl = `${fields.url}/mcp`;
+    this.idpKey = fields.idpKey;
+    this.gatewayEnv = fields.gatewayEnv;
+    this.#gateway = fields.gateway;
+  }
+
+  static async start(options: { env?: NodeJS.ProcessEnv } = {}): Promise<GatewayStack> {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const idpKey: JWK = { ...(await exportJWK(privateKey)), kid: 'sandbox-idp-test-key', alg: 'ES256', use: 'sig' };
+    const browserClient = { clientId: 'baton-gateway', clientSecret: randomBytes(24).toString('base64url') };
+    const stack = await Stack.start({ publicUrl: url, idp: { clients: { baton: { ...browserClient, redirectUris: [`${url}/auth/callback`] } }, signingKeys: [idpKey] } });
+    const gatewayEnv: NodeJS.ProcessEnv = {
+      ...stack.workerEnv,
+      PORT: String(port),
+      BATON_IDP_ISSUER: stack.sandbox.idpIssuer,
+      BATON_IDP_CLIENT_ID: browserClient.clientId,
+      BATON_IDP_CLIENT_SECRET: browserClient.clientSecret,
+      BATON_IDENTITY_PRIVATE_JWK: JSON.stringify(stack.identityKey),
+      ...options.env,
+    };
+    const gateway = await serveGateway({ env: gatewayEnv, tools: [...tools, ...testTools], log: createLogger({ level: process.env.BATON_TEST_LOG_LEVEL ?? 'silent' }) });
+    return new GatewayStack({ stack, url, idpKey, gatewayEnv, gateway });
+  }
+
+  /** Stops the gateway and starts a fresh one on the same port and database (a gateway restart). */
+  async restartGateway(): Promise<void> {
+    await this.#gateway.close();
+    this.#gateway = await serveGateway({ env: this.gatewayEnv, tools: [...tools, ...testTools], log: createLogger({ level: 'silent' }) });
+  }
+
+  /** A bearer token for the user, from the identity provider, the way `npx baton token` gets one. */
+  async tokenFor(user: DemoUserName, scope = 'openid profile email mcp:tools'): Promise<string> {
+    const signedIn = await signInOverHttp({
+      issuer: this.stack.sandbox.idpIssuer,
+      clientId: cliClient.clientId,
+      redirectUri: cliClient.redirectUri,
+      resource: this.mcpUrl,
+      scope,
+      username: user,
+      password: user,
+    });
+    return signedIn.accessToken;
+  }
+
+  /** A real MCP client over Streamable HTTP with the given bearer token. */
+  async connect(token: string, options: ClientOptions = {}): Promise<Client> {
+    const client = new Client({ name: 'baton-test-client', version: '1.0.0' }, options);
+    await client.connect(new StreamableHTTPClientTransport(new URL(this.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    return client;
+  }
+
+  /**
+   * What the end user does with a consent link, over plain HTTP as a browser would: open Baton's
+   * link, sign in at the identity provider if asked, approve (or deny) at the app, and land on
+   * Baton's result page, whose status and text are returned.
+   */
+  async consentInBrowser(link: string, user: DemoUserName, decision: 'approve' | 'deny' = 'approve', browser = new CookieKeepingClient()): Promise<{ status: number; text: string }> {
+    const credentials = { username: user, password: user };
+    let target = new URL(link);
+    for (let hop = 0; hop < 6; hop += 1) {
+      const response = await browser.fetch(target);
+      const location = response.headers.get('location');
+      if (!location) return { status: response.status, text: await response.text() };
+      const next = new URL(location, target);
+      if (next.origin === this.url) {
+        target = next;
+        continue;
+      }
+      // Off to the identity provider or the app: walk its pages; it hands back a URL on Baton.
+      const isIdp = next.href.startsWith(this.stack.sandbox.idpIssuer);
+      target = await approveConsentOverHttp(next.href, credentials, isIdp ? 'approve' : decision, browser);
+    }
+    throw new Error(`Too many redirects following ${link}`);
+  }
+
+  async close(): Promise<void> {
+    await this.#gateway.close();
+    await this.stack.close();
+  }
+}
