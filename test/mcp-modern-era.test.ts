@@ -2,6 +2,7 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { GatewayStack } from './support/gateway-stack.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
+import { runsOf as runsOfType } from './support/runs.ts';
 
 let gs: GatewayStack;
 
@@ -15,11 +16,7 @@ afterAll(async () => {
 
 const modern = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
 
-async function runsOf(tool: string): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const run of gs.stack.client.workflow.list({ query: `WorkflowType = '${tool}' AND TaskQueue = '${gs.stack.settings.temporal.taskQueue}'` })) ids.push(run.workflowId);
-  return ids;
-}
+const runsOf = (tool: string) => runsOfType(gs.stack, tool);
 
 test('tools/list shows the caller the tools they may run, with schemas and annotations', async () => {
   const client = await gs.connect(await gs.tokenFor('alice'), modern);

@@ -1,10 +1,12 @@
 import type { ClientMetadata } from 'oidc-provider';
 
-/** Baton's own browser sign-in: a confidential web client, authenticating with HTTP Basic. */
+/** Baton's own browser sign-in: a confidential web client. */
 export interface IdpConfidentialClient {
   clientId: string;
   clientSecret: string;
   redirectUris: string[];
+  /** How it authenticates at the token endpoint; oidc-provider accepts only the registered one. Default HTTP Basic. */
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
 }
 
 /**
@@ -32,7 +34,7 @@ export function preRegisteredClients(baton: IdpConfidentialClient | undefined): 
       client_secret: baton.clientSecret,
       client_name: 'Baton',
       application_type: 'web',
-      token_endpoint_auth_method: 'client_secret_basic',
+      token_endpoint_auth_method: baton.tokenEndpointAuthMethod ?? 'client_secret_basic',
       redirect_uris: baton.redirectUris,
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],

@@ -11,8 +11,10 @@ export interface SignInOverHttpOptions {
   /** The identity provider's issuer, e.g. `${sandbox.idpIssuer}`. */
   issuer: string;
   clientId: string;
-  /** For a confidential client (HTTP Basic); omit for public clients such as `baton-cli`. */
+  /** For a confidential client; omit for public clients such as `baton-cli`. */
   clientSecret?: string;
+  /** How a confidential client sends its secret; must match its registration. Default HTTP Basic. */
+  clientAuthMethod?: 'client_secret_basic' | 'client_secret_post';
   redirectUri: string;
   /** RFC 8707 resource indicator: the access token's `aud`. */
   resource: string;
@@ -41,7 +43,12 @@ export async function signInOverHttp(options: SignInOverHttpOptions): Promise<Si
   const issuer = new URL(options.issuer);
   const server = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...insecure, algorithm: 'oidc' }));
   const client: oauth.Client = { client_id: options.clientId };
-  const clientAuth = options.clientSecret === undefined ? oauth.None() : oauth.ClientSecretBasic(options.clientSecret);
+  const clientAuth =
+    options.clientSecret === undefined
+      ? oauth.None()
+      : options.clientAuthMethod === 'client_secret_post'
+        ? oauth.ClientSecretPost(options.clientSecret)
+        : oauth.ClientSecretBasic(options.clientSecret);
 
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
