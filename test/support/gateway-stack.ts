@@ -44,7 +44,7 @@ export class GatewayStack {
     this.#gateway = fields.gateway;
   }
 
-  static async start(options: { env?: NodeJS.ProcessEnv } = {}): Promise<GatewayStack> {
+  static async start(options: { env?: NodeJS.ProcessEnv; logTo?: NodeJS.WritableStream } = {}): Promise<GatewayStack> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -60,7 +60,8 @@ export class GatewayStack {
       BATON_IDENTITY_PRIVATE_JWK: JSON.stringify(stack.identityKey),
       ...options.env,
     };
-    const gateway = await serveGateway({ env: gatewayEnv, tools: [...tools, ...testTools], log: createLogger({ level: process.env.BATON_TEST_LOG_LEVEL ?? 'silent' }) });
+    const log = options.logTo ? createLogger({ level: 'debug', destination: options.logTo }) : createLogger({ level: process.env.BATON_TEST_LOG_LEVEL ?? 'silent' });
+    const gateway = await serveGateway({ env: gatewayEnv, tools: [...tools, ...testTools], log });
     return new GatewayStack({ stack, url, idpKey, gatewayEnv, gateway });
   }
 
