@@ -33,7 +33,14 @@ async function closedRunOutcome(client: Client, workflowId: string, updateError:
     return { state: 'completed', pending: [], result: await handle.result() };
   } catch (error) {
     if (!(error instanceof WorkflowFailedError)) throw error;
-    const cause = error.cause as (Error & { type?: string }) | undefined;
+    const cause = innermostCause(error);
     return { state: 'failed', pending: [], error: { type: cause?.type ?? null, message: cause?.message ?? `The run ended: ${status.name.toLowerCase()}.` } };
   }
+}
+
+/** The failure that started it all (e.g. the app's answer), not the "activity task failed" wrappers around it. */
+function innermostCause(error: Error): (Error & { type?: string }) | undefined {
+  let cause = error.cause as (Error & { type?: string }) | undefined;
+  while (cause?.cause instanceof Error) cause = cause.cause as Error & { type?: string };
+  return cause;
 }

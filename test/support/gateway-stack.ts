@@ -72,12 +72,12 @@ export class GatewayStack {
   }
 
   /** A bearer token for the user, from the identity provider, the way `npx baton token` gets one. */
-  async tokenFor(user: DemoUserName, scope = 'openid profile email mcp:tools'): Promise<string> {
+  async tokenFor(user: DemoUserName, scope = 'openid profile email mcp:tools', resource = this.mcpUrl): Promise<string> {
     const signedIn = await signInOverHttp({
       issuer: this.stack.sandbox.idpIssuer,
       clientId: cliClient.clientId,
       redirectUri: cliClient.redirectUri,
-      resource: this.mcpUrl,
+      resource,
       scope,
       username: user,
       password: user,
@@ -86,9 +86,9 @@ export class GatewayStack {
   }
 
   /** A real MCP client over Streamable HTTP with the given bearer token. */
-  async connect(token: string, options: ClientOptions = {}): Promise<Client> {
+  async connect(token: string, options: ClientOptions = {}, mcpUrl = this.mcpUrl): Promise<Client> {
     const client = new Client({ name: 'baton-test-client', version: '1.0.0' }, options);
-    await client.connect(new StreamableHTTPClientTransport(new URL(this.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
     return client;
   }
 
