@@ -6,6 +6,22 @@ export type ConsentHandler = (url: string, user: DemoUserName) => Promise<void>;
 
 export const demoArguments = { repo: 'acme/widgets', number: 1 } as const;
 
+/**
+ * The demo arguments with `acme/widgets` spelt in the `variant`-th mix of upper and lower case: the
+ * same pull request (GitHub, and the sandbox, match owner and repository case-insensitively) but
+ * different arguments. The gateway re-attaches a call to the same user's undelivered run with equal
+ * arguments, so concurrent identical calls would share runs instead of each starting its own.
+ */
+export function distinctDemoArguments(variant: number): { repo: string; number: number } {
+  const letters = [...demoArguments.repo];
+  const positions = letters.flatMap((char, index) => (/[a-z]/.test(char) ? [index] : []));
+  if (variant >= 2 ** positions.length) throw new Error(`only ${2 ** positions.length} spellings of ${demoArguments.repo}`);
+  positions.forEach((position, bit) => {
+    if (variant & (1 << bit)) letters[position] = letters[position]!.toUpperCase();
+  });
+  return { repo: letters.join(''), number: demoArguments.number };
+}
+
 /** One bearer token per user for the whole bench: tokens live an hour, and signing in is not what is measured. */
 export class BenchClients {
   readonly #gs: GatewayStack;

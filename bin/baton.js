@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// `baton <command>`: production entry points. Node 24 runs the TypeScript sources directly.
-const commands = { worker: '../worker/main.ts' };
+// `baton <command>`: Baton's processes and admin commands. Node 24 runs the TypeScript sources directly.
+const commands = {
+  gateway: ['../gateway/main.ts', 'serve MCP, the consent pages and health checks'],
+  worker: ['../worker/main.ts', "run Baton's workflows and activities"],
+  token: ['../cli/token.ts', 'print a bearer token for a sandbox user: baton token alice'],
+  'api-token': ['../cli/api-token.ts', 'create, list or revoke API tokens for service callers'],
+};
 const [command] = process.argv.slice(2);
 if (!(command in commands)) {
-  console.error(`usage: baton <${Object.keys(commands).join('|')}>`);
+  console.error(`usage: baton <command>\n${Object.entries(commands).map(([name, [, what]]) => `  ${name.padEnd(10)} ${what}`).join('\n')}`);
   process.exit(2);
 }
-await import(new URL(commands[command], import.meta.url).href);
+await import(new URL(commands[command][0], import.meta.url).href);

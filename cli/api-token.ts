@@ -1,0 +1,38 @@
+/** `baton api-token create <name> | list | revoke <name-or-id>`: API tokens for service callers (CI, scripts). */
+import { parseArgs } from 'node:util';
+import { loadSettings } from '../core/config/settings.ts';
+import { openSqlite } from '../core/db.ts';
+import { ApiTokenError, ApiTokenStore } from '../gateway/auth/api-tokens.ts';
+
+const usage = 'usage: baton api-token create <name> [--tenant <tenant>] | baton api-token list | baton api-token revoke <name-or-id>';
+const { positionals, values } = parseArgs({ args: process.argv.slice(3), allowPositionals: true, options: { tenant: { type: 'string' } } });
+const [action, target] = positionals;
+const db = openSqlite(loadSettings().databasePath);
+const tokens = new ApiTokenStore(db);
+try {
+  if (action === 'create' && target) {
+    const created = tokens.create(target, { tenant: values.tenant });
+    console.error(`Created API token "${created.name}" (id ${created.id}). It is shown once; store it now:`);
+    process.stdout.write(`${created.token}\n`);
+  } else if (action === 'list') {
+    const rows = tokens.list();
+    if (rows.length === 0) console.log('No API tokens. Create one with: baton api-token create <name>');
+    for (const row of rows) {
+      const state = row.revokedAt ? `revoked ${new Date(row.revokedAt).toISOString()}` : 'active';
+      const used = row.lastUsedAt ? new Date(row.lastUsedAt).toISOString() : 'never';
+      console.log(`${row.id}  ${row.name.padEnd(24)} tenant=${row.tenant}  created=${new Date(row.createdAt).toISOString()}  last-used=${used}  ${state}`);
+    }
+  } else if (action === 'revoke' && target) {
+    if (!tokens.revoke(target)) throw new ApiTokenError(`No active API token is named or numbered "${target}"; see \`baton api-token list\`.`);
+    console.log(`Revoked "${target}": callers using it now get 401.`);
+  } else {
+    console.error(usage);
+    process.exitCode = 2;
+  }
+} catch (error) {
+  if (!(error instanceof ApiTokenError)) throw error;
+  console.error(`baton api-token: ${error.message}`);
+  process.exitCode = 1;
+} finally {
+  db.close();
+}
