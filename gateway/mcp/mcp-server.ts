@@ -110,7 +110,8 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
           case 'failed':
             return { isError: true, content: [{ type: 'text', text: `The run failed: ${outcome.message}` }], structuredContent: { status: 'failed', runId: outcome.runId, error: outcome.message } };
           case 'still_running':
-            if (style === 'input_required') return { resultType: 'input_required', requestState: await codec.mint(sealOf(outcome.runId), ctx) };
+            // Every 2026-era client understands a state-only input_required: it simply calls again with it.
+            if (era === 'modern' && style !== 'http_401') return { resultType: 'input_required', requestState: await codec.mint(sealOf(outcome.runId), ctx) };
             return {
               content: [{ type: 'text', text: `Still running. Call ${GET_RUN_RESULT} with runId "${outcome.runId}" to wait for the result.` }],
               structuredContent: { status: 'running', runId: outcome.runId },

@@ -71,11 +71,11 @@ export class ToolRunner {
     return requiredApps(tool).every((app) => this.#deps.settings.apps.get(app)?.mode !== 'user_oauth');
   }
 
-  /** A tools/call: the same call by the same user whose outcome they have not seen re-attaches; else a new run. */
+  /** A tools/call: a repeat of a call the user was told to come back for re-attaches to its run; else a new run. */
   async call(principal: Principal, tool: CallableDefinition, input: unknown): Promise<CallOutcome> {
     const digest = argumentsDigest(input);
     const notBefore = Date.now() - this.#deps.gateway.requestStateTtlSeconds * 1000;
-    const waiting = this.#deps.runs.findUndelivered(principal, tool.name, digest, notBefore);
+    const waiting = this.#deps.runs.findHandedBack(principal, tool.name, digest, notBefore);
     if (waiting) return this.#follow(principal, tool, waiting.workflowId);
     const handle = await startTool(this.#deps.client, this.#deps.sign, { tool, input, identity: identityOf(principal), taskQueue: this.#deps.settings.temporal.taskQueue });
     this.#deps.runs.recordStarted({ workflowId: handle.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
@@ -102,8 +102,10 @@ export class ToolRunner {
         runs.markDelivered(runId);
         return { kind: 'failed', runId, message: outcome.error.message };
       case 'paused':
+        runs.markHandedBack(runId);
         return { kind: 'needs_consent', runId, links: this.#consentLinks(principal, tool, runId, outcome.pending) };
       default:
+        runs.markHandedBack(runId);
         return { kind: 'still_running', runId };
     }
   }

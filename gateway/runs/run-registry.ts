@@ -48,6 +48,7 @@ export class RunRegistry {
       tool TEXT NOT NULL,
       arguments_digest TEXT NOT NULL,
       created_at INTEGER NOT NULL,
+      handed_back_at INTEGER,
       delivered_at INTEGER
     )`);
     db.exec('CREATE INDEX IF NOT EXISTS gateway_runs_awaiting ON gateway_runs (tenant, subject, tool, arguments_digest, delivered_at)');
@@ -60,11 +61,24 @@ export class RunRegistry {
     );
   }
 
-  /** The newest run of the same call by the same user whose outcome the caller has not received yet. */
-  findUndelivered(user: { tenant: string; subject: string }, tool: string, argumentsDigest: string, notBefore: number): RegisteredRun | undefined {
+  /**
+   * The caller was told to come back (the run paused for consent, or outlived the wait): a later call of
+   * the same tool with the same arguments by the same user is that come-back, not a new request.
+   */
+  markHandedBack(workflowId: string): void {
+    this.#db.run('UPDATE gateway_runs SET handed_back_at = ? WHERE workflow_id = ? AND handed_back_at IS NULL', Date.now(), workflowId);
+  }
+
+  /**
+   * The run a repeated call re-attaches to: the newest of this user's runs of the same call that was
+   * handed back and whose outcome they have not received. A run still in its first call is never
+   * matched, so two separate identical requests made at once stay two runs.
+   */
+  findHandedBack(user: { tenant: string; subject: string }, tool: string, argumentsDigest: string, notBefore: number): RegisteredRun | undefined {
     const row = this.#db.get<Row>(
-      `SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? AND tool = ? AND arguments_digest = ? AND delivered_at IS NULL AND created_at >= ?
-       ORDER BY created_at DESC LIMIT 1`,
+      `SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? AND tool = ? AND arguments_digest = ?
+       AND handed_back_at IS NOT NULL AND delivered_at IS NULL AND handed_back_at >= ?
+       ORDER BY handed_back_at DESC LIMIT 1`,
       user.tenant, user.subject, tool, argumentsDigest, notBefore,
     );
     return row && toRun(row);
