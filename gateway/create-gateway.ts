@@ -81,6 +81,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       legacyClients,
       maxBodyBytes: gateway.maxBodyBytes,
       rateLimitPerMinute: gateway.rateLimitPerMinute,
+      consentAsHttp401: gateway.consentPromptMode === 'http-401',
       log,
     }),
   );

@@ -15,6 +15,8 @@ export interface McpEndpointOptions {
   legacyClients: LegacyClientCapabilities;
   maxBodyBytes: number;
   rateLimitPerMinute: number;
+  /** `http-401` prompt mode: tool calls are answered whole, so a pause can still become an HTTP 401. */
+  consentAsHttp401: boolean;
   log: Logger;
 }
 
@@ -68,13 +70,19 @@ async function serve(options: McpEndpointOptions, req: express.Request, res: Res
   try {
     const request = await toWebRequest(req, parsedBody, { signal: controller.signal });
     const answer = await options.handler.fetch(request, { authInfo: req.auth, parsedBody });
+    const isToolCall = (parsedBody as { method?: string } | undefined)?.method === 'tools/call';
+    // A streamed answer may start before the tool decides; in 401 mode wait for the whole of it.
+    const whole = options.consentAsHttp401 && isToolCall ? await answer.text() : undefined;
     if (extras.authRequired) {
-      await answer.body?.cancel();
       res.status(401).json(extras.authRequired);
       return;
     }
     res.status(answer.status);
     answer.headers.forEach((value, name) => res.setHeader(name, value));
+    if (whole !== undefined) {
+      res.end(whole);
+      return;
+    }
     if (!answer.body) {
       res.end();
       return;

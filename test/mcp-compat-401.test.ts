@@ -1,0 +1,33 @@
+/** The optional TrueFoundry-compatible prompt: HTTP 401 with McpAuthRequiredError and the links. */
+import { GatewayStack } from './support/gateway-stack.ts';
+import { postMcp, toolsCall } from './support/mcp-http.ts';
+import { runsOf } from './support/runs.ts';
+
+let gs: GatewayStack;
+
+beforeAll(async () => {
+  gs = await GatewayStack.start({ env: { BATON_CONSENT_PROMPT: 'http-401' } });
+}, 120_000);
+
+afterAll(async () => {
+  await gs?.close();
+});
+
+test('a paused call answers 401 McpAuthRequiredError with Baton links; after consent the same call gets the result from the same run', async () => {
+  const auth = { authorization: `Bearer ${await gs.tokenFor('alice')}` };
+  const call = toolsCall('read_pull_request', { repo: 'acme/widgets', number: 1 });
+  const paused = await postMcp(gs.mcpUrl, call, auth);
+  expect(paused.status).toBe(401);
+  expect(paused.json).toEqual({
+    error: { type: 'McpAuthRequiredError' },
+    authorization_urls: { github: expect.stringMatching(new RegExp(`^${gs.url}/connect/`)) },
+    server_names: { github: 'GitHub' },
+    message: expect.stringContaining('connect GitHub'),
+  });
+
+  await gs.consentInBrowser(paused.json.authorization_urls.github, 'alice');
+  const done = await postMcp(gs.mcpUrl, call, auth);
+  expect(done.status).toBe(200);
+  expect(done.json.result.structuredContent).toMatchObject({ repo: 'acme/widgets', title: expect.any(String) });
+  expect(await runsOf(gs.stack, 'read_pull_request')).toHaveLength(1);
+});
