@@ -1,55 +1,38 @@
 /**
- * `npm run demo -- [user] [owner/repo] [number]`: runs triage_pull_request as a demo user against
- * the `npm start` stack, printing a consent link whenever the run pauses, then the result.
- * (The MCP gateway is the way agents call tools; this script is the same start through the Temporal client.)
+ * `npm run demo -- [user] [repo] [number]`: the product loop from an agent's side, with a real MCP client
+ * against a running `npm start`: sign in as the user, call triage_pull_request, print the consent links
+ * Baton hands back, and wait (through get_run_result) until the run finishes.
  */
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadSettings } from '../core/config/settings.ts';
-import { loadIdentityKeys } from '../core/identity/keys.ts';
-import { createIdentitySigner } from '../core/identity/signer.ts';
-import { connectTemporal } from '../gateway/temporal/client.ts';
-import { startTool } from '../gateway/temporal/start-tool.ts';
-import { awaitOutcomeUpdate } from '../workflows/protocol.ts';
-import { triagePullRequest } from '../workflows/tools/triage-pull-request.ts';
-import { devPorts } from './dev-environment.ts';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { devEndpoints, devToken } from '../cli/dev-token.ts';
 
 const [user = 'alice', repo = 'acme/widgets', number = '1'] = process.argv.slice(2);
-if (user !== 'alice' && user !== 'bob') throw new Error('The demo users are alice and bob.');
-const home = join(resolve(fileURLToPath(new URL('..', import.meta.url))), '.baton');
-const settings = loadSettings({ ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${devPorts.temporal}`, BATON_PUBLIC_URL: `http://127.0.0.1:${devPorts.gateway}` });
-const keys = await loadIdentityKeys({ devKeyFile: join(home, 'identity-key.json') });
-const sign = await createIdentitySigner(keys.privateJwk!);
-const client = await connectTemporal(settings);
+const { mcpUrl } = devEndpoints();
+const token = await devToken(user).catch((error: Error) => {
+  console.error(`demo: ${error.message}`);
+  process.exit(1);
+});
+const client = new Client({ name: 'baton-demo', version: '1.0.0' });
+await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+console.log(`demo: signed in as ${user}; calling triage_pull_request on ${repo}#${number} at ${mcpUrl}`);
 
-const identity = {
-  subject: user,
-  email: `${user}@example.com`,
-  displayName: `${user[0]!.toUpperCase()}${user.slice(1)} Example`,
-  tenant: 'acme',
-  authMethod: 'oauth' as const,
-  groups: [],
-  roles: [],
-  issuer: 'baton-demo',
-  inboundTokenRef: null,
-};
-const handle = await startTool(client, sign, { tool: triagePullRequest, input: { repo, number: Number(number) }, identity, taskQueue: settings.temporal.taskQueue });
-console.log(`started ${handle.workflowId} as ${user}`);
-const seen: string[] = [];
+type Answer = { status?: string; runId?: string; authorizationUrls?: Record<string, string> };
+let answer = await client.callTool({ name: 'triage_pull_request', arguments: { repo, number: Number(number) } });
+const shown = new Set<string>();
 for (;;) {
-  const status = await handle.executeUpdate(awaitOutcomeUpdate, { args: [{ seenConsentIds: seen }] });
-  if (status.state === 'completed') {
-    console.log(JSON.stringify(status.result, null, 2));
+  const structured = (answer.structuredContent ?? {}) as Answer;
+  if (structured.status === 'auth_required') {
+    for (const [app, url] of Object.entries(structured.authorizationUrls ?? {})) {
+      if (!shown.has(url)) console.log(`demo: the run waits for you: connect ${app} at ${url} (sign in as ${user}/${user})`);
+      shown.add(url);
+    }
+    await sleep(2000); // the person is in their browser; ask again in a moment
+  } else if (structured.status !== 'running') {
     break;
   }
-  if (status.state === 'failed') {
-    console.error(`failed: ${status.error.message}`);
-    process.exitCode = 1;
-    break;
-  }
-  for (const consent of status.pending.filter((p) => !seen.includes(p.consentId))) {
-    console.log(`paused: ${consent.message}\n  connect ${consent.appName} as ${user}: ${settings.publicUrl}/connect/${consent.consentId}`);
-    seen.push(consent.consentId);
-  }
+  answer = await client.callTool({ name: 'get_run_result', arguments: { runId: structured.runId! } });
 }
-await client.connection.close();
+console.log(answer.isError ? 'demo: the run failed:' : 'demo: result:');
+for (const block of answer.content as { type: string; text?: string }[]) if (block.text) console.log(block.text);
+await client.close();
