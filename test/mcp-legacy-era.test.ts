@@ -1,5 +1,6 @@
 /** 2025-era MCP clients, end to end: with URL elicitation (-32042) and without elicitation (text + structured). */
 import { GatewayStack } from './support/gateway-stack.ts';
+import { postMcp } from './support/mcp-http.ts';
 import { runsOf } from './support/runs.ts';
 
 let gs: GatewayStack;
@@ -68,4 +69,14 @@ test("get_run_result never reveals another user's run", async () => {
   const [aliceRun] = await runsOf(gs.stack, 'triage_pull_request');
   await expect(bob.callTool({ name: 'get_run_result', arguments: { runId: aliceRun! } })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining(`No run "${aliceRun}" of yours`) });
   await bob.close();
+});
+
+test.each(['2025-06-18', '2025-11-25'])('initialize with protocol version %s is answered in that version', async (version) => {
+  const answer = await postMcp(
+    gs.mcpUrl,
+    { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } },
+    { authorization: `Bearer ${await gs.tokenFor('bob')}`, 'mcp-protocol-version': version },
+  );
+  expect(answer.status).toBe(200);
+  expect(answer.json.result).toMatchObject({ protocolVersion: version, serverInfo: { name: 'baton' }, capabilities: { tools: {} } });
 });
