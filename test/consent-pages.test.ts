@@ -83,6 +83,17 @@ test('an expired state is refused', async () => {
   expect(aliceGithub()).toBeUndefined();
 });
 
+test('an error from the provider gets its own page and stores nothing', async () => {
+  const browser = new CookieKeepingClient();
+  const authorize = await openLinkUntilTheApp(browser, 'alice');
+  const providerError = new URL(`${gs.url}/oauth/callback/github`);
+  providerError.search = new URLSearchParams({ error: 'server_error', error_description: 'GitHub is having a bad day', state: authorize.searchParams.get('state')! }).toString();
+  const page = await browser.fetch(providerError);
+  expect(page.status).toBe(502);
+  expect(await page.text()).toContain('The app did not finish connecting');
+  expect(aliceGithub()).toBeUndefined();
+});
+
 test('denying at the app gets its own page and stops the run', async () => {
   const client = await gs.connect(await gs.tokenFor('bob'));
   const paused = await client.callTool({ name: 'read_pull_request', arguments: { repo: 'acme/widgets', number: 2 } });

@@ -2,7 +2,7 @@
  * An OAuth-capable MCP client signs in on its own: 401 → protected resource metadata → the identity
  * provider's metadata → dynamic client registration → authorization code + PKCE with `resource` → token.
  */
-import { Client, StreamableHTTPClientTransport, UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport, UnauthorizedError, type OAuthClientProvider, type OAuthDiscoveryState } from '@modelcontextprotocol/client';
 import { approveConsentOverHttp } from '../sandbox/browserless-consent.ts';
 import { GatewayStack } from './support/gateway-stack.ts';
 
@@ -25,6 +25,7 @@ class RememberingProvider implements OAuthClientProvider {
   registered: Registered | undefined;
   #tokens: Stored | undefined;
   #verifier = '';
+  #discovery: OAuthDiscoveryState | undefined;
   readonly redirectUrl = 'http://127.0.0.1/mcp-client/callback';
   get clientMetadata() {
     return { client_name: 'Test MCP client', redirect_uris: [this.redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
@@ -36,6 +37,9 @@ class RememberingProvider implements OAuthClientProvider {
   redirectToAuthorization = (url: URL) => void (this.authorizationUrl = url);
   saveCodeVerifier = (verifier: string) => void (this.#verifier = verifier);
   codeVerifier = () => this.#verifier;
+  // Kept with the verifier, so the callback leg can check it talks to the same authorization server.
+  saveDiscoveryState = (state: OAuthDiscoveryState) => void (this.#discovery = state);
+  discoveryState = () => this.#discovery;
 }
 
 test('a client with only the MCP URL discovers the identity provider, registers, signs alice in and calls tools', async () => {
