@@ -2,9 +2,10 @@ import type { z } from 'zod';
 
 /**
  * How an app call is authorised. `user_oauth`: the calling user's own connection (authorization code +
- * PKCE). `service_account`: one credential the organisation configured for the app.
+ * PKCE). `service_account`: one credential the organisation configured for the app. The others come from
+ * the configuration file (see core/config/file/schema.ts).
  */
-export type CredentialMode = 'user_oauth' | 'service_account';
+export type CredentialMode = 'user_oauth' | 'service_account' | 'client_credentials' | 'api_key' | 'bearer' | 'basic' | 'none' | 'passthrough' | 'token_exchange';
 
 /** One HTTP request to the app's API, with the path of the real API (relative to the API base URL). */
 export interface AppRequest {

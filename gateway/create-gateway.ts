@@ -9,6 +9,8 @@ import type { IdentitySigner } from '../core/identity/signer.ts';
 import type { BatonStores } from '../core/stores.ts';
 import type { CallableDefinition } from '../workflows/sdk/define.ts';
 import { createAccessTokenVerifier } from './auth/access-token-verifier.ts';
+import { AccessGrants } from './access/access-grants.ts';
+import { AccessPolicy } from './access/access-policy.ts';
 import { ApiTokenStore } from './auth/api-tokens.ts';
 import { ConnectFlow } from './consent/connect-flow.ts';
 import { bearerAuth } from './http/bearer-auth.ts';
@@ -46,21 +48,23 @@ export interface Gateway {
  */
 export function createGateway(deps: GatewayDependencies): Gateway {
   const { settings, gateway, stores, client, log } = deps;
-  const verifier = createAccessTokenVerifier({
-    issuer: gateway.identityProvider.issuer,
-    audience: gateway.resourceUrl,
-    jwks: gateway.identityProvider.jwks,
-    defaultTenant: gateway.defaultTenant,
-  });
+  // Each MCP server is its own OAuth resource: tokens must name its URL (RFC 8707), so one verifier each.
+  const verifierFor = (audience: string) =>
+    createAccessTokenVerifier({ issuer: gateway.identityProvider.issuer, audience, jwks: gateway.identityProvider.jwks, defaultTenant: gateway.defaultTenant });
   const apiTokens = new ApiTokenStore(stores.db);
   const legacyClients = new LegacyClientCapabilities(stores.db);
+  const policy = new AccessPolicy(settings.config, new AccessGrants(stores.db));
   const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs: new RunRegistry(stores.db) });
-  const handler = createMcpHandler(mcpServerFactory({ tools: deps.tools, runner, legacyClients, gateway, version: deps.version }), {
-    legacy: 'stateless',
-    maxRequestBodySize: gateway.maxBodyBytes,
-    onerror: (error) => log.debug({ err: error }, 'MCP handler reported an error'),
+  const servers = policy.servers().map((server) => {
+    const path = server === 'default' ? '/mcp' : `/mcp/${server}`;
+    const resourceUrl = `${settings.publicUrl}${path}`;
+    const handler = createMcpHandler(mcpServerFactory({ server, policy, tools: deps.tools, runner, legacyClients, gateway, version: deps.version }), {
+      legacy: 'stateless',
+      maxRequestBodySize: gateway.maxBodyBytes,
+      onerror: (error) => log.debug({ err: error }, 'MCP handler reported an error'),
+    });
+    return { server, path, resourceUrl, handler, verifier: verifierFor(resourceUrl) };
   });
-  const resourceMetadataUrl = protectedResourceMetadataUrl(gateway.resourceUrl);
 
   const app = express();
   app.disable('x-powered-by');
@@ -72,19 +76,22 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     res.on('finish', () => log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'));
     next();
   });
-  app.use(healthRoutes({ client, db: stores.db, verifier }));
-  app.use(protectedResourceRoutes({ resourceUrl: gateway.resourceUrl, issuer: gateway.identityProvider.issuer, scopes: gateway.requiredScopes }));
-  app.use(
-    mcpEndpoint({
-      handler,
-      authenticate: bearerAuth({ verifier, apiTokens, requiredScopes: gateway.requiredScopes, resourceMetadataUrl, resourceUrl: gateway.resourceUrl }),
-      legacyClients,
-      maxBodyBytes: gateway.maxBodyBytes,
-      rateLimitPerMinute: gateway.rateLimitPerMinute,
-      consentAsHttp401: gateway.consentPromptMode === 'http-401',
-      log,
-    }),
-  );
+  app.use(healthRoutes({ client, db: stores.db, verifier: servers[0]!.verifier }));
+  for (const { path, resourceUrl, handler, verifier } of servers) {
+    app.use(protectedResourceRoutes({ resourceUrl, issuer: gateway.identityProvider.issuer, scopes: gateway.requiredScopes }));
+    app.use(
+      mcpEndpoint({
+        path,
+        handler,
+        authenticate: bearerAuth({ verifier, apiTokens, requiredScopes: gateway.requiredScopes, resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl), resourceUrl }),
+        legacyClients,
+        maxBodyBytes: gateway.maxBodyBytes,
+        rateLimitPerMinute: gateway.rateLimitPerMinute,
+        consentAsHttp401: gateway.consentPromptMode === 'http-401',
+        log,
+      }),
+    );
+  }
   app.use(
     consentRoutes({
       flow: new ConnectFlow(settings, stores, client),
@@ -94,5 +101,5 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       log,
     }),
   );
-  return { app, close: () => handler.close() };
+  return { app, close: async () => void (await Promise.all(servers.map(({ handler }) => handler.close()))) };
 }

@@ -42,7 +42,7 @@ const sandbox = await startSandbox({
 console.log(`baton: sandbox apps ready at ${sandbox.url} (GitHub, Slack, Jira; users alice/alice and bob/bob)`);
 console.log(`baton: sandbox identity provider ready at ${sandbox.idpIssuer}`);
 
-const env = { ...devEnvironment(credentials, sandbox.url), BATON_HOME: home };
+const env = { BATON_CONFIG: join(root, 'baton.yaml'), ...devEnvironment(credentials, sandbox.url), BATON_HOME: home };
 const worker = spawn(process.execPath, [join(root, 'worker', 'main.ts')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
 worker.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk.toString().replace(/^(?=.)/gm, 'baton: ')));
 const workerExited = once(worker, 'exit');

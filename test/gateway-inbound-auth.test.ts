@@ -110,7 +110,7 @@ test('an API token caller lists and runs service-account tools only, and a revok
 
   await expect(client.callTool({ name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 1 } })).rejects.toMatchObject({
     code: -32602,
-    message: expect.stringContaining("API-token callers have none; sign in with OAuth to run it"),
+    message: expect.stringContaining("API-token callers have no personal connections; use OAuth sign-in or a service-account tool. (\"triage_pull_request\" acts with each caller's own GitHub and Slack connection.)"),
   });
   await client.close();
 

@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { connectors, type AppEndpoints, type CredentialMode } from '../../apps/index.ts';
+import { applyConfiguredApps } from './file/apply-config.ts';
+import { loadConfigFile } from './file/load-config.ts';
+import { configSchema, type BatonConfig } from './file/schema.ts';
 import { sandboxEndpoints } from './sandbox-endpoints.ts';
 
 export interface AppSettings {
@@ -18,6 +21,9 @@ export interface BatonSettings {
   /** Where browsers reach the gateway; the OAuth redirect URI hangs off it. */
   publicUrl: string;
   apps: Map<string, AppSettings>;
+  /** The declarative configuration (`BATON_CONFIG`); without a file, the defaults: one server nobody may use. */
+  config: BatonConfig;
+  configFile: string | null;
 }
 
 const url = z.url({ protocol: /^https?$/ });
@@ -29,6 +35,7 @@ const environment = z.object({
   BATON_TASK_QUEUE: z.string().default('baton'),
   BATON_PUBLIC_URL: url.default('http://127.0.0.1:8080'),
   BATON_SANDBOX_URL: url.optional(),
+  BATON_CONFIG: z.string().optional(),
 });
 
 /**
@@ -69,12 +76,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
       client: clientId && clientSecret ? { clientId, clientSecret } : undefined,
     });
   }
+  const loaded = vars.BATON_CONFIG ? loadConfigFile(vars.BATON_CONFIG) : undefined;
+  if (loaded) applyConfiguredApps(apps, loaded, env);
   return {
     home,
     databasePath: vars.BATON_DB ? resolve(vars.BATON_DB) : resolve(home, 'baton.db'),
     temporal: { address: vars.TEMPORAL_ADDRESS, namespace: vars.TEMPORAL_NAMESPACE, taskQueue: vars.BATON_TASK_QUEUE },
     publicUrl: vars.BATON_PUBLIC_URL.replace(/\/$/, ''),
     apps,
+    config: loaded?.config ?? configSchema.parse({}),
+    configFile: loaded?.file ?? null,
   };
 }
 

@@ -10,6 +10,8 @@ import { extrasOf } from '../mcp/mcp-server.ts';
 import { echoableId, jsonRpcShapeProblem } from './json-rpc-shape.ts';
 
 export interface McpEndpointOptions {
+  /** `/mcp` for the default server, `/mcp/{server}` for a virtual one. */
+  path: string;
   handler: McpHttpHandler;
   authenticate: RequestHandler;
   legacyClients: LegacyClientCapabilities;
@@ -24,7 +26,7 @@ const jsonRpcError = (res: Response, status: number, code: number, message: stri
   void res.status(status).json({ jsonrpc: '2.0', id, error: { code, message } });
 
 /**
- * `/mcp`: body limits and JSON-RPC shape first (cheap, before anything else), then who is calling, a
+ * One MCP server's endpoint (`/mcp` or `/mcp/{server}`): body limits and JSON-RPC shape first (cheap, before anything else), then who is calling, a
  * per-caller rate limit, and the MCP SDK's stateless handler for both protocol eras.
  */
 export function mcpEndpoint(options: McpEndpointOptions): Router {
@@ -42,7 +44,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
   });
 
   router.post(
-    '/mcp',
+    options.path,
     express.json({ limit: options.maxBodyBytes, type: () => true, strict: false }),
     (req, res, next) => {
       const problem = jsonRpcShapeProblem(req.body);
@@ -58,8 +60,8 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
       await serve(options, req, res, body);
     },
   );
-  router.all('/mcp', options.authenticate, limiter, (req, res) => serve(options, req, res, undefined));
-  router.use('/mcp', bodyErrors(options));
+  router.all(options.path, options.authenticate, limiter, (req, res) => serve(options, req, res, undefined));
+  router.use(options.path, bodyErrors(options));
   return router;
 }
 

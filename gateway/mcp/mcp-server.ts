@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { GatewaySettings } from '../../core/config/gateway-settings.ts';
 import { describeIssues } from '../../core/schema-issues.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
+import type { AccessPolicy } from '../access/access-policy.ts';
 import type { Principal } from '../auth/principal.ts';
 import { inputRequiredPrompt, textPrompt, urlElicitationError, authRequiredBody } from './consent-prompts.ts';
 import type { LegacyClientCapabilities } from './legacy-clients.ts';
@@ -39,6 +40,9 @@ export const GET_RUN_RESULT = 'get_run_result';
 const getRunResultInput = z.object({ runId: z.string().min(1).max(200).describe('The runId a previous answer gave you.') });
 
 export interface McpServerDependencies {
+  /** The MCP server (from the configuration) this endpoint serves. */
+  server: string;
+  policy: AccessPolicy;
   tools: readonly CallableDefinition[];
   runner: ToolRunner;
   legacyClients: LegacyClientCapabilities;
@@ -76,27 +80,24 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
         requestState: { verify: codec.verify },
       },
     );
-    const visible = deps.tools.filter((tool) => tool.kind === 'tool' && deps.runner.mayRun(principal, tool));
+    const permitted = deps.tools.filter((tool) => tool.kind === 'tool' && deps.policy.mayRun(principal, deps.server, tool.name));
+    const visible = permitted.filter((tool) => deps.runner.mayRun(principal, tool));
+    // Someone with no tool here sees nothing at all, not even get_run_result.
+    const listed = visible.length > 0 ? [...visible.map(describeTool), describeGetRunResult()] : [];
 
-    server.setRequestHandler('tools/list', () => ({ tools: [...visible.map(describeTool), describeGetRunResult()] }));
+    server.setRequestHandler('tools/list', () => ({ tools: listed }));
 
     server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
       const { name, arguments: args } = request.params;
       const style = promptStyle(era, ctx, principal);
-      if (name === GET_RUN_RESULT) {
+      if (name === GET_RUN_RESULT && visible.length > 0) {
         const { runId } = validate(getRunResultInput, args, name);
         const outcome = await deps.runner.attach(principal, runId, byName);
         if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `No run "${runId}" of yours is known here. Use the runId a previous answer gave you.`);
         return answer(outcome);
       }
       const tool = visible.find((t) => t.name === name);
-      if (!tool) {
-        const hidden = byName.get(name);
-        const why = hidden?.kind === 'tool'
-          ? `"${name}" acts with each caller's own app connections, and ${principal.authMethod === 'api_token' ? 'API-token callers have none; sign in with OAuth to run it' : 'you may not run it'}.`
-          : `Unknown tool "${name}". Call tools/list to see the tools you may run.`;
-        throw new ProtocolError(ProtocolErrorCode.InvalidParams, why);
-      }
+      if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, whyNot(name, principal, permitted));
       const input = validate(tool.input, args, name);
       const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
       const outcome = sealed && sealed.tool === tool.name ? await deps.runner.attach(principal, sealed.runId, byName) : await deps.runner.call(principal, tool, input);
@@ -130,6 +131,17 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
     });
     return server;
   };
+
+  /** The clear refusal for a tool the caller may not run here; no workflow starts. */
+  function whyNot(name: string, principal: Principal, permitted: CallableDefinition[]): string {
+    const known = byName.get(name);
+    if (known?.kind !== 'tool' || !deps.policy.exposes(deps.server, name)) return `Unknown tool "${name}". Call tools/list to see the tools you may run.`;
+    if (!permitted.includes(known)) {
+      const who = principal.authMethod === 'api_token' ? `api_token ${principal.subject.replace(/^api-token:/, '')}` : `user ${principal.subject}`;
+      return `You are not on the access list for "${name}" on the MCP server "${deps.server}". Ask an admin to add you (baton access add ${deps.server} ${who}).`;
+    }
+    return `API-token callers have no personal connections; use OAuth sign-in or a service-account tool. ("${name}" acts with each caller's own ${deps.runner.userApps(known).join(' and ')} connection.)`;
+  }
 
   function promptStyle(era: 'legacy' | 'modern', ctx: ServerContext, principal: Principal): PromptStyle {
     if (deps.gateway.consentPromptMode === 'http-401') return 'http_401';

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { connectors } from '../../apps/index.ts';
 import { randomUUID } from 'node:crypto';
 import type { GatewaySettings } from '../../core/config/gateway-settings.ts';
 import type { BatonSettings } from '../../core/config/settings.ts';
@@ -67,8 +68,14 @@ export class ToolRunner {
 
   /** Service callers (API tokens) have no connections of their own: only tools needing none are theirs. */
   mayRun(principal: Principal, tool: CallableDefinition): boolean {
-    if (principal.kind === 'user') return true;
-    return requiredApps(tool).every((app) => this.#deps.settings.apps.get(app)?.mode !== 'user_oauth');
+    return principal.kind === 'user' || this.userApps(tool).length === 0;
+  }
+
+  /** The apps (display names) a tool calls with each caller's own connection. */
+  userApps(tool: CallableDefinition): string[] {
+    return requiredApps(tool)
+      .filter((app) => this.#deps.settings.apps.get(app)?.mode === 'user_oauth')
+      .map((app) => connectors.get(app)?.displayName ?? app);
   }
 
   /** A tools/call: a repeat of a call the user was told to come back for re-attaches to its run; else a new run. */

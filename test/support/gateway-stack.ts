@@ -1,7 +1,9 @@
 import { Client, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { tools } from '../../workflows/catalog.ts';
 import { createLogger } from '../../gateway/logger.ts';
 import { serveGateway, type RunningGateway } from '../../gateway/serve.ts';
@@ -12,6 +14,12 @@ import { testTools } from '../fixtures/probe-tools.ts';
 import { Stack } from './stack.ts';
 
 export type DemoUserName = 'alice' | 'bob';
+
+const openToEveryone = `servers:
+  default:
+    tools: "*"
+    access: { users: ["*"], apiTokens: ["*"] }
+`;
 
 /** A free loopback port, so the gateway's URL (the MCP resource URI) is known before the IdP starts. */
 export async function freePort(): Promise<number> {
@@ -44,15 +52,22 @@ export class GatewayStack {
     this.#gateway = fields.gateway;
   }
 
-  static async start(options: { env?: NodeJS.ProcessEnv; logTo?: NodeJS.WritableStream } = {}): Promise<GatewayStack> {
+  /**
+   * `config` is the gateway's `baton.yaml`; by default one server with every tool, open to every
+   * signed-in user and API token (access control has its own suite).
+   */
+  static async start(options: { env?: NodeJS.ProcessEnv; logTo?: NodeJS.WritableStream; config?: string } = {}): Promise<GatewayStack> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const idpKey: JWK = { ...(await exportJWK(privateKey)), kid: 'sandbox-idp-test-key', alg: 'ES256', use: 'sig' };
     const browserClient = { clientId: 'baton-gateway', clientSecret: randomBytes(24).toString('base64url') };
     const stack = await Stack.start({ publicUrl: url, idp: { clients: { baton: { ...browserClient, redirectUris: [`${url}/auth/callback`] } }, signingKeys: [idpKey] } });
+    const configFile = join(stack.workerEnv.BATON_HOME!, 'baton.yaml');
+    writeFileSync(configFile, options.config ?? openToEveryone);
     const gatewayEnv: NodeJS.ProcessEnv = {
       ...stack.workerEnv,
+      BATON_CONFIG: configFile,
       PORT: String(port),
       BATON_IDP_ISSUER: stack.sandbox.idpIssuer,
       BATON_IDP_CLIENT_ID: browserClient.clientId,

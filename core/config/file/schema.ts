@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { secretRef } from './secret-ref.ts';
+
+/**
+ * The shape of Baton's declarative configuration (`baton.yaml`). Every secret is a reference
+ * (`env:`, `file:`, `vault:`); `.strict()` everywhere so a misspelt key is an error, not a silent default.
+ */
+
+const name = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'use lower-case letters, digits, "_" and "-"');
+const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/** How an app call is authorized: one mode per app, overridable per tool. */
+export const credentialSchema = z.discriminatedUnion(
+  'mode',
+  [
+    z.object({ mode: z.literal('user_oauth') }).strict(),
+    z.object({ mode: z.literal('service_account'), reason: z.string().optional() }).strict(),
+    z.object({ mode: z.literal('client_credentials'), tokenUrl: url.optional(), clientId: secretRef, clientSecret: secretRef, scopes: z.array(z.string()).default([]) }).strict(),
+    z.object({
+      mode: z.literal('api_key'),
+      in: z.enum(['header', 'query']).default('header'),
+      name: z.string().min(1),
+      scope: z.enum(['shared', 'individual']),
+      key: secretRef.optional(),
+    }).strict().refine((c) => c.scope === 'individual' || c.key !== undefined, { message: 'a shared API key needs "key" (a secret reference)', path: ['key'] }),
+    z.object({ mode: z.literal('bearer'), token: secretRef }).strict(),
+    z.object({ mode: z.literal('basic'), username: secretRef, password: secretRef }).strict(),
+    z.object({ mode: z.literal('none') }).strict(),
+    z.object({ mode: z.literal('passthrough'), trustedIssuers: z.array(url).min(1, 'name the issuers whose tokens this app trusts') }).strict(),
+    z.object({
+      mode: z.literal('token_exchange'),
+      tokenUrl: url,
+      clientId: secretRef,
+      clientSecret: secretRef,
+      resource: url.optional(),
+      audience: z.string().optional(),
+      scopes: z.array(z.string()).default([]),
+    }).strict(),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? 'unknown credential mode: use user_oauth, service_account, client_credentials, api_key, bearer, basic, none, passthrough or token_exchange' : undefined) },
+);
+
+/** Headers added to an app's requests on top of its credential. */
+export const extraHeaderSchema = z.discriminatedUnion('from', [
+  z.object({ name: z.string().min(1), from: z.literal('caller_token'), prefix: z.string().default('') }).strict(),
+  z.object({ name: z.string().min(1), from: z.literal('service_token'), prefix: z.string().default('Bearer ') }).strict(),
+  z.object({ name: z.string().min(1), from: z.literal('vault'), credential: z.string().min(1), perUser: z.boolean().default(false), prefix: z.string().default('') }).strict(),
+  z.object({ name: z.string().min(1), from: z.literal('caller_identity'), field: z.enum(['subject', 'email']) }).strict(),
+  z.object({ name: z.string().min(1), from: z.literal('static'), value: z.string() }).strict(),
+]);
+
+export const appSchema = z.object({
+  /** The API base URL, e.g. GitHub Enterprise's; defaults to the real service (or the sandbox). */
+  baseUrl: url.optional(),
+  oauth: z
+    .object({
+      authorizeUrl: url.optional(),
+      tokenUrl: url.optional(),
+      revokeUrl: url.optional(),
+      clientId: secretRef,
+      clientSecret: secretRef,
+      scopes: z.array(z.string()).optional(),
+    })
+    .strict()
+    .optional(),
+  credential: credentialSchema,
+  headers: z.array(extraHeaderSchema).default([]),
+  /** Lets a client override this app's credential per call with the X-Baton-Forward-Headers header. */
+  allowHeaderOverride: z.boolean().default(false),
+}).strict();
+
+export const accessSchema = z.object({
+  users: z.array(z.string().min(1)).default([]),
+  groups: z.array(z.string().min(1)).default([]),
+  apiTokens: z.array(z.string().min(1)).default([]),
+}).strict();
+
+export const serverSchema = z.object({
+  description: z.string().optional(),
+  /** Tool names, or "*" for every tool. */
+  tools: z.union([z.literal('*'), z.array(name).min(1)]),
+  access: accessSchema,
+}).strict();
+
+export const toolSchema = z.object({
+  /** Per-tool credential overrides, by app. */
+  credentials: z.record(name, credentialSchema).default({}),
+  /** Narrows who may run this tool, on top of the server's list. */
+  access: accessSchema.optional(),
+}).strict();
+
+export const configSchema = z.object({
+  apps: z.record(name, appSchema).default({}),
+  tools: z.record(name, toolSchema).default({}),
+  servers: z.record(name, serverSchema).refine((servers) => Object.keys(servers).length > 0, 'declare at least one MCP server').default(() => ({ default: { tools: '*' as const, access: { users: [], groups: [], apiTokens: [] } } })),
+  roles: z.record(z.string().min(1), z.enum(['owner', 'admin', 'contributor', 'viewer', 'execute_only'])).default({}),
+  apiTokens: z.array(z.object({ name, tenant: z.string().default('default'), token: secretRef }).strict()).default([]),
+  restrictedHeaders: z.array(z.string().min(1)).default([]),
+}).strict();
+
+export type BatonConfig = z.infer<typeof configSchema>;
+export type CredentialConfig = z.infer<typeof credentialSchema>;
+export type ServerConfig = z.infer<typeof serverSchema>;
+export type AccessConfig = z.infer<typeof accessSchema>;
