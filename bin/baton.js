@@ -5,6 +5,7 @@ const commands = {
   worker: ['../worker/main.ts', "run Baton's workflows and activities"],
   token: ['../cli/token.ts', 'print a bearer token for a sandbox user: baton token alice'],
   'api-token': ['../cli/api-token.ts', 'create, list or revoke API tokens for service callers'],
+  access: ['../cli/access.ts', 'list, add or remove who may use an MCP server'],
 };
 const [command] = process.argv.slice(2);
 if (!(command in commands)) {

@@ -98,7 +98,7 @@ export function createGithub(ctx: SandboxContext, client: OAuthClient): GithubSa
   const oauth = createOAuthServer(ctx, {
     app: 'github',
     displayName: 'GitHub',
-    client,
+    clients: [client],
     paths: {
       prefix: '/github',
       signIn: '/github/login',

@@ -7,6 +7,12 @@ import { pkceS256, randomToken, sameSecret } from './tokens.ts';
  */
 export interface Grant {
   id: string;
+  /**
+   * `user`: a person authorized the client (authorization code). `client`: the client acting for itself
+   * (client credentials), which no user can revoke and which gets no refresh token.
+   */
+  kind: 'user' | 'client';
+  /** The demo user's name, or `client:<client id>` for a client's own grant. */
   user: string;
   clientId: string;
   scope: string[];
@@ -43,7 +49,8 @@ export type AccessTokenCheck =
 export interface IssuedTokens {
   grant: Grant;
   accessToken: string;
-  refreshToken: string;
+  /** Absent for client credentials (RFC 6749 §4.4.3): the client just asks again. */
+  refreshToken?: string;
   expiresIn: number;
 }
 
@@ -92,7 +99,7 @@ export class GrantStore {
     if (Date.now() > record.expiresAt) return refuse('The authorization code has expired.');
     if (record.redirectUri !== request.redirectUri) return refuse('The redirect_uri does not match the authorization request.');
     if (!sameSecret(pkceS256(request.codeVerifier), record.codeChallenge)) return refuse('The code_verifier does not match the code_challenge.');
-    const grant: Grant = { id: randomToken('grant_', 9), user: record.user, clientId: record.clientId, scope: record.scope, revoked: false };
+    const grant: Grant = { id: randomToken('grant_', 9), kind: 'user', user: record.user, clientId: record.clientId, scope: record.scope, revoked: false };
     this.#grants.push(grant);
     record.redeemedAs = grant;
     return { ok: true, tokens: this.#issueTokens(grant) };
@@ -110,6 +117,20 @@ export class GrantStore {
     }
     record.used = true;
     return { ok: true, tokens: this.#issueTokens(record.grant) };
+  }
+
+  /** The client credentials grant: a new grant per request, owned by the client, access token only. */
+  issueClientToken(request: { clientId: string; scope: string[] }): IssuedTokens {
+    const grant: Grant = {
+      id: randomToken('grant_', 9),
+      kind: 'client',
+      user: `client:${request.clientId}`,
+      clientId: request.clientId,
+      scope: request.scope,
+      revoked: false,
+    };
+    this.#grants.push(grant);
+    return this.#issueTokens(grant);
   }
 
   checkAccessToken(token: string): AccessTokenCheck {
@@ -148,10 +169,11 @@ export class GrantStore {
   #issueTokens(grant: Grant): IssuedTokens {
     const expiresIn = this.#options.accessTokenTtlSeconds();
     const accessToken = randomToken(this.#options.accessTokenPrefix);
-    const refreshToken = randomToken(this.#options.refreshTokenPrefix);
     this.#accessTokens.set(accessToken, { grant, expiresAt: Date.now() + expiresIn * 1000 });
-    this.#refreshTokens.set(refreshToken, { grant, used: false });
     this.#options.onIssued(accessToken);
+    if (grant.kind === 'client') return { grant, accessToken, expiresIn };
+    const refreshToken = randomToken(this.#options.refreshTokenPrefix);
+    this.#refreshTokens.set(refreshToken, { grant, used: false });
     this.#options.onIssued(refreshToken);
     return { grant, accessToken, refreshToken, expiresIn };
   }

@@ -18,10 +18,19 @@ export interface OAuthClient {
 
 /** What differs between the apps' authorization servers; the behaviour itself is shared. */
 export interface OAuthServerConfig {
-  app: 'github' | 'slack';
+  app: 'github' | 'slack' | 'crm';
   /** As shown on the pages: "GitHub", "Slack". */
   displayName: string;
-  client: OAuthClient;
+  /** The registered clients (the real services have one per integration; the sandbox usually just Baton). */
+  clients: readonly OAuthClient[];
+  /**
+   * Whether the token endpoint also takes `grant_type=client_credentials` (RFC 6749 §4.4): a registered
+   * client gets an access token for itself, owned by `client:<id>`, with no refresh token. GitHub and
+   * Slack have no such grant for their user APIs, so it is off unless asked for.
+   */
+  clientCredentials?: boolean;
+  /** How the token response lists granted scopes: GitHub and Slack use commas (the default), RFC 6749 spaces. */
+  scopeDelimiter?: ',' | ' ';
   /** Absolute paths, mirroring the real service's under the app's prefix (which also scopes the session cookie). */
   paths: { prefix: string; signIn: string; authorize: string; token: string; revoke: string };
   /** Where the real host of the token and revocation endpoints is mounted, for the request log's paths. */
@@ -45,7 +54,8 @@ type TokenError = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsu
 
 /**
  * An OAuth 2.1 authorization server for one app: sign-in and consent pages, the authorization-code
- * grant with mandatory PKCE (S256), refresh-token rotation with reuse detection, and RFC 7009 revocation.
+ * grant with mandatory PKCE (S256), refresh-token rotation with reuse detection, RFC 7009 revocation and,
+ * where the app has it, the client credentials grant.
  */
 export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig): OAuthServer {
   const { paths } = config;
@@ -57,6 +67,7 @@ export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig
     accessTokenTtlSeconds: () => ctx.settings.accessTokenTtlSeconds,
     onIssued: (secret) => ctx.secrets.add(secret),
   });
+  const clientIds = config.clients.map((client) => client.clientId);
   const router = express.Router();
   const browserRoutes = [cookieParser(), express.urlencoded({ extended: false })];
 
@@ -100,7 +111,7 @@ export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig
   });
 
   router.get(paths.authorize, ...browserRoutes, (req, res) => {
-    const parsed = parseAuthorizationRequest(stringParams(req.query), config.client.clientId);
+    const parsed = parseAuthorizationRequest(stringParams(req.query), clientIds);
     if (typeof parsed === 'string') return showError(res, 400, 'Invalid authorization request', parsed);
     const session = sessionOf(req);
     if (!session.id || !session.user) {
@@ -160,7 +171,8 @@ export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig
     const clientId = basic ? formDecode(header.value ?? '') : params.client_id;
     const secret = basic ? formDecode(header.password ?? '') : params.client_secret;
     if (clientId === undefined || secret === undefined) return { clientId: clientId ?? null, basic, failure: 'Client authentication is required.' };
-    if (clientId !== config.client.clientId || !sameSecret(secret, config.client.clientSecret)) {
+    const registered = config.clients.find((client) => client.clientId === clientId);
+    if (!registered || !sameSecret(secret, registered.clientSecret)) {
       return { clientId, basic, failure: 'Client authentication failed.' };
     }
     return { clientId, basic };
@@ -189,14 +201,14 @@ export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig
     if (!exchange.outcome) return sendTokenError(res, 400, exchange.error, exchange.description);
     if (!exchange.outcome.ok) return sendTokenError(res, 400, exchange.outcome.error, exchange.outcome.description);
     const { tokens } = exchange.outcome;
+    const person = tokens.grant.kind === 'user' ? findUser(tokens.grant.user) : undefined;
     res.set('Cache-Control', 'no-store').json({
-      ...config.tokenResponseExtras?.(findUser(tokens.grant.user)!),
+      ...(person ? config.tokenResponseExtras?.(person) : undefined),
       access_token: tokens.accessToken,
       token_type: 'bearer',
       expires_in: tokens.expiresIn,
-      refresh_token: tokens.refreshToken,
-      // Both real services list granted scopes comma-separated.
-      scope: tokens.grant.scope.join(','),
+      ...(tokens.refreshToken === undefined ? {} : { refresh_token: tokens.refreshToken }),
+      scope: tokens.grant.scope.join(config.scopeDelimiter ?? ','),
     });
   });
 
@@ -215,11 +227,13 @@ export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig
       case 'refresh_token':
         if (!params.refresh_token) return { error: 'invalid_request', description: 'refresh_token is required.' };
         return { outcome: grants.refresh({ refreshToken: params.refresh_token, clientId }) };
+      case 'client_credentials':
+        if (!config.clientCredentials) break;
+        return { outcome: { ok: true, tokens: grants.issueClientToken({ clientId, scope: scopeList(params.scope) }) } };
       case undefined:
         return { error: 'invalid_request', description: 'grant_type is required.' };
-      default:
-        return { error: 'unsupported_grant_type', description: `grant_type ${params.grant_type} is not supported.` };
     }
+    return { error: 'unsupported_grant_type', description: `grant_type ${params.grant_type} is not supported.` };
   };
 
   router.post(paths.revoke, ...observedEndpoint(ctx, config.app, config.endpointBase), (req, res) => {
@@ -248,8 +262,8 @@ export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig
 }
 
 /** Validates the authorize endpoint's query; a string is the reason it was refused. */
-function parseAuthorizationRequest(query: Record<string, string>, knownClientId: string): AuthorizationRequest | string {
-  if (query.client_id !== knownClientId) return 'Unknown or missing client_id.';
+function parseAuthorizationRequest(query: Record<string, string>, knownClientIds: readonly string[]): AuthorizationRequest | string {
+  if (query.client_id === undefined || !knownClientIds.includes(query.client_id)) return 'Unknown or missing client_id.';
   if (!query.redirect_uri || !isLoopbackRedirect(query.redirect_uri)) {
     return 'redirect_uri must be an http://127.0.0.1 or http://localhost address (RFC 8252 loopback redirect).';
   }
@@ -260,8 +274,13 @@ function parseAuthorizationRequest(query: Record<string, string>, knownClientId:
   if (query.code_challenge_method !== 'S256') return 'code_challenge_method must be "S256"; plain is not allowed.';
   if (!query.state) return 'state is required.';
   // Slack asks for user-token scopes separately; both end up on the one grant here.
-  const scope = [...new Set(`${query.scope ?? ''} ${query.user_scope ?? ''}`.split(/[\s,]+/).filter(Boolean))];
+  const scope = scopeList(`${query.scope ?? ''} ${query.user_scope ?? ''}`);
   return { clientId: query.client_id, redirectUri: query.redirect_uri, codeChallenge: query.code_challenge, state: query.state, scope };
+}
+
+/** Requested scopes, space- or comma-separated (the real services differ), without repeats. */
+function scopeList(value: string | undefined): string[] {
+  return [...new Set((value ?? '').split(/[\s,]+/).filter(Boolean))];
 }
 
 function isLoopbackRedirect(uri: string): boolean {

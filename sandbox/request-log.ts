@@ -1,23 +1,30 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { readAuthorization, type CredentialScheme } from './credentials.ts';
+import { readAuthorization, type CredentialKind, type CredentialScheme } from './credentials.ts';
 
-export type AppName = 'github' | 'slack' | 'jira';
+export type AppName = 'github' | 'slack' | 'jira' | 'crm';
 
 export interface LoggedCredential {
+  /** The `Authorization` header's scheme; `none` also when the credential travelled elsewhere (an API key). */
   scheme: CredentialScheme;
   /**
-   * The raw token, or the Basic user name. At the token and revocation endpoints it is the client id
-   * the client authenticated as (whether by Basic or by client_secret_post).
+   * The raw token or API key, or the Basic user name. At the token and revocation endpoints it is the
+   * client id the client authenticated as (whether by Basic or by client_secret_post).
    */
   presented: string | null;
   /**
-   * The demo user the credential acts for ("service-account" for Jira's), null when it was not valid.
+   * Who the credential belongs to, null when it was not valid: a demo user name, "service-account" for
+   * Jira's, and for the CRM's non-person credentials `client:<id>`, `org:acme`, `integration` or
+   * `service:<username>` (what the CRM's /api/v1/me calls the subject).
    * At the token endpoint: the owner of the grant the code or refresh token was exchanged for; at the
    * revocation endpoint: the owner of the revoked token.
    */
   user: string | null;
   /** Whether the credential was accepted; at the token endpoint, whether the exchange succeeded. */
   valid: boolean;
+  /** CRM API only: how the CRM recognised the credential. */
+  kind?: CredentialKind;
+  /** CRM API only, on refusals: the `error` code of the 401 body (e.g. `token_expired`, `invalid_api_key`). */
+  refusal?: string;
 }
 
 export interface LoggedRequest {
@@ -27,6 +34,14 @@ export interface LoggedRequest {
   method: string;
   /** The path as the real service would see it, e.g. "/chat.postMessage" or "/login/oauth/access_token". */
   path: string;
+  /** The query parameters; a repeated name lists every value. */
+  query: Record<string, string | string[]>;
+  /**
+   * Every request header as received, names lower-cased (repeats joined with ", " as Node does), so a
+   * test can check which headers a caller added or failed to strip: credentials included, since this
+   * log exists to compare exact values.
+   */
+  headers: Record<string, string>;
   credential: LoggedCredential;
   grantType?: string;
   idempotencyKey: string | null;
@@ -85,6 +100,24 @@ export function pathWithin(req: Request, base: string): string {
   return path.startsWith(base) ? path.slice(base.length) || '/' : path;
 }
 
+function queryOf(req: Request): Record<string, string | string[]> {
+  const params = new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
+  const query: Record<string, string | string[]> = {};
+  for (const name of new Set(params.keys())) {
+    const values = params.getAll(name);
+    query[name] = values.length === 1 ? values[0]! : values;
+  }
+  return query;
+}
+
+function headersOf(req: Request): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
 /**
  * Logs the request once its response is produced (when `res.end` is called), so the entry carries the
  * final status even if the client has already gone away.
@@ -103,6 +136,8 @@ export function logRequests(log: RequestLog, app: AppName, base: string): Reques
           app,
           method: req.method,
           path: pathWithin(req, base),
+          query: queryOf(req),
+          headers: headersOf(req),
           credential: notes.credential ?? { scheme: header.scheme, presented: header.value, user: null, valid: false },
           ...(notes.grantType === undefined ? {} : { grantType: notes.grantType }),
           idempotencyKey: req.get('idempotency-key') ?? null,

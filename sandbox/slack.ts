@@ -31,7 +31,7 @@ export function createSlack(ctx: SandboxContext, client: OAuthClient): SlackSand
   const oauth = createOAuthServer(ctx, {
     app: 'slack',
     displayName: 'Slack',
-    client,
+    clients: [client],
     paths: {
       prefix: '/slack',
       signIn: '/slack/login',

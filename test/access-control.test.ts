@@ -1,0 +1,97 @@
+/** Deny by default: access lists per MCP server and per tool, run-time grants, virtual servers, roles. */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ApiTokenStore } from '../gateway/auth/api-tokens.ts';
+import { GatewayStack } from './support/gateway-stack.ts';
+import { postMcp, toolsCall } from './support/mcp-http.ts';
+import { runsOf } from './support/runs.ts';
+
+const config = `
+servers:
+  default:
+    tools: "*"
+    access:
+      users: [alice]
+      apiTokens: [ci]
+  triage:
+    tools: [triage_pull_request]
+    access:
+      groups: [engineering]
+tools:
+  open_ops_ticket:
+    access: { users: [alice], apiTokens: [ci] }
+roles:
+  bob: admin
+`;
+
+let gs: GatewayStack;
+
+beforeAll(async () => {
+  gs = await GatewayStack.start({ config });
+}, 120_000);
+
+afterAll(async () => {
+  await gs?.close();
+});
+
+const list = async (token: string, url = gs.mcpUrl) => (await postMcp(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${token}` })).json.result.tools.map((t: { name: string }) => t.name).sort();
+const call = (token: string, name: string, args: unknown, url = gs.mcpUrl) => postMcp(url, toolsCall(name, args), { authorization: `Bearer ${token}` });
+
+function batonAccess(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [fileURLToPath(new URL('../bin/baton.js', import.meta.url)), 'access', ...args], { env: gs.gatewayEnv }, (error, stdout, stderr) =>
+      resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+test('a user not on the list (even with an admin role) sees no tool and cannot call one by name; nothing starts', async () => {
+  const bob = await gs.tokenFor('bob');
+  expect(await list(bob)).toEqual([]);
+  const refused = await call(bob, 'read_pull_request', { repo: 'acme/widgets', number: 1 });
+  expect(refused.json.error).toEqual({
+    code: -32602,
+    message: 'You are not on the access list for "read_pull_request" on the MCP server "default". Ask an admin to add you (baton access add default user bob).',
+  });
+  expect(await runsOf(gs.stack, 'read_pull_request')).toEqual([]);
+});
+
+test('adding the user takes effect on the next call, and removing them too, without a restart', async () => {
+  const bob = await gs.tokenFor('bob');
+  const added = await batonAccess('add', 'default', 'user', 'bob');
+  expect(added.stdout).toContain('Added user bob to default');
+  expect(await list(bob)).toEqual(expect.arrayContaining(['read_pull_request', 'triage_pull_request', 'get_run_result']));
+  expect(await list(bob)).not.toContain('open_ops_ticket'); // that tool's own list names alice and ci only
+  const paused = await call(bob, 'read_pull_request', { repo: 'acme/widgets', number: 1 });
+  expect(paused.json.result.structuredContent).toMatchObject({ status: 'auth_required' });
+
+  expect((await batonAccess('list', 'default')).stdout).toMatch(/users alice, bob/);
+  expect((await batonAccess('remove', 'default', 'user', 'bob')).stdout).toContain('Removed user bob');
+  expect(await list(bob)).toEqual([]);
+  expect(await batonAccess('remove', 'default', 'user', 'alice')).toMatchObject({ status: 1, stderr: expect.stringContaining('granted by') });
+});
+
+test('a per-tool list narrows the server list', async () => {
+  const alice = await gs.tokenFor('alice');
+  expect(await list(alice)).toContain('open_ops_ticket');
+  const { token: other } = new ApiTokenStore(gs.stack.stores.db).create('other', { tenant: 'acme' });
+  expect(await list(other)).toEqual([]);
+  const { token: ci } = new ApiTokenStore(gs.stack.stores.db).create('ci', { tenant: 'acme' });
+  expect(await list(ci)).toEqual(['get_run_result', 'open_ops_ticket']);
+});
+
+test('a virtual server exposes exactly its subset, to its own list, at its own URL and resource', async () => {
+  const triageUrl = `${gs.url}/mcp/triage`;
+  const aliceHere = await gs.tokenFor('alice', undefined, triageUrl);
+  expect(await list(aliceHere, triageUrl)).toEqual(['get_run_result', 'triage_pull_request']);
+  const notHere = await call(aliceHere, 'read_pull_request', { repo: 'acme/widgets', number: 1 }, triageUrl);
+  expect(notHere.json.error.message).toBe('Unknown tool "read_pull_request". Call tools/list to see the tools you may run.');
+
+  expect(await list(await gs.tokenFor('bob', undefined, triageUrl), triageUrl)).toEqual([]); // bob is in support, not engineering
+
+  // A token for /mcp is not a token for /mcp/triage: each server is its own resource.
+  const wrongAudience = await postMcp(triageUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${await gs.tokenFor('alice')}` });
+  expect(wrongAudience.status).toBe(401);
+  const metadata = await (await fetch(`${gs.url}/.well-known/oauth-protected-resource/mcp/triage`)).json();
+  expect(metadata).toMatchObject({ resource: triageUrl });
+});
