@@ -1,0 +1,76 @@
+/** baton.yaml: validated at start; every problem names the file, the line, the path and what is wrong; nothing half-starts. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, parseConfig } from '../core/config/file/load-config.ts';
+import { loadSettings } from '../core/config/settings.ts';
+import { createLogger } from '../gateway/logger.ts';
+import { serveGateway } from '../gateway/serve.ts';
+import { tools } from '../workflows/catalog.ts';
+import { freePort } from './support/gateway-stack.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'baton-config-'));
+const fileWith = (name: string, text: string) => {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+};
+const problemIn = (text: string) => {
+  try {
+    parseConfig(text, 'baton.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+test('an unknown credential mode is reported at its line with the modes there are', () => {
+  expect(problemIn('apps:\n  github:\n    credential:\n      mode: magic\n')).toBe(
+    'baton.yaml has a problem:\n  baton.yaml:4:7  apps.github.credential.mode: unknown credential mode: use user_oauth, service_account, client_credentials, api_key, bearer, basic, none, passthrough or token_exchange',
+  );
+});
+
+test('a literal secret is refused: secrets are references', () => {
+  expect(problemIn('apps:\n  jira:\n    credential: { mode: bearer, token: sk_live_123 }\n')).toContain(
+    'baton.yaml:3:33  apps.jira.credential.token: must be a secret reference (env:NAME, file:PATH or vault:ID), never the secret itself',
+  );
+});
+
+test('malformed YAML, misspelt keys and several problems at once', () => {
+  expect(problemIn('apps: [unclosed')).toMatch(/^baton\.yaml is not valid YAML:\n  baton\.yaml:1:\d+ /);
+  expect(problemIn('servers:\n  default:\n    tools: "*"\n    access: { users: [alice] }\n    colour: blue\n')).toContain('baton.yaml:5:5  servers.default: Unrecognized key: "colour"');
+  const many = problemIn('apps:\n  slack:\n    credential: { mode: api_key, name: X-Key, scope: shared }\nroles:\n  bob: superuser\n');
+  expect(many).toContain('has 2 problems');
+  expect(many).toContain('apps.slack.credential.key: a shared API key needs "key" (a secret reference)');
+  expect(many).toMatch(/baton\.yaml:5:\d+ {2}roles\.bob: /);
+});
+
+test('a secret reference that points nowhere stops start-up, naming the file and the path', () => {
+  const file = fileWith('missing-secret.yaml', 'apps:\n  github:\n    oauth: { clientId: env:NO_SUCH_ID, clientSecret: env:NO_SUCH_SECRET }\n    credential: { mode: user_oauth }\n');
+  expect(() => loadSettings({ BATON_CONFIG: file })).toThrow(`${file}  apps.github.oauth.clientId: environment variable NO_SUCH_ID is not set`);
+});
+
+test('the gateway does not half-start on a bad file: it says why and releases its port', async () => {
+  const port = await freePort();
+  const file = fileWith('bad-mode.yaml', 'apps:\n  github:\n    credential: { mode: magic }\n');
+  await expect(
+    serveGateway({ env: { BATON_CONFIG: file, PORT: String(port), BATON_IDP_ISSUER: 'http://127.0.0.1:9/idp', BATON_IDP_CLIENT_ID: 'x', BATON_IDP_CLIENT_SECRET: 'y', BATON_HOME: dir }, tools, log: createLogger({ level: 'silent' }) }),
+  ).rejects.toThrow(`${file}:3:19  apps.github.credential.mode: unknown credential mode`);
+  const refused = await new Promise<string>((resolve) => connect(port, '127.0.0.1').on('connect', () => resolve('connected')).on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error')));
+  expect(refused).toBe('ECONNREFUSED');
+});
+
+test('the worker refuses to start on a bad file with the same message', async () => {
+  const file = fileWith('bad-yaml.yaml', 'servers: [');
+  const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(process.execPath, [fileURLToPath(new URL('../worker/main.ts', import.meta.url))], { env: { PATH: process.env.PATH, BATON_CONFIG: file, BATON_HOME: dir, NODE_NO_WARNINGS: '1' } }, (error, _stdout, stderr) =>
+      resolve({ code: Number(error?.code ?? 0), stderr }),
+    );
+  });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain(`${file} is not valid YAML`);
+});
