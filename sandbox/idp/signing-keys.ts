@@ -1,8 +1,11 @@
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
 import type { AsymmetricSigningAlgorithm } from 'oidc-provider';
 
 /** What oidc-provider enables for ID tokens and JWT access tokens unless configured otherwise. */
-const enabledAlgorithms: readonly string[] = ['RS256', 'PS256', 'ES256', 'Ed25519', 'EdDSA'];
+export const enabledAlgorithms: readonly string[] = ['RS256', 'PS256', 'ES256', 'Ed25519', 'EdDSA'];
+
+/** The private members of a JWK (RFC 7518 §6), plus a private key's own usage flags (sign). */
+const privateMembers = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'key_ops', 'ext'];
 
 /** The private keys the identity provider signs with; the first one signs everything it issues. */
 export interface SigningKeys {
@@ -28,6 +31,11 @@ export async function prepareSigningKeys(given: readonly JWK[] | undefined): Pro
   }
   const [first] = keys;
   return { keys, alg: first!.alg as AsymmetricSigningAlgorithm, kid: first!.kid! };
+}
+
+/** The public halves of the signing keys, as `/idp/jwks` publishes them, for verifying in-process. */
+export function publicJwks(signing: SigningKeys): JSONWebKeySet {
+  return { keys: signing.keys.map((key) => Object.fromEntries(Object.entries(key).filter(([name]) => !privateMembers.includes(name))) as JWK) };
 }
 
 async function generatedKey(): Promise<JWK> {
