@@ -1,12 +1,14 @@
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { SandboxContext } from './context.ts';
+import type { CrmSandbox } from './crm.ts';
+import type { RunningCrm } from './crm-credentials.ts';
 import type { GithubSandbox } from './github.ts';
 import type { JiraSandbox } from './jira.ts';
 import type { SlackSandbox } from './slack.ts';
 
-const appName = z.enum(['github', 'slack', 'jira']);
-const oauthAppName = z.enum(['github', 'slack']);
+const appName = z.enum(['github', 'slack', 'jira', 'crm']);
+const oauthAppName = z.enum(['github', 'slack', 'crm']);
 
 const settingsBody = z.object({ accessTokenTtlSeconds: z.number().int().positive() });
 const revokeUserGrantsBody = z.object({ app: oauthAppName, user: z.string().min(1) });
@@ -26,7 +28,12 @@ const requestsQuery = z.object({
  * steer them (token lifetime, a user revoking an app, injected slowness). They are not part of any real
  * service, so they need no credentials.
  */
-export function createControls(ctx: SandboxContext, apps: { github: GithubSandbox; slack: SlackSandbox; jira: JiraSandbox }): Router {
+export function createControls(
+  ctx: SandboxContext,
+  apps: { github: GithubSandbox; slack: SlackSandbox; jira: JiraSandbox; crm: CrmSandbox },
+  /** The CRM's credentials (RunningSandbox.crm), for tests that reach the sandbox only over HTTP. */
+  crmCredentials: RunningCrm,
+): Router {
   const router = express.Router();
   router.use(express.json());
 
@@ -47,6 +54,16 @@ export function createControls(ctx: SandboxContext, apps: { github: GithubSandbo
 
   router.get('/state', (_req, res) => {
     res.json({ slackMessages: apps.slack.messages(), githubComments: apps.github.comments(), jiraIssues: apps.jira.issues() });
+  });
+
+  // A user would copy their API key from the CRM's settings page; a test reads everything here.
+  router.get('/crm', (_req, res) => {
+    res.json(crmCredentials);
+  });
+
+  // Apart from /state, whose shape existing tests pin down.
+  router.get('/crm/notes', (_req, res) => {
+    res.json({ notes: apps.crm.notes() });
   });
 
   router.get('/issued-secrets', (_req, res) => {

@@ -28,6 +28,8 @@ const sandbox = await startSandbox({
 });
 
 if (Object.keys(generated).length > 0) console.error(`sandbox generated credentials: ${JSON.stringify(generated)}`);
+// The CRM's credentials are always generated (also at GET /_sandbox/crm).
+console.error(`sandbox CRM credentials: ${JSON.stringify(sandbox.crm)}`);
 console.log(`sandbox ready ${sandbox.url}`);
 
 let closing = false;

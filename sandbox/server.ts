@@ -3,6 +3,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SandboxContext } from './context.ts';
 import { createControls } from './controls.ts';
+import { createCrm, crmPath } from './crm.ts';
+import { crmSecrets, publicCrmCredentials, resolveCrmCredentials, type CrmOptions, type RunningCrm } from './crm-credentials.ts';
 import { DelayRules } from './delays.ts';
 import { createGithub } from './github.ts';
 import { createIdentityProvider, type IdpOptions } from './idp/identity-provider.ts';
@@ -14,9 +16,11 @@ import { RequestLog } from './request-log.ts';
 import { createSlack } from './slack.ts';
 
 export type { OAuthClient } from './oauth-server.ts';
+export type { CrmOptions, CrmServiceAccount, RunningCrm } from './crm-credentials.ts';
 export type { IdpConfidentialClient, IdpOptions } from './idp/identity-provider.ts';
 export { cliClient } from './idp/identity-provider.ts';
 export type { LoggedRequest, LoggedCredential } from './request-log.ts';
+export type { CredentialKind } from './credentials.ts';
 
 export interface SandboxOptions {
   /** 0 (the default) picks a free port. */
@@ -31,6 +35,8 @@ export interface SandboxOptions {
   jiraServiceAccount: JiraServiceAccount;
   /** The identity provider under /idp; it always runs, with `baton-cli` and dynamic registration only when omitted. */
   idp?: IdpOptions;
+  /** The CRM under /crm; it always runs, and generates whatever credential is not given. */
+  crm?: CrmOptions;
 }
 
 export interface RunningSandbox {
@@ -38,13 +44,14 @@ export interface RunningSandbox {
   url: string;
   /** The identity provider's issuer: `${url}/idp` (discovery at `${idpIssuer}/.well-known/openid-configuration`). */
   idpIssuer: string;
+  crm: RunningCrm;
   close(): Promise<void>;
 }
 
 /**
- * Starts a stand-in for GitHub, Slack and Jira on one local HTTP server: each app's OAuth 2.1
- * authorization server and API under /github, /slack and /jira, an OpenID Connect identity provider
- * under /idp, plus test controls under /_sandbox. All state belongs to this instance.
+ * Starts a stand-in for GitHub, Slack, Jira and a CRM on one local HTTP server: each app's OAuth 2.1
+ * authorization server and API under /github, /slack, /jira and /crm, an OpenID Connect identity
+ * provider under /idp, plus test controls under /_sandbox. All state belongs to this instance.
  */
 export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
   let url = '';
@@ -56,7 +63,13 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     delays: new DelayRules(),
     secrets: new IssuedSecrets(),
   };
-  for (const secret of [options.clients.github.clientSecret, options.clients.slack.clientSecret, options.jiraServiceAccount.apiToken]) {
+  const crmCredentials = resolveCrmCredentials(options.crm);
+  for (const secret of [
+    options.clients.github.clientSecret,
+    options.clients.slack.clientSecret,
+    options.jiraServiceAccount.apiToken,
+    ...crmSecrets(crmCredentials),
+  ]) {
     ctx.secrets.add(secret);
   }
 
@@ -71,24 +84,28 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const { port } = server.address() as AddressInfo;
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const github = createGithub(ctx, options.clients.github);
-  const slack = createSlack(ctx, options.clients.slack);
-  const jira = createJira(ctx, options.jiraServiceAccount);
+  // The CRM accepts the identity provider's tokens, so the provider comes first.
   const idp = await createIdentityProvider({ ...options.idp, sandboxUrl: url, onIssued: (secret) => ctx.secrets.add(secret) }).catch((error: unknown) => {
     server.close();
     throw error;
   });
+  const github = createGithub(ctx, options.clients.github);
+  const slack = createSlack(ctx, options.clients.slack);
+  const jira = createJira(ctx, options.jiraServiceAccount);
+  const crm = createCrm(ctx, { credentials: crmCredentials, verifyIdpToken: idp.verifyAccessToken });
+  const runningCrm: RunningCrm = publicCrmCredentials(crmCredentials, `${url}${crmPath}`);
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(github.router, slack.router, jira.router, idp.router);
-  app.use('/_sandbox', createControls(ctx, { github, slack, jira }));
+  app.use(github.router, slack.router, jira.router, crm.router, idp.router);
+  app.use('/_sandbox', createControls(ctx, { github, slack, jira, crm }, runningCrm));
   app.use(errorHandler);
   server.on('request', app);
 
   return {
     url,
     idpIssuer: idp.issuer,
+    crm: runningCrm,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -1,4 +1,5 @@
 import type { ClientMetadata } from 'oidc-provider';
+import { tokenExchangeGrantType } from './token-exchange.ts';
 
 /** Baton's own browser sign-in: a confidential web client. */
 export interface IdpConfidentialClient {
@@ -36,7 +37,8 @@ export function preRegisteredClients(baton: IdpConfidentialClient | undefined): 
       application_type: 'web',
       token_endpoint_auth_method: baton.tokenEndpointAuthMethod ?? 'client_secret_basic',
       redirect_uris: baton.redirectUris,
-      grant_types: ['authorization_code', 'refresh_token'],
+      // Token exchange: Baton trades a user's token for one scoped to an app's API (token-exchange.ts).
+      grant_types: ['authorization_code', 'refresh_token', tokenExchangeGrantType],
       response_types: ['code'],
     });
   }

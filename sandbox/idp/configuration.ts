@@ -14,7 +14,8 @@ const day = 24 * 60 * 60;
 /**
  * oidc-provider's settings for the sandbox: OAuth 2.1 (authorization code with S256 PKCE for every
  * client, nothing implicit), resource indicators with JWT access tokens, open dynamic registration, and
- * dev-friendly choices for a plain-http loopback server. Every helper the library warns about when left
+ * dev-friendly choices for a plain-http loopback server. Token exchange is registered on the provider
+ * afterwards (token-exchange.ts); only the `act` claim of its tokens is added here. Every helper the library warns about when left
  * at its default is set here, so starting a sandbox prints nothing.
  */
 export function idpConfiguration(options: {
@@ -23,6 +24,8 @@ export function idpConfiguration(options: {
   signing: SigningKeys;
   accessTokenTtlSeconds: number;
   batonClient?: IdpConfidentialClient;
+  /** The `act` claim of a token issued by token exchange (see token-exchange.ts). */
+  actorClaimOf(token: object): unknown;
 }): Configuration {
   const { signing, accessTokenTtlSeconds } = options;
   return {
@@ -65,7 +68,8 @@ export function idpConfiguration(options: {
       const user = 'accountId' in token && token.accountId ? findUser(token.accountId) : undefined;
       if (!user) return undefined;
       const { sub: _sub, email_verified: _verified, ...claims } = identityClaimsOf(user);
-      return claims;
+      const act = options.actorClaimOf(token);
+      return act === undefined ? claims : { ...claims, act };
     },
     ttl: {
       AccessToken: accessTokenTtlSeconds,

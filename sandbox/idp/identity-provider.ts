@@ -1,13 +1,17 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { JWK } from 'jose';
+import type { JSONWebKeySet, JWK } from 'jose';
 import Provider from 'oidc-provider';
+import { createIdpAccessTokenVerifier, type IdpAccessTokenVerifier } from './access-tokens.ts';
 import type { IdpConfidentialClient } from './clients.ts';
 import { idpConfiguration } from './configuration.ts';
 import { interactionRoutes } from './interactions.ts';
 import { recordIssuedSecrets } from './issued-secrets.ts';
-import { prepareSigningKeys } from './signing-keys.ts';
+import { resourceServerInfo } from './resources.ts';
+import { prepareSigningKeys, publicJwks } from './signing-keys.ts';
+import { createTokenExchange } from './token-exchange.ts';
 
 export type { IdpConfidentialClient } from './clients.ts';
+export type { IdpAccessTokenCheck, IdpAccessTokenVerifier } from './access-tokens.ts';
 export { cliClient } from './clients.ts';
 
 /** Where the identity provider lives on the sandbox server; its issuer is the sandbox URL plus this. */
@@ -27,6 +31,10 @@ export interface IdentityProvider {
   issuer: string;
   /** Mounted at the sandbox root: everything under /idp plus the discovery documents' root aliases. */
   router: Router;
+  /** What `${issuer}/jwks` publishes. */
+  jwks: JSONWebKeySet;
+  /** Checks an access token of this provider in-process, as the sandbox's own resource servers do. */
+  verifyAccessToken: IdpAccessTokenVerifier;
 }
 
 /**
@@ -41,21 +49,27 @@ const discoveryAliases = [
 
 /**
  * The sandbox's identity provider: an OpenID Connect / OAuth 2.1 server (oidc-provider) whose users are
- * the demo users, for people signing in to Baton and for MCP clients getting tokens for Baton's MCP
- * endpoint. All its state lives in this instance.
+ * the demo users, for people signing in to Baton, for MCP clients getting tokens for Baton's MCP
+ * endpoint, and for Baton exchanging a user's token for one to an app's API (RFC 8693, token-exchange.ts).
+ * All its state lives in this instance.
  */
 export async function createIdentityProvider(options: IdpOptions & { sandboxUrl: string; onIssued(secret: string): void }): Promise<IdentityProvider> {
   const issuer = `${options.sandboxUrl}${idpPath}`;
   const batonClient = options.clients?.baton;
+  const signing = await prepareSigningKeys(options.signingKeys);
+  const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 3600;
+  const jwks = publicJwks(signing);
+  const verifyAccessToken = createIdpAccessTokenVerifier({ issuer, jwks });
+  const tokenExchange = createTokenExchange({
+    trustedClientIds: batonClient ? [batonClient.clientId] : [],
+    verifySubjectToken: verifyAccessToken,
+    resourceServerInfo: resourceServerInfo(signing, accessTokenTtlSeconds),
+  });
   const provider = new Provider(
     issuer,
-    idpConfiguration({
-      basePath: idpPath,
-      signing: await prepareSigningKeys(options.signingKeys),
-      accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
-      batonClient,
-    }),
+    idpConfiguration({ basePath: idpPath, signing, accessTokenTtlSeconds, batonClient, actorClaimOf: tokenExchange.actorClaimOf }),
   );
+  tokenExchange.register(provider);
   recordIssuedSecrets(provider, options.onIssued);
   if (batonClient) options.onIssued(batonClient.clientSecret);
 
@@ -70,5 +84,5 @@ export async function createIdentityProvider(options: IdpOptions & { sandboxUrl:
   });
   // The provider parses its own request bodies, so nothing in front of it may consume them.
   router.use(idpPath, (req: Request, res: Response) => handle(req, res));
-  return { issuer, router };
+  return { issuer, router, jwks, verifyAccessToken };
 }

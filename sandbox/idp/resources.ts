@@ -1,8 +1,8 @@
 import { errors, type AsymmetricSigningAlgorithm, type ResourceServer } from 'oidc-provider';
 
 /**
- * The scopes a client may be granted for a resource (RFC 8707 `resource=`): every resource in the
- * sandbox is an MCP server, and `mcp:tools` is what an MCP server's tools ask for.
+ * The scopes a client may be granted for a resource (RFC 8707 `resource=`): the same for every resource,
+ * MCP servers (whose tools ask for `mcp:tools`) and the sandbox CRM alike, which checks no scopes.
  */
 export const resourceScopes = ['openid', 'profile', 'email', 'mcp:tools', 'offline_access'] as const;
 
