@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { approveConsentOverHttp } from '../sandbox/browserless-consent.ts';
 import { startSandbox, type LoggedRequest, type RunningSandbox } from '../sandbox/server.ts';
+import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
 
 const clients = {
   github: { clientId: 'baton-github-client', clientSecret: 'github-client-secret-123' },
@@ -50,28 +51,15 @@ interface CrmResponse {
 
 /** Calls the CRM API and returns the answer with the log entry it produced. */
 async function crm(path: string, init: RequestInit = {}): Promise<CrmResponse> {
-  const since = await lastLogSeq();
+  const since = await lastLogSeq(sandbox.url);
   const response = await fetch(`${sandbox.url}/crm/api${path}`, init);
   const body = await jsonOf(response);
-  const { requests } = await control(`/requests?app=crm&since=${since}`);
+  const { requests } = await sandboxControl(sandbox.url, `/requests?app=crm&since=${since}`);
   expect(requests).toHaveLength(1);
   return { status: response.status, body, headers: response.headers, logged: requests[0] };
 }
 
-async function control(path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${sandbox.url}/_sandbox${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
-  return jsonOf(response);
-}
 
-async function lastLogSeq(): Promise<number> {
-  const { requests } = (await control('/requests')) as { requests: LoggedRequest[] };
-  return requests.at(-1)?.seq ?? 0;
-}
 
 function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -170,7 +158,7 @@ describe('the API', () => {
     });
     expect(created.status).toBe(201);
     expect(created.body).toEqual({ id: expect.stringMatching(/^note_\d+$/), customerId: 'cus_1001', text: 'Renewal call went well.', author: 'alice' });
-    const { notes } = await control('/crm/notes');
+    const { notes } = await sandboxControl(sandbox.url, '/crm/notes');
     expect(notes).toContainEqual({ ...created.body, kind: 'api_key_header' });
 
     const invalid = await crm('/v1/notes', { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify({ customerId: 'cus_1001' }) });
@@ -191,7 +179,7 @@ describe('the API', () => {
     expect(second.body).toEqual(first.body);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
     expect(second.logged).toMatchObject({ idempotencyKey: 'note-once', replayed: true });
-    const { notes } = await control('/crm/notes');
+    const { notes } = await sandboxControl(sandbox.url, '/crm/notes');
     expect(notes.filter((note: { text: string }) => note.text === 'Only once.')).toHaveLength(1);
   });
 });
@@ -226,9 +214,9 @@ describe('API keys', () => {
     expect(asBob.body).toEqual({ kind: 'api_key_query', subject: 'bob' });
     expect(asBob.logged.credential).toMatchObject({ presented: bob, user: 'bob', kind: 'api_key_query' });
 
-    const { secrets } = await control('/issued-secrets');
+    const { secrets } = await sandboxControl(sandbox.url, '/issued-secrets');
     expect(secrets).toEqual(expect.arrayContaining([alice, bob, 'crm-org-key-0001', 'crm-integration-token-0002', 'svc-password-0003', crmClient.clientSecret]));
-    expect(await control('/crm')).toEqual(sandbox.crm);
+    expect(await sandboxControl(sandbox.url, '/crm')).toEqual(sandbox.crm);
 
     const other = await startSandbox({ clients, jiraServiceAccount });
     try {
@@ -293,7 +281,7 @@ describe("OAuth at the CRM's own authorization server", () => {
   });
 
   test('client credentials, by Basic or in the body: a token of the client itself, with no refresh token', async () => {
-    const since = await lastLogSeq();
+    const since = await lastLogSeq(sandbox.url);
     const byBasic = await clientCredentials(crmClient, 'basic', 'customers:read notes:write');
     expect(byBasic.status).toBe(200);
     expect(byBasic.body).toEqual({ access_token: expect.stringMatching(/^crm_at_/), token_type: 'bearer', expires_in: 3600, scope: 'customers:read notes:write' });
@@ -301,7 +289,7 @@ describe("OAuth at the CRM's own authorization server", () => {
     expect(byPost.status).toBe(200);
     expect(byPost.body.scope).toBe('');
 
-    const tokenRequests = (await control(`/requests?app=crm&since=${since}`)).requests as LoggedRequest[];
+    const tokenRequests = (await sandboxControl(sandbox.url, `/requests?app=crm&since=${since}`)).requests as LoggedRequest[];
     expect(tokenRequests.map((entry) => [entry.path, entry.grantType, entry.credential.user])).toEqual([
       ['/oauth/token', 'client_credentials', `client:${crmClient.clientId}`],
       ['/oauth/token', 'client_credentials', `client:${otherCrmClient.clientId}`],
@@ -322,7 +310,7 @@ describe("OAuth at the CRM's own authorization server", () => {
       body: JSON.stringify({ customerId: 'cus_1003', text: 'Nightly sync.' }),
     });
     expect(note.body.author).toBe(`client:${otherCrmClient.clientId}`);
-    expect((await control('/issued-secrets')).secrets).toEqual(expect.arrayContaining([byBasic.body.access_token, byPost.body.access_token]));
+    expect((await sandboxControl(sandbox.url, '/issued-secrets')).secrets).toEqual(expect.arrayContaining([byBasic.body.access_token, byPost.body.access_token]));
   });
 
   test('client credentials with a wrong secret or an unknown client are refused', async () => {
@@ -334,7 +322,7 @@ describe("OAuth at the CRM's own authorization server", () => {
   });
 
   test('client tokens last accessTokenTtlSeconds, expire with a clear 401, and a new one works', async () => {
-    await control('/settings', { accessTokenTtlSeconds: 1 });
+    await sandboxControl(sandbox.url, '/settings', { accessTokenTtlSeconds: 1 });
     try {
       const issued = await clientCredentials(crmClient, 'basic');
       expect(issued.body.expires_in).toBe(1);
@@ -350,13 +338,13 @@ describe("OAuth at the CRM's own authorization server", () => {
       expect(renewed.body.access_token).not.toBe(issued.body.access_token);
       expect((await crm('/v1/me', { headers: { Authorization: `Bearer ${renewed.body.access_token}` } })).status).toBe(200);
     } finally {
-      await control('/settings', { accessTokenTtlSeconds: 3600 });
+      await sandboxControl(sandbox.url, '/settings', { accessTokenTtlSeconds: 3600 });
     }
   });
 
   test("a revoked user token is refused as revoked; GitHub still has no client credentials grant", async () => {
     const tokens = await signInToCrm('alice');
-    expect((await control('/revoke-user-grants', { app: 'crm', user: 'alice' })).revokedGrants).toBeGreaterThan(0);
+    expect((await sandboxControl(sandbox.url, '/revoke-user-grants', { app: 'crm', user: 'alice' })).revokedGrants).toBeGreaterThan(0);
     const revoked = await crm('/v1/me', { headers: { Authorization: `Bearer ${tokens.access_token}` } });
     expect(revoked.status).toBe(401);
     expect(revoked.body.error).toBe('token_revoked');
@@ -466,11 +454,11 @@ describe('refusals and what the log shows', () => {
   });
 
   test('the app filter, delays and unknown paths', async () => {
-    const { requests } = (await control('/requests?app=crm')) as { requests: LoggedRequest[] };
+    const { requests } = (await sandboxControl(sandbox.url, '/requests?app=crm')) as { requests: LoggedRequest[] };
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.every((entry) => entry.app === 'crm')).toBe(true);
 
-    await control('/delay', { app: 'crm', pathPrefix: '/api/v1/public', ms: 150 });
+    await sandboxControl(sandbox.url, '/delay', { app: 'crm', pathPrefix: '/api/v1/public', ms: 150 });
     const started = Date.now();
     expect((await crm('/v1/public/status')).status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { approveConsentOverHttp, CookieKeepingClient } from '../sandbox/browserless-consent.ts';
 import { startSandbox, type LoggedRequest, type RunningSandbox } from '../sandbox/server.ts';
+import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
 
 const clients = {
   github: { clientId: 'baton-github-client', clientSecret: 'github-client-secret-123' },
@@ -98,20 +99,7 @@ async function jira(path: string, authorization: string | null, init: RequestIni
 }
 const jiraAuth = basic(jiraServiceAccount.email, jiraServiceAccount.apiToken);
 
-async function control(path: string, body?: unknown): Promise<any> {
-  const response = await fetch(new URL(`/_sandbox${path}`, sandbox.url), {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
-  return jsonOf(response);
-}
 
-async function lastLogSeq(): Promise<number> {
-  const { requests } = (await control('/requests')) as { requests: LoggedRequest[] };
-  return requests.at(-1)?.seq ?? 0;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -332,7 +320,7 @@ describe('OAuth authorization server', () => {
   });
 
   test('access tokens expire after the configured TTL', async () => {
-    await control('/settings', { accessTokenTtlSeconds: 1 });
+    await sandboxControl(sandbox.url, '/settings', { accessTokenTtlSeconds: 1 });
     try {
       const githubTokens = await signInAs('github', alice);
       const slackTokens = await signInAs('slack', alice);
@@ -346,12 +334,12 @@ describe('OAuth authorization server', () => {
       expect((await slack('auth.test', slackTokens.access_token)).body).toEqual({ ok: false, error: 'token_expired' });
 
       // The refresh token still works and yields a token with the TTL current at that moment.
-      await control('/settings', { accessTokenTtlSeconds: 3600 });
+      await sandboxControl(sandbox.url, '/settings', { accessTokenTtlSeconds: 3600 });
       const refreshed = await tokenRequest('github', { grant_type: 'refresh_token', refresh_token: githubTokens.refresh_token });
       expect(refreshed.body.expires_in).toBe(3600);
       expect((await github('/user', refreshed.body.access_token)).status).toBe(200);
     } finally {
-      await control('/settings', { accessTokenTtlSeconds: 3600 });
+      await sandboxControl(sandbox.url, '/settings', { accessTokenTtlSeconds: 3600 });
     }
   });
 
@@ -430,7 +418,7 @@ describe('GitHub API', () => {
     const read = await github(`/repos/acme/widgets/issues/comments/${created.body.id}`, aliceToken);
     expect(read.body).toMatchObject({ id: created.body.id, body: 'LGTM from bob' });
 
-    const state = await control('/state');
+    const state = await sandboxControl(sandbox.url, '/state');
     expect(state.githubComments).toContainEqual({ id: created.body.id, repo: 'acme/widgets', number: 1, body: 'LGTM from bob', user: 'bob' });
 
     const empty = await github('/repos/acme/widgets/issues/1/comments', bobToken, { method: 'POST', body: JSON.stringify({}) });
@@ -484,7 +472,7 @@ describe('Slack Web API', () => {
       ]),
     );
 
-    const state = await control('/state');
+    const state = await sandboxControl(sandbox.url, '/state');
     expect(state.slackMessages).toContainEqual({ channel: 'C0TRIAGE', ts: posted.body.ts, text: 'Widget sync is failing', user: 'U0ALICE' });
   });
 
@@ -538,7 +526,7 @@ describe('Jira REST API', () => {
       expect(denied.status).toBe(401);
       expect(denied.body.errorMessages[0]).toMatch(/not authenticated/);
     }
-    const state = await control('/state');
+    const state = await sandboxControl(sandbox.url, '/state');
     expect(state.jiraIssues).toContainEqual({ key: created.body.key, summary: 'Widget sync outage', reporter: 'svc-baton' });
     expect(state.jiraIssues.some((issue: { summary: string }) => issue.summary === 'should not exist')).toBe(false);
 
@@ -558,7 +546,7 @@ describe('idempotency, request log and controls', () => {
     expect(second.headers.get('idempotent-replayed')).toBe('true');
     expect(second.status).toBe(first.status);
     expect(second.body).toEqual(first.body);
-    const state = await control('/state');
+    const state = await sandboxControl(sandbox.url, '/state');
     expect(state.slackMessages.filter((message: { text: string }) => message.text === text)).toHaveLength(1);
 
     // Keys are per app: the same key on Jira is a different request.
@@ -575,7 +563,7 @@ describe('idempotency, request log and controls', () => {
     expect(again.body.key).toBe(created.body.key);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
 
-    const { requests } = (await control('/requests?app=slack')) as { requests: LoggedRequest[] };
+    const { requests } = (await sandboxControl(sandbox.url, '/requests?app=slack')) as { requests: LoggedRequest[] };
     const keyed = requests.filter((entry) => entry.idempotencyKey === key);
     expect(keyed.map((entry) => entry.replayed)).toEqual([false, true]);
   });
@@ -583,7 +571,7 @@ describe('idempotency, request log and controls', () => {
   test('the request log names the user behind every credential', async () => {
     const aliceTokens = await signInAs('github', alice);
     const bobTokens = await signInAs('github', bob);
-    const since = await lastLogSeq();
+    const since = await lastLogSeq(sandbox.url);
 
     await github('/repos/acme/widgets/pulls/1', aliceTokens.access_token);
     await github('/repos/acme/widgets/pulls/1', bobTokens.access_token);
@@ -591,7 +579,7 @@ describe('idempotency, request log and controls', () => {
     await jira('/rest/api/3/myself', jiraAuth);
     await tokenRequest('github', { grant_type: 'refresh_token', refresh_token: bobTokens.refresh_token });
 
-    const { requests } = (await control(`/requests?since=${since}`)) as { requests: LoggedRequest[] };
+    const { requests } = (await sandboxControl(sandbox.url, `/requests?since=${since}`)) as { requests: LoggedRequest[] };
     expect(requests).toHaveLength(5);
     expect(requests.every((entry) => entry.seq > since && !Number.isNaN(Date.parse(entry.at)))).toBe(true);
     expect(requests[0]).toMatchObject({
@@ -619,12 +607,12 @@ describe('idempotency, request log and controls', () => {
       status: 200,
     });
 
-    const githubOnly = (await control(`/requests?app=github&since=${since}`)) as { requests: LoggedRequest[] };
+    const githubOnly = (await sandboxControl(sandbox.url, `/requests?app=github&since=${since}`)) as { requests: LoggedRequest[] };
     expect(githubOnly.requests.map((entry) => entry.app)).toEqual(['github', 'github', 'github', 'github']);
 
     const cleared = await fetch(new URL('/_sandbox/requests', sandbox.url), { method: 'DELETE' });
     expect(cleared.status).toBe(200);
-    expect((await control('/requests')).requests).toEqual([]);
+    expect((await sandboxControl(sandbox.url, '/requests')).requests).toEqual([]);
   });
 
   test('revoke-user-grants invalidates that user\'s tokens for that app only', async () => {
@@ -632,7 +620,7 @@ describe('idempotency, request log and controls', () => {
     const bobGithub = await signInAs('github', bob);
     const aliceSlack = await signInAs('slack', alice);
 
-    const result = await control('/revoke-user-grants', { app: 'github', user: 'alice' });
+    const result = await sandboxControl(sandbox.url, '/revoke-user-grants', { app: 'github', user: 'alice' });
     expect(result.revokedGrants).toBeGreaterThanOrEqual(1);
 
     expect((await github('/user', aliceGithub.access_token)).status).toBe(401);
@@ -647,7 +635,7 @@ describe('idempotency, request log and controls', () => {
 
   test('an injected delay holds a request, whose effect still lands after the caller hung up', async () => {
     const token = (await signInAs('slack', alice)).access_token;
-    await control('/delay', { app: 'slack', pathPrefix: '/chat.postMessage', ms: 600, times: 1 });
+    await sandboxControl(sandbox.url, '/delay', { app: 'slack', pathPrefix: '/chat.postMessage', ms: 600, times: 1 });
     const text = `slow message ${randomBytes(4).toString('hex')}`;
 
     const abort = new AbortController();
@@ -662,13 +650,13 @@ describe('idempotency, request log and controls', () => {
     abort.abort();
     await expect(doomed).rejects.toThrow();
 
-    const posted = () => control('/state').then((state) => state.slackMessages.filter((message: { text: string }) => message.text === text));
+    const posted = () => sandboxControl(sandbox.url, '/state').then((state) => state.slackMessages.filter((message: { text: string }) => message.text === text));
     expect(await posted()).toHaveLength(0);
     await sleep(700);
     expect(await posted()).toHaveLength(1);
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(600);
 
-    const { requests } = (await control('/requests?app=slack')) as { requests: LoggedRequest[] };
+    const { requests } = (await sandboxControl(sandbox.url, '/requests?app=slack')) as { requests: LoggedRequest[] };
     expect(requests.at(-1)).toMatchObject({ path: '/chat.postMessage', status: 200, credential: { user: 'alice' } });
 
     // The rule was for one request only.
@@ -682,7 +670,7 @@ describe('idempotency, request log and controls', () => {
     const redirect = await approveConsentOverHttp(authorizeUrl('github', { code_challenge: challenge }), alice, 'approve');
     const code = redirect.searchParams.get('code')!;
     const tokens = (await tokenRequest('github', { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier })).body;
-    const { secrets } = (await control('/issued-secrets')) as { secrets: string[] };
+    const { secrets } = (await sandboxControl(sandbox.url, '/issued-secrets')) as { secrets: string[] };
     for (const secret of [code, tokens.access_token, tokens.refresh_token, clients.github.clientSecret, clients.slack.clientSecret, jiraServiceAccount.apiToken]) {
       expect(secrets).toContain(secret);
     }
