@@ -59,7 +59,10 @@ export function createCallApp(deps: CallAppDependencies) {
 
     let answer;
     try {
-      const response = await sendFromActivity(app.endpoints.apiBaseUrl, action.toRequest(parsed.data), credential.headers, stepKey);
+      const request = action.toRequest(parsed.data);
+      // A credential that travels in the query (an API key parameter) joins the action's own parameters.
+      const withCredential = credential.query ? { ...request, query: { ...request.query, ...credential.query } } : request;
+      const response = await sendFromActivity(app.endpoints.apiBaseUrl, withCredential, credential.headers, stepKey);
       answer = { status: response.status, read: action.readAnswer(response.status, response.body) };
     } catch (error) {
       audit.finish({ outcome: 'failed', error: `could not reach ${connector.displayName}: ${messageOf(error)}` });
@@ -120,6 +123,7 @@ function startAudit(log: AuditLog, caller: Caller, connector: AppConnector, mode
 }
 
 function describeCredential(caller: Caller, credential: PresentedCredential): string {
+  if (credential.owner === 'none') return 'no credential';
   return credential.owner === 'user' ? `${caller.identity.subject} (${credential.externalAccount ?? 'own connection'})` : 'the service account';
 }
 

@@ -1,20 +1,20 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { AppConnector } from '../apps/index.ts';
+import type { CredentialConfig } from '../core/config/file/schema.ts';
 import type { AppSettings } from '../core/config/settings.ts';
 import type { AppOAuthClient } from '../core/oauth/oauth-client.ts';
 import { ConnectionUnavailableError, type Vault } from '../core/vault/index.ts';
 import type { Caller } from './caller-context.ts';
+import { isOrganisationMode, organisationCredential, type OrganisationCredentialSources, type PresentedCredential } from './configured-credentials.ts';
 import { FailureType, type ConnectionRequiredDetails } from './contract.ts';
 
-export interface PresentedCredential {
-  headers: Record<string, string>;
-  owner: 'user' | 'service_account';
-  externalAccount: string | null;
-}
+export type { PresentedCredential } from './configured-credentials.ts';
 
-export interface CredentialSources {
+export interface CredentialSources extends OrganisationCredentialSources {
   vault: Vault;
   oauthClients: ReadonlyMap<string, AppOAuthClient>;
+  /** The tool's own override of an app's credential (configuration file, `tools.<tool>.credentials`). */
+  toolCredential(tool: string, app: string): CredentialConfig | undefined;
 }
 
 /**
@@ -23,7 +23,9 @@ export interface CredentialSources {
  * never falling back to a service account or another user.
  */
 export async function resolveCredential(caller: Caller, connector: AppConnector, app: AppSettings, sources: CredentialSources): Promise<PresentedCredential> {
-  if (app.mode === 'service_account') return serviceAccountCredential(connector, sources);
+  const configured = sources.toolCredential(caller.binding.tool, app.id) ?? app.credential;
+  if (isOrganisationMode(configured)) return organisationCredential(connector, app, configured, sources);
+  if ((configured?.mode ?? app.mode) === 'service_account') return serviceAccountCredential(connector, sources);
   if (caller.identity.authMethod === 'api_token') {
     throw ApplicationFailure.nonRetryable(
       `API-token callers have no personal connections, and ${connector.displayName} is configured to use each user's own connection; use OAuth sign-in or a service-account tool.`,

@@ -4,6 +4,7 @@ import { connectors } from '../apps/index.ts';
 import { createActivities, identityInterceptor } from '../activities/index.ts';
 import type { BatonSettings } from '../core/config/settings.ts';
 import { loadIdentityKeys } from '../core/identity/keys.ts';
+import { ClientCredentialsTokens } from '../core/oauth/client-credentials.ts';
 import { createIdentityVerifier } from '../core/identity/verifier.ts';
 import { AppOAuthClient } from '../core/oauth/oauth-client.ts';
 import { openStores, type BatonStores } from '../core/stores.ts';
@@ -33,7 +34,14 @@ export async function createBatonWorker(settings: BatonSettings, { workflowBundl
     taskQueue: settings.temporal.taskQueue,
     // A prebuilt bundle already contains the workflow interceptors (see bundle.ts).
     ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath: defaultWorkflowsPath }),
-    activities: createActivities({ ...stores, settings, oauthClients }),
+    activities: createActivities({
+      ...stores,
+      settings,
+      oauthClients,
+      secretsDir: settings.secretsDir,
+      clientCredentials: new ClientCredentialsTokens(),
+      toolCredential: (tool, app) => settings.config.tools[tool]?.credentials[app],
+    }),
     interceptors: {
       activity: [identityInterceptor(createIdentityVerifier(keys.publicKeys))],
       ...(workflowBundlePath ? {} : { workflowModules: [workflowInterceptorsPath] }),

@@ -20,6 +20,13 @@ export function sandboxEndpoints(sandboxUrl: string, app: string): AppEndpoints 
       };
     case 'jira':
       return { apiBaseUrl: `${root}/jira` };
+    case 'crm':
+      return {
+        apiBaseUrl: `${root}/crm`,
+        authorizeUrl: `${root}/crm/oauth/authorize`,
+        tokenUrl: `${root}/crm/oauth/token`,
+        revokeUrl: `${root}/crm/oauth/revoke`,
+      };
     default:
       throw new Error(`The sandbox has no app "${app}".`);
   }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { connectors, type AppEndpoints, type CredentialMode } from '../../apps/index.ts';
 import { applyConfiguredApps } from './file/apply-config.ts';
 import { loadConfigFile } from './file/load-config.ts';
-import { configSchema, type BatonConfig } from './file/schema.ts';
+import { configSchema, type BatonConfig, type CredentialConfig } from './file/schema.ts';
 import { sandboxEndpoints } from './sandbox-endpoints.ts';
 
 export interface AppSettings {
@@ -12,6 +12,8 @@ export interface AppSettings {
   mode: CredentialMode;
   scopes: string[];
   client?: { clientId: string; clientSecret: string };
+  /** The configuration file's credential for the app (its secrets still references), when it has one. */
+  credential?: CredentialConfig;
 }
 
 export interface BatonSettings {
@@ -24,6 +26,8 @@ export interface BatonSettings {
   /** The declarative configuration (`BATON_CONFIG`); without a file, the defaults: one server nobody may use. */
   config: BatonConfig;
   configFile: string | null;
+  /** Where `file:` secret references are read from: the configuration file's folder. */
+  secretsDir: string;
 }
 
 const url = z.url({ protocol: /^https?$/ });
@@ -86,6 +90,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
     apps,
     config: loaded?.config ?? configSchema.parse({}),
     configFile: loaded?.file ?? null,
+    secretsDir: loaded?.baseDir ?? process.cwd(),
   };
 }
 

@@ -87,7 +87,7 @@ function toTokenSet(response: oauth.TokenEndpointResponse): TokenSet {
   };
 }
 
-function isLoopbackOrHttps(address: string): boolean {
+export function isLoopbackOrHttps(address: string): boolean {
   const { protocol, hostname } = new URL(address);
   return protocol === 'https:' || hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
 }

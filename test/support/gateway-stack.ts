@@ -1,9 +1,7 @@
 import { Client, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { tools } from '../../workflows/catalog.ts';
 import { createLogger } from '../../gateway/logger.ts';
 import { serveGateway, type RunningGateway } from '../../gateway/serve.ts';
@@ -11,7 +9,7 @@ import { approveConsentOverHttp, CookieKeepingClient } from '../../sandbox/brows
 import { signInOverHttp } from '../../sandbox/idp/headless-login.ts';
 import { cliClient } from '../../sandbox/server.ts';
 import { testTools } from '../fixtures/probe-tools.ts';
-import { Stack } from './stack.ts';
+import { Stack, type ConfigSetup } from './stack.ts';
 
 export type DemoUserName = 'alice' | 'bob';
 
@@ -56,18 +54,20 @@ export class GatewayStack {
    * `config` is the gateway's `baton.yaml`; by default one server with every tool, open to every
    * signed-in user and API token (access control has its own suite).
    */
-  static async start(options: { env?: NodeJS.ProcessEnv; logTo?: NodeJS.WritableStream; config?: string } = {}): Promise<GatewayStack> {
+  static async start(options: { env?: NodeJS.ProcessEnv; logTo?: NodeJS.WritableStream; config?: string | ConfigSetup } = {}): Promise<GatewayStack> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const idpKey: JWK = { ...(await exportJWK(privateKey)), kid: 'sandbox-idp-test-key', alg: 'ES256', use: 'sig' };
     const browserClient = { clientId: 'baton-gateway', clientSecret: randomBytes(24).toString('base64url') };
-    const stack = await Stack.start({ publicUrl: url, idp: { clients: { baton: { ...browserClient, redirectUris: [`${url}/auth/callback`] } }, signingKeys: [idpKey] } });
-    const configFile = join(stack.workerEnv.BATON_HOME!, 'baton.yaml');
-    writeFileSync(configFile, options.config ?? openToEveryone);
+    const { config = openToEveryone } = options;
+    const stack = await Stack.start({
+      publicUrl: url,
+      idp: { clients: { baton: { ...browserClient, redirectUris: [`${url}/auth/callback`] } }, signingKeys: [idpKey] },
+      config: typeof config === 'string' ? () => ({ yaml: config }) : config,
+    });
     const gatewayEnv: NodeJS.ProcessEnv = {
       ...stack.workerEnv,
-      BATON_CONFIG: configFile,
       PORT: String(port),
       BATON_IDP_ISSUER: stack.sandbox.idpIssuer,
       BATON_IDP_CLIENT_ID: browserClient.clientId,

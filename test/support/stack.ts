@@ -1,6 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSettings, type BatonSettings } from '../../core/config/settings.ts';
@@ -20,6 +20,9 @@ import { passwordOf } from './identities.ts';
 import { WorkerProcess } from './worker-process.ts';
 
 const secret = () => randomBytes(24).toString('base64url');
+
+/** A stack's configuration file, made once the sandbox runs, with environment variables its `env:` references read. */
+export type ConfigSetup = (sandbox: RunningSandbox) => { yaml: string; env?: Record<string, string>; files?: Record<string, string> };
 
 /**
  * Everything one suite needs, all real: the sandbox apps over HTTP, a worker process on its own task
@@ -52,7 +55,11 @@ export class Stack {
     this.#worker = new WorkerProcess(fields.workerEnv);
   }
 
-  static async start({ accessTokenTtlSeconds, idp, publicUrl = 'http://127.0.0.1:7999' }: { accessTokenTtlSeconds?: number; idp?: IdpOptions; publicUrl?: string } = {}): Promise<Stack> {
+  /**
+   * `config` (optional) makes the stack's `baton.yaml` from the running sandbox (whose secrets it may
+   * pass on as environment variables for `env:` references); worker and gateway both read it.
+   */
+  static async start({ accessTokenTtlSeconds, idp, publicUrl = 'http://127.0.0.1:7999', config }: { accessTokenTtlSeconds?: number; idp?: IdpOptions; publicUrl?: string; config?: ConfigSetup } = {}): Promise<Stack> {
     const clients = { github: { clientId: 'baton-github', clientSecret: secret() }, slack: { clientId: 'baton-slack', clientSecret: secret() } };
     const jiraServiceAccount = { email: 'svc-baton@acme.example', apiToken: secret() };
     const sandbox = await startSandbox({ clients, jiraServiceAccount, accessTokenTtlSeconds, idp });
@@ -76,6 +83,13 @@ export class Stack {
       BATON_JIRA_SERVICE_PASSWORD: jiraServiceAccount.apiToken,
       NODE_NO_WARNINGS: '1',
     };
+    if (config) {
+      const { yaml, env = {}, files = {} } = config(sandbox);
+      workerEnv.BATON_CONFIG = join(home, 'baton.yaml');
+      writeFileSync(workerEnv.BATON_CONFIG, yaml);
+      for (const [name, content] of Object.entries(files)) writeFileSync(join(home, name), content, { mode: 0o600 });
+      Object.assign(workerEnv, env);
+    }
     const settings = loadSettings(workerEnv);
     const stores = openStores(settings, workerEnv);
     const client = await connectTemporal(settings);

@@ -1,0 +1,129 @@
+/**
+ * Outbound credential modes through the full stack (MCP client → gateway → Temporal → worker → CRM):
+ * for each mode the sandbox CRM's request log shows exactly which credential arrived, and nothing else.
+ */
+import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
+import { GatewayStack } from './support/gateway-stack.ts';
+import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
+
+let gs: GatewayStack;
+let crm: RunningSandbox['crm'];
+
+/** One tool per mode (test/fixtures/probe-tools.ts); the file sets each tool's CRM credential. */
+const config = (sandbox: RunningSandbox) => {
+  const client = sandbox.crm.clients[0]!;
+  return {
+    yaml: `
+apps:
+  crm:
+    credential: { mode: bearer, token: env:CRM_INTEGRATION_TOKEN }
+tools:
+  crm_probe_none:
+    credentials: { crm: { mode: none } }
+  crm_probe_basic:
+    credentials: { crm: { mode: basic, username: env:CRM_SERVICE_USER, password: file:crm-service-password } }
+  crm_probe_api_key_header:
+    credentials: { crm: { mode: api_key, in: header, name: X-Api-Key, scope: shared, key: env:CRM_ORG_KEY } }
+  crm_probe_api_key_query:
+    credentials: { crm: { mode: api_key, in: query, name: api_key, scope: shared, key: env:CRM_ORG_KEY } }
+  crm_probe_client_credentials:
+    credentials: { crm: { mode: client_credentials, clientId: env:CRM_CLIENT_ID, clientSecret: env:CRM_CLIENT_SECRET, scopes: [customers:read, notes:write] } }
+servers:
+  default:
+    tools: "*"
+    access: { users: ["*"], apiTokens: ["*"] }
+`,
+    env: {
+      CRM_INTEGRATION_TOKEN: sandbox.crm.integrationToken,
+      CRM_SERVICE_USER: sandbox.crm.serviceAccount.username,
+      CRM_ORG_KEY: sandbox.crm.organisationApiKey,
+      CRM_CLIENT_ID: client.clientId,
+      CRM_CLIENT_SECRET: client.clientSecret,
+    },
+    files: { 'crm-service-password': sandbox.crm.serviceAccount.password },
+  };
+};
+
+beforeAll(async () => {
+  gs = await GatewayStack.start({ config });
+  crm = gs.stack.sandbox.crm;
+}, 120_000);
+
+afterAll(async () => {
+  await gs?.close();
+});
+
+/** Runs the mode's probe tool as alice and returns what the CRM logged for its two API calls. */
+async function probe(mode: string): Promise<{ result: unknown; calls: LoggedRequest[] }> {
+  const since = await lastLogSeq(gs.stack.sandbox.url);
+  const client = await gs.connect(await gs.tokenFor('alice'));
+  const answer = await client.callTool({ name: `crm_probe_${mode}`, arguments: {} });
+  await client.close();
+  const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] };
+  return { result: answer.structuredContent ?? answer.content, calls: requests.filter((r) => r.path.startsWith('/api/')) };
+}
+
+const never = ['cookie', 'x-internal-secret'];
+
+test('bearer (the app default): the integration token, and only it', async () => {
+  const { result, calls } = await probe('bearer');
+  expect(result).toEqual({ customer: 'Acme Corp', noteAuthor: 'integration' });
+  expect(calls).toHaveLength(2);
+  for (const call of calls) {
+    expect(call.credential).toMatchObject({ kind: 'bearer_static', presented: crm.integrationToken, user: 'integration' });
+    expect(call.headers.authorization).toBe(`Bearer ${crm.integrationToken}`);
+    for (const header of never) expect(call.headers[header]).toBeUndefined();
+  }
+});
+
+test('basic: the service user and password from a file reference', async () => {
+  const { result, calls } = await probe('basic');
+  expect(result).toEqual({ customer: 'Acme Corp', noteAuthor: `service:${crm.serviceAccount.username}` });
+  const expected = `Basic ${Buffer.from(`${crm.serviceAccount.username}:${crm.serviceAccount.password}`).toString('base64')}`;
+  for (const call of calls) expect(call.headers.authorization).toBe(expected);
+});
+
+test('API key in a header, and in a query parameter', async () => {
+  const header = await probe('api_key_header');
+  expect(header.result).toEqual({ customer: 'Acme Corp', noteAuthor: 'org:acme' });
+  for (const call of header.calls) {
+    expect(call.credential).toMatchObject({ kind: 'api_key_header', presented: crm.organisationApiKey });
+    expect(call.headers['x-api-key']).toBe(crm.organisationApiKey);
+    expect(call.headers.authorization).toBeUndefined();
+  }
+  const query = await probe('api_key_query');
+  expect(query.result).toEqual({ customer: 'Acme Corp', noteAuthor: 'org:acme' });
+  for (const call of query.calls) {
+    expect(call.credential).toMatchObject({ kind: 'api_key_query' });
+    expect(call.query.api_key).toBe(crm.organisationApiKey);
+    expect(call.headers['x-api-key']).toBeUndefined();
+  }
+});
+
+test('no auth: nothing at all is presented', async () => {
+  const { calls } = await probe('none');
+  expect(calls.length).toBeGreaterThan(0);
+  for (const call of calls) {
+    expect(call.headers.authorization).toBeUndefined();
+    expect(call.headers['x-api-key']).toBeUndefined();
+    expect(call.query.api_key).toBeUndefined();
+  }
+  // The CRM wants a credential for customers: with none the tool fails with the app's answer, and says so.
+  const client = await gs.connect(await gs.tokenFor('alice'));
+  const answer = await client.callTool({ name: 'crm_probe_none', arguments: {} });
+  expect(answer.isError).toBe(true);
+  expect((answer.content as { text: string }[])[0]!.text).toContain('CRM refused the credential (401');
+  await client.close();
+});
+
+test('client credentials: a token from the token endpoint, fetched once and reused, owned by the client', async () => {
+  const since = await lastLogSeq(gs.stack.sandbox.url);
+  const first = await probe('client_credentials');
+  const second = await probe('client_credentials');
+  expect(first.result).toEqual({ customer: 'Acme Corp', noteAuthor: `client:${crm.clients[0]!.clientId}` });
+  const tokens = new Set([...first.calls, ...second.calls].map((call) => call.credential.presented));
+  expect(tokens.size).toBe(1);
+  for (const call of [...first.calls, ...second.calls]) expect(call.credential).toMatchObject({ kind: 'oauth_client' });
+  const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] };
+  expect(requests.filter((r) => r.path === '/oauth/token' && r.grantType === 'client_credentials')).toHaveLength(1);
+});
