@@ -63,7 +63,7 @@ test('an unknown tool name fails with a clear error', async () => {
 });
 
 test.each([
-  [{ app: 'nosuchapp', action: 'x', input: {} }, 'UnknownApp', 'Unknown app "nosuchapp". Known apps: github, slack, jira.'],
+  [{ app: 'nosuchapp', action: 'x', input: {} }, 'UnknownApp', 'Unknown app "nosuchapp". Known apps: github, slack, jira, crm.'],
   [{ app: 'github', action: 'repos.delete', input: {} }, 'UnknownAction', 'GitHub has no action "repos.delete". Known actions: users.getAuthenticated, pulls.get, issues.createComment.'],
   [{ app: 'slack', action: 'chat.postMessage', input: { channel: '#triage' } }, 'InvalidActionInput', 'Invalid input for Slack chat.postMessage: text: Invalid input: expected string, received undefined'],
 ])('app call %j fails with %s', async (request, type, message) => {
