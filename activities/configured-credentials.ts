@@ -29,15 +29,20 @@ export const isOrganisationMode = (credential: CredentialConfig | undefined): cr
  * them: no auth, a static bearer token, Basic, a shared API key (header or query), or a token from the
  * client-credentials grant. Secrets are read at call time from their references and never leave here.
  */
-export async function organisationCredential(connector: AppConnector, app: AppSettings, credential: OrganisationMode, sources: OrganisationCredentialSources): Promise<PresentedCredential> {
-  const secret = (ref: SecretRef, field: string) => {
+/** Reads a secret reference at call time; a missing secret fails the call with what to provide. */
+export function secretReader(connector: AppConnector, secretsDir: string) {
+  return (ref: SecretRef, field: string): string => {
     try {
-      return readSecret(ref, { env: process.env, baseDir: sources.secretsDir });
+      return readSecret(ref, { env: process.env, baseDir: secretsDir });
     } catch (error) {
       if (!(error instanceof SecretUnavailableError)) throw error;
       throw ApplicationFailure.nonRetryable(`${connector.displayName}'s ${field} (${describeSecretRef(ref)}) is unavailable: ${error.message}. An administrator must provide it.`, FailureType.serviceAccountMissing);
     }
   };
+}
+
+export async function organisationCredential(connector: AppConnector, app: AppSettings, credential: OrganisationMode, sources: OrganisationCredentialSources): Promise<PresentedCredential> {
+  const secret = secretReader(connector, sources.secretsDir);
   const organisation = (headers: Record<string, string>, externalAccount: string, query?: Record<string, string>): PresentedCredential => ({ headers, query, owner: 'service_account', externalAccount });
   switch (credential.mode) {
     case 'none':

@@ -5,12 +5,13 @@ import type { AppSettings } from '../core/config/settings.ts';
 import type { AppOAuthClient } from '../core/oauth/oauth-client.ts';
 import { ConnectionUnavailableError, type Vault } from '../core/vault/index.ts';
 import type { Caller } from './caller-context.ts';
+import { callerTokenCredential, isCallerTokenMode, type CallerTokenSources } from './caller-token-credentials.ts';
 import { isOrganisationMode, organisationCredential, type OrganisationCredentialSources, type PresentedCredential } from './configured-credentials.ts';
 import { FailureType, type ConnectionRequiredDetails } from './contract.ts';
 
 export type { PresentedCredential } from './configured-credentials.ts';
 
-export interface CredentialSources extends OrganisationCredentialSources {
+export interface CredentialSources extends OrganisationCredentialSources, Pick<CallerTokenSources, 'tokenExchanges'> {
   vault: Vault;
   oauthClients: ReadonlyMap<string, AppOAuthClient>;
   /** The tool's own override of an app's credential (configuration file, `tools.<tool>.credentials`). */
@@ -25,6 +26,7 @@ export interface CredentialSources extends OrganisationCredentialSources {
 export async function resolveCredential(caller: Caller, connector: AppConnector, app: AppSettings, sources: CredentialSources): Promise<PresentedCredential> {
   const configured = sources.toolCredential(caller.binding.tool, app.id) ?? app.credential;
   if (isOrganisationMode(configured)) return organisationCredential(connector, app, configured, sources);
+  if (isCallerTokenMode(configured)) return callerTokenCredential(caller, connector, configured, sources);
   if ((configured?.mode ?? app.mode) === 'service_account') return serviceAccountCredential(connector, sources);
   if (caller.identity.authMethod === 'api_token') {
     throw ApplicationFailure.nonRetryable(

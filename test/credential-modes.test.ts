@@ -4,6 +4,7 @@
  */
 import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
 import { GatewayStack } from './support/gateway-stack.ts';
+import { expectNoSecretsInHistories } from './support/history-secrets.ts';
 import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
 
 let gs: GatewayStack;
@@ -28,6 +29,12 @@ tools:
     credentials: { crm: { mode: api_key, in: query, name: api_key, scope: shared, key: env:CRM_ORG_KEY } }
   crm_probe_client_credentials:
     credentials: { crm: { mode: client_credentials, clientId: env:CRM_CLIENT_ID, clientSecret: env:CRM_CLIENT_SECRET, scopes: [customers:read, notes:write] } }
+  crm_probe_passthrough:
+    credentials: { crm: { mode: passthrough, trustedIssuers: [${sandbox.idpIssuer}] } }
+  crm_probe_passthrough_untrusted:
+    credentials: { crm: { mode: passthrough, trustedIssuers: ["https://idp.elsewhere.example"] } }
+  crm_probe_token_exchange:
+    credentials: { crm: { mode: token_exchange, tokenUrl: ${sandbox.idpIssuer}/token, clientId: env:BATON_IDP_CLIENT_ID, clientSecret: env:BATON_IDP_CLIENT_SECRET, resource: ${sandbox.crm.resource} } }
 servers:
   default:
     tools: "*"
@@ -54,9 +61,9 @@ afterAll(async () => {
 });
 
 /** Runs the mode's probe tool as alice and returns what the CRM logged for its two API calls. */
-async function probe(mode: string): Promise<{ result: unknown; calls: LoggedRequest[] }> {
+async function probe(mode: string, token?: string): Promise<{ result: unknown; calls: LoggedRequest[] }> {
   const since = await lastLogSeq(gs.stack.sandbox.url);
-  const client = await gs.connect(await gs.tokenFor('alice'));
+  const client = await gs.connect(token ?? (await gs.tokenFor('alice')));
   const answer = await client.callTool({ name: `crm_probe_${mode}`, arguments: {} });
   await client.close();
   const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] };
@@ -126,4 +133,31 @@ test('client credentials: a token from the token endpoint, fetched once and reus
   for (const call of [...first.calls, ...second.calls]) expect(call.credential).toMatchObject({ kind: 'oauth_client' });
   const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] };
   expect(requests.filter((r) => r.path === '/oauth/token' && r.grantType === 'client_credentials')).toHaveLength(1);
+});
+
+test("passthrough: the caller's own token, only to an app that trusts its issuer", async () => {
+  const aliceToken = await gs.tokenFor('alice');
+  const { result, calls } = await probe('passthrough', aliceToken);
+  expect(result).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
+  for (const call of calls) expect(call.credential).toMatchObject({ kind: 'idp_jwt_foreign_audience', presented: aliceToken, user: 'alice' });
+
+  const untrusted = await probe('passthrough_untrusted', aliceToken);
+  expect(untrusted.calls).toEqual([]);
+  expect(JSON.stringify(untrusted.result)).toContain("Baton does not forward alice's token to CRM");
+});
+
+test('token exchange (RFC 8693): a token for the CRM, naming alice, obtained by Baton from her token', async () => {
+  const aliceToken = await gs.tokenFor('alice');
+  const { result, calls } = await probe('token_exchange', aliceToken);
+  expect(result).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
+  for (const call of calls) {
+    expect(call.credential).toMatchObject({ kind: 'idp_jwt', user: 'alice' });
+    expect(call.credential.presented).not.toBe(aliceToken);
+    const claims = JSON.parse(Buffer.from(call.credential.presented!.split('.')[1]!, 'base64url').toString()) as { aud: string; sub: string; act: { sub: string } };
+    expect(claims).toMatchObject({ aud: crm.resource, sub: 'alice', act: { sub: 'baton-gateway' } });
+  }
+});
+
+test('no caller token, exchanged token or other secret reached Temporal history', async () => {
+  await expectNoSecretsInHistories(gs.stack);
 });

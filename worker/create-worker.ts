@@ -5,6 +5,7 @@ import { createActivities, identityInterceptor } from '../activities/index.ts';
 import type { BatonSettings } from '../core/config/settings.ts';
 import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { ClientCredentialsTokens } from '../core/oauth/client-credentials.ts';
+import { TokenExchanges } from '../core/oauth/token-exchange.ts';
 import { createIdentityVerifier } from '../core/identity/verifier.ts';
 import { AppOAuthClient } from '../core/oauth/oauth-client.ts';
 import { openStores, type BatonStores } from '../core/stores.ts';
@@ -40,6 +41,7 @@ export async function createBatonWorker(settings: BatonSettings, { workflowBundl
       oauthClients,
       secretsDir: settings.secretsDir,
       clientCredentials: new ClientCredentialsTokens(),
+      tokenExchanges: new TokenExchanges(),
       toolCredential: (tool, app) => settings.config.tools[tool]?.credentials[app],
     }),
     interceptors: {

@@ -34,6 +34,13 @@ CREATE TABLE IF NOT EXISTS vault_service_credentials (
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS vault_inbound_tokens (
+  ref TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  sealed_token TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
 `;
 
 export function createVaultTables(db: SqlDatabase): void {

@@ -129,6 +129,26 @@ export class Vault {
     return row && (JSON.parse(unseal(this.#key, row.sealed_secret, serviceAad(app))) as Record<string, string>);
   }
 
+  /**
+   * Keeps a caller's inbound bearer token for the modes that need it (passthrough, token exchange),
+   * so workflows carry only `ref`. Sealed bound to the ref and the user: another user's identity
+   * cannot read it. Expired tokens are swept on every write.
+   */
+  putInboundToken(ref: string, owner: { tenant: string; subject: string }, token: string, expiresAt: number): void {
+    this.#db.run('DELETE FROM vault_inbound_tokens WHERE expires_at < ?', Date.now());
+    this.#db.run(
+      'INSERT INTO vault_inbound_tokens (ref, tenant, subject, sealed_token, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING',
+      ref, owner.tenant, owner.subject, seal(this.#key, token, inboundAad(ref, owner)), expiresAt,
+    );
+  }
+
+  /** The caller's inbound token behind `ref`, only for its owner and only while it has not expired. */
+  getInboundToken(ref: string, owner: { tenant: string; subject: string }): { token: string; expiresAt: number } | undefined {
+    const row = this.#db.get<{ sealed_token: string; expires_at: number }>('SELECT sealed_token, expires_at FROM vault_inbound_tokens WHERE ref = ? AND tenant = ? AND subject = ?', ref, owner.tenant, owner.subject);
+    if (!row || row.expires_at <= Date.now()) return undefined;
+    return { token: unseal(this.#key, row.sealed_token, inboundAad(ref, owner)), expiresAt: row.expires_at };
+  }
+
   deleteServiceCredential(app: string): boolean {
     return this.#db.run('DELETE FROM vault_service_credentials WHERE app = ?', app).changes === 1;
   }
@@ -248,6 +268,10 @@ export class Vault {
     if (!info) throw new Error(`connection ${id.app} of ${id.subject} vanished right after being written`);
     return info;
   }
+}
+
+function inboundAad(ref: string, owner: { tenant: string; subject: string }): string {
+  return `inbound:${encodeURIComponent(ref)}:${encodeURIComponent(owner.tenant)}:${encodeURIComponent(owner.subject)}`;
 }
 
 function serviceAad(app: string): string {

@@ -100,7 +100,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, whyNot(name, principal, permitted));
       const input = validate(tool.input, args, name);
       const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
-      const outcome = sealed && sealed.tool === tool.name ? await deps.runner.attach(principal, sealed.runId, byName) : await deps.runner.call(principal, tool, input);
+      const outcome = sealed && sealed.tool === tool.name ? await deps.runner.attach(principal, sealed.runId, byName) : await deps.runner.call(principal, tool, input, ctx.http!.authInfo!.token);
       if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'The requestState names a run that is not yours or no longer exists; call the tool again without it.');
       return answer(outcome);
 

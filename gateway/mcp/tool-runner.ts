@@ -79,14 +79,31 @@ export class ToolRunner {
   }
 
   /** A tools/call: a repeat of a call the user was told to come back for re-attaches to its run; else a new run. */
-  async call(principal: Principal, tool: CallableDefinition, input: unknown): Promise<CallOutcome> {
+  async call(principal: Principal, tool: CallableDefinition, input: unknown, inboundToken: string): Promise<CallOutcome> {
     const digest = argumentsDigest(input);
     const notBefore = Date.now() - this.#deps.gateway.requestStateTtlSeconds * 1000;
     const waiting = this.#deps.runs.findHandedBack(principal, tool.name, digest, notBefore);
     if (waiting) return this.#follow(principal, tool, waiting.workflowId);
-    const handle = await startTool(this.#deps.client, this.#deps.sign, { tool, input, identity: identityOf(principal), taskQueue: this.#deps.settings.temporal.taskQueue });
+    const identity = { ...identityOf(principal), inboundTokenRef: this.#keepCallerToken(principal, tool, inboundToken) };
+    const handle = await startTool(this.#deps.client, this.#deps.sign, { tool, input, identity, taskQueue: this.#deps.settings.temporal.taskQueue });
     this.#deps.runs.recordStarted({ workflowId: handle.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
     return this.#follow(principal, tool, handle.workflowId);
+  }
+
+  /**
+   * A tool whose apps act with the caller's own token (passthrough, token exchange) gets it through the
+   * vault: the run carries only the reference. Nothing is kept for other tools, or for API tokens.
+   */
+  #keepCallerToken(principal: Principal, tool: CallableDefinition, token: string): string | null {
+    const { settings, stores } = this.#deps;
+    const needs = requiredApps(tool).some((app) => {
+      const mode = (settings.config.tools[tool.name]?.credentials[app] ?? settings.apps.get(app)?.credential)?.mode;
+      return mode === 'passthrough' || mode === 'token_exchange';
+    });
+    if (!needs || principal.authMethod !== 'oauth' || principal.expiresAt === null) return null;
+    const ref = `inbound/${randomUUID()}`;
+    stores.vault.putInboundToken(ref, principal, token, principal.expiresAt * 1000);
+    return `vault:${ref}`;
   }
 
   /** Re-attaches to a run by id (requestState, get_run_result); only the caller's own runs are found. */

@@ -64,7 +64,11 @@ export class GatewayStack {
     const stack = await Stack.start({
       publicUrl: url,
       idp: { clients: { baton: { ...browserClient, redirectUris: [`${url}/auth/callback`] } }, signingKeys: [idpKey] },
-      config: typeof config === 'string' ? () => ({ yaml: config }) : config,
+      // Worker and tests may need the gateway's IdP client too (token exchange acts as Baton's client).
+      config: (sandbox) => {
+        const setup = typeof config === 'string' ? { yaml: config } : config(sandbox);
+        return { ...setup, env: { BATON_IDP_CLIENT_ID: browserClient.clientId, BATON_IDP_CLIENT_SECRET: browserClient.clientSecret, ...setup.env } };
+      },
     });
     const gatewayEnv: NodeJS.ProcessEnv = {
       ...stack.workerEnv,

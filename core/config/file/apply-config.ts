@@ -46,7 +46,6 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
 
 /** Modes the file already validates but the worker cannot use yet: refused at start rather than at the first call. */
 function notYetSupported(credential: CredentialConfig): string | undefined {
-  if (credential.mode === 'passthrough' || credential.mode === 'token_exchange') return `"${credential.mode}"`;
   if (credential.mode === 'api_key' && credential.scope === 'individual') return 'an individual (per-user) API key';
   return undefined;
 }
