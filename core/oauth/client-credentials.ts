@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { isLoopbackOrHttps } from './oauth-client.ts';
+import { ExpiringTokenCache, type ExpiringToken } from './token-cache.ts';
 
 export interface ClientCredentialsGrant {
   tokenUrl: string;
@@ -8,36 +9,20 @@ export interface ClientCredentialsGrant {
   scopes: string[];
 }
 
-interface CachedToken {
-  accessToken: string;
-  expiresAt: number;
-  lifetimeMs: number;
-}
-
 /**
- * Tokens from the OAuth client-credentials grant (oauth4webapi), one per app and grant: kept until near
- * expiry (the last tenth of their life, at most a minute), then fetched again — once, however many calls
- * need it at that moment (single flight within the process).
+ * Tokens from the OAuth client-credentials grant (oauth4webapi), one per app and client: kept until the
+ * last tenth of their life (at most a minute before expiry), then fetched again once.
  */
 export class ClientCredentialsTokens {
-  readonly #cache = new Map<string, CachedToken>();
-  readonly #inFlight = new Map<string, Promise<CachedToken>>();
+  // The margin scales with the lifetime the token came with, so short-lived tokens are still reused.
+  readonly #tokens = new ExpiringTokenCache((token) => Math.min(60_000, token.lifetimeMs / 10));
 
-  async token(key: string, grant: ClientCredentialsGrant): Promise<string> {
-    const cached = this.#cache.get(key);
-    if (cached && Date.now() < cached.expiresAt - Math.min(60_000, cached.lifetimeMs / 10)) return cached.accessToken;
-    let pending = this.#inFlight.get(key);
-    if (!pending) {
-      pending = fetchToken(grant).finally(() => this.#inFlight.delete(key));
-      this.#inFlight.set(key, pending);
-    }
-    const fresh = await pending;
-    this.#cache.set(key, fresh);
-    return fresh.accessToken;
+  token(key: string, grant: ClientCredentialsGrant): Promise<string> {
+    return this.#tokens.get(key, () => fetchToken(grant));
   }
 }
 
-async function fetchToken(grant: ClientCredentialsGrant): Promise<CachedToken> {
+async function fetchToken(grant: ClientCredentialsGrant): Promise<ExpiringToken> {
   const server: oauth.AuthorizationServer = { issuer: new URL(grant.tokenUrl).origin, token_endpoint: grant.tokenUrl };
   const client: oauth.Client = { client_id: grant.clientId };
   const options = { [oauth.allowInsecureRequests]: isLoopbackOrHttps(grant.tokenUrl) };
@@ -45,5 +30,5 @@ async function fetchToken(grant: ClientCredentialsGrant): Promise<CachedToken> {
   const response = await oauth.clientCredentialsGrantRequest(server, client, oauth.ClientSecretBasic(grant.clientSecret), parameters, options);
   const result = await oauth.processClientCredentialsResponse(server, client, response);
   const lifetimeMs = (result.expires_in ?? 3600) * 1000;
-  return { accessToken: result.access_token, expiresAt: Date.now() + lifetimeMs, lifetimeMs };
+  return { token: result.access_token, expiresAt: Date.now() + lifetimeMs, lifetimeMs };
 }

@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { isLoopbackOrHttps } from './oauth-client.ts';
+import { ExpiringTokenCache, type ExpiringToken } from './token-cache.ts';
 
 export interface TokenExchangeRequest {
   tokenUrl: string;
@@ -20,24 +21,14 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
  * concurrent calls share one exchange.
  */
 export class TokenExchanges {
-  readonly #cache = new Map<string, { token: string; expiresAt: number }>();
-  readonly #inFlight = new Map<string, Promise<{ token: string; expiresAt: number }>>();
+  readonly #tokens = new ExpiringTokenCache(() => 30_000);
 
-  async token(key: string, request: TokenExchangeRequest): Promise<string> {
-    const cached = this.#cache.get(key);
-    if (cached && Date.now() < cached.expiresAt - 30_000) return cached.token;
-    let pending = this.#inFlight.get(key);
-    if (!pending) {
-      pending = exchange(request).finally(() => this.#inFlight.delete(key));
-      this.#inFlight.set(key, pending);
-    }
-    const fresh = await pending;
-    this.#cache.set(key, fresh);
-    return fresh.token;
+  token(key: string, request: TokenExchangeRequest): Promise<string> {
+    return this.#tokens.get(key, () => exchange(request));
   }
 }
 
-async function exchange(request: TokenExchangeRequest): Promise<{ token: string; expiresAt: number }> {
+async function exchange(request: TokenExchangeRequest): Promise<ExpiringToken> {
   const server: oauth.AuthorizationServer = { issuer: new URL(request.tokenUrl).origin, token_endpoint: request.tokenUrl };
   const client: oauth.Client = { client_id: request.clientId };
   const parameters: Record<string, string> = { subject_token: request.subjectToken, subject_token_type: ACCESS_TOKEN_TYPE, requested_token_type: ACCESS_TOKEN_TYPE };
@@ -47,5 +38,6 @@ async function exchange(request: TokenExchangeRequest): Promise<{ token: string;
   const options = { [oauth.allowInsecureRequests]: isLoopbackOrHttps(request.tokenUrl) };
   const response = await oauth.genericTokenEndpointRequest(server, client, oauth.ClientSecretBasic(request.clientSecret), TOKEN_EXCHANGE, parameters, options);
   const result = await oauth.processGenericTokenEndpointResponse(server, client, response);
-  return { token: result.access_token, expiresAt: Date.now() + (result.expires_in ?? 300) * 1000 };
+  const lifetimeMs = (result.expires_in ?? 300) * 1000;
+  return { token: result.access_token, expiresAt: Date.now() + lifetimeMs, lifetimeMs };
 }
