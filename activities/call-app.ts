@@ -6,6 +6,7 @@ import { describeIssues } from '../core/schema-issues.ts';
 import type { StepStore } from '../core/steps/step-store.ts';
 import { sendFromActivity } from './app-http.ts';
 import { currentCaller, type Caller } from './caller-context.ts';
+import { extraHeaders } from './extra-headers.ts';
 import { connectionRequired, resolveCredential, type CredentialSources, type PresentedCredential } from './credentials.ts';
 import { FailureType, type CallAppInput } from './contract.ts';
 
@@ -49,8 +50,11 @@ export function createCallApp(deps: CallAppDependencies) {
     }
 
     let credential: PresentedCredential;
+    let headers: Record<string, string>;
     try {
       credential = await resolveCredential(caller, connector, app, deps);
+      // The credential wins over a configured extra header of the same name.
+      headers = { ...extraHeaders(caller, connector, app, deps.vault), ...credential.headers };
     } catch (error) {
       audit.finish({ outcome: isConnectionRequired(error) ? 'connection_required' : 'failed', error: messageOf(error) });
       throw error;
@@ -62,7 +66,7 @@ export function createCallApp(deps: CallAppDependencies) {
       const request = action.toRequest(parsed.data);
       // A credential that travels in the query (an API key parameter) joins the action's own parameters.
       const withCredential = credential.query ? { ...request, query: { ...request.query, ...credential.query } } : request;
-      const response = await sendFromActivity(app.endpoints.apiBaseUrl, withCredential, credential.headers, stepKey);
+      const response = await sendFromActivity(app.endpoints.apiBaseUrl, withCredential, headers, stepKey);
       answer = { status: response.status, read: action.readAnswer(response.status, response.body) };
     } catch (error) {
       audit.finish({ outcome: 'failed', error: `could not reach ${connector.displayName}: ${messageOf(error)}` });

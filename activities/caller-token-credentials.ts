@@ -24,14 +24,22 @@ export interface CallerTokenSources {
  * (the workflow holds only its reference): forwarded as is to an app that trusts the same issuer, or
  * exchanged (RFC 8693) for a token meant for the app.
  */
-export async function callerTokenCredential(caller: Caller, connector: AppConnector, credential: CallerTokenMode, sources: CallerTokenSources): Promise<PresentedCredential> {
+/** The caller's inbound token the gateway kept for this run; fails the call clearly when there is none. */
+export function callerToken(caller: Caller, connector: AppConnector, vault: Vault): { ref: string; token: string } {
   const { identity } = caller;
   const ref = identity.inboundTokenRef?.replace(/^vault:/, '');
-  const stored = ref ? sources.vault.getInboundToken(ref, identity) : undefined;
-  if (!stored) {
+  const stored = ref ? vault.getInboundToken(ref, identity) : undefined;
+  if (!ref || !stored) {
     const why = identity.authMethod === 'api_token' ? 'API-token callers have no token of their own to pass on' : "the caller's sign-in token is no longer available (it expired)";
-    throw ApplicationFailure.nonRetryable(`${connector.displayName} acts with the caller's own token, but ${why}; sign in again and call the tool again.`, FailureType.appRequestFailed);
+    throw ApplicationFailure.nonRetryable(`${connector.displayName} is given the caller's own token, but ${why}; sign in again and call the tool again.`, FailureType.appRequestFailed);
   }
+  return { ref, token: stored.token };
+}
+
+export async function callerTokenCredential(caller: Caller, connector: AppConnector, credential: CallerTokenMode, sources: CallerTokenSources): Promise<PresentedCredential> {
+  const { identity } = caller;
+  const stored = callerToken(caller, connector, sources.vault);
+  const ref = stored.ref;
   const asCaller = (token: string): PresentedCredential => ({ headers: { authorization: `Bearer ${token}` }, owner: 'user', externalAccount: identity.subject });
   if (credential.mode === 'passthrough') {
     if (!credential.trustedIssuers.includes(identity.issuer)) {

@@ -2,6 +2,7 @@
  * Outbound credential modes through the full stack (MCP client → gateway → Temporal → worker → CRM):
  * for each mode the sandbox CRM's request log shows exactly which credential arrived, and nothing else.
  */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
 import { GatewayStack } from './support/gateway-stack.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
@@ -18,6 +19,11 @@ const config = (sandbox: RunningSandbox) => {
 apps:
   crm:
     credential: { mode: bearer, token: env:CRM_INTEGRATION_TOKEN }
+    headers:
+      - { name: X-Baton-User, from: caller_identity, field: subject }
+      - { name: X-Baton-Email, from: caller_identity, field: email }
+      - { name: X-Source, from: static, value: baton-tests }
+      - { name: X-Forwarded-Token, from: caller_token, prefix: "Bearer " }
 tools:
   crm_probe_none:
     credentials: { crm: { mode: none } }
@@ -160,4 +166,27 @@ test('token exchange (RFC 8693): a token for the CRM, naming alice, obtained by 
 
 test('no caller token, exchanged token or other secret reached Temporal history', async () => {
   await expectNoSecretsInHistories(gs.stack);
+});
+
+test('extra headers ride on top of any mode; what the client sent (cookie, its own authorization, x-internal-*) never reaches the app', async () => {
+  const aliceToken = await gs.tokenFor('alice');
+  const since = await lastLogSeq(gs.stack.sandbox.url);
+  const client = new Client({ name: 'nosy-client', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(gs.mcpUrl), {
+      requestInit: { headers: { Authorization: `Bearer ${aliceToken}`, Cookie: 'session=client-cookie', 'X-Internal-Secret': 'do-not-forward', 'X-Internal-Route': 'blue' } },
+    }),
+  );
+  for (const mode of ['bearer', 'api_key_header', 'client_credentials']) await client.callTool({ name: `crm_probe_${mode}`, arguments: {} });
+  await client.close();
+  const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] };
+  const apiCalls = requests.filter((r) => r.path.startsWith('/api/'));
+  expect(apiCalls).toHaveLength(6);
+  for (const call of apiCalls) {
+    expect(call.headers).toMatchObject({ 'x-baton-user': 'alice', 'x-baton-email': 'alice@example.com', 'x-source': 'baton-tests', 'x-forwarded-token': `Bearer ${aliceToken}` });
+    expect(call.headers.cookie).toBeUndefined();
+    expect(call.headers['x-internal-secret']).toBeUndefined();
+    expect(call.headers['x-internal-route']).toBeUndefined();
+    expect(call.headers.authorization ?? '').not.toContain(aliceToken);
+  }
 });

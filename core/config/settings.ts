@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { connectors, type AppEndpoints, type CredentialMode } from '../../apps/index.ts';
 import { applyConfiguredApps } from './file/apply-config.ts';
 import { loadConfigFile } from './file/load-config.ts';
-import { configSchema, type BatonConfig, type CredentialConfig } from './file/schema.ts';
+import { configSchema, type BatonConfig, type CredentialConfig, type ExtraHeaderConfig } from './file/schema.ts';
 import { sandboxEndpoints } from './sandbox-endpoints.ts';
 
 export interface AppSettings {
@@ -14,6 +14,8 @@ export interface AppSettings {
   client?: { clientId: string; clientSecret: string };
   /** The configuration file's credential for the app (its secrets still references), when it has one. */
   credential?: CredentialConfig;
+  /** Headers added to every call of the app, on top of its credential (configuration file). */
+  headers: ExtraHeaderConfig[];
 }
 
 export interface BatonSettings {
@@ -78,6 +80,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
       mode,
       scopes: env[`${prefix}SCOPES`]?.split(/[ ,]+/).filter(Boolean) ?? connector.oauth?.defaultScopes ?? [],
       client: clientId && clientSecret ? { clientId, clientSecret } : undefined,
+      headers: [],
     });
   }
   const loaded = vars.BATON_CONFIG ? loadConfigFile(vars.BATON_CONFIG) : undefined;

@@ -98,7 +98,7 @@ export class ToolRunner {
     const { settings, stores } = this.#deps;
     const needs = requiredApps(tool).some((app) => {
       const mode = (settings.config.tools[tool.name]?.credentials[app] ?? settings.apps.get(app)?.credential)?.mode;
-      return mode === 'passthrough' || mode === 'token_exchange';
+      return mode === 'passthrough' || mode === 'token_exchange' || settings.apps.get(app)?.headers.some((header) => header.from === 'caller_token');
     });
     if (!needs || principal.authMethod !== 'oauth' || principal.expiresAt === null) return null;
     const ref = `inbound/${randomUUID()}`;

@@ -33,7 +33,10 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
     if (app.credential.mode === 'user_oauth' && !client) throw fail(`apps.${id}.oauth`, 'user_oauth needs an OAuth client: give oauth.clientId and oauth.clientSecret');
     const pending = notYetSupported(app.credential);
     if (pending) throw fail(`apps.${id}.credential.mode`, `${pending} is not supported yet; use another mode for now`);
-    apps.set(id, { ...known, endpoints, client, mode: app.credential.mode, scopes: app.oauth?.scopes ?? known.scopes, credential: app.credential });
+    app.headers.forEach((header, index) => {
+      if (header.from === 'service_token' || header.from === 'vault') throw fail(`apps.${id}.headers.${index}.from`, `"${header.from}" headers are not supported yet; use caller_token, caller_identity or static`);
+    });
+    apps.set(id, { ...known, endpoints, client, mode: app.credential.mode, scopes: app.oauth?.scopes ?? known.scopes, credential: app.credential, headers: app.headers });
   }
   for (const [tool, { credentials }] of Object.entries(loaded.config.tools)) {
     for (const [app, credential] of Object.entries(credentials)) {

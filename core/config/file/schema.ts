@@ -100,5 +100,6 @@ export const configSchema = z.object({
 
 export type BatonConfig = z.infer<typeof configSchema>;
 export type CredentialConfig = z.infer<typeof credentialSchema>;
+export type ExtraHeaderConfig = z.infer<typeof extraHeaderSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type AccessConfig = z.infer<typeof accessSchema>;
