@@ -42,7 +42,8 @@ export function createCallApp(deps: CallAppDependencies) {
       throw ApplicationFailure.nonRetryable(`Invalid input for ${connector.displayName} ${actionName}: ${issues}`, FailureType.invalidActionInput);
     }
 
-    const audit = startAudit(deps.audit, caller, connector, app.mode, actionName, stepKey);
+    const mode = deps.toolCredential(caller.binding.tool, appId)?.mode ?? app.mode;
+    const audit = startAudit(deps.audit, caller, connector, mode, actionName, stepKey);
     const done = deps.steps.find(stepKey);
     if (done) {
       audit.finish({ outcome: 'replayed' });

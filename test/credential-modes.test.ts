@@ -5,6 +5,7 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
 import { GatewayStack } from './support/gateway-stack.ts';
+import { alice } from './support/identities.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
 import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
 
@@ -189,4 +190,25 @@ test('extra headers ride on top of any mode; what the client sent (cookie, its o
     expect(call.headers['x-internal-route']).toBeUndefined();
     expect(call.headers.authorization ?? '').not.toContain(aliceToken);
   }
+});
+
+test('a three-level tool mixing modes: each level’s call carries its own mode’s credential', async () => {
+  await gs.stack.consent(alice, 'github');
+  const since = await lastLogSeq(gs.stack.sandbox.url);
+  const client = await gs.connect(await gs.tokenFor('alice'));
+  const answer = await client.callTool({ name: 'mixed_modes_probe', arguments: {} });
+  await client.close();
+  expect(answer.structuredContent).toEqual({ crmAs: 'integration', login: 'alice', jiraKey: expect.stringMatching(/^OPS-\d+$/) });
+  const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?since=${since}`)) as { requests: LoggedRequest[] };
+  const byApp = (app: string) => requests.filter((r) => r.app === app && !r.path.startsWith('/oauth') && !r.path.startsWith('/login'));
+  expect(byApp('crm').map((r) => r.credential)).toEqual([expect.objectContaining({ kind: 'bearer_static', presented: crm.integrationToken })]);
+  expect(byApp('github').map((r) => r.credential)).toEqual([expect.objectContaining({ scheme: 'bearer', user: 'alice' })]);
+  expect(byApp('jira').map((r) => r.credential)).toEqual([expect.objectContaining({ scheme: 'basic', user: 'service-account' })]);
+  // The audit trail says the same, level by level.
+  const rows = gs.stack.stores.audit.forRun(String((answer._meta as Record<string, unknown>)['baton/runId']));
+  expect(rows.map((row) => [row.app, row.credentialMode, row.credentialOwner, row.runPath.length])).toEqual([
+    ['crm', 'bearer', 'service_account', 1],
+    ['github', 'user_oauth', 'user', 2],
+    ['jira', 'service_account', 'service_account', 3],
+  ]);
 });
