@@ -13,6 +13,7 @@ import { AccessGrants } from './access/access-grants.ts';
 import { AccessPolicy } from './access/access-policy.ts';
 import { ApiTokenStore } from './auth/api-tokens.ts';
 import { ConnectFlow } from './consent/connect-flow.ts';
+import { adminRoutes } from './http/admin-routes.ts';
 import { bearerAuth } from './http/bearer-auth.ts';
 import { healthRoutes } from './http/health.ts';
 import { mcpEndpoint } from './http/mcp-endpoint.ts';
@@ -53,7 +54,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     createAccessTokenVerifier({ issuer: gateway.identityProvider.issuer, audience, jwks: gateway.identityProvider.jwks, defaultTenant: gateway.defaultTenant });
   const apiTokens = new ApiTokenStore(stores.db);
   const legacyClients = new LegacyClientCapabilities(stores.db);
-  const policy = new AccessPolicy(settings.config, new AccessGrants(stores.db));
+  const grants = new AccessGrants(stores.db);
+  const policy = new AccessPolicy(settings.config, grants);
   const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs: new RunRegistry(stores.db) });
   const servers = policy.servers().map((server) => {
     const path = server === 'default' ? '/mcp' : `/mcp/${server}`;
@@ -77,13 +79,18 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     next();
   });
   app.use(healthRoutes({ client, db: stores.db, verifier: servers[0]!.verifier }));
+  // The admin API takes tokens meant for the gateway's first (usually default) MCP server.
+  const [primary] = servers;
+  const authenticateFor = (resourceUrl: string, verifier: typeof primary.verifier) =>
+    bearerAuth({ verifier, apiTokens, requiredScopes: gateway.requiredScopes, resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl), resourceUrl });
+  app.use(adminRoutes({ authenticate: authenticateFor(primary!.resourceUrl, primary!.verifier), policy, grants, apiTokens }));
   for (const { path, resourceUrl, handler, verifier } of servers) {
     app.use(protectedResourceRoutes({ resourceUrl, issuer: gateway.identityProvider.issuer, scopes: gateway.requiredScopes }));
     app.use(
       mcpEndpoint({
         path,
         handler,
-        authenticate: bearerAuth({ verifier, apiTokens, requiredScopes: gateway.requiredScopes, resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl), resourceUrl }),
+        authenticate: authenticateFor(resourceUrl, verifier),
         legacyClients,
         maxBodyBytes: gateway.maxBodyBytes,
         rateLimitPerMinute: gateway.rateLimitPerMinute,

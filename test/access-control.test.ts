@@ -22,6 +22,7 @@ tools:
     access: { users: [alice], apiTokens: [ci] }
 roles:
   bob: admin
+  alice: viewer
 `;
 
 let gs: GatewayStack;
@@ -94,4 +95,41 @@ test('a virtual server exposes exactly its subset, to its own list, at its own U
   expect(wrongAudience.status).toBe(401);
   const metadata = await (await fetch(`${gs.url}/.well-known/oauth-protected-resource/mcp/triage`)).json();
   expect(metadata).toMatchObject({ resource: triageUrl });
+});
+
+const admin = async (token: string, method: string, path: string, body?: unknown) => {
+  const response = await fetch(`${gs.url}/admin${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: response.status, json: (await response.json()) as any };
+};
+
+test('the admin API: admins change access lists and API tokens, viewers only read, callers without a role get 403', async () => {
+  const bob = await gs.tokenFor('bob'); // admin role, not on any access list
+  const alice = await gs.tokenFor('alice'); // viewer role
+
+  expect(await admin(alice, 'GET', '/servers')).toMatchObject({ status: 200, json: { servers: expect.arrayContaining([expect.objectContaining({ name: 'triage', tools: ['triage_pull_request'] })]) } });
+  const refused = await admin(alice, 'POST', '/servers/default/access', { kind: 'user', value: 'bob' });
+  expect(refused).toEqual({ status: 403, json: { error: 'forbidden', message: 'Changing access lists needs the owner or admin role; alice has the viewer role (roles are set in the configuration file).' } });
+
+  // An admin role grants managing access, not running tools: bob adds himself, and only then can run.
+  expect(await list(bob)).toEqual([]);
+  expect(await admin(bob, 'POST', '/servers/default/access', { kind: 'user', value: 'bob' })).toMatchObject({ status: 201, json: { access: { users: ['alice', 'bob'] } } });
+  expect(await list(bob)).toContain('read_pull_request');
+  expect(await admin(bob, 'DELETE', '/servers/default/access/user/bob')).toMatchObject({ status: 200 });
+  expect(await list(bob)).toEqual([]);
+  expect((await admin(bob, 'DELETE', '/servers/default/access/user/alice')).json.message).toContain('entries from the configuration file are changed there');
+  expect((await admin(bob, 'POST', '/servers/nope/access', { kind: 'user', value: 'x' })).status).toBe(404);
+  expect((await admin(bob, 'POST', '/servers/default/access', { kind: 'robot', value: 'x' })).status).toBe(400);
+
+  const created = await admin(bob, 'POST', '/api-tokens', { name: 'release-bot', tenant: 'acme' });
+  expect(created).toMatchObject({ status: 201, json: { name: 'release-bot', token: expect.stringMatching(/^baton_/) } });
+  expect((await admin(bob, 'GET', '/api-tokens')).json.apiTokens).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'release-bot', revokedAt: null })]));
+  expect(JSON.stringify((await admin(bob, 'GET', '/api-tokens')).json)).not.toContain(created.json.token);
+  expect((await admin(alice, 'GET', '/api-tokens')).status).toBe(403);
+  expect(await admin(bob, 'DELETE', '/api-tokens/release-bot')).toMatchObject({ status: 200 });
+  expect((await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${created.json.token}` })).status).toBe(401);
+
+  const anonymous = await fetch(`${gs.url}/admin/servers`);
+  expect(anonymous.status).toBe(401);
+  const { token: service } = new ApiTokenStore(gs.stack.stores.db).create('admin-wannabe', { tenant: 'acme' });
+  expect((await admin(service, 'GET', '/servers')).json.message).toContain('admin-wannabe has no role');
 });

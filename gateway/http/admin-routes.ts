@@ -1,0 +1,91 @@
+import express, { type RequestHandler, type Response, type Router } from 'express';
+import { z } from 'zod';
+import type { AccessGrants } from '../access/access-grants.ts';
+import type { AccessPolicy, Role } from '../access/access-policy.ts';
+import { ApiTokenError, type ApiTokenStore } from '../auth/api-tokens.ts';
+import { extrasOf } from '../mcp/mcp-server.ts';
+
+export interface AdminDependencies {
+  authenticate: RequestHandler;
+  policy: AccessPolicy;
+  grants: AccessGrants;
+  apiTokens: ApiTokenStore;
+}
+
+/** What each role may do here. Roles come from the configuration file; none of them runs tools. */
+const canRead: readonly Role[] = ['owner', 'admin', 'contributor', 'viewer'];
+const canChange: readonly Role[] = ['owner', 'admin'];
+
+const grantBody = z.object({ kind: z.enum(['user', 'group', 'api_token']), value: z.string().min(1).max(200) }).strict();
+const tokenBody = z.object({ name: z.string(), tenant: z.string().optional() }).strict();
+
+/**
+ * The admin API: access lists and API tokens, for signed-in users whose role allows it. Every change
+ * is in the database and applies on the next call, on every gateway.
+ */
+export function adminRoutes(deps: AdminDependencies): Router {
+  const router = express.Router();
+  const allow = (roles: readonly Role[], what: string): RequestHandler => (req, res, next) => {
+    const { principal } = extrasOf(req.auth);
+    const role = principal.authMethod === 'oauth' ? deps.policy.roleOf(principal) : undefined;
+    if (role && roles.includes(role)) return next();
+    res.status(403).json({ error: 'forbidden', message: `${what} needs the ${roles.join(' or ')} role; ${principal.subject} has ${role ? `the ${role} role` : 'no role'} (roles are set in the configuration file).` });
+  };
+  const badRequest = (res: Response, message: string) => void res.status(400).json({ error: 'invalid_request', message });
+  const server = (name: string, res: Response) => {
+    if (deps.policy.server(name)) return true;
+    res.status(404).json({ error: 'not_found', message: `There is no MCP server "${name}"; servers: ${deps.policy.servers().join(', ')}.` });
+    return false;
+  };
+
+  // Route parameters, as plain strings (Express types a parameter as possibly repeated).
+  const param = (req: express.Request, name: string) => String(req.params[name]);
+
+  router.use('/admin', express.json({ limit: '16kb' }), deps.authenticate);
+
+  router.get('/admin/servers', allow(canRead, 'Reading the configuration'), (_req, res) => {
+    res.json({ servers: deps.policy.servers().map((name) => ({ name, tools: deps.policy.server(name)!.tools, access: deps.policy.accessList(name) })) });
+  });
+
+  router.post('/admin/servers/:server/access', allow(canChange, 'Changing access lists'), (req, res) => {
+    if (!server(param(req, 'server'), res)) return;
+    const body = grantBody.safeParse(req.body);
+    if (!body.success) return badRequest(res, 'Send {"kind": "user" | "group" | "api_token", "value": "<name>"}.');
+    const added = deps.grants.add({ server: param(req, 'server'), ...body.data, addedBy: extrasOf(req.auth).principal.subject });
+    res.status(added ? 201 : 200).json({ access: deps.policy.accessList(param(req, 'server')) });
+  });
+
+  router.delete('/admin/servers/:server/access/:kind/:value', allow(canChange, 'Changing access lists'), (req, res) => {
+    if (!server(param(req, 'server'), res)) return;
+    const kind = grantBody.shape.kind.safeParse(param(req, 'kind'));
+    if (!kind.success) return badRequest(res, 'The kind is user, group or api_token.');
+    if (!deps.grants.remove(param(req, 'server'), kind.data, param(req, 'value'))) {
+      res.status(404).json({ error: 'not_found', message: `${kind.data} ${param(req, 'value')} was not granted at run time on ${param(req, 'server')}; entries from the configuration file are changed there.` });
+      return;
+    }
+    res.json({ access: deps.policy.accessList(param(req, 'server')) });
+  });
+
+  router.get('/admin/api-tokens', allow(canChange, 'Listing API tokens'), (_req, res) => void res.json({ apiTokens: deps.apiTokens.list() }));
+
+  router.post('/admin/api-tokens', allow(canChange, 'Creating API tokens'), (req, res) => {
+    const body = tokenBody.safeParse(req.body);
+    if (!body.success) return badRequest(res, 'Send {"name": "<token name>", "tenant"?: "<tenant>"}.');
+    try {
+      res.status(201).json(deps.apiTokens.create(body.data.name, { tenant: body.data.tenant }));
+    } catch (error) {
+      if (!(error instanceof ApiTokenError)) throw error;
+      badRequest(res, error.message);
+    }
+  });
+
+  router.delete('/admin/api-tokens/:name', allow(canChange, 'Revoking API tokens'), (req, res) => {
+    if (!deps.apiTokens.revoke(param(req, 'name'))) {
+      res.status(404).json({ error: 'not_found', message: `No active API token is named or numbered "${param(req, 'name')}".` });
+      return;
+    }
+    res.json({ revoked: param(req, 'name') });
+  });
+
+  return router;
+}
