@@ -12,6 +12,7 @@ import { createAccessTokenVerifier } from './auth/access-token-verifier.ts';
 import { AccessGrants } from './access/access-grants.ts';
 import { AccessPolicy } from './access/access-policy.ts';
 import { ApiTokenStore } from './auth/api-tokens.ts';
+import { verifierPerIssuer } from './auth/issuer-router.ts';
 import { ConnectFlow } from './consent/connect-flow.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { bearerAuth } from './http/bearer-auth.ts';
@@ -49,9 +50,24 @@ export interface Gateway {
  */
 export function createGateway(deps: GatewayDependencies): Gateway {
   const { settings, gateway, stores, client, log } = deps;
-  // Each MCP server is its own OAuth resource: tokens must name its URL (RFC 8707), so one verifier each.
+  // Each MCP server is its own OAuth resource: tokens must name its URL (RFC 8707), so one verifier each,
+  // per identity provider (the one in the environment, and any the configuration file adds).
   const verifierFor = (audience: string) =>
-    createAccessTokenVerifier({ issuer: gateway.identityProvider.issuer, audience, jwks: gateway.identityProvider.jwks, defaultTenant: gateway.defaultTenant });
+    verifierPerIssuer(
+      new Map([
+        [gateway.identityProvider.issuer, createAccessTokenVerifier({ issuer: gateway.identityProvider.issuer, audience, jwks: gateway.identityProvider.jwks, defaultTenant: gateway.defaultTenant })],
+        ...settings.config.identityProviders.map((idp) => [
+          idp.issuer,
+          createAccessTokenVerifier({
+            issuer: idp.issuer,
+            audience,
+            jwks: idp.jwks ?? { url: idp.jwksUrl! },
+            defaultTenant: idp.defaultTenant ?? gateway.defaultTenant,
+            claimNames: { tenant: idp.tenantClaim, groups: idp.groupsClaim },
+          }),
+        ] as const),
+      ]),
+    );
   const apiTokens = new ApiTokenStore(stores.db);
   const legacyClients = new LegacyClientCapabilities(stores.db);
   const grants = new AccessGrants(stores.db);

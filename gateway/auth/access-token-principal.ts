@@ -6,7 +6,14 @@ import type { Principal } from './principal.ts';
  * ignored rather than trusted in some coerced form: a `groups` that is not an array of strings grants
  * no groups.
  */
-export function principalFromClaims(claims: JWTPayload & { sub: string; iss: string; exp: number }, defaultTenant: string): Principal {
+export interface ClaimNames {
+  /** Claim holding the tenant; default `tenant`. */
+  tenant?: string;
+  /** Claim holding the groups (an array of strings); default `groups`. */
+  groups?: string;
+}
+
+export function principalFromClaims(claims: JWTPayload & { sub: string; iss: string; exp: number }, defaultTenant: string, names: ClaimNames = {}): Principal {
   const clientId = nonEmptyString(claims.client_id) ?? nonEmptyString(claims.azp);
   return {
     // RFC 9068 §2.2: with no resource owner involved (client credentials), `sub` is the client's own id.
@@ -15,8 +22,8 @@ export function principalFromClaims(claims: JWTPayload & { sub: string; iss: str
     subject: claims.sub,
     email: nonEmptyString(claims.email),
     name: nonEmptyString(claims.name),
-    tenant: nonEmptyString(claims.tenant) ?? defaultTenant,
-    groups: stringArray(claims.groups) ?? [],
+    tenant: nonEmptyString(claims[names.tenant ?? 'tenant']) ?? defaultTenant,
+    groups: stringArray(claims[names.groups ?? 'groups']) ?? [],
     issuer: claims.iss,
     clientId,
     scopes: scopesOf(claims),

@@ -9,7 +9,7 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
-import { principalFromClaims } from './access-token-principal.ts';
+import { principalFromClaims, type ClaimNames } from './access-token-principal.ts';
 import { describeVerificationFailure, KeySetUnavailable, type FailureContext } from './access-token-failures.ts';
 import { InboundAuthError } from './inbound-auth-error.ts';
 import type { Principal } from './principal.ts';
@@ -36,6 +36,8 @@ export interface AccessTokenVerifierOptions {
   jwksCacheMaxAgeMs?: number;
   /** Minimum time between refetches triggered by unknown `kid`s; default 30 s. */
   jwksCooldownMs?: number;
+  /** Which claims carry tenant and groups; default `tenant` and `groups`. */
+  claimNames?: ClaimNames;
 }
 
 export interface AccessTokenVerifier {
@@ -100,7 +102,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         if (typeof payload.sub !== 'string' || payload.sub === '') {
           throw new InboundAuthError('invalid_token', `The bearer token's sub claim is empty or not a string; use an access token issued by ${options.issuer}.`);
         }
-        return principalFromClaims({ ...payload, sub: payload.sub, iss: options.issuer, exp: payload.exp as number }, defaultTenant);
+        return principalFromClaims({ ...payload, sub: payload.sub, iss: options.issuer, exp: payload.exp as number }, defaultTenant, options.claimNames);
       } catch (error) {
         throw describeVerificationFailure(error, context(token));
       }

@@ -89,7 +89,20 @@ export const toolSchema = z.object({
   access: accessSchema.optional(),
 }).strict();
 
+/** An identity provider whose bearer tokens Baton accepts, besides the one in BATON_IDP_ISSUER. */
+export const identityProviderSchema = z.object({
+  issuer: url,
+  /** Its signing keys: a JWKS URL, or the keys inline (public keys only). */
+  jwksUrl: url.optional(),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+  /** Which claims carry the tenant and the groups (names differ between providers). */
+  tenantClaim: z.string().min(1).default('tenant'),
+  groupsClaim: z.string().min(1).default('groups'),
+  defaultTenant: z.string().min(1).optional(),
+}).strict().refine((idp) => (idp.jwksUrl === undefined) !== (idp.jwks === undefined), { message: 'give exactly one of jwksUrl and jwks', path: ['jwksUrl'] });
+
 export const configSchema = z.object({
+  identityProviders: z.array(identityProviderSchema).default([]),
   apps: z.record(name, appSchema).default({}),
   tools: z.record(name, toolSchema).default({}),
   servers: z.record(name, serverSchema).refine((servers) => Object.keys(servers).length > 0, 'declare at least one MCP server').default(() => ({ default: { tools: '*' as const, access: { users: [], groups: [], apiTokens: [] } } })),
@@ -101,5 +114,6 @@ export const configSchema = z.object({
 export type BatonConfig = z.infer<typeof configSchema>;
 export type CredentialConfig = z.infer<typeof credentialSchema>;
 export type ExtraHeaderConfig = z.infer<typeof extraHeaderSchema>;
+export type IdentityProviderConfig = z.infer<typeof identityProviderSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type AccessConfig = z.infer<typeof accessSchema>;
