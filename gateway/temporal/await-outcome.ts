@@ -25,7 +25,7 @@ export async function awaitRunOutcome(client: Client, workflowId: string, signed
 }
 
 /** The update cannot reach a closed run: read its result instead (or rethrow if it is still open). */
-async function closedRunOutcome(client: Client, workflowId: string, updateError: unknown): Promise<RunOutcome> {
+export async function closedRunOutcome(client: Client, workflowId: string, updateError: unknown): Promise<RunStatus> {
   const handle = client.workflow.getHandle(workflowId);
   const { status } = await handle.describe();
   if (status.name === 'RUNNING') throw updateError;

@@ -10,6 +10,7 @@ import { createIdentitySigner, type IdentitySigner } from '../../core/identity/s
 import { openStores, type BatonStores } from '../../core/stores.ts';
 import { ConnectFlow, type CallbackResult } from '../../gateway/consent/connect-flow.ts';
 import { connectTemporal } from '../../gateway/temporal/client.ts';
+import { closedRunOutcome } from '../../gateway/temporal/await-outcome.ts';
 import { startTool } from '../../gateway/temporal/start-tool.ts';
 import { approveConsentOverHttp } from '../../sandbox/browserless-consent.ts';
 import { startSandbox, type IdpOptions, type RunningSandbox } from '../../sandbox/server.ts';
@@ -104,8 +105,13 @@ export class Stack {
   }
 
   /** Waits (event-driven, an update) until the run completes, fails, or pauses on a consent not in `seen`. */
-  awaitOutcome(handle: WorkflowHandle, seen: string[] = []): Promise<RunStatus> {
-    return handle.executeUpdate(awaitOutcomeUpdate, { args: [{ seenConsentIds: seen }] });
+  async awaitOutcome(handle: WorkflowHandle, seen: string[] = []): Promise<RunStatus> {
+    try {
+      return await handle.executeUpdate(awaitOutcomeUpdate, { args: [{ seenConsentIds: seen }] });
+    } catch (error) {
+      // The run may close while the update is in flight (it failed or finished): read its result, as the gateway does.
+      return closedRunOutcome(this.client, handle.workflowId, error);
+    }
   }
 
   /** The user goes through the app's real sign-in and consent pages over HTTP; Baton handles the redirect back. */
