@@ -24,6 +24,8 @@ export interface CredentialSources extends OrganisationCredentialSources, Pick<C
  * never falling back to a service account or another user.
  */
 export async function resolveCredential(caller: Caller, connector: AppConnector, app: AppSettings, sources: CredentialSources): Promise<PresentedCredential> {
+  const supplied = app.allowHeaderOverride ? callerSuppliedHeaders(caller, app.id, sources.vault) : undefined;
+  if (supplied) return { headers: supplied, owner: 'user', externalAccount: 'headers supplied by the caller' };
   const configured = sources.toolCredential(caller.binding.tool, app.id) ?? app.credential;
   if (isOrganisationMode(configured)) return organisationCredential(connector, app, configured, sources);
   if (isCallerTokenMode(configured)) return callerTokenCredential(caller, connector, configured, sources);
@@ -84,4 +86,12 @@ function serviceAccountCredential(connector: AppConnector, { vault }: Credential
     return { headers: { authorization: `Basic ${basic}` }, owner: 'service_account', externalAccount: secret.username ?? null };
   }
   return { headers: { authorization: `Bearer ${secret.token}` }, owner: 'service_account', externalAccount: `${connector.id} service account` };
+}
+
+/** The headers the client sent for this app with the call (X-Baton-Forward-Headers), kept in the vault for the run. */
+function callerSuppliedHeaders(caller: Caller, app: string, vault: Vault): Record<string, string> | undefined {
+  const { identity } = caller;
+  const ref = identity.headerOverrideRef?.replace(/^vault:/, '');
+  const stored = ref ? vault.getInboundToken(ref, identity) : undefined;
+  return stored ? (JSON.parse(stored.token) as Record<string, Record<string, string>>)[app] : undefined;
 }

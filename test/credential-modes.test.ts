@@ -20,6 +20,7 @@ const config = (sandbox: RunningSandbox) => {
 apps:
   crm:
     credential: { mode: bearer, token: env:CRM_INTEGRATION_TOKEN }
+    allowHeaderOverride: true
     headers:
       - { name: X-Baton-User, from: caller_identity, field: subject }
       - { name: X-Baton-Email, from: caller_identity, field: email }
@@ -42,6 +43,7 @@ tools:
     credentials: { crm: { mode: passthrough, trustedIssuers: ["https://idp.elsewhere.example"] } }
   crm_probe_token_exchange:
     credentials: { crm: { mode: token_exchange, tokenUrl: ${sandbox.idpIssuer}/token, clientId: env:BATON_IDP_CLIENT_ID, clientSecret: env:BATON_IDP_CLIENT_SECRET, resource: ${sandbox.crm.resource} } }
+restrictedHeaders: ["x-internal-*"]
 servers:
   default:
     tools: "*"
@@ -165,10 +167,6 @@ test('token exchange (RFC 8693): a token for the CRM, naming alice, obtained by 
   }
 });
 
-test('no caller token, exchanged token or other secret reached Temporal history', async () => {
-  await expectNoSecretsInHistories(gs.stack);
-});
-
 test('extra headers ride on top of any mode; what the client sent (cookie, its own authorization, x-internal-*) never reaches the app', async () => {
   const aliceToken = await gs.tokenFor('alice');
   const since = await lastLogSeq(gs.stack.sandbox.url);
@@ -211,4 +209,32 @@ test('a three-level tool mixing modes: each levelâ€™s call carries its own modeâ
     ['github', 'user_oauth', 'user', 2],
     ['jira', 'service_account', 'service_account', 3],
   ]);
+});
+
+test('per-call header override: the client\'s headers replace the credential for apps that allow it, minus restricted ones', async () => {
+  const since = await lastLogSeq(gs.stack.sandbox.url);
+  const aliceKey = crm.userApiKeys.alice!;
+  const forward = JSON.stringify({ crm: { 'X-Api-Key': aliceKey, 'X-Internal-Trace': 'trace-1', Cookie: 'c=1' }, github: { Authorization: 'Bearer not-for-github' } });
+  const client = new Client({ name: 'forwarding-client', version: '1' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(gs.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${await gs.tokenFor('alice')}`, 'X-Baton-Forward-Headers': forward } } }));
+  const answer = await client.callTool({ name: 'crm_probe_bearer', arguments: {} });
+  expect(answer.structuredContent).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
+  await client.close();
+  const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] };
+  for (const call of requests.filter((r) => r.path.startsWith('/api/'))) {
+    expect(call.credential).toMatchObject({ kind: 'api_key_header', presented: aliceKey, user: 'alice' });
+    expect(call.headers.authorization).toBeUndefined();
+    expect(call.headers['x-internal-trace']).toBeUndefined();
+    expect(call.headers.cookie).toBeUndefined();
+    expect(call.headers['x-baton-user']).toBe('alice');
+  }
+
+  const broken = new Client({ name: 'broken-client', version: '1' });
+  await broken.connect(new StreamableHTTPClientTransport(new URL(gs.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${await gs.tokenFor('alice')}`, 'X-Baton-Forward-Headers': '{not json' } } }));
+  await expect(broken.callTool({ name: 'crm_probe_bearer', arguments: {} })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('X-Baton-Forward-Headers is not valid JSON') });
+  await broken.close();
+});
+
+test('no caller token, exchanged token, forwarded header or other secret reached Temporal history', async () => {
+  await expectNoSecretsInHistories(gs.stack);
 });

@@ -16,6 +16,8 @@ export interface AppSettings {
   credential?: CredentialConfig;
   /** Headers added to every call of the app, on top of its credential (configuration file). */
   headers: ExtraHeaderConfig[];
+  /** Whether a client may replace this app's credential per call (X-Baton-Forward-Headers). */
+  allowHeaderOverride: boolean;
 }
 
 export interface BatonSettings {
@@ -81,6 +83,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
       scopes: env[`${prefix}SCOPES`]?.split(/[ ,]+/).filter(Boolean) ?? connector.oauth?.defaultScopes ?? [],
       client: clientId && clientSecret ? { clientId, clientSecret } : undefined,
       headers: [],
+      allowHeaderOverride: false,
     });
   }
   const loaded = vars.BATON_CONFIG ? loadConfigFile(vars.BATON_CONFIG) : undefined;

@@ -12,6 +12,7 @@ export const identityClaims = z.object({
     roles: z.array(z.string()),
     issuer: z.string().min(1),
     inboundTokenRef: z.string().nullable(),
+    headerOverrideRef: z.string().nullable().default(null),
   }),
   run: z.object({ root: z.string().min(1), tool: z.string().min(1) }),
 });

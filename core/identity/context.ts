@@ -16,6 +16,8 @@ export interface IdentityContext {
   issuer: string;
   /** Opaque vault reference to the caller's inbound token, for modes that need it; never the token. */
   inboundTokenRef: string | null;
+  /** Opaque vault reference to the headers the client supplied for this call's apps (per-call override). */
+  headerOverrideRef: string | null;
 }
 
 /** Ties a signed identity to one run, so it cannot be replayed onto another workflow. */

@@ -18,6 +18,7 @@ import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import type { AccessPolicy } from '../access/access-policy.ts';
 import type { Principal } from '../auth/principal.ts';
 import { inputRequiredPrompt, textPrompt, urlElicitationError, authRequiredBody } from './consent-prompts.ts';
+import { HEADER_OVERRIDE, HeaderOverrideError } from './header-override.ts';
 import type { LegacyClientCapabilities } from './legacy-clients.ts';
 import type { CallOutcome, ToolRunner } from './tool-runner.ts';
 
@@ -100,9 +101,18 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, whyNot(name, principal, permitted));
       const input = validate(tool.input, args, name);
       const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
-      const outcome = sealed && sealed.tool === tool.name ? await deps.runner.attach(principal, sealed.runId, byName) : await deps.runner.call(principal, tool, input, ctx.http!.authInfo!.token);
+      const outcome = sealed && sealed.tool === tool.name ? await deps.runner.attach(principal, sealed.runId, byName) : await startOrFind(tool, input);
       if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'The requestState names a run that is not yours or no longer exists; call the tool again without it.');
       return answer(outcome);
+
+      async function startOrFind(tool: CallableDefinition, input: unknown): Promise<CallOutcome> {
+        try {
+          return await deps.runner.call(principal, tool, input, { token: ctx.http!.authInfo!.token, headerOverride: ctx.http?.req?.headers.get(HEADER_OVERRIDE) ?? null });
+        } catch (error) {
+          if (error instanceof HeaderOverrideError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
+          throw error;
+        }
+      }
 
       async function answer(outcome: CallOutcome): Promise<CallToolResult | InputRequiredResult> {
         switch (outcome.kind) {

@@ -15,6 +15,7 @@ import { awaitRunOutcome } from '../temporal/await-outcome.ts';
 import { actingAs } from '../temporal/identity-propagation.ts';
 import { startTool } from '../temporal/start-tool.ts';
 import { argumentsDigest } from './canonical-json.ts';
+import { parseHeaderOverride } from './header-override.ts';
 
 /** One app the user must connect before the run can go on, and Baton's own link for it. */
 export interface ConsentLink {
@@ -51,6 +52,7 @@ export function identityOf(principal: Principal): IdentityContext {
     roles: [],
     issuer: principal.issuer,
     inboundTokenRef: null,
+    headerOverrideRef: null,
   };
 }
 
@@ -79,12 +81,16 @@ export class ToolRunner {
   }
 
   /** A tools/call: a repeat of a call the user was told to come back for re-attaches to its run; else a new run. */
-  async call(principal: Principal, tool: CallableDefinition, input: unknown, inboundToken: string): Promise<CallOutcome> {
+  async call(principal: Principal, tool: CallableDefinition, input: unknown, inbound: { token: string; headerOverride: string | null }): Promise<CallOutcome> {
+    const overrides = parseHeaderOverride(inbound.headerOverride, {
+      allowedApps: new Set(requiredApps(tool).filter((app) => this.#deps.settings.apps.get(app)?.allowHeaderOverride)),
+      restrictedHeaders: this.#deps.settings.config.restrictedHeaders,
+    });
     const digest = argumentsDigest(input);
     const notBefore = Date.now() - this.#deps.gateway.requestStateTtlSeconds * 1000;
     const waiting = this.#deps.runs.findHandedBack(principal, tool.name, digest, notBefore);
     if (waiting) return this.#follow(principal, tool, waiting.workflowId);
-    const identity = { ...identityOf(principal), inboundTokenRef: this.#keepCallerToken(principal, tool, inboundToken) };
+    const identity = { ...identityOf(principal), inboundTokenRef: this.#keepCallerToken(principal, tool, inbound.token), headerOverrideRef: this.#keepOverride(principal, overrides) };
     const handle = await startTool(this.#deps.client, this.#deps.sign, { tool, input, identity, taskQueue: this.#deps.settings.temporal.taskQueue });
     this.#deps.runs.recordStarted({ workflowId: handle.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
     return this.#follow(principal, tool, handle.workflowId);
@@ -103,6 +109,14 @@ export class ToolRunner {
     if (!needs || principal.authMethod !== 'oauth' || principal.expiresAt === null) return null;
     const ref = `inbound/${randomUUID()}`;
     stores.vault.putInboundToken(ref, principal, token, principal.expiresAt * 1000);
+    return `vault:${ref}`;
+  }
+
+  /** The client's per-call headers are secrets too: into the vault for this run, the reference into the identity. */
+  #keepOverride(principal: Principal, overrides: Record<string, Record<string, string>> | undefined): string | null {
+    if (!overrides) return null;
+    const ref = `override/${randomUUID()}`;
+    this.#deps.stores.vault.putInboundToken(ref, principal, JSON.stringify(overrides), Date.now() + this.#deps.gateway.requestStateTtlSeconds * 1000);
     return `vault:${ref}`;
   }
 

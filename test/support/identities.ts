@@ -11,6 +11,7 @@ export const alice: IdentityContext = {
   roles: ['member'],
   issuer: 'http://127.0.0.1/sandbox-idp',
   inboundTokenRef: 'vault:inbound/alice/1',
+  headerOverrideRef: null,
 };
 
 export const bob: IdentityContext = {

@@ -36,7 +36,7 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
     app.headers.forEach((header, index) => {
       if (header.from === 'service_token' || header.from === 'vault') throw fail(`apps.${id}.headers.${index}.from`, `"${header.from}" headers are not supported yet; use caller_token, caller_identity or static`);
     });
-    apps.set(id, { ...known, endpoints, client, mode: app.credential.mode, scopes: app.oauth?.scopes ?? known.scopes, credential: app.credential, headers: app.headers });
+    apps.set(id, { ...known, endpoints, client, mode: app.credential.mode, scopes: app.oauth?.scopes ?? known.scopes, credential: app.credential, headers: app.headers, allowHeaderOverride: app.allowHeaderOverride });
   }
   for (const [tool, { credentials }] of Object.entries(loaded.config.tools)) {
     for (const [app, credential] of Object.entries(credentials)) {
