@@ -3,7 +3,7 @@ import type { AppConnector } from '../apps/index.ts';
 import type { CredentialConfig } from '../core/config/file/schema.ts';
 import type { AppSettings } from '../core/config/settings.ts';
 import type { AppOAuthClient } from '../core/oauth/oauth-client.ts';
-import { ConnectionUnavailableError, type Vault } from '../core/vault/index.ts';
+import { ConnectionUnavailableError, type Refresher, type Vault } from '../core/vault/index.ts';
 import type { Caller } from './caller-context.ts';
 import { callerTokenCredential, isCallerTokenMode, type CallerTokenSources } from './caller-token-credentials.ts';
 import { isOrganisationMode, organisationCredential, type OrganisationCredentialSources, type PresentedCredential } from './configured-credentials.ts';
@@ -27,23 +27,41 @@ export async function resolveCredential(caller: Caller, connector: AppConnector,
   const supplied = app.allowHeaderOverride ? callerSuppliedHeaders(caller, app.id, sources.vault) : undefined;
   if (supplied) return { headers: supplied, owner: 'user', externalAccount: 'headers supplied by the caller' };
   const configured = sources.toolCredential(caller.binding.tool, app.id) ?? app.credential;
+  if (configured?.mode === 'api_key' && configured.scope === 'individual') {
+    refuseServiceCaller(caller, connector);
+    // The user's own key, entered on Baton's page; it never expires on its own, so nothing refreshes it.
+    const { secret, login } = await userSecret(caller, connector, app, sources.vault, async () => {
+      throw new Error(`${connector.displayName} API keys are not refreshed`);
+    });
+    const presented = configured.in === 'header' ? { headers: { [configured.name.toLowerCase()]: secret } } : { headers: {}, query: { [configured.name]: secret } };
+    return { ...presented, owner: 'user', externalAccount: login };
+  }
   if (isOrganisationMode(configured)) return organisationCredential(connector, app, configured, sources);
   if (isCallerTokenMode(configured)) return callerTokenCredential(caller, connector, configured, sources);
   if ((configured?.mode ?? app.mode) === 'service_account') return serviceAccountCredential(connector, sources);
-  if (caller.identity.authMethod === 'api_token') {
-    throw ApplicationFailure.nonRetryable(
-      `API-token callers have no personal connections, and ${connector.displayName} is configured to use each user's own connection; use OAuth sign-in or a service-account tool.`,
-      FailureType.appRequestFailed,
-    );
-  }
+  refuseServiceCaller(caller, connector);
   const oauthClient = sources.oauthClients.get(connector.id);
   if (!oauthClient) {
     throw ApplicationFailure.nonRetryable(`${connector.displayName} has no OAuth client configured, so users cannot connect it.`, FailureType.appRequestFailed);
   }
+  const { secret, login } = await userSecret(caller, connector, app, sources.vault, (token) => oauthClient.refresh(token));
+  return { headers: { authorization: `Bearer ${secret}` }, owner: 'user', externalAccount: login };
+}
+
+function refuseServiceCaller(caller: Caller, connector: AppConnector): void {
+  if (caller.identity.authMethod !== 'api_token') return;
+  throw ApplicationFailure.nonRetryable(
+    `API-token callers have no personal connections, and ${connector.displayName} is configured to use each user's own connection; use OAuth sign-in or a service-account tool.`,
+    FailureType.appRequestFailed,
+  );
+}
+
+/** The caller's own secret for the app from the vault; when there is none (or it is broken) the step pauses for them to connect. */
+async function userSecret(caller: Caller, connector: AppConnector, app: AppSettings, vault: Vault, refresh: Refresher): Promise<{ secret: string; login: string }> {
   const { tenant, subject } = caller.identity;
   try {
-    const { accessToken, info } = await sources.vault.resolveUserAccessToken({ tenant, subject, app: connector.id, refresh: (token) => oauthClient.refresh(token) });
-    return { headers: { authorization: `Bearer ${accessToken}` }, owner: 'user', externalAccount: info.externalLogin };
+    const { accessToken, info } = await vault.resolveUserAccessToken({ tenant, subject, app: connector.id, refresh });
+    return { secret: accessToken, login: info.externalLogin };
   } catch (error) {
     if (error instanceof ConnectionUnavailableError) throw connectionRequired(connector, app, error.reason, explainMissing(caller, connector, error.reason));
     throw error;

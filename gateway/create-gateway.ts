@@ -121,6 +121,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       sessions: new BrowserSessions(stores.db),
       signIn: new OidcSignIn(gateway, settings.publicUrl),
       secureCookies: settings.publicUrl.startsWith('https://'),
+      csrfKey: gateway.requestStateKey,
       log,
     }),
   );

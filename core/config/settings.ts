@@ -103,3 +103,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
 export function oauthRedirectUri(settings: BatonSettings, app: string): string {
   return `${settings.publicUrl}/oauth/callback/${app}`;
 }
+
+/** Apps each user connects for themselves (OAuth consent, or entering their own API key on Baton's page). */
+export function needsUserConnection(app: AppSettings | undefined): boolean {
+  return app?.mode === 'user_oauth' || (app?.credential?.mode === 'api_key' && app.credential.scope === 'individual');
+}

@@ -8,7 +8,13 @@ import type { BatonStores } from '../../core/stores.ts';
 import { resumeWaitingRuns, type ConnectionKey } from './resume-runs.ts';
 
 /** Why a connect attempt was refused; each kind gets its own page. */
-export type ConnectFailure = 'unknown_request' | 'request_closed' | 'wrong_user' | 'unknown_state' | 'expired_state' | 'other_session' | 'not_oauth_app';
+export type ConnectFailure = 'unknown_request' | 'request_closed' | 'wrong_user' | 'unknown_state' | 'expired_state' | 'other_session' | 'not_oauth_app' | 'rejected_key';
+
+/** Where an app that uses each user's own API key expects it. */
+export interface PersonalApiKey {
+  in: 'header' | 'query';
+  name: string;
+}
 
 export class ConnectFlowError extends Error {
   override name = 'ConnectFlowError';
@@ -52,8 +58,8 @@ export class ConnectFlow {
     this.#pending = new PendingAuthorizations(stores.db);
   }
 
-  /** Where to send `user` for the consent request a paused run raised; only the run's own user may use it. */
-  async authorizeUrlForConsent(consentId: string, user: BrowserUser): Promise<URL> {
+  /** The pending consent request behind a link, only for the user whose run raised it. */
+  openRequest(consentId: string, user: BrowserUser): ConnectionKey & { appName: string; personalApiKey: PersonalApiKey | undefined } {
     const request = this.#stores.consents.get(consentId);
     if (!request) throw new ConnectFlowError('unknown_request', `There is no consent request "${consentId}"; the link may be mistyped.`);
     if (request.tenant !== user.tenant || request.subject !== user.subject) {
@@ -62,7 +68,33 @@ export class ConnectFlow {
     if (request.status !== 'pending') {
       throw new ConnectFlowError('request_closed', `This consent request is already ${request.status}; ask your assistant to run the tool again for a new link.`);
     }
+    const credential = this.#settings.apps.get(request.app)?.credential;
+    const personalApiKey = credential?.mode === 'api_key' && credential.scope === 'individual' ? { in: credential.in, name: credential.name } : undefined;
+    return { tenant: request.tenant, subject: request.subject, app: request.app, appName: connectors.get(request.app)?.displayName ?? request.app, personalApiKey };
+  }
+
+  /** Where to send `user` for the consent request a paused run raised; only the run's own user may use it. */
+  async authorizeUrlForConsent(consentId: string, user: BrowserUser): Promise<URL> {
+    const request = this.openRequest(consentId, user);
     return this.authorizeUrl({ tenant: request.tenant, subject: request.subject, app: request.app }, user.sessionBinding, consentId);
+  }
+
+  /**
+   * Stores the API key a user entered for an app that uses each user's own key: checked with the app
+   * first (who does it belong to?), then kept encrypted and never shown again; the waiting runs resume.
+   */
+  async savePersonalApiKey(consentId: string, user: BrowserUser, key: string): Promise<CallbackResult> {
+    const request = this.openRequest(consentId, user);
+    if (!request.personalApiKey) throw new ConnectFlowError('not_oauth_app', `${request.appName} does not take a personal API key.`);
+    const connector = connectors.get(request.app)!;
+    const presented = request.personalApiKey.in === 'header' ? { headers: { [request.personalApiKey.name.toLowerCase()]: key } } : { headers: {}, query: { [request.personalApiKey.name]: key } };
+    const account = await this.#whoAmI(connector, presented).catch((error: Error) => {
+      throw new ConnectFlowError('rejected_key', `${request.appName} did not accept this key (${error.message}). Check it and try again.`);
+    });
+    const connection = { tenant: request.tenant, subject: request.subject, app: request.app };
+    this.#stores.vault.putConnection({ ...connection, accessToken: key, scopes: [], externalAccountId: account.id, externalLogin: account.login });
+    const resumedWorkflows = await resumeWaitingRuns(this.#client, this.#stores.consents, connection, 'granted');
+    return { ...connection, outcome: 'connected', externalLogin: account.login, resumedWorkflows };
   }
 
   async authorizeUrl(key: ConnectionKey, sessionBinding: string, consentId: string | null = null): Promise<URL> {
@@ -88,7 +120,7 @@ export class ConnectFlow {
     if (tokens === 'denied') {
       return { ...key, outcome: 'denied', externalLogin: null, resumedWorkflows: await resumeWaitingRuns(this.#client, this.#stores.consents, key, 'denied') };
     }
-    const account = await this.#whoAmI(connector, tokens.accessToken);
+    const account = await this.#whoAmI(connector, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
     this.#stores.vault.putConnection({
       ...key,
       accessToken: tokens.accessToken,
@@ -114,11 +146,12 @@ export class ConnectFlow {
     return { connector, client };
   }
 
-  /** Records which account at the app the token belongs to (e.g. GitHub login), for the audit trail. */
-  async #whoAmI(connector: AppConnector, accessToken: string) {
+  /** Records which account at the app the credential belongs to (e.g. GitHub login), for the audit trail. */
+  async #whoAmI(connector: AppConnector, presented: { headers: Record<string, string>; query?: Record<string, string> }) {
     const whoAmI = connector.oauth!.whoAmI;
     const { apiBaseUrl } = this.#settings.apps.get(connector.id)!.endpoints;
-    const { status, body } = await sendAppRequest(apiBaseUrl, whoAmI.toRequest({}), { authorization: `Bearer ${accessToken}` });
+    const request = whoAmI.toRequest({});
+    const { status, body } = await sendAppRequest(apiBaseUrl, { ...request, query: { ...request.query, ...presented.query } }, presented.headers);
     const answer = whoAmI.readAnswer(status, body);
     if (answer.kind !== 'ok') throw new Error(`${connector.displayName} did not say who the new token belongs to: ${answer.message}`);
     return answer.result;

@@ -1,5 +1,5 @@
 import { connectors } from '../../apps/index.ts';
-import type { BatonSettings } from '../../core/config/settings.ts';
+import { needsUserConnection, type BatonSettings } from '../../core/config/settings.ts';
 import type { Vault } from '../../core/vault/index.ts';
 import { requiredApps, type CallableDefinition } from '../../workflows/sdk/define.ts';
 
@@ -19,7 +19,7 @@ export function appsToConnect(tool: CallableDefinition, user: { tenant: string; 
   const missing: AppToConnect[] = [];
   for (const appId of requiredApps(tool)) {
     const app = settings.apps.get(appId);
-    if (app?.mode !== 'user_oauth') continue;
+    if (!app || !needsUserConnection(app)) continue;
     const connection = vault.getConnectionInfo(user.tenant, user.subject, appId);
     if (connection?.status === 'active') continue;
     missing.push({

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { connectors } from '../../apps/index.ts';
 import { randomUUID } from 'node:crypto';
 import type { GatewaySettings } from '../../core/config/gateway-settings.ts';
-import type { BatonSettings } from '../../core/config/settings.ts';
+import { needsUserConnection, type BatonSettings } from '../../core/config/settings.ts';
 import type { IdentityContext } from '../../core/identity/context.ts';
 import type { IdentitySigner } from '../../core/identity/signer.ts';
 import type { BatonStores } from '../../core/stores.ts';
@@ -76,7 +76,7 @@ export class ToolRunner {
   /** The apps (display names) a tool calls with each caller's own connection. */
   userApps(tool: CallableDefinition): string[] {
     return requiredApps(tool)
-      .filter((app) => this.#deps.settings.apps.get(app)?.mode === 'user_oauth')
+      .filter((app) => needsUserConnection(this.#deps.settings.apps.get(app)))
       .map((app) => connectors.get(app)?.displayName ?? app);
   }
 

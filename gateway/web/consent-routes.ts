@@ -1,4 +1,5 @@
 import cookieParser from 'cookie-parser';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import express, { type CookieOptions, type Response, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -6,7 +7,7 @@ import { connectors } from '../../apps/index.ts';
 import { ConnectFlow, ConnectFlowError, type ConnectFailure } from '../consent/connect-flow.ts';
 import { BrowserSessions, newCookieValue } from './browser-sessions.ts';
 import { OidcSignIn, SignInError } from './oidc-sign-in.ts';
-import { page } from './pages.ts';
+import { page, secretFormPage } from './pages.ts';
 
 const SESSION_COOKIE = 'baton_session';
 const SIGN_IN_COOKIE = 'baton_sign_in';
@@ -19,6 +20,7 @@ const failureStatus: Record<ConnectFailure, number> = {
   expired_state: 400,
   other_session: 400,
   not_oauth_app: 404,
+  rejected_key: 400,
 };
 
 const failureTitle: Record<ConnectFailure, string> = {
@@ -29,6 +31,7 @@ const failureTitle: Record<ConnectFailure, string> = {
   expired_state: 'This sign-in has expired',
   other_session: 'Finish in the browser you started in',
   not_oauth_app: 'Unknown app',
+  rejected_key: 'The key was not accepted',
 };
 
 export interface ConsentRouteDependencies {
@@ -36,6 +39,8 @@ export interface ConsentRouteDependencies {
   sessions: BrowserSessions;
   signIn: OidcSignIn;
   secureCookies: boolean;
+  /** Keys the CSRF tokens of Baton's own forms (bound to the browser session and the request). */
+  csrfKey: Uint8Array;
   log: Logger;
 }
 
@@ -44,7 +49,22 @@ export interface ConsentRouteDependencies {
  * identity provider (once per session), checks they are the user whose run asked, and sends them to
  * the app's consent screen; `/oauth/callback/{app}` stores the connection and resumes the waiting runs.
  */
-export function consentRoutes({ flow, sessions, signIn, secureCookies, log }: ConsentRouteDependencies): Router {
+export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, log }: ConsentRouteDependencies): Router {
+  const csrfFor = (binding: string, requestId: string) => createHmac('sha256', csrfKey).update(`baton.csrf\0${binding}\0${requestId}`).digest('base64url');
+  const csrfMatches = (binding: string, requestId: string, given: unknown) => {
+    const expected = Buffer.from(csrfFor(binding, requestId));
+    const actual = Buffer.from(typeof given === 'string' ? given : '');
+    return actual.length === expected.length && timingSafeEqual(actual, expected);
+  };
+  const keyForm = (requestId: string, appName: string, binding: string, error?: string) =>
+    secretFormPage({
+      title: `Enter your ${appName} API key`,
+      message: `${appName} uses each person's own API key. Paste yours (from ${appName}'s settings); Baton stores it encrypted, uses it only for your runs, and never shows it again.`,
+      action: `/connect/${encodeURIComponent(requestId)}`,
+      label: `${appName} API key`,
+      csrf: csrfFor(binding, requestId),
+      error,
+    });
   const router = express.Router();
   const cookie = (maxAge: number): CookieOptions => ({ httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/', maxAge });
   router.use(['/connect', '/auth', '/oauth'], helmet(), cookieParser());
@@ -60,9 +80,37 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, log }: Co
         res.redirect(302, started.url.toString());
         return;
       }
-      const url = await flow.authorizeUrlForConsent(req.params.requestId, { tenant: session.tenant, subject: session.subject, sessionBinding: session.binding });
-      res.redirect(302, url.toString());
+      const user = { tenant: session.tenant, subject: session.subject, sessionBinding: session.binding };
+      const request = flow.openRequest(req.params.requestId, user);
+      if (request.personalApiKey) {
+        res.type('html').send(keyForm(req.params.requestId, request.appName, session.binding));
+        return;
+      }
+      res.redirect(302, (await flow.authorizeUrlForConsent(req.params.requestId, user)).toString());
     } catch (error) {
+      sendFailure(res, error, log);
+    }
+  });
+
+  router.post('/connect/:requestId', express.urlencoded({ extended: false, limit: '8kb' }), async (req, res) => {
+    const session = sessions.find(req.cookies?.[SESSION_COOKIE]);
+    const { requestId } = req.params;
+    if (!session || !csrfMatches(session.binding, requestId, req.body?.csrf)) {
+      res.status(403).type('html').send(page('This form has expired', 'Open the link from your assistant again and enter the key there.'));
+      return;
+    }
+    const user = { tenant: session.tenant, subject: session.subject, sessionBinding: session.binding };
+    const secret = typeof req.body?.secret === 'string' ? req.body.secret.trim() : '';
+    try {
+      if (!secret) throw new ConnectFlowError('rejected_key', 'The key was empty.');
+      const result = await flow.savePersonalApiKey(requestId, user, secret);
+      const appName = connectors.get(result.app)?.displayName ?? result.app;
+      res.type('html').send(page(`${appName} key saved`, `${appName} connected as @${result.externalLogin} — you can return to your assistant.`));
+    } catch (error) {
+      if (error instanceof ConnectFlowError && error.kind === 'rejected_key') {
+        res.status(400).type('html').send(keyForm(requestId, flow.openRequest(requestId, user).appName, session.binding, error.message));
+        return;
+      }
       sendFailure(res, error, log);
     }
   });

@@ -12,3 +12,17 @@ export function page(title: string, message: string): string {
 <body><main><h1>${escape(title)}</h1><p>${escape(message)}</p></main></body>
 </html>`;
 }
+
+/** A one-field form page (a personal API key), posted back with its CSRF token; the value is never echoed. */
+export function secretFormPage(page: { title: string; message: string; action: string; label: string; csrf: string; error?: string }): string {
+  const error = page.error ? `<p role="alert"><strong>${escape(page.error)}</strong></p>` : '';
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(page.title)} · Baton</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1b1b1b}h1{font-size:1.4rem}input{font:inherit;width:100%;padding:.4rem}button{font:inherit;margin-top:1rem;padding:.4rem 1rem}</style></head>
+<body><main><h1>${escape(page.title)}</h1><p>${escape(page.message)}</p>${error}
+<form method="post" action="${escape(page.action)}"><input type="hidden" name="csrf" value="${escape(page.csrf)}">
+<label for="secret">${escape(page.label)}</label><input id="secret" name="secret" type="password" autocomplete="off" required>
+<button type="submit">Save</button></form></main></body>
+</html>`;
+}

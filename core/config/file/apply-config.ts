@@ -1,7 +1,6 @@
 import { connectors, type AppEndpoints } from '../../../apps/index.ts';
 import type { AppSettings } from '../settings.ts';
 import { ConfigError, type LoadedConfig } from './load-config.ts';
-import type { CredentialConfig } from './schema.ts';
 import { readSecret, SecretUnavailableError, type SecretRef } from './secret-ref.ts';
 
 /**
@@ -31,24 +30,14 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
       ? { clientId: secret(app.oauth.clientId, `apps.${id}.oauth.clientId`), clientSecret: secret(app.oauth.clientSecret, `apps.${id}.oauth.clientSecret`) }
       : known.client;
     if (app.credential.mode === 'user_oauth' && !client) throw fail(`apps.${id}.oauth`, 'user_oauth needs an OAuth client: give oauth.clientId and oauth.clientSecret');
-    const pending = notYetSupported(app.credential);
-    if (pending) throw fail(`apps.${id}.credential.mode`, `${pending} is not supported yet; use another mode for now`);
     app.headers.forEach((header, index) => {
       if (header.from === 'service_token' || header.from === 'vault') throw fail(`apps.${id}.headers.${index}.from`, `"${header.from}" headers are not supported yet; use caller_token, caller_identity or static`);
     });
     apps.set(id, { ...known, endpoints, client, mode: app.credential.mode, scopes: app.oauth?.scopes ?? known.scopes, credential: app.credential, headers: app.headers, allowHeaderOverride: app.allowHeaderOverride });
   }
   for (const [tool, { credentials }] of Object.entries(loaded.config.tools)) {
-    for (const [app, credential] of Object.entries(credentials)) {
+    for (const app of Object.keys(credentials)) {
       if (!connectors.has(app)) throw fail(`tools.${tool}.credentials.${app}`, `there is no connector for "${app}"; known apps: ${[...connectors.keys()].join(', ')}`);
-      const pending = notYetSupported(credential);
-      if (pending) throw fail(`tools.${tool}.credentials.${app}.mode`, `${pending} is not supported yet; use another mode for now`);
     }
   }
-}
-
-/** Modes the file already validates but the worker cannot use yet: refused at start rather than at the first call. */
-function notYetSupported(credential: CredentialConfig): string | undefined {
-  if (credential.mode === 'api_key' && credential.scope === 'individual') return 'an individual (per-user) API key';
-  return undefined;
 }
