@@ -2,15 +2,18 @@
 import { parseArgs } from 'node:util';
 import { loadSettings } from '../core/config/settings.ts';
 import { openSqlite } from '../core/db.ts';
-import { ApiTokenError, ApiTokenStore } from '../gateway/auth/api-tokens.ts';
+import { ApiTokenError, ApiTokenStore, generateApiToken } from '../gateway/auth/api-tokens.ts';
 
-const usage = 'usage: baton api-token create <name> [--tenant <tenant>] | baton api-token list | baton api-token revoke <name-or-id>';
+const usage = 'usage: baton api-token create <name> [--tenant <tenant>] | baton api-token list | baton api-token revoke <name-or-id> | baton api-token generate';
 const { positionals, values } = parseArgs({ args: process.argv.slice(3), allowPositionals: true, options: { tenant: { type: 'string' } } });
 const [action, target] = positionals;
 const db = openSqlite(loadSettings().databasePath);
 const tokens = new ApiTokenStore(db);
 try {
-  if (action === 'create' && target) {
+  if (action === 'generate') {
+    console.error('A new token, not stored anywhere: put it where baton.yaml\'s apiTokens entry points (env: or file:).');
+    process.stdout.write(`${generateApiToken().token}\n`);
+  } else if (action === 'create' && target) {
     const created = tokens.create(target, { tenant: values.tenant });
     console.error(`Created API token "${created.name}" (id ${created.id}). It is shown once; store it now:`);
     process.stdout.write(`${created.token}\n`);

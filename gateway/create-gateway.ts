@@ -12,6 +12,7 @@ import { createAccessTokenVerifier } from './auth/access-token-verifier.ts';
 import { AccessGrants } from './access/access-grants.ts';
 import { AccessPolicy } from './access/access-policy.ts';
 import { ApiTokenStore } from './auth/api-tokens.ts';
+import { declareConfiguredApiTokens } from './auth/declared-api-tokens.ts';
 import { verifierPerIssuer } from './auth/issuer-router.ts';
 import { ConnectFlow } from './consent/connect-flow.ts';
 import { adminRoutes } from './http/admin-routes.ts';
@@ -36,6 +37,8 @@ export interface GatewayDependencies {
   tools: readonly CallableDefinition[];
   log: Logger;
   version: string;
+  /** For the configuration file's `env:` secret references. */
+  env: NodeJS.ProcessEnv;
 }
 
 export interface Gateway {
@@ -69,6 +72,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ]),
     );
   const apiTokens = new ApiTokenStore(stores.db);
+  declareConfiguredApiTokens(settings, apiTokens, deps.env);
   const legacyClients = new LegacyClientCapabilities(stores.db);
   const grants = new AccessGrants(stores.db);
   const policy = new AccessPolicy(settings.config, grants);

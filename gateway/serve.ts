@@ -34,14 +34,18 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const env = { ...options.env, PORT: String(port), BATON_PUBLIC_URL: options.env.BATON_PUBLIC_URL ?? url };
+  // What has been opened so far, closed again (newest first) if start-up fails half-way.
+  const opened: (() => unknown)[] = [() => server.close()];
   try {
     const settings = loadSettings(env);
     const gatewaySettings = loadGatewaySettings(settings, env);
     const stores = openStores(settings, env);
+    opened.push(() => stores.db.close());
     const keys = await loadIdentityKeys({ env, devKeyFile: join(settings.home, 'identity-key.json') });
     if (!keys.privateJwk) throw new Error('The gateway signs identities: set BATON_IDENTITY_PRIVATE_JWK (the workers get the public half in BATON_IDENTITY_JWKS).');
     const client = await connectTemporal(settings);
-    const gateway = createGateway({ settings, gateway: gatewaySettings, stores, client, sign: await createIdentitySigner(keys.privateJwk), tools: options.tools, log: options.log, version });
+    opened.push(() => client.connection.close());
+    const gateway = createGateway({ settings, gateway: gatewaySettings, stores, client, sign: await createIdentitySigner(keys.privateJwk), tools: options.tools, log: options.log, version, env });
     server.on('request', gateway.app);
     return {
       url,
@@ -60,7 +64,7 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
       },
     };
   } catch (error) {
-    server.close();
+    for (const close of opened.reverse()) await close();
     throw error;
   }
 }

@@ -70,15 +70,8 @@ export class ApiTokenStore {
   }
 
   create(name: string, options: { tenant?: string } = {}): CreatedApiToken {
-    if (!NAME_PATTERN.test(name)) {
-      throw new ApiTokenError(
-        `API token name ${JSON.stringify(name)} is not allowed: use 1 to 64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit.`,
-      );
-    }
-    const tenant = options.tenant ?? 'default';
-    if (tenant === '') throw new ApiTokenError('An API token needs a tenant; leave it out to use "default".');
-    const id = randomBytes(8).toString('hex');
-    const secret = randomBytes(32).toString('base64url');
+    const tenant = checkedNameAndTenant(name, options.tenant);
+    const { id, secret, token } = generateApiToken();
     this.#db.transaction(() => {
       if (this.#db.get('SELECT id FROM api_tokens WHERE name = ? AND revoked_at IS NULL', name)) {
         throw new ApiTokenError(`An API token named ${JSON.stringify(name)} already exists; revoke it first or choose another name.`);
@@ -88,7 +81,28 @@ export class ApiTokenStore {
         id, name, tenant, hashSecret(secret), Date.now(),
       );
     });
-    return { id, name, token: `${API_TOKEN_PREFIX}${id}_${secret}` };
+    return { id, name, token };
+  }
+
+  /**
+   * A token declared in the configuration file (its value from a secret reference): stored (hashed)
+   * under its own id, and active again at every start — the file is where it is managed.
+   */
+  declare(name: string, token: string, options: { tenant?: string } = {}): void {
+    const tenant = checkedNameAndTenant(name, options.tenant);
+    const match = TOKEN_PATTERN.exec(token);
+    if (!match) throw new ApiTokenError('must be a Baton API token (baton_<id>_<secret>); make one with `baton api-token generate`');
+    const [, id, secret] = match as unknown as [string, string, string];
+    this.#db.transaction(() => {
+      if (this.#db.get('SELECT id FROM api_tokens WHERE name = ? AND revoked_at IS NULL AND id <> ?', name, id)) {
+        throw new ApiTokenError(`the name ${JSON.stringify(name)} belongs to another live token; revoke it (baton api-token revoke ${name}) or rename this one`);
+      }
+      this.#db.run(
+        `INSERT INTO api_tokens (id, name, tenant, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, tenant = excluded.tenant, secret_hash = excluded.secret_hash, revoked_at = NULL`,
+        id, name, tenant, hashSecret(secret), Date.now(),
+      );
+    });
   }
 
   /** The caller the token stands for, or undefined for a malformed, unknown, wrong or revoked token. */
@@ -149,6 +163,21 @@ export class ApiTokenStore {
         revokedAt: row.revoked_at,
       }));
   }
+}
+
+/** A fresh token: 8 random bytes of id and 32 of secret. Nothing is stored. */
+export function generateApiToken(): { id: string; secret: string; token: string } {
+  const id = randomBytes(8).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  return { id, secret, token: `${API_TOKEN_PREFIX}${id}_${secret}` };
+}
+
+function checkedNameAndTenant(name: string, tenant = 'default'): string {
+  if (!NAME_PATTERN.test(name)) {
+    throw new ApiTokenError(`API token name ${JSON.stringify(name)} is not allowed: use 1 to 64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit.`);
+  }
+  if (tenant === '') throw new ApiTokenError('An API token needs a tenant; leave it out to use "default".');
+  return tenant;
 }
 
 /** Tells the gateway which verifier a bearer token is for; says nothing about validity. */
