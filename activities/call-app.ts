@@ -55,7 +55,7 @@ export function createCallApp(deps: CallAppDependencies) {
     try {
       credential = await resolveCredential(caller, connector, app, deps);
       // The credential wins over a configured extra header of the same name.
-      headers = { ...extraHeaders(caller, connector, app, deps.vault), ...credential.headers };
+      headers = { ...(await extraHeaders(caller, connector, app, deps)), ...credential.headers };
     } catch (error) {
       audit.finish({ outcome: isConnectionRequired(error) ? 'connection_required' : 'failed', error: messageOf(error) });
       throw error;

@@ -3,6 +3,7 @@
  * for each mode the sandbox CRM's request log shows exactly which credential arrived, and nothing else.
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { randomBytes } from 'node:crypto';
 import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
 import { GatewayStack } from './support/gateway-stack.ts';
 import { alice } from './support/identities.ts';
@@ -11,6 +12,7 @@ import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
 
 let gs: GatewayStack;
 let crm: RunningSandbox['crm'];
+const partnerKey = `pk_${randomBytes(12).toString('hex')}`;
 
 /** One tool per mode (test/fixtures/probe-tools.ts); the file sets each tool's CRM credential. */
 const config = (sandbox: RunningSandbox) => {
@@ -26,6 +28,8 @@ apps:
       - { name: X-Baton-Email, from: caller_identity, field: email }
       - { name: X-Source, from: static, value: baton-tests }
       - { name: X-Forwarded-Token, from: caller_token, prefix: "Bearer " }
+      - { name: X-Service-Token, from: service_token, tokenUrl: ${sandbox.url}/crm/oauth/token, clientId: env:CRM_CLIENT_ID, clientSecret: env:CRM_CLIENT_SECRET }
+      - { name: X-Partner-Key, from: vault, credential: partner-key }
 tools:
   crm_probe_none:
     credentials: { crm: { mode: none } }
@@ -63,6 +67,8 @@ servers:
 beforeAll(async () => {
   gs = await GatewayStack.start({ config });
   crm = gs.stack.sandbox.crm;
+  // An organisation-wide credential an administrator stored in the vault, for the X-Partner-Key header.
+  gs.stack.stores.vault.putServiceCredential('partner-key', { token: partnerKey });
 }, 120_000);
 
 afterAll(async () => {
@@ -182,7 +188,8 @@ test('extra headers ride on top of any mode; what the client sent (cookie, its o
   const apiCalls = requests.filter((r) => r.path.startsWith('/api/'));
   expect(apiCalls).toHaveLength(6);
   for (const call of apiCalls) {
-    expect(call.headers).toMatchObject({ 'x-baton-user': 'alice', 'x-baton-email': 'alice@example.com', 'x-source': 'baton-tests', 'x-forwarded-token': `Bearer ${aliceToken}` });
+    expect(call.headers).toMatchObject({ 'x-baton-user': 'alice', 'x-baton-email': 'alice@example.com', 'x-source': 'baton-tests', 'x-forwarded-token': `Bearer ${aliceToken}`, 'x-partner-key': partnerKey });
+    expect(call.headers['x-service-token']).toMatch(/^Bearer \S{20,}$/);
     expect(call.headers.cookie).toBeUndefined();
     expect(call.headers['x-internal-secret']).toBeUndefined();
     expect(call.headers['x-internal-route']).toBeUndefined();

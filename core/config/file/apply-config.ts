@@ -30,9 +30,6 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
       ? { clientId: secret(app.oauth.clientId, `apps.${id}.oauth.clientId`), clientSecret: secret(app.oauth.clientSecret, `apps.${id}.oauth.clientSecret`) }
       : known.client;
     if (app.credential.mode === 'user_oauth' && !client) throw fail(`apps.${id}.oauth`, 'user_oauth needs an OAuth client: give oauth.clientId and oauth.clientSecret');
-    app.headers.forEach((header, index) => {
-      if (header.from === 'service_token' || header.from === 'vault') throw fail(`apps.${id}.headers.${index}.from`, `"${header.from}" headers are not supported yet; use caller_token, caller_identity or static`);
-    });
     apps.set(id, { ...known, endpoints, client, mode: app.credential.mode, scopes: app.oauth?.scopes ?? known.scopes, credential: app.credential, headers: app.headers, allowHeaderOverride: app.allowHeaderOverride });
   }
   for (const [tool, { credentials }] of Object.entries(loaded.config.tools)) {

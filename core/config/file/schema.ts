@@ -43,7 +43,15 @@ export const credentialSchema = z.discriminatedUnion(
 /** Headers added to an app's requests on top of its credential. */
 export const extraHeaderSchema = z.discriminatedUnion('from', [
   z.object({ name: z.string().min(1), from: z.literal('caller_token'), prefix: z.string().default('') }).strict(),
-  z.object({ name: z.string().min(1), from: z.literal('service_token'), prefix: z.string().default('Bearer ') }).strict(),
+  z.object({
+    name: z.string().min(1),
+    from: z.literal('service_token'),
+    tokenUrl: url,
+    clientId: secretRef,
+    clientSecret: secretRef,
+    scopes: z.array(z.string()).default([]),
+    prefix: z.string().default('Bearer '),
+  }).strict(),
   z.object({ name: z.string().min(1), from: z.literal('vault'), credential: z.string().min(1), perUser: z.boolean().default(false), prefix: z.string().default('') }).strict(),
   z.object({ name: z.string().min(1), from: z.literal('caller_identity'), field: z.enum(['subject', 'email']) }).strict(),
   z.object({ name: z.string().min(1), from: z.literal('static'), value: z.string() }).strict(),
