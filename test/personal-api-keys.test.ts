@@ -14,6 +14,9 @@ beforeAll(async () => {
 apps:
   crm:
     credential: { mode: api_key, in: header, name: X-Api-Key, scope: individual }
+    # The caller's own vault credential can also ride in a header (here: the same key, under another name).
+    headers:
+      - { name: X-Own-Key, from: vault, credential: crm, perUser: true }
 servers:
   default:
     tools: "*"
@@ -66,7 +69,10 @@ test("alice enters her own key once; her calls use it; bob is asked for his own 
   expect((await probe(alice)).structuredContent).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
   let calls = ((await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] }).requests.filter((r) => r.path.startsWith('/api/'));
   expect(calls.length).toBeGreaterThan(0);
-  for (const call of calls) expect(call.credential).toMatchObject({ kind: 'api_key_header', presented: aliceKey, user: 'alice' });
+  for (const call of calls) {
+    expect(call.credential).toMatchObject({ kind: 'api_key_header', presented: aliceKey, user: 'alice' });
+    expect(call.headers['x-own-key']).toBe(aliceKey);
+  }
 
   // bob has no key yet: he is asked for his own, never given alice's.
   const bob = await gs.connect(await gs.tokenFor('bob'));
@@ -83,7 +89,7 @@ test("alice enters her own key once; her calls use it; bob is asked for his own 
   since = await lastLogSeq(gs.stack.sandbox.url);
   expect((await probe(bob)).structuredContent).toEqual({ customer: 'Acme Corp', noteAuthor: 'bob' });
   calls = ((await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] }).requests.filter((r) => r.path.startsWith('/api/'));
-  for (const call of calls) expect(call.credential).toMatchObject({ presented: bobKey, user: 'bob' });
+  for (const call of calls) expect(call).toMatchObject({ credential: { presented: bobKey, user: 'bob' }, headers: { 'x-own-key': bobKey } });
   await Promise.all([alice.close(), bob.close()]);
 });
 
