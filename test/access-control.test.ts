@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ApiTokenStore } from '../gateway/auth/api-tokens.ts';
-import { GatewayStack } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { postMcp, toolsCall } from './support/mcp-http.ts';
 import { runsOf } from './support/runs.ts';
 
@@ -27,13 +27,7 @@ roles:
 
 let gs: GatewayStack;
 
-beforeAll(async () => {
-  gs = await GatewayStack.start({ config });
-}, 120_000);
-
-afterAll(async () => {
-  await gs?.close();
-});
+gatewayStackForSuite((started) => (gs = started), { config });
 
 const list = async (token: string, url = gs.mcpUrl) => (await postMcp(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${token}` })).json.result.tools.map((t: { name: string }) => t.name).sort();
 const call = (token: string, name: string, args: unknown, url = gs.mcpUrl) => postMcp(url, toolsCall(name, args), { authorization: `Bearer ${token}` });

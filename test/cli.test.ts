@@ -1,18 +1,11 @@
 /** The command line: `baton token` for scripts, and `baton api-token` to manage service callers. */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { GatewayStack } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { postMcp } from './support/mcp-http.ts';
 
 let gs: GatewayStack;
-
-beforeAll(async () => {
-  gs = await GatewayStack.start();
-}, 120_000);
-
-afterAll(async () => {
-  await gs?.close();
-});
+gatewayStackForSuite((started) => (gs = started));
 
 const baton = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
 

@@ -3,16 +3,15 @@ import { generateApiToken } from '../gateway/auth/api-tokens.ts';
 import { createLogger } from '../gateway/logger.ts';
 import { serveGateway } from '../gateway/serve.ts';
 import { tools } from '../workflows/catalog.ts';
-import { GatewayStack } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { postMcp } from './support/mcp-http.ts';
 
 const declared = generateApiToken().token;
 let gs: GatewayStack;
 
-beforeAll(async () => {
-  gs = await GatewayStack.start({
-    config: () => ({
-      yaml: `
+gatewayStackForSuite((started) => (gs = started), {
+  config: () => ({
+    yaml: `
 apiTokens:
   - { name: nightly-ci, tenant: acme, token: env:NIGHTLY_CI_TOKEN }
 servers:
@@ -20,13 +19,8 @@ servers:
     tools: "*"
     access: { users: ["*"], apiTokens: [nightly-ci] }
 `,
-      env: { NIGHTLY_CI_TOKEN: declared },
-    }),
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await gs?.close();
+    env: { NIGHTLY_CI_TOKEN: declared },
+  }),
 });
 
 test('a declared token works as a service caller, and only its hash is stored', async () => {

@@ -4,19 +4,12 @@ import { ApiTokenStore } from '../gateway/auth/api-tokens.ts';
 import { createLogger } from '../gateway/logger.ts';
 import { serveGateway } from '../gateway/serve.ts';
 import { tools } from '../workflows/catalog.ts';
-import { GatewayStack } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { postMcp, toolsCall } from './support/mcp-http.ts';
 import { runsOf } from './support/runs.ts';
 
 let gs: GatewayStack;
-
-beforeAll(async () => {
-  gs = await GatewayStack.start();
-}, 120_000);
-
-afterAll(async () => {
-  await gs?.close();
-});
+gatewayStackForSuite((started) => (gs = started));
 
 const now = () => Math.floor(Date.now() / 1000);
 

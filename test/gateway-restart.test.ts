@@ -6,18 +6,11 @@ import type { Client } from '@modelcontextprotocol/client';
 import { createLogger } from '../gateway/logger.ts';
 import { serveGateway } from '../gateway/serve.ts';
 import { tools } from '../workflows/catalog.ts';
-import { GatewayStack } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { runsOf } from './support/runs.ts';
 
 let gs: GatewayStack;
-
-beforeAll(async () => {
-  gs = await GatewayStack.start();
-}, 120_000);
-
-afterAll(async () => {
-  await gs?.close();
-});
+gatewayStackForSuite((started) => (gs = started));
 
 const modernManual = { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { url: {} } }, inputRequired: { autoFulfill: false } } as const;
 const call = { name: 'read_pull_request', arguments: { repo: 'acme/widgets', number: 1 } };

@@ -4,17 +4,10 @@
  */
 import { Client, StreamableHTTPClientTransport, UnauthorizedError, type OAuthClientProvider, type OAuthDiscoveryState } from '@modelcontextprotocol/client';
 import { approveConsentOverHttp } from '../sandbox/browserless-consent.ts';
-import { GatewayStack } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 
 let gs: GatewayStack;
-
-beforeAll(async () => {
-  gs = await GatewayStack.start();
-}, 120_000);
-
-afterAll(async () => {
-  await gs?.close();
-});
+gatewayStackForSuite((started) => (gs = started));
 
 type Stored = Parameters<OAuthClientProvider['saveTokens']>[0];
 type Registered = Parameters<NonNullable<OAuthClientProvider['saveClientInformation']>>[0];

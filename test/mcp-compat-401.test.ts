@@ -1,17 +1,11 @@
 /** The optional TrueFoundry-compatible prompt: HTTP 401 with McpAuthRequiredError and the links. */
-import { GatewayStack } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { postMcp, toolsCall } from './support/mcp-http.ts';
 import { runsOf } from './support/runs.ts';
 
 let gs: GatewayStack;
 
-beforeAll(async () => {
-  gs = await GatewayStack.start({ env: { BATON_CONSENT_PROMPT: 'http-401' } });
-}, 120_000);
-
-afterAll(async () => {
-  await gs?.close();
-});
+gatewayStackForSuite((started) => (gs = started), { env: { BATON_CONSENT_PROMPT: 'http-401' } });
 
 test('a paused call answers 401 McpAuthRequiredError with Baton links; after consent the same call gets the result from the same run', async () => {
   const auth = { authorization: `Bearer ${await gs.tokenFor('alice')}` };

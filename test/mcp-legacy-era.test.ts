@@ -1,17 +1,10 @@
 /** 2025-era MCP clients, end to end: with URL elicitation (-32042) and without elicitation (text + structured). */
-import { GatewayStack } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { postMcp } from './support/mcp-http.ts';
 import { runsOf } from './support/runs.ts';
 
 let gs: GatewayStack;
-
-beforeAll(async () => {
-  gs = await GatewayStack.start();
-}, 120_000);
-
-afterAll(async () => {
-  await gs?.close();
-});
+gatewayStackForSuite((started) => (gs = started));
 
 const triage = { name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 1 } };
 

@@ -1,18 +1,11 @@
 /** A 2026-07-28 MCP client, end to end: list, call as alice with nothing connected, consent in the browser, result. */
 import type { Client } from '@modelcontextprotocol/client';
-import { GatewayStack } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
 import { runsOf as runsOfType } from './support/runs.ts';
 
 let gs: GatewayStack;
-
-beforeAll(async () => {
-  gs = await GatewayStack.start();
-}, 120_000);
-
-afterAll(async () => {
-  await gs?.close();
-});
+gatewayStackForSuite((started) => (gs = started));
 
 const modern = { versionNegotiation: { mode: { pin: '2026-07-28' } } } as const;
 

@@ -2,15 +2,14 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { approveConsentOverHttp, CookieKeepingClient, parseForms } from '../sandbox/browserless-consent.ts';
 import type { LoggedRequest } from '../sandbox/server.ts';
-import { GatewayStack, type DemoUserName } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './support/gateway-stack.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
 import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
 
 let gs: GatewayStack;
 
-beforeAll(async () => {
-  gs = await GatewayStack.start({
-    config: `
+gatewayStackForSuite((started) => (gs = started), {
+  config: `
 apps:
   crm:
     credential: { mode: api_key, in: header, name: X-Api-Key, scope: individual }
@@ -22,11 +21,6 @@ servers:
     tools: "*"
     access: { users: ["*"], apiTokens: ["*"] }
 `,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await gs?.close();
 });
 
 const probe = (client: Client) => client.callTool({ name: 'crm_probe_bearer', arguments: {} });

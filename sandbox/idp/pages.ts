@@ -1,4 +1,4 @@
-import { escapeHtml } from '../pages.ts';
+import { escapeHtml, layout } from '../pages.ts';
 
 /**
  * The identity provider's interaction pages: plain HTML forms, no script, with the same field names as
@@ -7,19 +7,6 @@ import { escapeHtml } from '../pages.ts';
  */
 
 const providerName = 'Sandbox ID';
-
-function layout(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}
-label{display:block;margin:.5rem 0}.error{color:#b00020}button{margin-right:.5rem}</style></head>
-<body>
-${body}
-</body>
-</html>
-`;
-}
 
 export function idpSignInPage(page: { action: string; clientName: string; username?: string; error?: string }): string {
   const error = page.error ? `<p class="error" role="alert">${escapeHtml(page.error)}</p>` : '';

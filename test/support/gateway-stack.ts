@@ -140,3 +140,18 @@ export class GatewayStack {
     await this.stack.close();
   }
 }
+
+/**
+ * One GatewayStack for a whole suite: started before its first test (handed to `use`), closed after
+ * its last. `let gs: GatewayStack; gatewayStackForSuite((started) => (gs = started));`
+ */
+export function gatewayStackForSuite(use: (stack: GatewayStack) => void, options: Parameters<typeof GatewayStack.start>[0] = {}): void {
+  let started: GatewayStack | undefined;
+  beforeAll(async () => {
+    started = await GatewayStack.start(options);
+    use(started);
+  }, 120_000);
+  afterAll(async () => {
+    await started?.close();
+  });
+}
