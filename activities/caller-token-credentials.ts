@@ -30,7 +30,10 @@ export function callerToken(caller: Caller, connector: AppConnector, vault: Vaul
   const ref = identity.inboundTokenRef?.replace(/^vault:/, '');
   const stored = ref ? vault.getInboundToken(ref, identity) : undefined;
   if (!ref || !stored) {
-    const why = identity.authMethod === 'api_token' ? 'API-token callers have no token of their own to pass on' : "the caller's sign-in token is no longer available (it expired)";
+    const why =
+      identity.authMethod === 'api_token' ? 'API-token callers have no token of their own to pass on'
+      : !ref ? 'the caller sent no token to pass on'
+      : "the caller's sign-in token is no longer available (it expired)";
     throw ApplicationFailure.nonRetryable(`${connector.displayName} is given the caller's own token, but ${why}; sign in again and call the tool again.`, FailureType.appRequestFailed);
   }
   return { ref, token: stored.token };

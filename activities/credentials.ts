@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { AppConnector } from '../apps/index.ts';
 import type { CredentialConfig } from '../core/config/file/schema.ts';
 import type { AppSettings } from '../core/config/settings.ts';
+import { UNVERIFIED_ISSUER } from '../core/identity/context.ts';
 import type { AppOAuthClient } from '../core/oauth/oauth-client.ts';
 import { ConnectionUnavailableError, type Refresher, type Vault } from '../core/vault/index.ts';
 import type { Caller } from './caller-context.ts';
@@ -48,12 +49,21 @@ export async function resolveCredential(caller: Caller, connector: AppConnector,
   return { headers: { authorization: `Bearer ${secret}` }, owner: 'user', externalAccount: login };
 }
 
+/** Callers that are nobody in particular (API tokens, unverified passthrough callers) have no personal connections. */
 function refuseServiceCaller(caller: Caller, connector: AppConnector): void {
-  if (caller.identity.authMethod !== 'api_token') return;
-  throw ApplicationFailure.nonRetryable(
-    `API-token callers have no personal connections, and ${connector.displayName} is configured to use each user's own connection; use OAuth sign-in or a service-account tool.`,
-    FailureType.appRequestFailed,
-  );
+  const { identity } = caller;
+  if (identity.authMethod === 'api_token') {
+    throw ApplicationFailure.nonRetryable(
+      `API-token callers have no personal connections, and ${connector.displayName} is configured to use each user's own connection; use OAuth sign-in or a service-account tool.`,
+      FailureType.appRequestFailed,
+    );
+  }
+  if (identity.issuer === UNVERIFIED_ISSUER) {
+    throw ApplicationFailure.nonRetryable(
+      `Unverified callers of a passthrough server have no personal connections, and ${connector.displayName} is configured to use each user's own connection; turn on JWT validation for the server or use a service-account tool.`,
+      FailureType.appRequestFailed,
+    );
+  }
 }
 
 /** The caller's own secret for the app from the vault; when there is none (or it is broken) the step pauses for them to connect. */

@@ -18,6 +18,7 @@ import { ConnectFlow } from './consent/connect-flow.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { bearerAuth } from './http/bearer-auth.ts';
 import { healthRoutes } from './http/health.ts';
+import { passthroughAuth } from './http/passthrough-auth.ts';
 import { mcpEndpoint } from './http/mcp-endpoint.ts';
 import { protectedResourceMetadataUrl, protectedResourceRoutes } from './http/protected-resource.ts';
 import { LegacyClientCapabilities } from './mcp/legacy-clients.ts';
@@ -85,7 +86,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       maxRequestBodySize: gateway.maxBodyBytes,
       onerror: (error) => log.debug({ err: error }, 'MCP handler reported an error'),
     });
-    return { server, path, resourceUrl, handler, verifier: verifierFor(resourceUrl) };
+    return { server, path, resourceUrl, handler, verifier: verifierFor(resourceUrl), auth: policy.server(server)!.auth };
   });
 
   const app = express();
@@ -104,13 +105,14 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   const authenticateFor = (resourceUrl: string, verifier: typeof primary.verifier) =>
     bearerAuth({ verifier, apiTokens, requiredScopes: gateway.requiredScopes, resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl), resourceUrl });
   app.use(adminRoutes({ authenticate: authenticateFor(primary!.resourceUrl, primary!.verifier), policy, grants, apiTokens }));
-  for (const { path, resourceUrl, handler, verifier } of servers) {
-    app.use(protectedResourceRoutes({ resourceUrl, issuer: gateway.identityProvider.issuer, scopes: gateway.requiredScopes }));
+  for (const { path, resourceUrl, handler, verifier, auth } of servers) {
+    // A passthrough server is no OAuth resource of Baton's: it advertises no authorization server.
+    if (auth.mode === 'oauth') app.use(protectedResourceRoutes({ resourceUrl, issuer: gateway.identityProvider.issuer, scopes: gateway.requiredScopes }));
     app.use(
       mcpEndpoint({
         path,
         handler,
-        authenticate: authenticateFor(resourceUrl, verifier),
+        authenticate: auth.mode === 'passthrough' ? passthroughAuth(auth, gateway.defaultTenant) : authenticateFor(resourceUrl, verifier),
         legacyClients,
         maxBodyBytes: gateway.maxBodyBytes,
         rateLimitPerMinute: gateway.rateLimitPerMinute,

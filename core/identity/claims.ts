@@ -7,7 +7,7 @@ export const identityClaims = z.object({
     email: z.string().nullable(),
     displayName: z.string().nullable(),
     tenant: z.string().min(1),
-    authMethod: z.enum(['oauth', 'api_token']),
+    authMethod: z.enum(['oauth', 'api_token', 'passthrough']),
     groups: z.array(z.string()),
     roles: z.array(z.string()),
     issuer: z.string().min(1),

@@ -8,8 +8,11 @@ export interface IdentityContext {
   email: string | null;
   displayName: string | null;
   tenant: string;
-  /** `oauth`: a person signed in through the identity provider. `api_token`: a service caller. */
-  authMethod: 'oauth' | 'api_token';
+  /**
+   * `oauth`: a person signed in through the identity provider. `api_token`: a service caller.
+   * `passthrough`: a caller of a passthrough MCP server (identified by its JWT when validation is on, else `anonymous`).
+   */
+  authMethod: 'oauth' | 'api_token' | 'passthrough';
   groups: string[];
   roles: string[];
   /** The identity provider that vouched for the caller. */
@@ -30,6 +33,12 @@ export interface VerifiedIdentity {
   identity: IdentityContext;
   binding: RunBinding;
 }
+
+/**
+ * The issuer of a passthrough caller nobody verified (`anonymous`): such a caller has no personal
+ * connections, and an app receives its token only if it lists this value among its trusted issuers.
+ */
+export const UNVERIFIED_ISSUER = 'unverified';
 
 /** Temporal header names Baton's interceptors use. */
 export const IDENTITY_HEADER = 'baton-identity';

@@ -1,4 +1,5 @@
 import type { AccessConfig, BatonConfig, ServerConfig } from '../../core/config/file/schema.ts';
+import { UNVERIFIED_ISSUER } from '../../core/identity/context.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { AccessGrants } from './access-grants.ts';
 
@@ -8,6 +9,8 @@ export type Role = BatonConfig['roles'][string];
 const apiTokenName = (principal: Principal) => (principal.authMethod === 'api_token' ? principal.subject.replace(/^api-token:/, '') : undefined);
 
 function listed(access: AccessConfig, principal: Principal): boolean {
+  // An unverified passthrough caller is nobody in particular: only an explicit "anonymous" entry admits it.
+  if (principal.issuer === UNVERIFIED_ISSUER) return access.users.includes('anonymous');
   const token = apiTokenName(principal);
   if (token !== undefined) return access.apiTokens.includes('*') || access.apiTokens.includes(token);
   if (access.users.includes('*') || access.users.includes(principal.subject) || (principal.email !== null && access.users.includes(principal.email))) return true;

@@ -18,10 +18,10 @@ export { InboundAuthError, type InboundAuthErrorCode } from './inbound-auth-erro
 export { requireScopes } from './require-scopes.ts';
 
 export interface AccessTokenVerifierOptions {
-  /** The authorization server's issuer identifier; `iss` must equal it exactly. */
-  issuer: string;
-  /** Baton's canonical resource URI (e.g. http://127.0.0.1:3000/mcp); `aud` must name it. */
-  audience: string;
+  /** The authorization server's issuer identifier; `iss` must equal it exactly. Optional only for passthrough servers. */
+  issuer?: string;
+  /** Baton's canonical resource URI (e.g. http://127.0.0.1:3000/mcp); `aud` must name it. Optional only for passthrough servers. */
+  audience?: string;
   /** Remote JWKS (cached, refetched on an unknown `kid`) or keys given inline. */
   jwks: { url: string } | { keys: JWK[] };
   /** Allow-list; default RS256, ES256, EdDSA, PS256. `none` and HS* are refused. */
@@ -56,20 +56,18 @@ export const DEFAULT_ALGORITHMS: readonly string[] = ['RS256', 'ES256', 'EdDSA',
  */
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
   const algorithms = checkedAlgorithms(options.algorithms ?? DEFAULT_ALGORITHMS);
-  if (!options.issuer) throw new TypeError('The access token verifier needs the identity provider\'s issuer.');
-  if (!options.audience) throw new TypeError('The access token verifier needs this server\'s resource URI as audience.');
   const defaultTenant = options.defaultTenant ?? 'default';
   const keySet = 'url' in options.jwks ? remoteKeySet(options.jwks.url, options) : localKeySet(options.jwks.keys);
   const verifyOptions: JWTVerifyOptions = {
     issuer: options.issuer,
-    audience: audienceForms(options.audience),
+    audience: options.audience === undefined ? undefined : audienceForms(options.audience),
     algorithms: [...algorithms],
     clockTolerance: options.clockToleranceSeconds ?? 30,
-    requiredClaims: ['exp', 'sub', 'iss', 'aud'],
+    requiredClaims: ['exp', 'sub', ...(options.issuer ? ['iss'] : []), ...(options.audience ? ['aud'] : [])],
   };
   const context = (token: string): FailureContext => ({
-    issuer: options.issuer,
-    audience: options.audience,
+    issuer: options.issuer ?? 'the configured identity provider',
+    audience: options.audience ?? 'this server',
     algorithms,
     keySource: keySet.source,
     ...unverifiedHeader(token),
@@ -100,9 +98,10 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       try {
         const payload = await verifySignedToken(token);
         if (typeof payload.sub !== 'string' || payload.sub === '') {
-          throw new InboundAuthError('invalid_token', `The bearer token's sub claim is empty or not a string; use an access token issued by ${options.issuer}.`);
+          throw new InboundAuthError('invalid_token', `The bearer token's sub claim is empty or not a string; use an access token issued by ${options.issuer ?? 'the configured identity provider'}.`);
         }
-        return principalFromClaims({ ...payload, sub: payload.sub, iss: options.issuer, exp: payload.exp as number }, defaultTenant, options.claimNames);
+        const issuer = options.issuer ?? (typeof payload.iss === 'string' ? payload.iss : 'unnamed-issuer');
+        return principalFromClaims({ ...payload, sub: payload.sub, iss: issuer, exp: payload.exp as number }, defaultTenant, options.claimNames);
       } catch (error) {
         throw describeVerificationFailure(error, context(token));
       }

@@ -1,7 +1,7 @@
 /** Who is calling, as inbound authentication established it. */
 export interface Principal {
   kind: 'user' | 'service';
-  authMethod: 'oauth' | 'api_token';
+  authMethod: 'oauth' | 'api_token' | 'passthrough';
   /** IdP `sub`, or `api-token:<name>` for API tokens. */
   subject: string;
   email: string | null;

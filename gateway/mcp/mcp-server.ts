@@ -13,6 +13,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { GatewaySettings } from '../../core/config/gateway-settings.ts';
+import { UNVERIFIED_ISSUER } from '../../core/identity/context.ts';
 import { describeIssues } from '../../core/schema-issues.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import type { AccessPolicy } from '../access/access-policy.ts';
@@ -150,7 +151,8 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       const who = principal.authMethod === 'api_token' ? `api_token ${principal.subject.replace(/^api-token:/, '')}` : `user ${principal.subject}`;
       return `You are not on the access list for "${name}" on the MCP server "${deps.server}". Ask an admin to add you (baton access add ${deps.server} ${who}).`;
     }
-    return `API-token callers have no personal connections; use OAuth sign-in or a service-account tool. ("${name}" acts with each caller's own ${deps.runner.userApps(known).join(' and ')} connection.)`;
+    const who = principal.issuer === UNVERIFIED_ISSUER ? 'Unverified callers of a passthrough server' : 'API-token callers';
+    return `${who} have no personal connections; use OAuth sign-in or a service-account tool. ("${name}" acts with each caller's own ${deps.runner.userApps(known).join(' and ')} connection.)`;
   }
 
   function promptStyle(era: 'legacy' | 'modern', ctx: ServerContext, principal: Principal): PromptStyle {

@@ -106,9 +106,11 @@ export class ToolRunner {
       const mode = (settings.config.tools[tool.name]?.credentials[app] ?? settings.apps.get(app)?.credential)?.mode;
       return mode === 'passthrough' || mode === 'token_exchange' || settings.apps.get(app)?.headers.some((header) => header.from === 'caller_token');
     });
-    if (!needs || principal.authMethod !== 'oauth' || principal.expiresAt === null) return null;
+    if (!needs || principal.authMethod === 'api_token' || token === '') return null;
     const ref = `inbound/${randomUUID()}`;
-    stores.vault.putInboundToken(ref, principal, token, principal.expiresAt * 1000);
+    // An unverified passthrough token has no expiry Baton knows of: keep it no longer than a run is resumable.
+    const expiresAt = principal.expiresAt !== null ? principal.expiresAt * 1000 : Date.now() + this.#deps.gateway.requestStateTtlSeconds * 1000;
+    stores.vault.putInboundToken(ref, principal, token, expiresAt);
     return `vault:${ref}`;
   }
 

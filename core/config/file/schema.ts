@@ -26,7 +26,11 @@ export const credentialSchema = z.discriminatedUnion(
     z.object({ mode: z.literal('bearer'), token: secretRef }).strict(),
     z.object({ mode: z.literal('basic'), username: secretRef, password: secretRef }).strict(),
     z.object({ mode: z.literal('none') }).strict(),
-    z.object({ mode: z.literal('passthrough'), trustedIssuers: z.array(url).min(1, 'name the issuers whose tokens this app trusts') }).strict(),
+    z.object({
+      mode: z.literal('passthrough'),
+      // "unverified": tokens of callers a passthrough server did not validate (explicit, never implied).
+      trustedIssuers: z.array(z.union([url, z.literal('unverified')], { error: 'must be an issuer URL, or "unverified"' })).min(1, 'name the issuers whose tokens this app trusts'),
+    }).strict(),
     z.object({
       mode: z.literal('token_exchange'),
       tokenUrl: url,
@@ -83,8 +87,23 @@ export const accessSchema = z.object({
   apiTokens: z.array(z.string().min(1)).default([]),
 }).strict();
 
+/** How a server's callers authenticate: Baton's own OAuth resource server (default), or passthrough. */
+export const serverAuthSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('oauth') }).strict(),
+  z.object({
+    mode: z.literal('passthrough'),
+    /** When set, a caller must send a JWT these keys verify (issuer and audience checked when given). */
+    jwt: z
+      .object({ jwksUrl: url.optional(), jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(), issuer: z.string().optional(), audience: z.string().optional() })
+      .strict()
+      .refine((jwt) => (jwt.jwksUrl === undefined) !== (jwt.jwks === undefined), { message: 'give exactly one of jwksUrl and jwks', path: ['jwksUrl'] })
+      .optional(),
+  }).strict(),
+]);
+
 export const serverSchema = z.object({
   description: z.string().optional(),
+  auth: serverAuthSchema.default({ mode: 'oauth' }),
   /** Tool names, or "*" for every tool. */
   tools: z.union([z.literal('*'), z.array(name).min(1)]),
   access: accessSchema,
@@ -113,7 +132,7 @@ export const configSchema = z.object({
   identityProviders: z.array(identityProviderSchema).default([]),
   apps: z.record(name, appSchema).default({}),
   tools: z.record(name, toolSchema).default({}),
-  servers: z.record(name, serverSchema).refine((servers) => Object.keys(servers).length > 0, 'declare at least one MCP server').default(() => ({ default: { tools: '*' as const, access: { users: [], groups: [], apiTokens: [] } } })),
+  servers: z.record(name, serverSchema).refine((servers) => Object.keys(servers).length > 0, 'declare at least one MCP server').default(() => ({ default: { tools: '*' as const, auth: { mode: 'oauth' as const }, access: { users: [], groups: [], apiTokens: [] } } })),
   roles: z.record(z.string().min(1), z.enum(['owner', 'admin', 'contributor', 'viewer', 'execute_only'])).default({}),
   apiTokens: z.array(z.object({ name, tenant: z.string().default('default'), token: secretRef }).strict()).default([]),
   restrictedHeaders: z.array(z.string().min(1)).default([]),
@@ -124,4 +143,5 @@ export type CredentialConfig = z.infer<typeof credentialSchema>;
 export type ExtraHeaderConfig = z.infer<typeof extraHeaderSchema>;
 export type IdentityProviderConfig = z.infer<typeof identityProviderSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
+export type ServerAuthConfig = z.infer<typeof serverAuthSchema>;
 export type AccessConfig = z.infer<typeof accessSchema>;

@@ -1,0 +1,68 @@
+/** Passthrough MCP servers: what the caller sends is forwarded; with JWT validation on, a missing or invalid token is refused. */
+import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
+import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
+import { postMcp, toolsCall } from './support/mcp-http.ts';
+import { runsOf } from './support/runs.ts';
+import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
+
+let gs: GatewayStack;
+gatewayStackForSuite((started) => (gs = started), {
+  config: (sandbox: RunningSandbox) => ({
+    yaml: `
+apps:
+  crm:
+    credential: { mode: passthrough, trustedIssuers: [${sandbox.idpIssuer}, unverified] }
+servers:
+  default:
+    tools: "*"
+    access: { users: ["*"] }
+  open:
+    tools: [crm_probe_bearer, triage_pull_request]
+    auth: { mode: passthrough }
+    access: { users: [anonymous] }
+  checked:
+    tools: [crm_probe_bearer]
+    auth: { mode: passthrough, jwt: { jwksUrl: ${sandbox.idpIssuer}/jwks, issuer: ${sandbox.idpIssuer} } }
+    access: { users: [alice] }
+`,
+  }),
+});
+
+const crmCalls = async (since: number) =>
+  ((await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] }).requests.filter((r) => r.path.startsWith('/api/'));
+
+test('without validation: the caller is anonymous, its token goes to the app that trusts unverified tokens, and it has no personal connections', async () => {
+  const url = `${gs.url}/mcp/open`;
+  const token = await gs.tokenFor('alice');
+  const since = await lastLogSeq(gs.stack.sandbox.url);
+  const answer = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: `Bearer ${token}` });
+  expect(answer.json.result.structuredContent).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
+  for (const call of await crmCalls(since)) expect(call.credential.presented).toBe(token);
+
+  const list = await postMcp(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, {});
+  expect(list.json.result.tools.map((t: { name: string }) => t.name)).toEqual(['crm_probe_bearer', 'get_run_result']);
+  const refused = await postMcp(url, toolsCall('triage_pull_request', { repo: 'acme/widgets', number: 1 }), {});
+  expect(refused.json.error.message).toContain('Unverified callers of a passthrough server have no personal connections');
+  expect(await runsOf(gs.stack, 'triage_pull_request')).toEqual([]);
+
+  const nothingToForward = await postMcp(url, toolsCall('crm_probe_bearer', {}), {});
+  expect(nothingToForward.json.result.isError).toBe(true);
+  expect(nothingToForward.json.result.content[0].text).toContain("CRM is given the caller's own token, but the caller sent no token to pass on");
+});
+
+test('with validation: no token or a bad one is refused before anything runs; a valid one identifies the caller and is forwarded', async () => {
+  const url = `${gs.url}/mcp/checked`;
+  expect((await postMcp(url, toolsCall('crm_probe_bearer', {}), {})).status).toBe(401);
+  const forged = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: 'Bearer abc.def.ghi' });
+  expect(forged.status).toBe(401);
+  expect(forged.json.error_description).toContain('not a well-formed signed JWT');
+  expect(await runsOf(gs.stack, 'crm_probe_bearer')).toHaveLength(2); // only the two unvalidated calls above
+
+  const token = await gs.tokenFor('alice');
+  const since = await lastLogSeq(gs.stack.sandbox.url);
+  const answer = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: `Bearer ${token}` });
+  expect(answer.json.result.structuredContent).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
+  for (const call of await crmCalls(since)) expect(call.credential).toMatchObject({ presented: token, user: 'alice' });
+  const bob = await postMcp(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${await gs.tokenFor('bob')}` });
+  expect(bob.json.result.tools).toEqual([]);
+});
