@@ -5,7 +5,9 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { randomBytes } from 'node:crypto';
 import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
+import { ApiTokenStore } from '../gateway/auth/api-tokens.ts';
 import { GatewayStack } from './support/gateway-stack.ts';
+import { postMcp } from './support/mcp-http.ts';
 import { alice } from './support/identities.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
 import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
@@ -41,6 +43,8 @@ tools:
     credentials: { crm: { mode: api_key, in: query, name: api_key, scope: shared, key: env:CRM_ORG_KEY } }
   crm_probe_client_credentials:
     credentials: { crm: { mode: client_credentials, clientId: env:CRM_CLIENT_ID, clientSecret: env:CRM_CLIENT_SECRET, scopes: [customers:read, notes:write] } }
+  probe_identity:
+    credentials: { github: { mode: none } }
   crm_probe_passthrough:
     credentials: { crm: { mode: passthrough, trustedIssuers: [${sandbox.idpIssuer}] } }
   crm_probe_passthrough_untrusted:
@@ -244,4 +248,13 @@ test('per-call header override: the client\'s headers replace the credential for
 
 test('no caller token, exchanged token, forwarded header or other secret reached Temporal history', async () => {
   await expectNoSecretsInHistories(gs.stack);
+});
+
+test('per-tool overrides decide what an API-token caller may run and what pre-flight asks for', async () => {
+  const { token } = new ApiTokenStore(gs.stack.stores.db).create('override-probe', { tenant: 'acme' });
+  const answer = await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${token}` });
+  const names: string[] = answer.json.result.tools.map((t: { name: string }) => t.name);
+  expect(names).toContain('probe_identity'); // GitHub without credentials for this tool: no personal connection needed
+  expect(names).not.toContain('read_pull_request'); // GitHub as each user, the app's own mode
+  expect(names).not.toContain('crm_probe_passthrough'); // the caller's own token
 });

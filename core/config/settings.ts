@@ -104,7 +104,12 @@ export function oauthRedirectUri(settings: BatonSettings, app: string): string {
   return `${settings.publicUrl}/oauth/callback/${app}`;
 }
 
-/** Apps each user connects for themselves (OAuth consent, or entering their own API key on Baton's page). */
-export function needsUserConnection(app: AppSettings | undefined): boolean {
-  return app?.mode === 'user_oauth' || (app?.credential?.mode === 'api_key' && app.credential.scope === 'individual');
+/**
+ * Whether each user connects this app for themselves (OAuth consent, or entering their own API key on
+ * Baton's page), given the credential in force: a tool's override (`tools.<tool>.credentials.<app>`) or the app's.
+ */
+export function needsUserConnection(app: AppSettings | undefined, settings: BatonSettings, tool: string): boolean {
+  const credential = settings.config.tools[tool]?.credentials[app?.id ?? ''] ?? app?.credential;
+  const mode = credential?.mode ?? app?.mode;
+  return mode === 'user_oauth' || (credential?.mode === 'api_key' && credential.scope === 'individual');
 }

@@ -19,7 +19,7 @@ export function appsToConnect(tool: CallableDefinition, user: { tenant: string; 
   const missing: AppToConnect[] = [];
   for (const appId of requiredApps(tool)) {
     const app = settings.apps.get(appId);
-    if (!app || !needsUserConnection(app)) continue;
+    if (!app || !needsUserConnection(app, settings, tool.name)) continue;
     const connection = vault.getConnectionInfo(user.tenant, user.subject, appId);
     if (connection?.status === 'active') continue;
     missing.push({

@@ -152,7 +152,9 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       return `You are not on the access list for "${name}" on the MCP server "${deps.server}". Ask an admin to add you (baton access add ${deps.server} ${who}).`;
     }
     const who = principal.issuer === UNVERIFIED_ISSUER ? 'Unverified callers of a passthrough server' : 'API-token callers';
-    return `${who} have no personal connections; use OAuth sign-in or a service-account tool. ("${name}" acts with each caller's own ${deps.runner.userApps(known).join(' and ')} connection.)`;
+    const apps = deps.runner.userApps(known);
+    const acts = apps.length ? `each caller's own ${apps.join(' and ')} connection` : "the caller's own sign-in token";
+    return `${who} have no personal connections; use OAuth sign-in or a service-account tool. ("${name}" acts with ${acts}.)`;
   }
 
   function promptStyle(era: 'legacy' | 'modern', ctx: ServerContext, principal: Principal): PromptStyle {

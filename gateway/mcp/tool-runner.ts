@@ -70,13 +70,24 @@ export class ToolRunner {
 
   /** Service callers (API tokens) have no connections of their own: only tools needing none are theirs. */
   mayRun(principal: Principal, tool: CallableDefinition): boolean {
-    return principal.kind === 'user' || this.userApps(tool).length === 0;
+    if (principal.kind === 'user') return true;
+    if (this.userApps(tool).length > 0) return false;
+    // API tokens are never passed on or exchanged, so tools acting with the caller's own token are not theirs either.
+    return principal.authMethod !== 'api_token' || !this.#usesCallerToken(tool);
+  }
+
+  #usesCallerToken(tool: CallableDefinition): boolean {
+    const { settings } = this.#deps;
+    return requiredApps(tool).some((app) => {
+      const mode = (settings.config.tools[tool.name]?.credentials[app] ?? settings.apps.get(app)?.credential)?.mode;
+      return mode === 'passthrough' || mode === 'token_exchange' || settings.apps.get(app)?.headers.some((header) => header.from === 'caller_token');
+    });
   }
 
   /** The apps (display names) a tool calls with each caller's own connection. */
   userApps(tool: CallableDefinition): string[] {
     return requiredApps(tool)
-      .filter((app) => needsUserConnection(this.#deps.settings.apps.get(app)))
+      .filter((app) => needsUserConnection(this.#deps.settings.apps.get(app), this.#deps.settings, tool.name))
       .map((app) => connectors.get(app)?.displayName ?? app);
   }
 
@@ -101,12 +112,8 @@ export class ToolRunner {
    * vault: the run carries only the reference. Nothing is kept for other tools, or for API tokens.
    */
   #keepCallerToken(principal: Principal, tool: CallableDefinition, token: string): string | null {
-    const { settings, stores } = this.#deps;
-    const needs = requiredApps(tool).some((app) => {
-      const mode = (settings.config.tools[tool.name]?.credentials[app] ?? settings.apps.get(app)?.credential)?.mode;
-      return mode === 'passthrough' || mode === 'token_exchange' || settings.apps.get(app)?.headers.some((header) => header.from === 'caller_token');
-    });
-    if (!needs || principal.authMethod === 'api_token' || token === '') return null;
+    if (!this.#usesCallerToken(tool) || principal.authMethod === 'api_token' || token === '') return null;
+    const { stores } = this.#deps;
     const ref = `inbound/${randomUUID()}`;
     // An unverified passthrough token has no expiry Baton knows of: keep it no longer than a run is resumable.
     const expiresAt = principal.expiresAt !== null ? principal.expiresAt * 1000 : Date.now() + this.#deps.gateway.requestStateTtlSeconds * 1000;
