@@ -104,7 +104,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   const [primary] = servers;
   const authenticateFor = (resourceUrl: string, verifier: typeof primary.verifier) =>
     bearerAuth({ verifier, apiTokens, requiredScopes: gateway.requiredScopes, resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl), resourceUrl });
-  app.use(adminRoutes({ authenticate: authenticateFor(primary!.resourceUrl, primary!.verifier), policy, grants, apiTokens }));
+  app.use(adminRoutes({ authenticate: authenticateFor(primary!.resourceUrl, primary!.verifier), tools: deps.tools.filter((tool) => tool.kind === 'tool').map((tool) => tool.name), policy, grants, apiTokens }));
   for (const { path, resourceUrl, handler, verifier, auth } of servers) {
     // A passthrough server is no OAuth resource of Baton's: it advertises no authorization server.
     if (auth.mode === 'oauth') app.use(protectedResourceRoutes({ resourceUrl, issuer: gateway.identityProvider.issuer, scopes: gateway.requiredScopes }));

@@ -1,6 +1,7 @@
 /** Deny by default: access lists per MCP server and per tool, run-time grants, virtual servers, roles. */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { importJWK, SignJWT } from 'jose';
 import { ApiTokenStore } from '../gateway/auth/api-tokens.ts';
 import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { postMcp, toolsCall } from './support/mcp-http.ts';
@@ -23,6 +24,7 @@ tools:
 roles:
   bob: admin
   alice: viewer
+  carol: contributor
 `;
 
 let gs: GatewayStack;
@@ -126,4 +128,32 @@ test('the admin API: admins change access lists and API tokens, viewers only rea
   expect(anonymous.status).toBe(401);
   const { token: service } = new ApiTokenStore(gs.stack.stores.db).create('admin-wannabe', { tenant: 'acme' });
   expect((await admin(service, 'GET', '/servers')).json.message).toContain('admin-wannabe has no role');
+});
+
+test("contributors edit tool settings (a tool's own access list), not server lists; viewers edit nothing", async () => {
+  const carol = await new SignJWT({ scope: 'mcp:tools', tenant: 'acme' })
+    .setProtectedHeader({ alg: 'ES256', kid: gs.idpKey.kid! })
+    .setIssuer(gs.stack.sandbox.idpIssuer)
+    .setAudience(gs.mcpUrl)
+    .setSubject('carol')
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(await importJWK(gs.idpKey, 'ES256'));
+  const bob = await gs.tokenFor('bob');
+  const alice = await gs.tokenFor('alice');
+  await admin(bob, 'POST', '/servers/default/access', { kind: 'user', value: 'bob' });
+  expect(await list(bob)).toContain('triage_pull_request');
+
+  expect((await admin(carol, 'POST', '/servers/default/access', { kind: 'user', value: 'carol' })).status).toBe(403);
+  expect((await admin(alice, 'POST', '/tools/triage_pull_request/access', { kind: 'user', value: 'alice' })).status).toBe(403);
+  const narrowed = await admin(carol, 'POST', '/tools/triage_pull_request/access', { kind: 'user', value: 'alice' });
+  expect(narrowed).toMatchObject({ status: 201, json: { access: { users: ['alice'] } } });
+  expect(await list(bob)).not.toContain('triage_pull_request'); // the tool's own list now names alice only
+  expect(await list(bob)).toContain('read_pull_request');
+  expect(await list(alice)).toContain('triage_pull_request');
+  expect((await admin(carol, 'GET', '/tools')).json.tools).toEqual(expect.arrayContaining([{ name: 'triage_pull_request', access: { users: ['alice'], groups: [], apiTokens: [] } }]));
+
+  expect((await admin(carol, 'DELETE', '/tools/triage_pull_request/access/user/alice')).status).toBe(200);
+  expect(await list(bob)).toContain('triage_pull_request');
+  await admin(bob, 'DELETE', '/servers/default/access/user/bob');
 });

@@ -41,13 +41,25 @@ export class AccessPolicy {
 
   /** The server's access list as it stands now: the file's entries and the run-time grants. */
   accessList(server: string): AccessConfig {
-    const declared = this.#config.servers[server]?.access ?? { users: [], groups: [], apiTokens: [] };
-    const granted = this.#grants.forServer(server);
+    return this.#merged(this.#config.servers[server]?.access, server) ?? { users: [], groups: [], apiTokens: [] };
+  }
+
+  /**
+   * A tool's own list (file plus run-time grants, kept under `tool:<name>`), or undefined when it has
+   * none: then the server's list alone decides.
+   */
+  toolAccessList(tool: string): AccessConfig | undefined {
+    return this.#merged(this.#config.tools[tool]?.access, `tool:${tool}`);
+  }
+
+  #merged(declared: AccessConfig | undefined, grantsKey: string): AccessConfig | undefined {
+    const granted = this.#grants.forServer(grantsKey);
+    if (!declared && granted.length === 0) return undefined;
     const values = (kind: string) => granted.filter((grant) => grant.kind === kind).map((grant) => grant.value);
     return {
-      users: [...declared.users, ...values('user')],
-      groups: [...declared.groups, ...values('group')],
-      apiTokens: [...declared.apiTokens, ...values('api_token')],
+      users: [...(declared?.users ?? []), ...values('user')],
+      groups: [...(declared?.groups ?? []), ...values('group')],
+      apiTokens: [...(declared?.apiTokens ?? []), ...values('api_token')],
     };
   }
 
@@ -62,7 +74,7 @@ export class AccessPolicy {
 
   mayRun(principal: Principal, server: string, tool: string): boolean {
     if (!this.exposes(server, tool) || !this.mayUseServer(principal, server)) return false;
-    const own = this.#config.tools[tool]?.access;
+    const own = this.toolAccessList(tool);
     return own === undefined || listed(own, principal);
   }
 

@@ -7,6 +7,8 @@ import { extrasOf } from '../mcp/mcp-server.ts';
 
 export interface AdminDependencies {
   authenticate: RequestHandler;
+  /** Names of the tools this gateway serves. */
+  tools: readonly string[];
   policy: AccessPolicy;
   grants: AccessGrants;
   apiTokens: ApiTokenStore;
@@ -14,6 +16,8 @@ export interface AdminDependencies {
 
 /** What each role may do here. Roles come from the configuration file; none of them runs tools. */
 const canRead: readonly Role[] = ['owner', 'admin', 'contributor', 'viewer'];
+/** Tool settings (a tool's own access list) are "tool config": contributors may edit them. */
+const canEditTools: readonly Role[] = ['owner', 'admin', 'contributor'];
 const canChange: readonly Role[] = ['owner', 'admin'];
 
 const grantBody = z.object({ kind: z.enum(['user', 'group', 'api_token']), value: z.string().min(1).max(200) }).strict();
@@ -64,6 +68,28 @@ export function adminRoutes(deps: AdminDependencies): Router {
       return;
     }
     res.json({ access: deps.policy.accessList(param(req, 'server')) });
+  });
+
+  router.get('/admin/tools', allow(canRead, 'Reading the configuration'), (_req, res) => {
+    res.json({ tools: deps.tools.map((name) => ({ name, access: deps.policy.toolAccessList(name) ?? null })) });
+  });
+
+  router.post('/admin/tools/:tool/access', allow(canEditTools, "Changing a tool's access list"), (req, res) => {
+    const tool = param(req, 'tool');
+    if (!deps.tools.includes(tool)) return void res.status(404).json({ error: 'not_found', message: `There is no tool "${tool}".` });
+    const body = grantBody.safeParse(req.body);
+    if (!body.success) return badRequest(res, 'Send {"kind": "user" | "group" | "api_token", "value": "<name>"}.');
+    const added = deps.grants.add({ server: `tool:${tool}`, ...body.data, addedBy: extrasOf(req.auth).principal.subject });
+    res.status(added ? 201 : 200).json({ access: deps.policy.toolAccessList(tool) });
+  });
+
+  router.delete('/admin/tools/:tool/access/:kind/:value', allow(canEditTools, "Changing a tool's access list"), (req, res) => {
+    const kind = grantBody.shape.kind.safeParse(param(req, 'kind'));
+    if (!kind.success) return badRequest(res, 'The kind is user, group or api_token.');
+    if (!deps.grants.remove(`tool:${param(req, 'tool')}`, kind.data, param(req, 'value'))) {
+      return void res.status(404).json({ error: 'not_found', message: `${kind.data} ${param(req, 'value')} was not granted at run time on ${param(req, 'tool')}.` });
+    }
+    res.json({ access: deps.policy.toolAccessList(param(req, 'tool')) ?? null });
   });
 
   router.get('/admin/api-tokens', allow(canChange, 'Listing API tokens'), (_req, res) => void res.json({ apiTokens: deps.apiTokens.list() }));
