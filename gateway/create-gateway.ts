@@ -56,10 +56,11 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   const { settings, gateway, stores, client, log } = deps;
   // Each MCP server is its own OAuth resource: tokens must name its URL (RFC 8707), so one verifier each,
   // per identity provider (the one in the environment, and any the configuration file adds).
+  const homeIssuer = gateway.identityProvider.issuer;
   const verifierFor = (audience: string) =>
     verifierPerIssuer(
       new Map([
-        [gateway.identityProvider.issuer, createAccessTokenVerifier({ issuer: gateway.identityProvider.issuer, audience, jwks: gateway.identityProvider.jwks, defaultTenant: gateway.defaultTenant })],
+        [gateway.identityProvider.issuer, createAccessTokenVerifier({ issuer: gateway.identityProvider.issuer, audience, jwks: gateway.identityProvider.jwks, defaultTenant: gateway.defaultTenant, homeIssuer })],
         ...settings.config.identityProviders.map((idp) => [
           idp.issuer,
           createAccessTokenVerifier({
@@ -68,6 +69,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
             jwks: idp.jwks ?? { url: idp.jwksUrl! },
             defaultTenant: idp.defaultTenant ?? gateway.defaultTenant,
             claimNames: { tenant: idp.tenantClaim, groups: idp.groupsClaim },
+            homeIssuer,
           }),
         ] as const),
       ]),
@@ -112,7 +114,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       mcpEndpoint({
         path,
         handler,
-        authenticate: auth.mode === 'passthrough' ? passthroughAuth(auth, gateway.defaultTenant) : authenticateFor(resourceUrl, verifier),
+        authenticate: auth.mode === 'passthrough' ? passthroughAuth(auth, { defaultTenant: gateway.defaultTenant, homeIssuer }) : authenticateFor(resourceUrl, verifier),
         legacyClients,
         maxBodyBytes: gateway.maxBodyBytes,
         rateLimitPerMinute: gateway.rateLimitPerMinute,

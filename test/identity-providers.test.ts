@@ -50,7 +50,17 @@ test("a second provider's user gets the tenant and groups from that provider's c
   const paused = await postMcp(gs.mcpUrl, toolsCall('read_pull_request', { repo: 'acme/widgets', number: 1 }), { authorization: `Bearer ${carol}` });
   expect(paused.json.result.structuredContent).toMatchObject({ status: 'auth_required' });
   const run = gs.stack.stores.db.get<{ tenant: string; subject: string }>('SELECT tenant, subject FROM gateway_runs ORDER BY created_at DESC LIMIT 1');
-  expect(run).toEqual({ tenant: 'globex', subject: 'carol' });
+  expect(run).toEqual({ tenant: 'globex', subject: `${partnerIssuer}#carol` });
+});
+
+test("another provider cannot assert an existing user's id or e-mail: its subjects are its own", async () => {
+  // "alice" from the partner is not the sandbox's alice: not on alice's list, and not alice in any store.
+  const fakeAlice = await partnerToken({ sub: 'alice', email: 'alice@example.com', org: 'acme' });
+  expect(await toolNames(fakeAlice)).toMatchObject({ status: 200, names: [] });
+  const admitted = await partnerToken({ sub: 'alice', org: 'acme', teams: ['platform'] });
+  await postMcp(gs.mcpUrl, toolsCall('read_pull_request', { repo: 'acme/widgets', number: 1 }), { authorization: `Bearer ${admitted}` });
+  const run = gs.stack.stores.db.get<{ tenant: string; subject: string }>('SELECT tenant, subject FROM gateway_runs ORDER BY created_at DESC LIMIT 1');
+  expect(run).toEqual({ tenant: 'acme', subject: `${partnerIssuer}#alice` });
 });
 
 test('groups come from the mapped claim only: another team sees nothing', async () => {

@@ -13,7 +13,8 @@ function listed(access: AccessConfig, principal: Principal): boolean {
   if (principal.issuer === UNVERIFIED_ISSUER) return access.users.includes('anonymous');
   const token = apiTokenName(principal);
   if (token !== undefined) return access.apiTokens.includes('*') || access.apiTokens.includes(token);
-  if (access.users.includes('*') || access.users.includes(principal.subject) || (principal.email !== null && access.users.includes(principal.email))) return true;
+  // User ids only, never e-mail claims: any identity provider can claim any address.
+  if (access.users.includes('*') || access.users.includes(principal.subject)) return true;
   return principal.groups.some((group) => access.groups.includes(group));
 }
 
@@ -79,6 +80,6 @@ export class AccessPolicy {
   }
 
   roleOf(principal: Principal): Role | undefined {
-    return this.#config.roles[principal.subject] ?? (principal.email ? this.#config.roles[principal.email] : undefined);
+    return this.#config.roles[principal.subject];
   }
 }

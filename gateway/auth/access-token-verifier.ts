@@ -38,6 +38,12 @@ export interface AccessTokenVerifierOptions {
   jwksCooldownMs?: number;
   /** Which claims carry tenant and groups; default `tenant` and `groups`. */
   claimNames?: ClaimNames;
+  /**
+   * The issuer whose `sub` is a Baton user id as it stands (the main identity provider). Every other
+   * issuer's subjects become `<issuer>#<sub>`, so another provider can never assert an existing user's
+   * id and reach their connections or access entries. Unset: subjects are taken as they are.
+   */
+  homeIssuer?: string;
 }
 
 export interface AccessTokenVerifier {
@@ -101,7 +107,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
           throw new InboundAuthError('invalid_token', `The bearer token's sub claim is empty or not a string; use an access token issued by ${options.issuer ?? 'the configured identity provider'}.`);
         }
         const issuer = options.issuer ?? (typeof payload.iss === 'string' ? payload.iss : 'unnamed-issuer');
-        return principalFromClaims({ ...payload, sub: payload.sub, iss: issuer, exp: payload.exp as number }, defaultTenant, options.claimNames);
+        const principal = principalFromClaims({ ...payload, sub: payload.sub, iss: issuer, exp: payload.exp as number }, defaultTenant, options.claimNames);
+        const foreign = options.homeIssuer !== undefined && issuer !== options.homeIssuer;
+        return foreign ? { ...principal, subject: `${issuer}#${payload.sub}` } : principal;
       } catch (error) {
         throw describeVerificationFailure(error, context(token));
       }

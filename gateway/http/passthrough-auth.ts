@@ -13,9 +13,9 @@ type PassthroughAuth = Extract<ServerAuthConfig, { mode: 'passthrough' }>;
  * missing or invalid token is refused and the caller is who the token names; without it, every caller
  * is `anonymous`, which has no personal connections at all.
  */
-export function passthroughAuth(config: PassthroughAuth, defaultTenant: string): RequestHandler {
+export function passthroughAuth(config: PassthroughAuth, { defaultTenant, homeIssuer }: { defaultTenant: string; homeIssuer: string }): RequestHandler {
   const verifier = config.jwt
-    ? createAccessTokenVerifier({ issuer: config.jwt.issuer, audience: config.jwt.audience, jwks: config.jwt.jwks ?? { url: config.jwt.jwksUrl! }, defaultTenant })
+    ? createAccessTokenVerifier({ issuer: config.jwt.issuer, audience: config.jwt.audience, jwks: config.jwt.jwks ?? { url: config.jwt.jwksUrl! }, defaultTenant, homeIssuer })
     : undefined;
   return async (req, res, next) => {
     const token = /^Bearer +(\S+)$/.exec(req.get('authorization') ?? '')?.[1] ?? '';
