@@ -50,7 +50,7 @@ export async function resolveCredential(caller: Caller, connector: AppConnector,
 }
 
 /** Callers that are nobody in particular (API tokens, unverified passthrough callers) have no personal connections. */
-function refuseServiceCaller(caller: Caller, connector: AppConnector): void {
+export function refuseServiceCaller(caller: Caller, connector: AppConnector): void {
   const { identity } = caller;
   if (identity.authMethod === 'api_token') {
     throw ApplicationFailure.nonRetryable(

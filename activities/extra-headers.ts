@@ -6,6 +6,7 @@ import type { Caller } from './caller-context.ts';
 import { callerToken } from './caller-token-credentials.ts';
 import { secretReader, type OrganisationCredentialSources } from './configured-credentials.ts';
 import { FailureType } from './contract.ts';
+import { refuseServiceCaller } from './credentials.ts';
 
 export interface ExtraHeaderSources extends OrganisationCredentialSources {
   vault: Vault;
@@ -57,6 +58,7 @@ async function vaultCredential(caller: Caller, connector: AppConnector, credenti
     if (!value) throw missing("the organisation's");
     return value;
   }
+  refuseServiceCaller(caller, connector); // nobody-in-particular callers have no credential of their own
   const { tenant, subject } = caller.identity;
   try {
     const { accessToken } = await vault.resolveUserAccessToken({ tenant, subject, app: credential, refresh: async () => {

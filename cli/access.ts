@@ -28,7 +28,7 @@ else if (!policy.server(server)) fail(`there is no MCP server "${server}" in ${s
 else if (action === 'list') {
   const list = policy.accessList(server);
   console.log(`${server}: users ${list.users.join(', ') || '-'}; groups ${list.groups.join(', ') || '-'}; api tokens ${list.apiTokens.join(', ') || '-'}`);
-  for (const grant of grants.forServer(server)) console.log(`  ${grant.kind} ${grant.value} (added by ${grant.addedBy} at ${new Date(grant.addedAt).toISOString()})`);
+  for (const grant of grants.forList(server)) console.log(`  ${grant.kind} ${grant.value} (added by ${grant.addedBy} at ${new Date(grant.addedAt).toISOString()})`);
 } else if ((action === 'add' || action === 'remove') && kinds.includes(kind as GrantKind) && value) {
   const grantKind = kind as GrantKind;
   if (action === 'add') {

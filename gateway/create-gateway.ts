@@ -88,8 +88,19 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       maxRequestBodySize: gateway.maxBodyBytes,
       onerror: (error) => log.debug({ err: error }, 'MCP handler reported an error'),
     });
-    return { server, path, resourceUrl, handler, verifier: verifierFor(resourceUrl), auth: policy.server(server)!.auth };
+    return { path, resourceUrl, handler, auth: policy.server(server)!.auth };
   });
+  // The gateway's own resource (`<public url>/mcp`): health checks the identity providers' keys with it,
+  // and the admin API takes tokens meant for it.
+  const mainVerifier = verifierFor(gateway.resourceUrl);
+  const bearerFor = (resourceUrl: string) =>
+    bearerAuth({
+      verifier: resourceUrl === gateway.resourceUrl ? mainVerifier : verifierFor(resourceUrl),
+      apiTokens,
+      requiredScopes: gateway.requiredScopes,
+      resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl),
+      resourceUrl,
+    });
 
   const app = express();
   app.disable('x-powered-by');
@@ -101,20 +112,16 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     res.on('finish', () => log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'));
     next();
   });
-  app.use(healthRoutes({ client, db: stores.db, verifier: servers[0]!.verifier }));
-  // The admin API takes tokens meant for the gateway's first (usually default) MCP server.
-  const [primary] = servers;
-  const authenticateFor = (resourceUrl: string, verifier: typeof primary.verifier) =>
-    bearerAuth({ verifier, apiTokens, requiredScopes: gateway.requiredScopes, resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl), resourceUrl });
-  app.use(adminRoutes({ authenticate: authenticateFor(primary!.resourceUrl, primary!.verifier), tools: deps.tools.filter((tool) => tool.kind === 'tool').map((tool) => tool.name), policy, grants, apiTokens }));
-  for (const { path, resourceUrl, handler, verifier, auth } of servers) {
+  app.use(healthRoutes({ client, db: stores.db, verifier: mainVerifier }));
+  app.use(adminRoutes({ authenticate: bearerFor(gateway.resourceUrl), tools: deps.tools.filter((tool) => tool.kind === 'tool').map((tool) => tool.name), policy, grants, apiTokens }));
+  for (const { path, resourceUrl, handler, auth } of servers) {
     // A passthrough server is no OAuth resource of Baton's: it advertises no authorization server.
     if (auth.mode === 'oauth') app.use(protectedResourceRoutes({ resourceUrl, issuer: gateway.identityProvider.issuer, scopes: gateway.requiredScopes }));
     app.use(
       mcpEndpoint({
         path,
         handler,
-        authenticate: auth.mode === 'passthrough' ? passthroughAuth(auth, { defaultTenant: gateway.defaultTenant, homeIssuer }) : authenticateFor(resourceUrl, verifier),
+        authenticate: auth.mode === 'passthrough' ? passthroughAuth(auth, { defaultTenant: gateway.defaultTenant, homeIssuer }) : bearerFor(resourceUrl),
         legacyClients,
         maxBodyBytes: gateway.maxBodyBytes,
         rateLimitPerMinute: gateway.rateLimitPerMinute,

@@ -3,6 +3,7 @@ import type { SqlDatabase } from '../../core/db.ts';
 export type GrantKind = 'user' | 'group' | 'api_token';
 
 export interface AccessGrant {
+  /** Whose list: an MCP server's name, or `tool:<name>` for a tool's own list. */
   server: string;
   kind: GrantKind;
   value: string;
@@ -37,7 +38,7 @@ export class AccessGrants {
     return this.#db.run('DELETE FROM access_grants WHERE server = ? AND kind = ? AND value = ?', server, kind, value).changes === 1;
   }
 
-  forServer(server: string): AccessGrant[] {
+  forList(server: string): AccessGrant[] {
     return this.#db
       .all<{ server: string; kind: GrantKind; value: string; added_by: string; added_at: number }>('SELECT * FROM access_grants WHERE server = ? ORDER BY kind, value', server)
       .map((row) => ({ server: row.server, kind: row.kind, value: row.value, addedBy: row.added_by, addedAt: row.added_at }));

@@ -54,7 +54,7 @@ export class AccessPolicy {
   }
 
   #merged(declared: AccessConfig | undefined, grantsKey: string): AccessConfig | undefined {
-    const granted = this.#grants.forServer(grantsKey);
+    const granted = this.#grants.forList(grantsKey);
     if (!declared && granted.length === 0) return undefined;
     const values = (kind: string) => granted.filter((grant) => grant.kind === kind).map((grant) => grant.value);
     return {
