@@ -10,6 +10,18 @@ export interface DevServerOptions {
 
 /** Starts a Temporal dev server with the provisioned CLI; the server stops with `teardown()`. */
 export async function startTemporalDevServer(options: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
+  // The SDK gives the server a fixed 5 s to come up; on a busy machine that is occasionally too short.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await createDevServer(options);
+    } catch (error) {
+      if (attempt === 3 || !String((error as Error).message).includes('did not start within')) throw error;
+      console.error(`Temporal dev server was slow to start (attempt ${attempt} of 3); trying again.`);
+    }
+  }
+}
+
+function createDevServer(options: DevServerOptions): Promise<TestWorkflowEnvironment> {
   const path = provisionTemporalCli();
   return TestWorkflowEnvironment.createLocal({
     server: {
