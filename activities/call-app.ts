@@ -1,10 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { connectors, type AppConnector } from '../apps/index.ts';
-import type { AuditLog, AppCallRecord } from '../core/audit/audit-log.ts';
+import type { AuditCredential } from '../core/audit/audit-event.ts';
+import type { AuditLog } from '../core/audit/audit-log.ts';
 import type { BatonSettings } from '../core/config/settings.ts';
 import { describeIssues } from '../core/schema-issues.ts';
 import type { StepStore } from '../core/steps/step-store.ts';
 import { sendFromActivity } from './app-http.ts';
+import { auditContextOf } from './audit-context.ts';
 import { currentCaller, type Caller } from './caller-context.ts';
 import { extraHeaders } from './extra-headers.ts';
 import { connectionRequired, resolveCredential, type CredentialSources, type PresentedCredential } from './credentials.ts';
@@ -42,8 +44,11 @@ export function createCallApp(deps: CallAppDependencies) {
       throw ApplicationFailure.nonRetryable(`Invalid input for ${connector.displayName} ${actionName}: ${issues}`, FailureType.invalidActionInput);
     }
 
-    const mode = deps.toolCredential(caller.binding.tool, appId)?.mode ?? app.mode;
-    const audit = startAudit(deps.audit, caller, connector, mode, actionName, stepKey);
+    const toolOverride = deps.toolCredential(caller.binding.tool, appId);
+    const configured = toolOverride ?? app.credential;
+    const mode = configured?.mode ?? app.mode;
+    const reason = configuredReason(caller.binding.tool, appId, mode, toolOverride !== undefined, configured?.mode === 'service_account' ? configured.reason : undefined);
+    const audit = startAudit(deps.audit, caller, { app: appId, action: actionName, stepKey, mode, reason });
     const done = deps.steps.find(stepKey);
     if (done) {
       audit.finish({ outcome: 'replayed' });
@@ -92,39 +97,46 @@ export function createCallApp(deps: CallAppDependencies) {
   };
 }
 
-function startAudit(log: AuditLog, caller: Caller, connector: AppConnector, mode: string, action: string, stepKey: string) {
+interface AuditedCall {
+  app: string;
+  action: string;
+  stepKey: string;
+  mode: string;
+  reason: string;
+}
+
+type CallResult = { outcome: string; upstreamStatus?: number; objectRef?: string | null; error?: string };
+
+/** One audit record per app call, written when the call ends (whatever the ending), with whose credential it used. */
+function startAudit(log: AuditLog, caller: Caller, call: AuditedCall) {
   const started = Date.now();
-  const { identity, binding, runPath } = caller;
-  const record: AppCallRecord = {
-    at: started,
-    subject: identity.subject,
-    email: identity.email,
-    tenant: identity.tenant,
-    authMethod: identity.authMethod,
-    tool: binding.tool,
-    rootWorkflowId: binding.rootWorkflowId,
-    runPath,
-    app: connector.id,
-    action,
-    stepKey,
-    credentialMode: mode,
-    credentialOwner: 'none',
-    externalAccount: null,
-    upstreamStatus: null,
-    outcome: 'started',
-    objectRef: null,
-    error: null,
-    durationMs: 0,
-  };
+  let credential: AuditCredential = { mode: call.mode, owner: 'none', externalAccount: null, reason: call.reason };
   return {
-    credential(credential: PresentedCredential) {
-      record.credentialOwner = credential.owner;
-      record.externalAccount = credential.externalAccount;
+    credential(presented: PresentedCredential) {
+      credential = { ...credential, owner: presented.owner, externalAccount: presented.externalAccount };
     },
-    finish(result: Partial<Pick<AppCallRecord, 'outcome' | 'upstreamStatus' | 'objectRef' | 'error'>>) {
-      log.recordAppCall({ ...record, ...result, durationMs: Date.now() - started });
+    finish(result: CallResult) {
+      log.record({
+        kind: 'app_call',
+        outcome: result.outcome,
+        ...auditContextOf(caller),
+        app: call.app,
+        action: call.action,
+        credential,
+        upstreamStatus: result.upstreamStatus ?? null,
+        durationMs: Date.now() - started,
+        objectRef: result.objectRef ?? null,
+        message: result.error ?? null,
+        detail: { stepKey: call.stepKey },
+      });
     },
   };
+}
+
+/** Why this credential mode, in the configuration's own words: the answer to "why the service account?". */
+function configuredReason(tool: string, app: string, mode: string, byTool: boolean, stated: string | undefined): string {
+  const where = byTool ? `tools.${tool}.credentials.${app}` : `apps.${app}.credential`;
+  return stated ? `${stated} (${where}: ${mode})` : `${where}: ${mode}`;
 }
 
 function describeCredential(caller: Caller, credential: PresentedCredential): string {

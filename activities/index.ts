@@ -17,7 +17,7 @@ export function createActivities(deps: ActivityDependencies): BatonActivities {
       const { identity, binding } = currentCaller();
       return { identity, binding };
     },
-    ...createConsentActivities(deps.consents),
+    ...createConsentActivities(deps.consents, deps.audit),
   };
 }
 

@@ -28,6 +28,9 @@ export function openSqlite(path: string): SqlDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;');
+  // A store called from inside another store's transaction (an audit record written as part of a change)
+  // joins the open transaction instead of failing to begin a second one.
+  let depth = 0;
   return {
     run: (sql, ...params) => {
       const result = db.prepare(sql).run(...(params as SQLInputValue[]));
@@ -36,7 +39,9 @@ export function openSqlite(path: string): SqlDatabase {
     get: <T>(sql: string, ...params: SqlValue[]) => db.prepare(sql).get(...(params as SQLInputValue[])) as T | undefined,
     all: <T>(sql: string, ...params: SqlValue[]) => db.prepare(sql).all(...(params as SQLInputValue[])) as T[],
     transaction: <T>(work: () => T): T => {
+      if (depth > 0) return work();
       db.exec('BEGIN IMMEDIATE');
+      depth += 1;
       try {
         const result = work();
         db.exec('COMMIT');
@@ -44,6 +49,8 @@ export function openSqlite(path: string): SqlDatabase {
       } catch (error) {
         db.exec('ROLLBACK');
         throw error;
+      } finally {
+        depth -= 1;
       }
     },
     exec: (sql) => db.exec(sql),

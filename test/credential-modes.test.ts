@@ -215,7 +215,7 @@ test('a three-level tool mixing modes: each levelâ€™s call carries its own modeâ
   expect(byApp('jira').map((r) => r.credential)).toEqual([expect.objectContaining({ scheme: 'basic', user: 'service-account' })]);
   // The audit trail says the same, level by level.
   const rows = gs.stack.stores.audit.forRun(String((answer._meta as Record<string, unknown>)['baton/runId']));
-  expect(rows.map((row) => [row.app, row.credentialMode, row.credentialOwner, row.runPath.length])).toEqual([
+  expect(rows.map((row) => [row.app, row.credential?.mode, row.credential?.owner, row.runPath.length])).toEqual([
     ['crm', 'bearer', 'service_account', 1],
     ['github', 'user_oauth', 'user', 2],
     ['jira', 'service_account', 'service_account', 3],

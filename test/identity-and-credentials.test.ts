@@ -107,7 +107,7 @@ test('alice and bob each run the demo tool with their own tokens; Jira gets the 
   expect(jiraCalls.every((request) => request.credential.scheme === 'basic' && request.credential.user === 'service-account')).toBe(true);
 
   const audit = stack.stores.audit.forRun(aliceRun.workflowId);
-  expect(audit.map((record) => [record.app, record.action, record.credentialOwner, record.subject])).toEqual([
+  expect(audit.map((record) => [record.app, record.action, record.credential?.owner, record.actor.subject])).toEqual([
     ['github', 'pulls.get', 'user', 'alice'],
     ['slack', 'chat.postMessage', 'user', 'alice'],
     ['slack', 'chat.getPermalink', 'user', 'alice'],

@@ -1,94 +1,229 @@
-import type { SqlDatabase } from '../db.ts';
+import type { SqlDatabase, SqlValue } from '../db.ts';
+import { chainHash, GENESIS } from './audit-chain.ts';
+import type { AuditEventInput, AuditKind, AuditRecord } from './audit-event.ts';
 
-export interface AppCallRecord {
-  at: number;
-  subject: string;
-  email: string | null;
-  tenant: string;
-  authMethod: string;
-  tool: string;
-  rootWorkflowId: string;
-  runPath: string[];
-  app: string;
-  action: string;
-  stepKey: string;
-  credentialMode: string;
-  /** Whose credential was presented: `user` (the caller's own connection) or `service_account`; none when the call never reached the app. */
-  credentialOwner: 'user' | 'service_account' | 'none';
-  externalAccount: string | null;
-  upstreamStatus: number | null;
-  /** ok, failed, connection_required, identity_rejected, replayed (answered from the step record). */
-  outcome: string;
-  objectRef: string | null;
-  error: string | null;
-  durationMs: number;
+export interface AuditFilter {
+  tenant?: string;
+  subject?: string;
+  app?: string;
+  tool?: string;
+  rootRunId?: string;
+  kind?: AuditKind;
+  outcome?: string;
+  /** Epoch ms, inclusive. */
+  since?: number;
+  until?: number;
+  /** Only records older than this sequence number (paging backwards from the newest). */
+  beforeSeq?: number;
+  /** At most this many records, newest first. Default 100. */
+  limit?: number;
 }
 
-/** One row per app call. A later issue makes the log tamper-evident and queryable. */
+export type AuditListener = (record: AuditRecord) => void;
+
+const MAX_LIMIT = 10_000;
+
+/**
+ * The audit trail: one append-only, hash-chained table every part of Baton writes to (gateway and
+ * workers alike, through the shared database). Appending reads the last link and writes the next one in
+ * one write transaction, so records from concurrent processes still form a single chain.
+ */
 export class AuditLog {
   readonly #db: SqlDatabase;
+  readonly #key: Uint8Array;
+  readonly #listeners: AuditListener[] = [];
+  readonly #now: () => number;
 
-  constructor(db: SqlDatabase) {
+  constructor(db: SqlDatabase, key: Uint8Array, now: () => number = Date.now) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS audit_app_calls (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
+    this.#key = key;
+    this.#now = now;
+    db.exec(`CREATE TABLE IF NOT EXISTS audit_events (
+      seq INTEGER PRIMARY KEY,
       at INTEGER NOT NULL,
+      kind TEXT NOT NULL,
+      outcome TEXT NOT NULL,
+      tenant TEXT NOT NULL,
       subject TEXT NOT NULL,
       email TEXT,
-      tenant TEXT NOT NULL,
+      name TEXT,
       auth_method TEXT NOT NULL,
-      tool TEXT NOT NULL,
-      root_workflow_id TEXT NOT NULL,
+      client TEXT,
+      server TEXT,
+      tool TEXT,
+      root_run_id TEXT,
       run_path TEXT NOT NULL,
-      app TEXT NOT NULL,
-      action TEXT NOT NULL,
-      step_key TEXT NOT NULL,
-      credential_mode TEXT NOT NULL,
-      credential_owner TEXT NOT NULL,
-      external_account TEXT,
+      app TEXT,
+      action TEXT,
+      credential TEXT,
       upstream_status INTEGER,
-      outcome TEXT NOT NULL,
+      duration_ms INTEGER,
       object_ref TEXT,
-      error TEXT,
-      duration_ms INTEGER NOT NULL
+      message TEXT,
+      trace_id TEXT,
+      detail TEXT NOT NULL,
+      prev_hash TEXT NOT NULL,
+      hash TEXT NOT NULL
     )`);
+    db.exec('CREATE INDEX IF NOT EXISTS audit_events_subject ON audit_events (tenant, subject, at)');
+    db.exec('CREATE INDEX IF NOT EXISTS audit_events_run ON audit_events (root_run_id)');
+    db.exec('CREATE INDEX IF NOT EXISTS audit_events_object ON audit_events (app, object_ref)');
   }
 
-  recordAppCall(record: AppCallRecord): void {
-    this.#db.run(
-      `INSERT INTO audit_app_calls (at, subject, email, tenant, auth_method, tool, root_workflow_id, run_path, app, action, step_key,
-        credential_mode, credential_owner, external_account, upstream_status, outcome, object_ref, error, duration_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      record.at, record.subject, record.email, record.tenant, record.authMethod, record.tool, record.rootWorkflowId,
-      JSON.stringify(record.runPath), record.app, record.action, record.stepKey, record.credentialMode, record.credentialOwner,
-      record.externalAccount, record.upstreamStatus, record.outcome, record.objectRef, record.error, record.durationMs,
-    );
+  /** Called with every record this process appends (metrics count them). */
+  onRecord(listener: AuditListener): void {
+    this.#listeners.push(listener);
   }
 
-  /** Records of one run tree, oldest first. */
-  forRun(rootWorkflowId: string): AppCallRecord[] {
+  record(event: AuditEventInput): AuditRecord {
+    const content: Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'> = {
+      at: this.#now(),
+      kind: event.kind,
+      outcome: event.outcome,
+      actor: { ...event.actor },
+      client: event.client ?? null,
+      server: event.server ?? null,
+      tool: event.tool ?? null,
+      rootRunId: event.rootRunId ?? null,
+      runPath: event.runPath ?? [],
+      app: event.app ?? null,
+      action: event.action ?? null,
+      credential: event.credential ?? null,
+      upstreamStatus: event.upstreamStatus ?? null,
+      durationMs: event.durationMs ?? null,
+      objectRef: event.objectRef ?? null,
+      message: event.message ?? null,
+      traceId: event.traceId ?? null,
+      detail: event.detail ?? {},
+    };
+    const record = this.#db.transaction(() => {
+      const last = this.#db.get<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+      const prevHash = last?.hash ?? GENESIS;
+      const appended: AuditRecord = { ...content, seq: (last?.seq ?? 0) + 1, prevHash, hash: chainHash(this.#key, prevHash, content) };
+      this.#db.run(
+        `INSERT INTO audit_events (seq, at, kind, outcome, tenant, subject, email, name, auth_method, client, server, tool, root_run_id, run_path,
+           app, action, credential, upstream_status, duration_ms, object_ref, message, trace_id, detail, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ...toRow(appended),
+      );
+      return appended;
+    });
+    for (const listener of this.#listeners) listener(record);
+    return record;
+  }
+
+  /** Matching records, newest first. */
+  query(filter: AuditFilter = {}): AuditRecord[] {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    const equal: [keyof AuditFilter, string][] = [
+      ['tenant', 'tenant'], ['subject', 'subject'], ['app', 'app'], ['tool', 'tool'], ['rootRunId', 'root_run_id'], ['kind', 'kind'], ['outcome', 'outcome'],
+    ];
+    for (const [field, column] of equal) {
+      if (filter[field] !== undefined) {
+        where.push(`${column} = ?`);
+        params.push(filter[field] as SqlValue);
+      }
+    }
+    if (filter.since !== undefined) (where.push('at >= ?'), params.push(filter.since));
+    if (filter.until !== undefined) (where.push('at <= ?'), params.push(filter.until));
+    if (filter.beforeSeq !== undefined) (where.push('seq < ?'), params.push(filter.beforeSeq));
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), MAX_LIMIT);
+    const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${limit}`;
+    return this.#db.all<AuditRow>(sql, ...params).map(fromRow);
+  }
+
+  /** App calls of one run tree, oldest first. */
+  forRun(rootRunId: string): AuditRecord[] {
+    return this.#db.all<AuditRow>("SELECT * FROM audit_events WHERE root_run_id = ? AND kind = 'app_call' ORDER BY seq", rootRunId).map(fromRow);
+  }
+
+  /**
+   * "Who made that change?": the successful app calls that created or changed `object` at `app`. The
+   * object is the reference as recorded (`issue:OPS-12`) or just its id (`OPS-12`); for a Slack message
+   * the timestamp alone is enough.
+   */
+  whoChanged(app: string, object: string): AuditRecord[] {
     return this.#db
-      .all<Record<string, unknown>>('SELECT * FROM audit_app_calls WHERE root_workflow_id = ? ORDER BY id', rootWorkflowId)
-      .map((row) => ({
-        at: row.at as number,
-        subject: row.subject as string,
-        email: row.email as string | null,
-        tenant: row.tenant as string,
-        authMethod: row.auth_method as string,
-        tool: row.tool as string,
-        rootWorkflowId: row.root_workflow_id as string,
-        runPath: JSON.parse(row.run_path as string) as string[],
-        app: row.app as string,
-        action: row.action as string,
-        stepKey: row.step_key as string,
-        credentialMode: row.credential_mode as string,
-        credentialOwner: row.credential_owner as AppCallRecord['credentialOwner'],
-        externalAccount: row.external_account as string | null,
-        upstreamStatus: row.upstream_status as number | null,
-        outcome: row.outcome as string,
-        objectRef: row.object_ref as string | null,
-        error: row.error as string | null,
-        durationMs: row.duration_ms as number,
-      }));
+      .all<AuditRow>(
+        `SELECT * FROM audit_events WHERE kind = 'app_call' AND outcome = 'ok' AND app = ?
+           AND (object_ref = ? OR object_ref LIKE '%:' || ? OR object_ref LIKE '%/' || ?) ORDER BY seq`,
+        app, object, object, object,
+      )
+      .map(fromRow);
   }
+
+  /** Every record, oldest first, in pages (for verification and export). */
+  *all(pageSize = 1000): Generator<AuditRecord> {
+    let after = 0;
+    for (;;) {
+      const rows = this.#db.all<AuditRow>(`SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ${pageSize}`, after);
+      if (rows.length === 0) return;
+      for (const row of rows) yield fromRow(row);
+      after = rows[rows.length - 1]!.seq;
+    }
+  }
+}
+
+export interface AuditRow {
+  seq: number;
+  at: number;
+  kind: string;
+  outcome: string;
+  tenant: string;
+  subject: string;
+  email: string | null;
+  name: string | null;
+  auth_method: string;
+  client: string | null;
+  server: string | null;
+  tool: string | null;
+  root_run_id: string | null;
+  run_path: string;
+  app: string | null;
+  action: string | null;
+  credential: string | null;
+  upstream_status: number | null;
+  duration_ms: number | null;
+  object_ref: string | null;
+  message: string | null;
+  trace_id: string | null;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+function toRow(record: AuditRecord): SqlValue[] {
+  return [
+    record.seq, record.at, record.kind, record.outcome, record.actor.tenant, record.actor.subject, record.actor.email, record.actor.name,
+    record.actor.authMethod, record.client, record.server, record.tool, record.rootRunId, JSON.stringify(record.runPath), record.app, record.action,
+    record.credential && JSON.stringify(record.credential), record.upstreamStatus, record.durationMs, record.objectRef, record.message,
+    record.traceId, JSON.stringify(record.detail), record.prevHash, record.hash,
+  ];
+}
+
+export function fromRow(row: AuditRow): AuditRecord {
+  return {
+    seq: row.seq,
+    at: row.at,
+    kind: row.kind as AuditKind,
+    outcome: row.outcome,
+    actor: { tenant: row.tenant, subject: row.subject, email: row.email, name: row.name, authMethod: row.auth_method },
+    client: row.client,
+    server: row.server,
+    tool: row.tool,
+    rootRunId: row.root_run_id,
+    runPath: JSON.parse(row.run_path) as string[],
+    app: row.app,
+    action: row.action,
+    credential: row.credential === null ? null : (JSON.parse(row.credential) as AuditRecord['credential']),
+    upstreamStatus: row.upstream_status,
+    durationMs: row.duration_ms,
+    objectRef: row.object_ref,
+    message: row.message,
+    traceId: row.trace_id,
+    detail: JSON.parse(row.detail) as AuditRecord['detail'],
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
 }

@@ -13,6 +13,8 @@ export const identityClaims = z.object({
     issuer: z.string().min(1),
     inboundTokenRef: z.string().nullable(),
     headerOverrideRef: z.string().nullable().default(null),
+    client: z.string().nullable().default(null),
+    server: z.string().nullable().default(null),
   }),
   run: z.object({ root: z.string().min(1), tool: z.string().min(1) }),
 });

@@ -21,6 +21,10 @@ export interface IdentityContext {
   inboundTokenRef: string | null;
   /** Opaque vault reference to the headers the client supplied for this call's apps (per-call override). */
   headerOverrideRef: string | null;
+  /** The OAuth client the caller used (`client_id` / `azp`), for the audit trail. */
+  client: string | null;
+  /** The MCP server (virtual server name) the call came through, for the audit trail. */
+  server: string | null;
 }
 
 /** Ties a signed identity to one run, so it cannot be replayed onto another workflow. */

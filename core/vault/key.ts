@@ -16,12 +16,13 @@ const HOW_TO_MAKE_ONE = 'make one with `openssl rand -base64 32`';
 
 /**
  * Loads the vault key from BATON_VAULT_KEY, or — when the variable is absent — from `devKeyFile`,
- * creating that file with a fresh random key on first use.
+ * creating that file with a fresh random key on first use. `variable` names another 32-byte key loaded
+ * the same way (the audit chain's BATON_AUDIT_KEY).
  */
-export function loadVaultKey({ env = process.env, devKeyFile }: { env?: NodeJS.ProcessEnv; devKeyFile?: string }): VaultKey {
-  const fromEnv = env.BATON_VAULT_KEY;
-  if (fromEnv !== undefined) return parseVaultKey(fromEnv, 'env', 'BATON_VAULT_KEY');
-  if (!devKeyFile) throw new VaultKeyError(`BATON_VAULT_KEY is not set; ${HOW_TO_MAKE_ONE} and export it`);
+export function loadVaultKey({ env = process.env, devKeyFile, variable = 'BATON_VAULT_KEY' }: { env?: NodeJS.ProcessEnv; devKeyFile?: string; variable?: string }): VaultKey {
+  const fromEnv = env[variable];
+  if (fromEnv !== undefined) return parseVaultKey(fromEnv, 'env', variable);
+  if (!devKeyFile) throw new VaultKeyError(`${variable} is not set; ${HOW_TO_MAKE_ONE} and export it`);
   return loadOrCreateDevKeyFile(devKeyFile);
 }
 
@@ -77,7 +78,7 @@ function loadOrCreateDevKeyFile(path: string): VaultKey {
       unlinkSync(temp);
     }
   }
-  return parseVaultKey(readFileSync(path, 'utf8'), 'file', `the development vault key file ${path}`);
+  return parseVaultKey(readFileSync(path, 'utf8'), 'file', `the development key file ${path}`);
 }
 
 function capitalise(text: string): string {

@@ -93,6 +93,7 @@ export class ConnectFlow {
     });
     const connection = { tenant: request.tenant, subject: request.subject, app: request.app };
     this.#stores.vault.putConnection({ ...connection, accessToken: key, scopes: [], externalAccountId: account.id, externalLogin: account.login });
+    this.#recordDecision(connection, consentId, 'granted', account.login);
     const resumedWorkflows = await resumeWaitingRuns(this.#client, this.#stores.consents, connection, 'granted');
     return { ...connection, outcome: 'connected', externalLogin: account.login, resumedWorkflows };
   }
@@ -118,6 +119,7 @@ export class ConnectFlow {
     const { connector, client } = this.#oauthApp(pending.app);
     const tokens = await client.finishAuthorization(callback, pending);
     if (tokens === 'denied') {
+      this.#recordDecision(key, pending.consentId, 'denied', null);
       return { ...key, outcome: 'denied', externalLogin: null, resumedWorkflows: await resumeWaitingRuns(this.#client, this.#stores.consents, key, 'denied') };
     }
     const account = await this.#whoAmI(connector, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
@@ -130,8 +132,23 @@ export class ConnectFlow {
       externalAccountId: account.id,
       externalLogin: account.login,
     });
+    this.#recordDecision(key, pending.consentId, 'granted', account.login);
     const resumedWorkflows = await resumeWaitingRuns(this.#client, this.#stores.consents, key, 'granted');
     return { ...key, outcome: 'connected', externalLogin: account.login, resumedWorkflows };
+  }
+
+  /**
+   * The user's answer on the app's consent screen (or Baton's key form), and the connection it made: the
+   * trail shows who connected which account, and through which consent request.
+   */
+  #recordDecision(key: ConnectionKey, consentId: string | null, decision: 'granted' | 'denied', externalLogin: string | null): void {
+    const actor = { tenant: key.tenant, subject: key.subject, email: null, name: null, authMethod: 'browser' };
+    const request = consentId ? this.#stores.consents.get(consentId) : undefined;
+    const common = { actor, app: key.app, rootRunId: request?.rootWorkflowId ?? null, detail: { consentId } };
+    if (consentId) this.#stores.audit.record({ ...common, kind: decision === 'granted' ? 'consent.granted' : 'consent.denied', outcome: decision, durationMs: request ? Date.now() - request.createdAt : null });
+    if (decision === 'granted') {
+      this.#stores.audit.record({ ...common, kind: 'connection.connected', outcome: 'ok', credential: { mode: this.#settings.apps.get(key.app)?.mode ?? 'user_oauth', owner: 'user', externalAccount: externalLogin, reason: null } });
+    }
   }
 
   #oauthApp(appId: string): { connector: AppConnector; client: AppOAuthClient } {

@@ -108,7 +108,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
 
       async function startOrFind(tool: CallableDefinition, input: unknown): Promise<CallOutcome> {
         try {
-          return await deps.runner.call(principal, tool, input, { token: ctx.http!.authInfo!.token, headerOverride: ctx.http?.req?.headers.get(HEADER_OVERRIDE) ?? null });
+          return await deps.runner.call(principal, tool, input, { token: ctx.http!.authInfo!.token, headerOverride: ctx.http?.req?.headers.get(HEADER_OVERRIDE) ?? null, server: deps.server });
         } catch (error) {
           if (error instanceof HeaderOverrideError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
           throw error;

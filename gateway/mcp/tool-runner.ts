@@ -41,7 +41,7 @@ export interface ToolRunnerDependencies {
   runs: RunRegistry;
 }
 
-export function identityOf(principal: Principal): IdentityContext {
+export function identityOf(principal: Principal, server: string | null = null): IdentityContext {
   return {
     subject: principal.subject,
     email: principal.email,
@@ -53,6 +53,8 @@ export function identityOf(principal: Principal): IdentityContext {
     issuer: principal.issuer,
     inboundTokenRef: null,
     headerOverrideRef: null,
+    client: principal.clientId,
+    server,
   };
 }
 
@@ -92,7 +94,7 @@ export class ToolRunner {
   }
 
   /** A tools/call: a repeat of a call the user was told to come back for re-attaches to its run; else a new run. */
-  async call(principal: Principal, tool: CallableDefinition, input: unknown, inbound: { token: string; headerOverride: string | null }): Promise<CallOutcome> {
+  async call(principal: Principal, tool: CallableDefinition, input: unknown, inbound: { token: string; headerOverride: string | null; server: string }): Promise<CallOutcome> {
     const overrides = parseHeaderOverride(inbound.headerOverride, {
       allowedApps: new Set(requiredApps(tool).filter((app) => this.#deps.settings.apps.get(app)?.allowHeaderOverride)),
       restrictedHeaders: this.#deps.settings.config.restrictedHeaders,
@@ -101,7 +103,7 @@ export class ToolRunner {
     const notBefore = Date.now() - this.#deps.gateway.requestStateTtlSeconds * 1000;
     const waiting = this.#deps.runs.findHandedBack(principal, tool.name, digest, notBefore);
     if (waiting) return this.#follow(principal, tool, waiting.workflowId);
-    const identity = { ...identityOf(principal), inboundTokenRef: this.#keepCallerToken(principal, tool, inbound.token), headerOverrideRef: this.#keepOverride(principal, overrides) };
+    const identity = { ...identityOf(principal, inbound.server), inboundTokenRef: this.#keepCallerToken(principal, tool, inbound.token), headerOverrideRef: this.#keepOverride(principal, overrides) };
     const handle = await startTool(this.#deps.client, this.#deps.sign, { tool, input, identity, taskQueue: this.#deps.settings.temporal.taskQueue });
     this.#deps.runs.recordStarted({ workflowId: handle.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
     return this.#follow(principal, tool, handle.workflowId);

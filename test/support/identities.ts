@@ -12,6 +12,8 @@ export const alice: IdentityContext = {
   issuer: 'http://127.0.0.1/sandbox-idp',
   inboundTokenRef: 'vault:inbound/alice/1',
   headerOverrideRef: null,
+  client: null,
+  server: null,
 };
 
 export const bob: IdentityContext = {
