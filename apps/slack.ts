@@ -6,9 +6,17 @@ const credentialErrors = new Set(['not_authed', 'invalid_auth', 'token_expired',
 const transientErrors = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
 
 /** Slack answers HTTP 200 with `{ok: false, error}` for failures; read that, not the status. */
-function readSlackAnswer<Result>(status: number, body: unknown, toResult: (body: Record<string, unknown>) => Result): AppAnswer<Result> {
+function readSlackAnswer<Result>(
+  status: number,
+  body: unknown,
+  toResult: (body: Record<string, unknown>) => Result,
+  objectRef?: (result: Result) => string,
+): AppAnswer<Result> {
   const record = (body ?? {}) as Record<string, unknown>;
-  if (status === 200 && record.ok === true) return { kind: 'ok', result: toResult(record) };
+  if (status === 200 && record.ok === true) {
+    const result = toResult(record);
+    return { kind: 'ok', result, objectRef: objectRef?.(result) };
+  }
   const error = typeof record.error === 'string' ? record.error : `HTTP ${status}`;
   if (credentialErrors.has(error)) return { kind: 'credential_rejected', message: `Slack refused the token (${error})` };
   return { kind: 'failed', message: `Slack answered ${error}`, retryable: status >= 500 || transientErrors.has(error) };
@@ -33,7 +41,8 @@ const postMessage = {
   input: z.object({ channel: z.string().min(1), text: z.string().min(1) }),
   toRequest: (input) => ({ method: 'POST', path: '/chat.postMessage', body: input }),
   readAnswer: (status, body) =>
-    readSlackAnswer(status, body, (answer) => ({ channel: String(answer.channel), ts: String(answer.ts) })),
+    // The message's reference is channel/ts, what its permalink encodes: "who posted this?" is answerable.
+    readSlackAnswer(status, body, (answer) => ({ channel: String(answer.channel), ts: String(answer.ts) }), (posted) => `message:${posted.channel}/${posted.ts}`),
 } satisfies AppAction<z.ZodObject<{ channel: z.ZodString; text: z.ZodString }>, PostedMessage>;
 
 const getPermalink = {
