@@ -14,7 +14,6 @@ import { FailureType, type CallAppInput } from './contract.ts';
 
 export interface CallAppDependencies extends CredentialSources {
   settings: BatonSettings;
-  audit: AuditLog;
   steps: StepStore;
 }
 
@@ -88,7 +87,9 @@ export function createCallApp(deps: CallAppDependencies) {
     audit.finish({ outcome: read.kind === 'credential_rejected' ? 'credential_rejected' : 'failed', upstreamStatus: status, error: read.message });
     if (read.kind === 'credential_rejected' && credential.owner === 'user') {
       // The provider no longer honours this user's token (revoked in its settings, say): ask again.
-      deps.vault.markConnection(caller.identity.tenant, caller.identity.subject, appId, 'needs_reconsent', read.message);
+      if (deps.vault.markConnection(caller.identity.tenant, caller.identity.subject, appId, 'needs_reconsent', read.message)) {
+        deps.audit.record({ ...auditContextOf(caller), kind: 'connection.needs_reconsent', outcome: 'needs_reconsent', app: appId, message: read.message });
+      }
       throw connectionRequired(connector, app, 'revoked', `${read.message}; ${caller.identity.subject} must connect ${connector.displayName} again.`);
     }
     const message = `${read.message} (${actionName} as ${describeCredential(caller, credential)})`;

@@ -34,12 +34,21 @@ export interface ConsentRequestRecord {
 
 export type ConsentOutcome = 'expired' | 'cancelled';
 
+/** A tool run's start or end, for the audit trail (written by the root workflow). */
+export interface RunEvent {
+  event: 'started' | 'completed' | 'failed' | 'cancelled';
+  /** Epoch ms the run started (Temporal's own clock), for the duration of the finished record. */
+  startedAt: number;
+  message: string | null;
+}
+
 export interface BatonActivities {
   callApp(input: CallAppInput): Promise<unknown>;
   /** Returns the identity the worker verified from the run's header (a local activity at each workflow start). */
   verifyRunIdentity(): Promise<VerifiedIdentity>;
   recordConsentRequest(request: ConsentRequestRecord): Promise<void>;
   settleConsentRequest(input: { consentId: string; outcome: ConsentOutcome }): Promise<void>;
+  recordRunEvent(input: RunEvent): Promise<void>;
 }
 
 

@@ -4,7 +4,9 @@ import type { CredentialConfig } from '../core/config/file/schema.ts';
 import type { AppSettings } from '../core/config/settings.ts';
 import { UNVERIFIED_ISSUER } from '../core/identity/context.ts';
 import type { AppOAuthClient } from '../core/oauth/oauth-client.ts';
-import { ConnectionUnavailableError, type Refresher, type Vault } from '../core/vault/index.ts';
+import type { AuditLog } from '../core/audit/audit-log.ts';
+import { ConnectionUnavailableError, RefreshRejectedError, type Refresher, type Vault } from '../core/vault/index.ts';
+import { auditContextOf } from './audit-context.ts';
 import type { Caller } from './caller-context.ts';
 import { callerTokenCredential, isCallerTokenMode, type CallerTokenSources } from './caller-token-credentials.ts';
 import { isOrganisationMode, organisationCredential, type OrganisationCredentialSources, type PresentedCredential } from './configured-credentials.ts';
@@ -14,6 +16,7 @@ export type { PresentedCredential } from './configured-credentials.ts';
 
 export interface CredentialSources extends OrganisationCredentialSources, Pick<CallerTokenSources, 'tokenExchanges'> {
   vault: Vault;
+  audit: AuditLog;
   oauthClients: ReadonlyMap<string, AppOAuthClient>;
   /** The tool's own override of an app's credential (configuration file, `tools.<tool>.credentials`). */
   toolCredential(tool: string, app: string): CredentialConfig | undefined;
@@ -45,7 +48,7 @@ export async function resolveCredential(caller: Caller, connector: AppConnector,
   if (!oauthClient) {
     throw ApplicationFailure.nonRetryable(`${connector.displayName} has no OAuth client configured, so users cannot connect it.`, FailureType.appRequestFailed);
   }
-  const { secret, login } = await userSecret(caller, connector, app, sources.vault, (token) => oauthClient.refresh(token));
+  const { secret, login } = await userSecret(caller, connector, app, sources.vault, auditedRefresh(caller, connector, sources.audit, (token) => oauthClient.refresh(token)));
   return { headers: { authorization: `Bearer ${secret}` }, owner: 'user', externalAccount: login };
 }
 
@@ -122,4 +125,21 @@ function callerSuppliedHeaders(caller: Caller, app: string, vault: Vault): Recor
   const ref = identity.headerOverrideRef?.replace(/^vault:/, '');
   const stored = ref ? vault.getInboundToken(ref, identity) : undefined;
   return stored ? (JSON.parse(stored.token) as Record<string, Record<string, string>>)[app] : undefined;
+}
+
+/** Wraps the refresher the vault calls (once per actual refresh, whichever process holds the lease) so each refresh is on the trail. */
+function auditedRefresh(caller: Caller, connector: AppConnector, audit: AuditLog, refresh: Refresher): Refresher {
+  return async (refreshToken) => {
+    const started = Date.now();
+    const record = (kind: 'connection.refreshed' | 'connection.refresh_failed', outcome: string, message: string | null) =>
+      audit.record({ ...auditContextOf(caller), kind, outcome, app: connector.id, durationMs: Date.now() - started, message });
+    try {
+      const tokens = await refresh(refreshToken);
+      record('connection.refreshed', 'ok', null);
+      return tokens;
+    } catch (error) {
+      record('connection.refresh_failed', error instanceof RefreshRejectedError ? 'rejected' : 'failed', error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  };
 }

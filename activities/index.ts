@@ -1,6 +1,7 @@
 import { createCallApp, type CallAppDependencies } from './call-app.ts';
 import { currentCaller } from './caller-context.ts';
 import { createConsentActivities } from './consent-records.ts';
+import { createRunRecordActivities } from './run-records.ts';
 import type { BatonActivities } from './contract.ts';
 import type { ConsentStore } from '../core/consent/consent-store.ts';
 
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDependencies): BatonActivities {
       return { identity, binding };
     },
     ...createConsentActivities(deps.consents, deps.audit),
+    ...createRunRecordActivities(deps.audit),
   };
 }
 

@@ -6,6 +6,7 @@ import { loadSettings } from '../core/config/settings.ts';
 import { openSqlite } from '../core/db.ts';
 import { AccessGrants, type GrantKind } from '../gateway/access/access-grants.ts';
 import { AccessPolicy } from '../gateway/access/access-policy.ts';
+import { operatorChanges } from './operator-audit.ts';
 
 const usage = 'usage: baton access list <server> | baton access add <server> <user|group|api_token> <value> | baton access remove <server> <user|group|api_token> <value>';
 const kinds: readonly GrantKind[] = ['user', 'group', 'api_token'];
@@ -17,6 +18,7 @@ const db = openSqlite(settings.databasePath);
 const grants = new AccessGrants(db);
 const policy = new AccessPolicy(settings.config, grants);
 const who = process.env.USER ?? 'cli';
+const changed = operatorChanges(settings, db);
 
 function fail(message: string, code = 1): void {
   console.error(`baton access: ${message}`);
@@ -32,8 +34,12 @@ else if (action === 'list') {
 } else if ((action === 'add' || action === 'remove') && kinds.includes(kind as GrantKind) && value) {
   const grantKind = kind as GrantKind;
   if (action === 'add') {
-    console.log(grants.add({ server, kind: grantKind, value, addedBy: who }) ? `Added ${kind} ${value} to ${server}; effective on the next call.` : `${kind} ${value} was already on ${server}'s list.`);
+    if (grants.add({ server, kind: grantKind, value, addedBy: who })) {
+      changed('access.grant', { list: server, kind: grantKind, value });
+      console.log(`Added ${kind} ${value} to ${server}; effective on the next call.`);
+    } else console.log(`${kind} ${value} was already on ${server}'s list.`);
   } else if (grants.remove(server, grantKind, value)) {
+    changed('access.revoke', { list: server, kind: grantKind, value });
     console.log(`Removed ${kind} ${value} from ${server}; effective on the next call.`);
   } else if (policy.server(server)!.access[configKey[grantKind]].includes(value)) {
     fail(`${kind} ${value} is granted by ${settings.configFile} (servers.${server}.access.${configKey[grantKind]}); remove it there.`);

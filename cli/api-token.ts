@@ -3,18 +3,22 @@ import { parseArgs } from 'node:util';
 import { loadSettings } from '../core/config/settings.ts';
 import { openSqlite } from '../core/db.ts';
 import { ApiTokenError, ApiTokenStore, generateApiToken } from '../gateway/auth/api-tokens.ts';
+import { operatorChanges } from './operator-audit.ts';
 
 const usage = 'usage: baton api-token create <name> [--tenant <tenant>] | baton api-token list | baton api-token revoke <name-or-id> | baton api-token generate';
 const { positionals, values } = parseArgs({ args: process.argv.slice(3), allowPositionals: true, options: { tenant: { type: 'string' } } });
 const [action, target] = positionals;
-const db = openSqlite(loadSettings().databasePath);
+const settings = loadSettings();
+const db = openSqlite(settings.databasePath);
 const tokens = new ApiTokenStore(db);
+const changed = operatorChanges(settings, db, values.tenant);
 try {
   if (action === 'generate') {
     console.error('A new token, not stored anywhere: put it where baton.yaml\'s apiTokens entry points (env: or file:).');
     process.stdout.write(`${generateApiToken().token}\n`);
   } else if (action === 'create' && target) {
     const created = tokens.create(target, { tenant: values.tenant });
+    changed('api_token.create', { name: created.name });
     console.error(`Created API token "${created.name}" (id ${created.id}). It is shown once; store it now:`);
     process.stdout.write(`${created.token}\n`);
   } else if (action === 'list') {
@@ -27,6 +31,7 @@ try {
     }
   } else if (action === 'revoke' && target) {
     if (!tokens.revoke(target)) throw new ApiTokenError(`No active API token is named or numbered "${target}"; see \`baton api-token list\`.`);
+    changed('api_token.revoke', { name: target });
     console.log(`Revoked "${target}": callers using it now get 401.`);
   } else {
     console.error(usage);

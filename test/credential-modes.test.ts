@@ -32,6 +32,8 @@ apps:
       - { name: X-Forwarded-Token, from: caller_token, prefix: "Bearer " }
       - { name: X-Service-Token, from: service_token, tokenUrl: ${sandbox.url}/crm/oauth/token, clientId: env:CRM_CLIENT_ID, clientSecret: env:CRM_CLIENT_SECRET }
       - { name: X-Partner-Key, from: vault, credential: partner-key }
+  jira:
+    credential: { mode: service_account, reason: "Tickets are filed by the ops service account" }
 tools:
   crm_probe_none:
     credentials: { crm: { mode: none } }
@@ -219,6 +221,12 @@ test('a three-level tool mixing modes: each levelâ€™s call carries its own modeâ
     ['crm', 'bearer', 'service_account', 1],
     ['github', 'user_oauth', 'user', 2],
     ['jira', 'service_account', 'service_account', 3],
+  ]);
+  // "Why the service account?" is answered from the configuration, in its own words.
+  expect(rows.map((row) => row.credential?.reason)).toEqual([
+    'apps.crm.credential: bearer',
+    'apps.github.credential: user_oauth',
+    'Tickets are filed by the ops service account (apps.jira.credential: service_account)',
   ]);
 });
 

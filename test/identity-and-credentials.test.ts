@@ -51,15 +51,13 @@ test('the identity seen at depth 3 equals the caller, field by field, and cannot
 
   const [record] = stack.stores.audit.forRun(handle.workflowId);
   expect(record).toMatchObject({
-    subject: 'alice',
-    email: 'alice@example.com',
-    tenant: 'acme',
-    authMethod: 'oauth',
+    kind: 'app_call',
+    actor: { subject: 'alice', email: 'alice@example.com', tenant: 'acme', authMethod: 'oauth' },
     tool: 'probe_identity',
+    rootRunId: handle.workflowId,
     runPath: [handle.workflowId, `${handle.workflowId}/probe_level_two-1`, seen.workflowId],
     app: 'github',
-    credentialOwner: 'user',
-    externalAccount: 'alice',
+    credential: { mode: 'user_oauth', owner: 'user', externalAccount: 'alice', reason: 'apps.github.credential: user_oauth' },
     outcome: 'ok',
     upstreamStatus: 200,
   });
@@ -88,10 +86,11 @@ test('alice and bob each run the demo tool with their own tokens; Jira gets the 
 
   const requests = await requestsSince(since);
   const userCalls = requests.filter((request) => request.app !== 'jira' && !request.path.includes('oauth'));
-  expect(userCalls.length).toBe(6); // per user: pulls.get, chat.postMessage, chat.getPermalink
+  expect(userCalls.length).toBe(8); // per user: pulls.get, chat.postMessage, chat.getPermalink, the comment
   for (const user of ['alice', 'bob']) {
     const calls = userCalls.filter((request) => request.credential.user === user);
     expect(calls.map((request) => `${request.app} ${request.path}`).sort()).toEqual([
+      'github /repos/acme/widgets/issues/1/comments',
       'github /repos/acme/widgets/pulls/1',
       'slack /chat.getPermalink',
       'slack /chat.postMessage',
@@ -106,15 +105,27 @@ test('alice and bob each run the demo tool with their own tokens; Jira gets the 
   expect(jiraCalls).toHaveLength(2);
   expect(jiraCalls.every((request) => request.credential.scheme === 'basic' && request.credential.user === 'service-account')).toBe(true);
 
+  // One audit record per app call: the person, the path down to the call, whose credential and why.
   const audit = stack.stores.audit.forRun(aliceRun.workflowId);
-  expect(audit.map((record) => [record.app, record.action, record.credential?.owner, record.actor.subject])).toEqual([
-    ['github', 'pulls.get', 'user', 'alice'],
-    ['slack', 'chat.postMessage', 'user', 'alice'],
-    ['slack', 'chat.getPermalink', 'user', 'alice'],
-    ['jira', 'issues.create', 'service_account', 'alice'],
+  const root = aliceRun.workflowId;
+  expect(audit.map((record) => [record.app, record.action, record.actor.subject, record.credential?.owner, record.credential?.externalAccount, record.runPath])).toEqual([
+    ['github', 'pulls.get', 'alice', 'user', 'alice', [root, `${root}/summarize_pull_request-1`]],
+    ['slack', 'chat.postMessage', 'alice', 'user', 'alice', [root, `${root}/notify_team-2`]],
+    ['slack', 'chat.getPermalink', 'alice', 'user', 'alice', [root, `${root}/notify_team-2`]],
+    ['jira', 'issues.create', 'alice', 'service_account', 'svc-baton@acme.example', [root, `${root}/notify_team-2`]],
+    ['github', 'issues.createComment', 'alice', 'user', 'alice', [root]],
   ]);
-  expect(audit[3]?.objectRef).toBe(`issue:${aliceResult.jiraKey}`);
-  expect(audit[1]?.runPath).toEqual([aliceRun.workflowId, `${aliceRun.workflowId}/notify_team-2`]);
+  expect(audit[3]?.credential?.reason).toBe('apps.jira.credential: service_account');
+  expect(audit.every((record) => record.outcome === 'ok' && record.upstreamStatus !== null && record.durationMs !== null)).toBe(true);
+  expect(stack.stores.audit.query({ rootRunId: root, kind: 'tool_call.finished' }).map((record) => [record.outcome, record.actor.subject])).toEqual([['completed', 'alice']]);
+
+  // "Who made that change?" for the Jira ticket and the Slack message the run created: alice, with the path and credential.
+  const [ticket] = stack.stores.audit.whoChanged('jira', aliceResult.jiraKey);
+  expect(ticket).toMatchObject({ actor: { subject: 'alice' }, rootRunId: root, runPath: [root, `${root}/notify_team-2`], credential: { owner: 'service_account' } });
+  const messageTs = /\/p(\d+)(\d{6})$/.exec(aliceResult.slackMessageUrl)!.slice(1).join('.');
+  const [message] = stack.stores.audit.whoChanged('slack', messageTs);
+  expect(message).toMatchObject({ actor: { subject: 'alice' }, action: 'chat.postMessage', credential: { owner: 'user', externalAccount: 'alice' } });
+  expect(stack.stores.audit.whoChanged('slack', 'C0TRIAGE/1.000000')).toEqual([]);
 });
 
 test("bob gets GitHub's not-found for alice's private repo as a clear error; alice can read it", async () => {

@@ -1,5 +1,7 @@
 import express, { type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
+import type { AuditLog } from '../../core/audit/audit-log.ts';
+import { actorOf } from '../audit/actor.ts';
 import type { AccessGrants } from '../access/access-grants.ts';
 import type { AccessPolicy, Role } from '../access/access-policy.ts';
 import { ApiTokenError, type ApiTokenStore } from '../auth/api-tokens.ts';
@@ -12,6 +14,7 @@ export interface AdminDependencies {
   policy: AccessPolicy;
   grants: AccessGrants;
   apiTokens: ApiTokenStore;
+  audit: AuditLog;
 }
 
 /** What each role may do here. Roles come from the configuration file; none of them runs tools. */
@@ -33,6 +36,7 @@ export function adminRoutes(deps: AdminDependencies): Router {
     const { principal } = extrasOf(req.auth);
     const role = principal.authMethod === 'oauth' ? deps.policy.roleOf(principal) : undefined;
     if (role && roles.includes(role)) return next();
+    deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, action: `${req.method} ${req.path}`, message: `${what} needs the ${roles.join(' or ')} role` });
     res.status(403).json({ error: 'forbidden', message: `${what} needs the ${roles.join(' or ')} role; ${principal.subject} has ${role ? `the ${role} role` : 'no role'} (roles are set in the configuration file).` });
   };
   const badRequest = (res: Response, message: string) => void res.status(400).json({ error: 'invalid_request', message });
@@ -41,6 +45,10 @@ export function adminRoutes(deps: AdminDependencies): Router {
     res.status(404).json({ error: 'not_found', message: `There is no MCP server "${name}"; servers: ${deps.policy.servers().join(', ')}.` });
     return false;
   };
+
+  /** Every change made here is in the audit trail, with who made it. */
+  const changed = (req: express.Request, action: string, detail: Record<string, string>) =>
+    void deps.audit.record({ kind: 'admin.change', outcome: 'ok', actor: actorOf(extrasOf(req.auth).principal), client: extrasOf(req.auth).principal.clientId, action, detail });
 
   // Route parameters, as plain strings (Express types a parameter as possibly repeated).
   const param = (req: express.Request, name: string) => String(req.params[name]);
@@ -56,6 +64,7 @@ export function adminRoutes(deps: AdminDependencies): Router {
     const body = grantBody.safeParse(req.body);
     if (!body.success) return badRequest(res, 'Send {"kind": "user" | "group" | "api_token", "value": "<name>"}.');
     const added = deps.grants.add({ server: param(req, 'server'), ...body.data, addedBy: extrasOf(req.auth).principal.subject });
+    if (added) changed(req, 'access.grant', { list: param(req, 'server'), kind: body.data.kind, value: body.data.value });
     res.status(added ? 201 : 200).json({ access: deps.policy.accessList(param(req, 'server')) });
   });
 
@@ -67,6 +76,7 @@ export function adminRoutes(deps: AdminDependencies): Router {
       res.status(404).json({ error: 'not_found', message: `${kind.data} ${param(req, 'value')} was not granted at run time on ${param(req, 'server')}; entries from the configuration file are changed there.` });
       return;
     }
+    changed(req, 'access.revoke', { list: param(req, 'server'), kind: kind.data, value: param(req, 'value') });
     res.json({ access: deps.policy.accessList(param(req, 'server')) });
   });
 
@@ -80,6 +90,7 @@ export function adminRoutes(deps: AdminDependencies): Router {
     const body = grantBody.safeParse(req.body);
     if (!body.success) return badRequest(res, 'Send {"kind": "user" | "group" | "api_token", "value": "<name>"}.');
     const added = deps.grants.add({ server: `tool:${tool}`, ...body.data, addedBy: extrasOf(req.auth).principal.subject });
+    if (added) changed(req, 'access.grant', { list: `tool:${tool}`, kind: body.data.kind, value: body.data.value });
     res.status(added ? 201 : 200).json({ access: deps.policy.toolAccessList(tool) });
   });
 
@@ -89,6 +100,7 @@ export function adminRoutes(deps: AdminDependencies): Router {
     if (!deps.grants.remove(`tool:${param(req, 'tool')}`, kind.data, param(req, 'value'))) {
       return void res.status(404).json({ error: 'not_found', message: `${kind.data} ${param(req, 'value')} was not granted at run time on ${param(req, 'tool')}.` });
     }
+    changed(req, 'access.revoke', { list: `tool:${param(req, 'tool')}`, kind: kind.data, value: param(req, 'value') });
     res.json({ access: deps.policy.toolAccessList(param(req, 'tool')) ?? null });
   });
 
@@ -98,7 +110,9 @@ export function adminRoutes(deps: AdminDependencies): Router {
     const body = tokenBody.safeParse(req.body);
     if (!body.success) return badRequest(res, 'Send {"name": "<token name>", "tenant"?: "<tenant>"}.');
     try {
-      res.status(201).json(deps.apiTokens.create(body.data.name, { tenant: body.data.tenant }));
+      const created = deps.apiTokens.create(body.data.name, { tenant: body.data.tenant });
+      changed(req, 'api_token.create', { name: body.data.name });
+      res.status(201).json(created);
     } catch (error) {
       if (!(error instanceof ApiTokenError)) throw error;
       badRequest(res, error.message);
@@ -110,6 +124,7 @@ export function adminRoutes(deps: AdminDependencies): Router {
       res.status(404).json({ error: 'not_found', message: `No active API token is named or numbered "${param(req, 'name')}".` });
       return;
     }
+    changed(req, 'api_token.revoke', { name: param(req, 'name') });
     res.json({ revoked: param(req, 'name') });
   });
 

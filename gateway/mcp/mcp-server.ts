@@ -12,11 +12,13 @@ import {
   type Tool,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import type { AuditLog } from '../../core/audit/audit-log.ts';
 import type { GatewaySettings } from '../../core/config/gateway-settings.ts';
 import { UNVERIFIED_ISSUER } from '../../core/identity/context.ts';
 import { describeIssues } from '../../core/schema-issues.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import type { AccessPolicy } from '../access/access-policy.ts';
+import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
 import { inputRequiredPrompt, textPrompt, urlElicitationError, authRequiredBody } from './consent-prompts.ts';
 import { HEADER_OVERRIDE, HeaderOverrideError } from './header-override.ts';
@@ -49,6 +51,7 @@ export interface McpServerDependencies {
   runner: ToolRunner;
   legacyClients: LegacyClientCapabilities;
   gateway: GatewaySettings;
+  audit: AuditLog;
   version: string;
 }
 
@@ -99,7 +102,12 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
         return answer(outcome);
       }
       const tool = visible.find((t) => t.name === name);
-      if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, whyNot(name, principal, permitted));
+      if (!tool) {
+        const reason = whyNot(name, principal, permitted);
+        // A real tool the caller may not run is an access decision worth keeping; a typo is not.
+        if (byName.get(name)?.kind === 'tool') deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, server: deps.server, tool: name, message: reason });
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, reason);
+      }
       const input = validate(tool.input, args, name);
       const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
       const outcome = sealed && sealed.tool === tool.name ? await deps.runner.attach(principal, sealed.runId, byName) : await startOrFind(tool, input);

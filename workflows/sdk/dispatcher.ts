@@ -1,10 +1,11 @@
-import { allHandlersFinished, ApplicationFailure, condition, TemporalFailure, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, log, TemporalFailure, workflowInfo } from '@temporalio/workflow';
+import type { RunEvent } from '../../activities/contract.ts';
 import { FailureType } from '../../activities/contract.ts';
 import { describeIssues } from '../../core/schema-issues.ts';
 import type { RunOptions } from '../protocol.ts';
 import { acceptConsentDecisions } from './consent.ts';
 import { collectDefinitions, type CallableDefinition } from './define.ts';
-import { identityActivities } from './activities.ts';
+import { identityActivities, runRecordActivities } from './activities.ts';
 import { isRootRun, recordOutcome, serveRunStatus } from './root-status.ts';
 import { runState } from './run-state.ts';
 
@@ -28,11 +29,15 @@ export function createDispatcher(tools: readonly CallableDefinition[]) {
 
     serveRunStatus();
     try {
-      const result = await runBody(definition, input);
+      const result = await runBody(definition, input, () => recordRunEvent('started', null));
       recordOutcome({ state: 'completed', pending: [], result });
+      await recordRunEvent('completed', null);
       return result;
     } catch (error) {
-      recordOutcome({ state: 'failed', pending: [], error: describeFailure(error) });
+      const failure = describeFailure(error);
+      recordOutcome({ state: 'failed', pending: [], error: failure });
+      // A cancelled run (its user disabled, say) still records how it ended.
+      await CancellationScope.nonCancellable(() => recordRunEvent(isCancellation(error) ? 'cancelled' : 'failed', failure.message));
       throw error;
     } finally {
       // Let a waiting awaitOutcome update deliver the outcome before the run closes.
@@ -41,9 +46,24 @@ export function createDispatcher(tools: readonly CallableDefinition[]) {
   };
 }
 
-async function runBody(definition: CallableDefinition, input: unknown): Promise<unknown> {
+/**
+ * The run's start and end in the audit trail. Only after the identity is verified: a run with a forged
+ * identity is refused before anything is recorded in anybody's name.
+ */
+async function recordRunEvent(event: RunEvent['event'], message: string | null): Promise<void> {
+  if (!runState.verified) return;
+  try {
+    await runRecordActivities.recordRunEvent({ event, startedAt: workflowInfo().runStartTime.getTime(), message });
+  } catch (error) {
+    // The run's result matters more than its bookkeeping; the app calls it made are audited on their own.
+    log.error('could not write the run record to the audit trail', { event, error: String(error) });
+  }
+}
+
+async function runBody(definition: CallableDefinition, input: unknown, onVerified?: () => Promise<void>): Promise<unknown> {
   // Verified once per workflow by the worker (a local activity), so currentIdentity() is trustworthy.
   runState.verified = await identityActivities.verifyRunIdentity();
+  await onVerified?.();
   const parsed = definition.input.safeParse(input);
   if (!parsed.success) {
     const issues = describeIssues(parsed.error).join('; ');
