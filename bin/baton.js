@@ -6,6 +6,9 @@ const commands = {
   token: ['../cli/token.ts', 'print a bearer token for a sandbox user: baton token alice'],
   'api-token': ['../cli/api-token.ts', 'create, list or revoke API tokens for service callers'],
   access: ['../cli/access.ts', 'list, add or remove who may use an MCP server'],
+  audit: ['../cli/audit.ts', 'query, export or verify the audit trail; who made a change'],
+  connections: ['../cli/connections.ts', "list or revoke a user's app connections: baton connections revoke --user alice --app github"],
+  users: ['../cli/users.ts', 'disable or enable a user (disabling cancels their runs): baton users disable alice'],
 };
 const [command] = process.argv.slice(2);
 if (!(command in commands)) {

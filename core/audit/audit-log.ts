@@ -114,23 +114,21 @@ export class AuditLog {
 
   /** Matching records, newest first. */
   query(filter: AuditFilter = {}): AuditRecord[] {
-    const where: string[] = [];
-    const params: SqlValue[] = [];
-    const equal: [keyof AuditFilter, string][] = [
-      ['tenant', 'tenant'], ['subject', 'subject'], ['app', 'app'], ['tool', 'tool'], ['rootRunId', 'root_run_id'], ['kind', 'kind'], ['outcome', 'outcome'],
-    ];
-    for (const [field, column] of equal) {
-      if (filter[field] !== undefined) {
-        where.push(`${column} = ?`);
-        params.push(filter[field] as SqlValue);
-      }
-    }
-    if (filter.since !== undefined) (where.push('at >= ?'), params.push(filter.since));
-    if (filter.until !== undefined) (where.push('at <= ?'), params.push(filter.until));
-    if (filter.beforeSeq !== undefined) (where.push('seq < ?'), params.push(filter.beforeSeq));
+    const { where, params } = whereClause(filter);
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), MAX_LIMIT);
-    const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${limit}`;
-    return this.#db.all<AuditRow>(sql, ...params).map(fromRow);
+    return this.#db.all<AuditRow>(`SELECT * FROM audit_events ${where} ORDER BY seq DESC LIMIT ${limit}`, ...params).map(fromRow);
+  }
+
+  /** Every matching record, oldest first, read a page at a time (exports of any size). */
+  *stream(filter: Omit<AuditFilter, 'limit' | 'beforeSeq'> = {}, pageSize = 1000): Generator<AuditRecord> {
+    let after = 0;
+    for (;;) {
+      const { where, params } = whereClause(filter, after);
+      const rows = this.#db.all<AuditRow>(`SELECT * FROM audit_events ${where} ORDER BY seq LIMIT ${pageSize}`, ...params);
+      for (const row of rows) yield fromRow(row);
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.seq;
+    }
   }
 
   /** App calls of one run tree, oldest first. */
@@ -144,25 +142,38 @@ export class AuditLog {
    * the timestamp alone is enough.
    */
   whoChanged(app: string, object: string): AuditRecord[] {
+    // The object is matched literally: a % or _ in it is not a wildcard.
+    const literal = object.replace(/[\\%_]/g, (c) => `\\${c}`);
     return this.#db
       .all<AuditRow>(
         `SELECT * FROM audit_events WHERE kind = 'app_call' AND outcome = 'ok' AND app = ?
-           AND (object_ref = ? OR object_ref LIKE '%:' || ? OR object_ref LIKE '%/' || ?) ORDER BY seq`,
-        app, object, object, object,
+           AND (object_ref = ? OR object_ref LIKE '%:' || ? ESCAPE '\\' OR object_ref LIKE '%/' || ? ESCAPE '\\') ORDER BY seq`,
+        app, object, literal, literal,
       )
       .map(fromRow);
   }
+}
 
-  /** Every record, oldest first, in pages (for verification and export). */
-  *all(pageSize = 1000): Generator<AuditRecord> {
-    let after = 0;
-    for (;;) {
-      const rows = this.#db.all<AuditRow>(`SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ${pageSize}`, after);
-      if (rows.length === 0) return;
-      for (const row of rows) yield fromRow(row);
-      after = rows[rows.length - 1]!.seq;
-    }
-  }
+function whereClause(filter: AuditFilter, afterSeq?: number): { where: string; params: SqlValue[] } {
+  const conditions: string[] = [];
+  const params: SqlValue[] = [];
+  const add = (condition: string, value: SqlValue | undefined) => {
+    if (value === undefined) return;
+    conditions.push(condition);
+    params.push(value);
+  };
+  add('tenant = ?', filter.tenant);
+  add('subject = ?', filter.subject);
+  add('app = ?', filter.app);
+  add('tool = ?', filter.tool);
+  add('root_run_id = ?', filter.rootRunId);
+  add('kind = ?', filter.kind);
+  add('outcome = ?', filter.outcome);
+  add('at >= ?', filter.since);
+  add('at <= ?', filter.until);
+  add('seq < ?', filter.beforeSeq);
+  add('seq > ?', afterSeq);
+  return { where: conditions.length ? `WHERE ${conditions.join(' AND ')}` : '', params };
 }
 
 export interface AuditRow {

@@ -1,0 +1,110 @@
+/**
+ * `baton audit`: the audit trail from the command line.
+ *   baton audit [--user alice] [--app github] [--tool t] [--run id] [--kind k] [--outcome o] [--since 1h] [--until t] [--limit n] [--json]
+ *   baton audit export [same filters] > audit.jsonl
+ *   baton audit who --app jira --object OPS-12 [--json]
+ *   baton audit verify [--expect-head <seq>:<hash>]
+ * Reading goes through the gateway's audit API with your token (BATON_TOKEN or --token), so you see what
+ * the API lets you see: your own records, or everyone's with the owner or admin role. `verify` is an
+ * operator's check of the database itself and needs the server's audit key.
+ */
+import { parseArgs } from 'node:util';
+import type { AuditRecord } from '../core/audit/audit-event.ts';
+import { loadSettings } from '../core/config/settings.ts';
+import { openSqlite } from '../core/db.ts';
+import { loadAuditKey } from '../core/stores.ts';
+import { verifyAuditChain } from '../core/audit/verify-chain.ts';
+import { formatAuditTable } from './audit-table.ts';
+
+const filterOptions = ['user', 'tenant', 'app', 'tool', 'run', 'kind', 'outcome', 'since', 'until', 'limit', 'before'] as const;
+const usage = `usage: baton audit [--user U] [--app A] [--tool T] [--run ID] [--kind K] [--outcome O] [--since 1h] [--until T] [--limit N] [--json]
+       baton audit export [filters]            JSON Lines on stdout
+       baton audit who --app A --object ID     who made that change (e.g. --app jira --object OPS-12)
+       baton audit verify [--expect-head SEQ:HASH]
+options: --url <gateway> (BATON_URL, default http://127.0.0.1:3000)  --token <bearer> (BATON_TOKEN; e.g. $(npx baton token alice))`;
+
+const { positionals, values } = parseArgs({
+  args: process.argv.slice(3),
+  allowPositionals: true,
+  options: {
+    ...Object.fromEntries(filterOptions.map((name) => [name, { type: 'string' as const }])),
+    object: { type: 'string' },
+    json: { type: 'boolean' },
+    url: { type: 'string' },
+    token: { type: 'string' },
+    'expect-head': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+const [command = 'list'] = positionals;
+
+function fail(message: string, code = 1): never {
+  console.error(`baton audit: ${message}`);
+  process.exit(code);
+}
+
+async function fromGateway(path: string, query: Record<string, string | undefined>): Promise<Response> {
+  const token = (values.token as string | undefined) ?? process.env.BATON_TOKEN;
+  if (!token) fail('no token: set BATON_TOKEN or pass --token (for the sandbox: export BATON_TOKEN=$(npx baton token alice)).');
+  const base = (values.url as string | undefined) ?? process.env.BATON_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
+  const url = new URL(path, base);
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, value);
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  } catch (error) {
+    fail(`cannot reach the gateway at ${base} (${(error as Error).cause ?? (error as Error).message}); is it running? Set BATON_URL or --url.`);
+  }
+  if (!response.ok) {
+    const body = (await response.json().catch(() => ({}))) as { message?: string; error_description?: string };
+    fail(`${response.status}: ${body.message ?? body.error_description ?? response.statusText}`);
+  }
+  return response;
+}
+
+const filters = () => Object.fromEntries(filterOptions.map((name) => [name, values[name] as string | undefined]));
+
+if (values.help) {
+  console.log(usage);
+} else if (command === 'list') {
+  const { records } = (await (await fromGateway('/api/audit', filters())).json()) as { records: AuditRecord[] };
+  console.log(values.json ? JSON.stringify(records, null, 2) : formatAuditTable(records));
+} else if (command === 'export') {
+  const response = await fromGateway('/api/audit/export', { ...filters(), limit: undefined, before: undefined });
+  for await (const chunk of response.body!) process.stdout.write(chunk);
+} else if (command === 'who') {
+  if (!values.app || !values.object) fail('who needs --app and --object, e.g. baton audit who --app jira --object OPS-12', 2);
+  const answer = (await (await fromGateway('/api/audit/who', { app: values.app as string, object: values.object as string })).json()) as {
+    changes: Array<{ person: AuditRecord['actor']; at: string; tool: string; action: string; runPath: string[]; credential: AuditRecord['credential'] }>;
+  };
+  if (values.json) console.log(JSON.stringify(answer, null, 2));
+  else if (answer.changes.length === 0) console.log(`No recorded change of ${values.object} in ${values.app} that you can see.`);
+  else {
+    for (const change of answer.changes) {
+      const credential = change.credential ? `${change.credential.owner === 'user' ? `${change.person.subject}'s own connection` : 'the service account'} (${change.credential.externalAccount ?? 'unknown account'}; ${change.credential.mode})` : 'none';
+      console.log(`${change.person.name ?? change.person.subject} <${change.person.email ?? 'no e-mail'}> (${change.person.subject}, signed in with ${change.person.authMethod})`);
+      console.log(`  at ${change.at}: ${values.app} ${change.action} in tool ${change.tool}, as ${credential}`);
+      console.log(`  run path: ${change.runPath.join(' > ')}`);
+    }
+  }
+} else if (command === 'verify') {
+  const settings = loadSettings();
+  const db = openSqlite(settings.databasePath);
+  try {
+    const expected = values['expect-head'] as string | undefined;
+    const head = expected ? /^(\d+):(\S+)$/.exec(expected) : null;
+    if (expected && !head) fail('--expect-head takes <seq>:<hash>, as printed by an earlier verify.', 2);
+    const report = verifyAuditChain(db, loadAuditKey(settings).bytes, head ? { seq: Number(head[1]), hash: head[2]! } : undefined);
+    for (const problem of report.problems) console.log(`FAIL ${problem.message}`);
+    if (report.problems.length > 0) {
+      console.log(`The audit log at ${settings.databasePath} has been tampered with: ${report.problems.length} problem(s) in ${report.records} records.`);
+      process.exitCode = 1;
+    } else {
+      console.log(`OK: ${report.records} records, chain intact.${report.head ? ` Head ${report.head.seq}:${report.head.hash} (keep it elsewhere; pass it to --expect-head later to detect a cut tail).` : ''}`);
+    }
+  } finally {
+    db.close();
+  }
+} else {
+  fail(usage, 2);
+}
