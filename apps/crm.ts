@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { readRestAnswer } from './answers.ts';
+import { rfc7009Revocation } from './revocation.ts';
 import type { AppAction, AppConnector, ExternalAccount } from './types.ts';
 
 /**
@@ -60,6 +61,6 @@ export const crm: AppConnector = {
   // There is no one public CRM host: configuration (or the sandbox) names it.
   defaultEndpoints: { apiBaseUrl: 'https://crm.example.com' },
   defaultMode: 'user_oauth',
-  oauth: { defaultScopes: ['customers:read', 'notes:write'], scopeSeparator: ' ', whoAmI },
+  oauth: { defaultScopes: ['customers:read', 'notes:write'], scopeSeparator: ' ', whoAmI, revoke: rfc7009Revocation },
   actions: { me: whoAmI, 'customers.get': getCustomer, 'notes.create': addNote, 'status.get': status } as Record<string, AppAction>,
 };

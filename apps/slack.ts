@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AppAction, AppAnswer, AppConnector, ExternalAccount } from './types.ts';
+import type { AppAction, AppAnswer, AppConnector, ExternalAccount, TokenRevocation } from './types.ts';
 
 /** Slack errors that mean the token itself is no good: the user must connect again. */
 const credentialErrors = new Set(['not_authed', 'invalid_auth', 'token_expired', 'token_revoked', 'account_inactive']);
@@ -60,6 +60,29 @@ const listConversations = {
     readSlackAnswer(status, body, (answer) => ({ channels: answer.channels as Array<{ id: string; name: string }> })),
 } satisfies AppAction<z.ZodObject<{}>, { channels: Array<{ id: string; name: string }> }>;
 
+/**
+ * Slack's auth.revoke: the token to revoke is the request's own credential (Authorization: Bearer);
+ * Slack answers {ok: true, revoked: true}. A token Slack already considers revoked is revoked.
+ */
+const authRevoke: TokenRevocation = {
+  toRequest: ({ endpoints, accessToken }) => {
+    if (!endpoints.revokeUrl) return { unavailable: 'no Slack revocation URL (auth.revoke) is configured' };
+    return {
+      method: 'POST',
+      url: endpoints.revokeUrl,
+      headers: { Authorization: `Bearer ${accessToken}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: '',
+    };
+  },
+  readAnswer: (status, body) => {
+    const record = (body ?? {}) as Record<string, unknown>;
+    if (status === 200 && record.ok === true) return { ok: true };
+    const error = typeof record.error === 'string' ? record.error : `HTTP ${status}`;
+    if (error === 'token_revoked') return { ok: true };
+    return { ok: false, message: `Slack answered ${error}` };
+  },
+};
+
 export const slack: AppConnector = {
   id: 'slack',
   displayName: 'Slack',
@@ -70,7 +93,7 @@ export const slack: AppConnector = {
     revokeUrl: 'https://slack.com/api/auth.revoke',
   },
   defaultMode: 'user_oauth',
-  oauth: { defaultScopes: ['chat:write', 'channels:read'], scopeSeparator: ',', whoAmI: authTest },
+  oauth: { defaultScopes: ['chat:write', 'channels:read'], scopeSeparator: ',', whoAmI: authTest, revoke: authRevoke },
   actions: {
     'auth.test': authTest,
     'chat.postMessage': postMessage,

@@ -35,6 +35,35 @@ export interface OAuthProfile {
   scopeSeparator: ' ' | ',';
   /** Asks the app who the token belongs to, so the vault records the external account. */
   whoAmI: AppAction<z.ZodObject<{}>, ExternalAccount>;
+  /** How the app revokes a user's token when they disconnect it; absent when the app has no revocation API. */
+  revoke?: TokenRevocation;
+}
+
+/** A fully built request to an app's token revocation endpoint (the URL comes from the configured endpoints). */
+export interface RevocationRequest {
+  method: 'POST' | 'DELETE';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface RevocationInput {
+  endpoints: AppEndpoints;
+  /** Baton's OAuth client at the app, when configured. */
+  client?: { clientId: string; clientSecret: string };
+  accessToken: string;
+  refreshToken?: string;
+}
+
+/**
+ * The app's own way of revoking a user's token (GitHub: DELETE /applications/{client_id}/token; Slack:
+ * auth.revoke; RFC 7009 elsewhere), so the same code works against the real service and the sandbox.
+ */
+export interface TokenRevocation {
+  /** The request to send, or why it cannot be sent (e.g. no revocation URL or OAuth client configured). */
+  toRequest(input: RevocationInput): RevocationRequest | { unavailable: string };
+  /** Whether the app confirmed the revocation; `message` never contains a token. */
+  readAnswer(status: number, body: unknown): { ok: true } | { ok: false; message: string };
 }
 
 export interface ExternalAccount {

@@ -223,9 +223,39 @@ export function createGithub(ctx: SandboxContext, client: OAuthClient): GithubSa
     res.status(404).json(notFound);
   });
 
+  /**
+   * "Delete an app token" (DELETE /applications/{client_id}/token): the OAuth app authenticates with Basic
+   * client_id:client_secret and names the access token in a JSON body; its whole grant, refresh tokens
+   * included, stops working at once. 204 when revoked, 404 for a token the app never got.
+   */
+  const applications = express.Router();
+  applications.delete('/applications/:clientId/token', (req, res) => {
+    const header = readAuthorization(req.get('authorization'));
+    const clientId = header.scheme === 'basic' ? header.value : null;
+    const authenticated = clientId !== null && header.password !== null && oauth.isClient(clientId, header.password);
+    if (!authenticated || clientId !== req.params.clientId) {
+      noteCredential(res, { scheme: header.scheme, presented: header.value, user: null, valid: false });
+      res.status(authenticated ? 404 : 401).json(authenticated ? notFound : badCredentials);
+      return;
+    }
+    const token: unknown = req.body?.access_token;
+    if (typeof token !== 'string' || token === '') {
+      noteCredential(res, { scheme: 'basic', presented: clientId, user: null, valid: true });
+      res.status(422).json({ message: 'Validation Failed', errors: [{ resource: 'OauthAccess', code: 'missing_field', field: 'access_token' }], documentation_url: documentationUrl });
+      return;
+    }
+    const grant = oauth.revokeAccessToken(token, clientId);
+    noteCredential(res, { scheme: 'basic', presented: clientId, user: grant?.user ?? null, valid: true });
+    if (!grant) {
+      res.status(404).json(notFound);
+      return;
+    }
+    res.status(204).end();
+  });
+
   const router = express.Router();
   router.use(oauth.router);
-  router.use('/github/api', ...observedEndpoint(ctx, 'github', '/github/api'), api);
+  router.use('/github/api', ...observedEndpoint(ctx, 'github', '/github/api'), applications, api);
 
   return {
     router,

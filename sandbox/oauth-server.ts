@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import cookieParser from 'cookie-parser';
 import type { SandboxContext } from './context.ts';
 import { readAuthorization } from './credentials.ts';
-import { GrantStore, type AccessTokenCheck, type GrantOutcome } from './grants.ts';
+import { GrantStore, type AccessTokenCheck, type Grant, type GrantOutcome } from './grants.ts';
 import { consentPage, errorPage, signedInPage, signInPage } from './pages.ts';
 import { observedEndpoint, stringParams } from './pipeline.ts';
 import { noteCredential, noteGrantType } from './request-log.ts';
@@ -42,12 +42,22 @@ export interface OAuthServerConfig {
   errorResponseExtras?: Record<string, unknown>;
   /** The body of a successful revocation. */
   revokeResponse: Record<string, unknown>;
+  /**
+   * Whether the revocation endpoint also takes the access token itself as its credential
+   * (`Authorization: Bearer <token>`, no client authentication), as Slack's auth.revoke does; a token that
+   * is not valid is answered with `{ok: false, error}` like Slack's other methods.
+   */
+  bearerRevocation?: boolean;
 }
 
 export interface OAuthServer {
   router: Router;
   checkAccessToken(token: string): AccessTokenCheck;
   revokeUserGrants(user: string): number;
+  /** Whether this is a registered client and its secret. */
+  isClient(clientId: string, clientSecret: string): boolean;
+  /** Revokes the grant of a live access token issued to `clientId` (with its refresh tokens); undefined for an unknown or revoked one. */
+  revokeAccessToken(token: string, clientId: string): Grant | undefined;
 }
 
 type TokenError = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type';
@@ -238,6 +248,20 @@ export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig
 
   router.post(paths.revoke, ...observedEndpoint(ctx, config.app, config.endpointBase), (req, res) => {
     const params = stringParams(req.body);
+    const bearer = readAuthorization(req.get('authorization'));
+    if (config.bearerRevocation && bearer.scheme === 'bearer' && bearer.value) {
+      // Slack's auth.revoke: the token authenticates the request and is the one revoked.
+      const check = grants.checkAccessToken(bearer.value);
+      const valid = check.status === 'valid';
+      noteCredential(res, { scheme: 'bearer', presented: bearer.value, user: valid ? check.grant.user : null, valid });
+      if (!valid) {
+        res.json({ ok: false, error: check.status === 'revoked' ? 'token_revoked' : check.status === 'expired' ? 'token_expired' : 'invalid_auth' });
+        return;
+      }
+      grants.revokeToken(bearer.value, check.grant.clientId);
+      res.json(config.revokeResponse);
+      return;
+    }
     const client = authenticateClient(req, params);
     const scheme = client.basic ? 'basic' : 'none';
     if (client.failure !== undefined) {
@@ -258,6 +282,12 @@ export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig
     router,
     checkAccessToken: (token) => grants.checkAccessToken(token),
     revokeUserGrants: (user) => grants.revokeUserGrants(user),
+    isClient: (clientId, clientSecret) => config.clients.some((client) => client.clientId === clientId && sameSecret(clientSecret, client.clientSecret)),
+    revokeAccessToken: (token, clientId) => {
+      // An unknown or already revoked token is not found (GitHub answers 404 for it).
+      const status = grants.checkAccessToken(token).status;
+      return status === 'unknown' || status === 'revoked' ? undefined : grants.revokeToken(token, clientId);
+    },
   };
 }
 

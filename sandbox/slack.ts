@@ -44,6 +44,7 @@ export function createSlack(ctx: SandboxContext, client: OAuthClient): SlackSand
     tokenResponseExtras: (user) => ({ ok: true, authed_user: { id: user.slack.id }, team: { id: slackTeam.id, name: slackTeam.name } }),
     errorResponseExtras: { ok: false },
     revokeResponse: { ok: true, revoked: true },
+    bearerRevocation: true,
   });
   const messages: SlackMessageSnapshot[] = [];
   const timestamps = createTimestampClock();

@@ -9,7 +9,7 @@ export function sandboxEndpoints(sandboxUrl: string, app: string): AppEndpoints 
         apiBaseUrl: `${root}/github/api`,
         authorizeUrl: `${root}/github/login/oauth/authorize`,
         tokenUrl: `${root}/github/login/oauth/access_token`,
-        revokeUrl: `${root}/github/login/oauth/revoke`,
+        // Revocation is GitHub's API endpoint (DELETE /applications/{client_id}/token), found from apiBaseUrl.
       };
     case 'slack':
       return {
