@@ -1,4 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { batonSearchAttributes } from '../workflows/search-attributes.ts';
 import { provisionTemporalCli } from './provision-temporal.ts';
 
 export interface DevServerOptions {
@@ -8,7 +9,10 @@ export interface DevServerOptions {
   uiPort?: number;
 }
 
-/** Starts a Temporal dev server with the provisioned CLI; the server stops with `teardown()`. */
+/**
+ * Starts a Temporal dev server with the provisioned CLI, with Baton's search attributes registered; the
+ * server stops with `teardown()`.
+ */
 export async function startTemporalDevServer(options: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
   // The SDK gives the server a fixed 5 s to come up; on a busy machine that is occasionally too short.
   for (let attempt = 1; ; attempt += 1) {
@@ -32,6 +36,7 @@ function createDevServer(options: DevServerOptions): Promise<TestWorkflowEnviron
       ui: options.uiPort !== undefined,
       uiPort: options.uiPort,
       log: { format: 'pretty', level: 'error' },
+      searchAttributes: batonSearchAttributes,
     },
   });
 }

@@ -9,7 +9,9 @@ import { TokenExchanges } from '../core/oauth/token-exchange.ts';
 import { createIdentityVerifier } from '../core/identity/verifier.ts';
 import { AppOAuthClient } from '../core/oauth/oauth-client.ts';
 import { openStores, type BatonStores } from '../core/stores.ts';
+import { tracingOff, type Tracing } from '../core/telemetry/tracing.ts';
 import { defaultWorkflowsPath, workflowInterceptorsPath } from './bundle.ts';
+import { activityTracing, workflowSpanSinks } from './tracing.ts';
 
 export interface BatonWorker {
   worker: Worker;
@@ -19,9 +21,12 @@ export interface BatonWorker {
 
 /**
  * A worker for Baton's task queue: workflow code (bundled from workflows/, or a prebuilt bundle),
- * the activities wired to the stores, and the identity interceptors on both sides.
+ * the activities wired to the stores, and the identity and tracing interceptors on both sides.
  */
-export async function createBatonWorker(settings: BatonSettings, { workflowBundlePath, env = process.env }: { workflowBundlePath?: string; env?: NodeJS.ProcessEnv } = {}): Promise<BatonWorker> {
+export async function createBatonWorker(
+  settings: BatonSettings,
+  { workflowBundlePath, env = process.env, tracing = tracingOff }: { workflowBundlePath?: string; env?: NodeJS.ProcessEnv; tracing?: Tracing } = {},
+): Promise<BatonWorker> {
   const stores = openStores(settings, env);
   const keys = await loadIdentityKeys({ env, devKeyFile: join(settings.home, 'identity-key.json') });
   const oauthClients = new Map<string, AppOAuthClient>();
@@ -44,8 +49,10 @@ export async function createBatonWorker(settings: BatonSettings, { workflowBundl
       tokenExchanges: new TokenExchanges(),
       toolCredential: (tool, app) => settings.config.tools[tool]?.credentials[app],
     }),
+    sinks: workflowSpanSinks(tracing),
     interceptors: {
-      activity: [identityInterceptor(createIdentityVerifier(keys.publicKeys))],
+      // Tracing first (outermost), so the activity's span also covers the identity check.
+      activity: [...activityTracing(tracing), identityInterceptor(createIdentityVerifier(keys.publicKeys))],
       ...(workflowBundlePath ? {} : { workflowModules: [workflowInterceptorsPath] }),
     },
   });

@@ -1,4 +1,4 @@
-import { condition, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
   awaitOutcomeUpdate,
   consentPendingSignal,
@@ -7,6 +7,7 @@ import {
   type PendingConsent,
   type RunStatus,
 } from '../protocol.ts';
+import { BatonUser, BatonWaitingFor } from '../search-attributes.ts';
 
 /**
  * What the root run knows about the whole run tree: the consents any workflow in it waits for, and
@@ -14,6 +15,8 @@ import {
  */
 const pending = new Map<string, PendingConsent>();
 let outcome: RunStatus | undefined;
+/** The apps last published as the run's BatonWaitingFor search attribute. */
+let waitingFor: string[] = [];
 
 export function isRootRun(): boolean {
   return !workflowInfo().parent;
@@ -31,8 +34,8 @@ function status(): RunStatus {
 
 /** Installs the root's query, update and the signals descendants send. */
 export function serveRunStatus(): void {
-  setHandler(consentPendingSignal, (request) => void pending.set(request.consentId, request));
-  setHandler(consentSettledSignal, ({ consentId }) => void pending.delete(consentId));
+  setHandler(consentPendingSignal, (request) => addPending(request));
+  setHandler(consentSettledSignal, ({ consentId }) => removePending(consentId));
   setHandler(runStatusQuery, status);
   setHandler(awaitOutcomeUpdate, async ({ seenConsentIds = [] }) => {
     const seen = new Set(seenConsentIds);
@@ -43,17 +46,43 @@ export function serveRunStatus(): void {
 
 export function recordOutcome(final: RunStatus): void {
   pending.clear();
+  publishWaitingFor();
   outcome = final;
 }
 
 export async function announcePending(request: PendingConsent): Promise<void> {
-  if (isRootRun()) pending.set(request.consentId, request);
+  if (isRootRun()) addPending(request);
   else await getExternalWorkflowHandle(rootWorkflowId()).signal(consentPendingSignal, request);
 }
 
 export async function announceSettled(consentId: string): Promise<void> {
-  if (isRootRun()) pending.delete(consentId);
+  if (isRootRun()) removePending(consentId);
   else await getExternalWorkflowHandle(rootWorkflowId()).signal(consentSettledSignal, { consentId });
+}
+
+function addPending(request: PendingConsent): void {
+  pending.set(request.consentId, request);
+  publishWaitingFor();
+}
+
+function removePending(consentId: string): void {
+  pending.delete(consentId);
+  publishWaitingFor();
+}
+
+/**
+ * Keeps the root run's BatonWaitingFor search attribute (app ids only) in step with the pending
+ * consents of the whole tree, so paused runs can be found in the Temporal UI; removed once none is left.
+ * Only runs the gateway tagged with BatonUser do this: that tag shows the namespace has Baton's search
+ * attributes registered (upserting an unknown one would stall the run), and runs started before this
+ * existed replay without a command their history lacks.
+ */
+function publishWaitingFor(): void {
+  if (workflowInfo().typedSearchAttributes.get(BatonUser) === undefined) return;
+  const apps = [...new Set([...pending.values()].map((request) => request.app))].sort();
+  if (apps.join('\n') === waitingFor.join('\n')) return;
+  waitingFor = apps;
+  upsertSearchAttributes([{ key: BatonWaitingFor, value: apps.length ? apps : null }]);
 }
 
 export { rootWorkflowId };
