@@ -76,6 +76,11 @@ export class ConsentStore {
       .map(toRequest);
   }
 
+  /** Every request still waiting on this user, oldest first (the runs page shows a Connect button for each). */
+  pendingForUser(tenant: string, subject: string): ConsentRequest[] {
+    return this.#db.all<ConsentRow>(`SELECT * FROM consent_requests WHERE tenant = ? AND subject = ? AND status = 'pending' ORDER BY created_at`, tenant, subject).map(toRequest);
+  }
+
   /** Closes a pending request; returns false when it was already closed (nothing changes then). */
   resolve(id: string, status: Exclude<ConsentStatus, 'pending'>): boolean {
     return this.#db.run(`UPDATE consent_requests SET status = ?, resolved_at = ? WHERE id = ? AND status = 'pending'`, status, Date.now(), id).changes === 1;

@@ -79,7 +79,8 @@ export class AccessPolicy {
     return own === undefined || listed(own, principal);
   }
 
-  roleOf(principal: Principal): Role | undefined {
+  /** Roles are keyed by user id alone (so a browser session's user has the same role as their tokens). */
+  roleOf(principal: Pick<Principal, 'subject'>): Role | undefined {
     return this.#config.roles[principal.subject];
   }
 }

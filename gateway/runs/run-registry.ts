@@ -52,6 +52,7 @@ export class RunRegistry {
       delivered_at INTEGER
     )`);
     db.exec('CREATE INDEX IF NOT EXISTS gateway_runs_awaiting ON gateway_runs (tenant, subject, tool, arguments_digest, delivered_at)');
+    db.exec('CREATE INDEX IF NOT EXISTS gateway_runs_by_user ON gateway_runs (tenant, subject, created_at)');
   }
 
   recordStarted(run: Omit<RegisteredRun, 'createdAt' | 'deliveredAt'>): void {
@@ -88,6 +89,19 @@ export class RunRegistry {
   findOwned(workflowId: string, user: { tenant: string; subject: string }): RegisteredRun | undefined {
     const row = this.#db.get<Row>('SELECT * FROM gateway_runs WHERE workflow_id = ? AND tenant = ? AND subject = ?', workflowId, user.tenant, user.subject);
     return row && toRun(row);
+  }
+
+  /** The user's runs whose outcome has not been delivered: in flight, paused, or finished but not yet fetched. */
+  undelivered(user: { tenant: string; subject: string }): RegisteredRun[] {
+    return this.#db
+      .all<Row>('SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? AND delivered_at IS NULL ORDER BY created_at', user.tenant, user.subject)
+      .map(toRun);
+  }
+
+  /** The user's own runs, newest first (the account pages' run list); never anyone else's. */
+  listFor(user: { tenant: string; subject: string }, limit: number): RegisteredRun[] {
+    const bounded = Math.min(Math.max(Math.trunc(limit), 1), 1000);
+    return this.#db.all<Row>('SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? ORDER BY created_at DESC LIMIT ?', user.tenant, user.subject, bounded).map(toRun);
   }
 
   markDelivered(workflowId: string): void {

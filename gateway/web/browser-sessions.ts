@@ -16,7 +16,7 @@ export interface PendingSignIn {
   returnTo: string;
 }
 
-const SESSION_LIFETIME_MS = 8 * 60 * 60 * 1000;
+export const SESSION_LIFETIME_MS = 8 * 60 * 60 * 1000;
 const SIGN_IN_LIFETIME_MS = 10 * 60 * 1000;
 
 export const hashCookie = (value: string) => createHash('sha256').update(value).digest('base64url');

@@ -1,16 +1,16 @@
 import cookieParser from 'cookie-parser';
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import express, { type CookieOptions, type Response, type Router } from 'express';
+import express, { type Response, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { connectors } from '../../apps/index.ts';
 import { ConnectFlow, ConnectFlowError, type ConnectFailure } from '../consent/connect-flow.ts';
-import { BrowserSessions, newCookieValue } from './browser-sessions.ts';
+import { BrowserSessions } from './browser-sessions.ts';
+import { CsrfTokens } from './csrf.ts';
 import { OidcSignIn, SignInError } from './oidc-sign-in.ts';
 import { page, secretFormPage } from './pages.ts';
+import { redirectToSignIn, safeReturnTo, SESSION_COOKIE, setSessionCookie, SIGN_IN_COOKIE } from './sign-in-redirect.ts';
 
-const SESSION_COOKIE = 'baton_session';
-const SIGN_IN_COOKIE = 'baton_sign_in';
+const yourConnections = { href: '/account/connections', text: 'See all your connections' };
 
 const failureStatus: Record<ConnectFailure, number> = {
   unknown_request: 404,
@@ -50,34 +50,24 @@ export interface ConsentRouteDependencies {
  * the app's consent screen; `/oauth/callback/{app}` stores the connection and resumes the waiting runs.
  */
 export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, log }: ConsentRouteDependencies): Router {
-  const csrfFor = (binding: string, requestId: string) => createHmac('sha256', csrfKey).update(`baton.csrf\0${binding}\0${requestId}`).digest('base64url');
-  const csrfMatches = (binding: string, requestId: string, given: unknown) => {
-    const expected = Buffer.from(csrfFor(binding, requestId));
-    const actual = Buffer.from(typeof given === 'string' ? given : '');
-    return actual.length === expected.length && timingSafeEqual(actual, expected);
-  };
+  const csrf = new CsrfTokens(csrfKey);
   const keyForm = (requestId: string, appName: string, binding: string, error?: string) =>
     secretFormPage({
       title: `Enter your ${appName} API key`,
       message: `${appName} uses each person's own API key. Paste yours (from ${appName}'s settings); Baton stores it encrypted, uses it only for your runs, and never shows it again.`,
       action: `/connect/${encodeURIComponent(requestId)}`,
       label: `${appName} API key`,
-      csrf: csrfFor(binding, requestId),
+      csrf: csrf.tokenFor(binding, requestId),
       error,
     });
   const router = express.Router();
-  const cookie = (maxAge: number): CookieOptions => ({ httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/', maxAge });
   router.use(['/connect', '/auth', '/oauth'], helmet(), cookieParser());
 
   router.get('/connect/:requestId', async (req, res) => {
     const session = sessions.find(req.cookies?.[SESSION_COOKIE]);
     try {
       if (!session) {
-        const started = await signIn.start();
-        const signInCookie = newCookieValue();
-        sessions.startSignIn(started.state, signInCookie, { codeVerifier: started.codeVerifier, nonce: started.nonce, returnTo: `/connect/${encodeURIComponent(req.params.requestId)}` });
-        res.cookie(SIGN_IN_COOKIE, signInCookie, cookie(10 * 60 * 1000));
-        res.redirect(302, started.url.toString());
+        await redirectToSignIn({ signIn, sessions, secureCookies }, res, `/connect/${encodeURIComponent(req.params.requestId)}`);
         return;
       }
       const user = { tenant: session.tenant, subject: session.subject, sessionBinding: session.binding };
@@ -95,7 +85,7 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
   router.post('/connect/:requestId', express.urlencoded({ extended: false, limit: '8kb' }), async (req, res) => {
     const session = sessions.find(req.cookies?.[SESSION_COOKIE]);
     const { requestId } = req.params;
-    if (!session || !csrfMatches(session.binding, requestId, req.body?.csrf)) {
+    if (!session || !csrf.matches(session.binding, requestId, req.body?.csrf)) {
       res.status(403).type('html').send(page('This form has expired', 'Open the link from your assistant again and enter the key there.'));
       return;
     }
@@ -105,7 +95,7 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
       if (!secret) throw new ConnectFlowError('rejected_key', 'The key was empty.');
       const result = await flow.savePersonalApiKey(requestId, user, secret);
       const appName = connectors.get(result.app)?.displayName ?? result.app;
-      res.type('html').send(page(`${appName} key saved`, `${appName} connected as @${result.externalLogin} — you can return to your assistant.`));
+      res.type('html').send(page(`${appName} key saved`, `${appName} connected as @${result.externalLogin} — you can return to your assistant.`, [yourConnections]));
     } catch (error) {
       if (error instanceof ConnectFlowError && error.kind === 'rejected_key') {
         res.status(400).type('html').send(keyForm(requestId, flow.openRequest(requestId, user).appName, session.binding, error.message));
@@ -125,9 +115,9 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
     }
     try {
       const user = await signIn.finish(new URL(req.originalUrl, 'http://gateway.invalid'), { state, ...pending });
-      res.cookie(SESSION_COOKIE, sessions.open(user), cookie(8 * 60 * 60 * 1000));
-      // Only ever back to a consent page of this gateway: the return path came from our own table.
-      res.redirect(302, pending.returnTo.startsWith('/connect/') ? pending.returnTo : '/');
+      setSessionCookie(res, sessions.open(user), secureCookies);
+      // Only ever back to a consent or account page of this gateway: the return path came from our own table.
+      res.redirect(302, safeReturnTo(pending.returnTo));
     } catch (error) {
       sendFailure(res, error, log);
     }
@@ -139,7 +129,7 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
       const result = await flow.handleCallback(req.params.app, new URL(req.originalUrl, 'http://gateway.invalid'), session?.binding ?? '');
       const appName = connectors.get(result.app)?.displayName ?? result.app;
       if (result.outcome === 'connected') {
-        res.type('html').send(page(`${appName} connected`, `${appName} connected as @${result.externalLogin} — you can return to your assistant.`));
+        res.type('html').send(page(`${appName} connected`, `${appName} connected as @${result.externalLogin} — you can return to your assistant.`, [yourConnections]));
       } else {
         res.type('html').send(page(`${appName} not connected`, `You declined to connect ${appName}. The run that asked for it has stopped; nothing was changed.`));
       }

@@ -1,15 +1,18 @@
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** Every value Baton puts in HTML goes through this: text and attribute values alike. */
+export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escape = escapeHtml;
 
 /**
- * A plain, accessible page: one heading, one message, nothing that needs JavaScript. Never given a
- * secret to render; every value is escaped.
+ * A plain, accessible page: one heading, one message (and optional links onward, e.g. to the user's
+ * connections), nothing that needs JavaScript. Never given a secret to render; every value is escaped.
  */
-export function page(title: string, message: string): string {
+export function page(title: string, message: string, links: readonly { href: string; text: string }[] = []): string {
+  const onward = links.length ? `<p>${links.map((link) => `<a href="${escape(link.href)}">${escape(link.text)}</a>`).join(' · ')}</p>` : '';
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)} · Baton</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1b1b1b}h1{font-size:1.4rem}</style></head>
-<body><main><h1>${escape(title)}</h1><p>${escape(message)}</p></main></body>
+<body><main><h1>${escape(title)}</h1><p>${escape(message)}</p>${onward}</main></body>
 </html>`;
 }
 
