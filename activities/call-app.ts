@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { connectors, type AppConnector } from '../apps/index.ts';
+import { connectors } from '../apps/index.ts';
 import type { AuditCredential } from '../core/audit/audit-event.ts';
 import type { AuditLog } from '../core/audit/audit-log.ts';
 import type { BatonSettings } from '../core/config/settings.ts';

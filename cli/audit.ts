@@ -8,13 +8,13 @@
  * the API lets you see: your own records, or everyone's with the owner or admin role. `verify` is an
  * operator's check of the database itself and needs the server's audit key.
  */
-import { parseArgs } from 'node:util';
 import type { AuditRecord } from '../core/audit/audit-event.ts';
 import { loadSettings } from '../core/config/settings.ts';
 import { openSqlite } from '../core/db.ts';
 import { loadAuditKey } from '../core/stores.ts';
 import { verifyAuditChain } from '../core/audit/verify-chain.ts';
 import { formatAuditTable } from './audit-table.ts';
+import { parseCommandLine } from './command-line.ts';
 
 const filterOptions = ['user', 'tenant', 'app', 'tool', 'run', 'kind', 'outcome', 'since', 'until', 'limit', 'before'] as const;
 const usage = `usage: baton audit [--user U] [--app A] [--tool T] [--run ID] [--kind K] [--outcome O] [--since 1h] [--until T] [--limit N] [--json]
@@ -23,18 +23,14 @@ const usage = `usage: baton audit [--user U] [--app A] [--tool T] [--run ID] [--
        baton audit verify [--expect-head SEQ:HASH]
 options: --url <gateway> (BATON_URL, default http://127.0.0.1:3000)  --token <bearer> (BATON_TOKEN; e.g. $(npx baton token alice))`;
 
-const { positionals, values } = parseArgs({
-  args: process.argv.slice(3),
-  allowPositionals: true,
-  options: {
-    ...Object.fromEntries(filterOptions.map((name) => [name, { type: 'string' as const }])),
-    object: { type: 'string' },
-    json: { type: 'boolean' },
-    url: { type: 'string' },
-    token: { type: 'string' },
-    'expect-head': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
+const { positionals, values } = parseCommandLine('audit', usage, {
+  ...Object.fromEntries(filterOptions.map((name) => [name, { type: 'string' as const }])),
+  object: { type: 'string' },
+  json: { type: 'boolean' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  'expect-head': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 });
 const [command = 'list'] = positionals;
 

@@ -1,7 +1,7 @@
 import { hostHeaderValidation, originValidation } from '@modelcontextprotocol/express';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import type { Client } from '@temporalio/client';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { GatewaySettings } from '../core/config/gateway-settings.ts';
 import type { BatonSettings } from '../core/config/settings.ts';
@@ -15,17 +15,26 @@ import { ApiTokenStore } from './auth/api-tokens.ts';
 import { declareConfiguredApiTokens } from './auth/declared-api-tokens.ts';
 import { verifierPerIssuer } from './auth/issuer-router.ts';
 import { ConnectFlow } from './consent/connect-flow.ts';
+import { DisabledUsers, refuseDisabledUsers } from './access/disabled-users.ts';
+import { UserDisabling } from './access/user-disabling.ts';
+import { ConnectionRevocation } from './connections/connection-revocation.ts';
 import { adminRoutes } from './http/admin-routes.ts';
+import { auditRoutes } from './http/audit-routes.ts';
+import { connectionRoutes } from './http/connection-routes.ts';
+import { userAdminRoutes } from './http/user-admin-routes.ts';
 import { bearerAuth } from './http/bearer-auth.ts';
 import { healthRoutes } from './http/health.ts';
 import { passthroughAuth } from './http/passthrough-auth.ts';
 import { mcpEndpoint } from './http/mcp-endpoint.ts';
 import { protectedResourceMetadataUrl, protectedResourceRoutes } from './http/protected-resource.ts';
+import { createMetrics, metricsHandler } from '../core/metrics/metrics.ts';
 import { LegacyClientCapabilities } from './mcp/legacy-clients.ts';
+import { mcpCallMetrics } from './mcp/mcp-metrics.ts';
 import { mcpServerFactory } from './mcp/mcp-server.ts';
 import { ToolRunner } from './mcp/tool-runner.ts';
 import { RunRegistry } from './runs/run-registry.ts';
 import { BrowserSessions } from './web/browser-sessions.ts';
+import { accountRoutes } from './web/account-routes.ts';
 import { consentRoutes } from './web/consent-routes.ts';
 import { OidcSignIn } from './web/oidc-sign-in.ts';
 
@@ -80,10 +89,12 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   const grants = new AccessGrants(stores.db);
   const policy = new AccessPolicy(settings.config, grants);
   const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs: new RunRegistry(stores.db) });
+  const metrics = createMetrics('gateway', stores.audit);
+  const mcpMetrics = mcpCallMetrics(metrics);
   const servers = policy.servers().map((server) => {
     const path = server === 'default' ? '/mcp' : `/mcp/${server}`;
     const resourceUrl = `${settings.publicUrl}${path}`;
-    const handler = createMcpHandler(mcpServerFactory({ server, policy, tools: deps.tools, runner, legacyClients, gateway, version: deps.version }), {
+    const handler = createMcpHandler(mcpServerFactory({ server, policy, tools: deps.tools, runner, legacyClients, gateway, version: deps.version, audit: stores.audit, metrics: mcpMetrics }), {
       legacy: 'stateless',
       maxRequestBodySize: gateway.maxBodyBytes,
       onerror: (error) => log.debug({ err: error }, 'MCP handler reported an error'),
@@ -93,14 +104,17 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   // The gateway's own resource (`<public url>/mcp`): health checks the identity providers' keys with it,
   // and the admin API takes tokens meant for it.
   const mainVerifier = verifierFor(gateway.resourceUrl);
+  // A user an admin disabled is refused on every authenticated route (MCP, admin and connections API).
+  const disabledUsers = new DisabledUsers(stores.db);
+  const refuseDisabled = (authenticate: RequestHandler) => refuseDisabledUsers(authenticate, { disabledUsers, audit: stores.audit });
   const bearerFor = (resourceUrl: string) =>
-    bearerAuth({
+    refuseDisabled(bearerAuth({
       verifier: resourceUrl === gateway.resourceUrl ? mainVerifier : verifierFor(resourceUrl),
       apiTokens,
       requiredScopes: gateway.requiredScopes,
       resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl),
       resourceUrl,
-    });
+    }));
 
   const app = express();
   app.disable('x-powered-by');
@@ -113,7 +127,20 @@ export function createGateway(deps: GatewayDependencies): Gateway {
     next();
   });
   app.use(healthRoutes({ client, db: stores.db, verifier: mainVerifier }));
-  app.use(adminRoutes({ authenticate: bearerFor(gateway.resourceUrl), tools: deps.tools.filter((tool) => tool.kind === 'tool').map((tool) => tool.name), policy, grants, apiTokens }));
+  app.get('/metrics', metricsHandler(metrics, gateway.metricsToken));
+  app.use(connectionRoutes({ authenticate: bearerFor(gateway.resourceUrl), stores, revocation: new ConnectionRevocation({ settings, stores, log }) }));
+  // Before adminRoutes, whose `/admin` authentication would otherwise run a second time for these.
+  app.use(
+    userAdminRoutes({
+      authenticate: bearerFor(gateway.resourceUrl),
+      policy,
+      audit: stores.audit,
+      disabledUsers,
+      disabling: new UserDisabling({ disabledUsers, runs: new RunRegistry(stores.db), client, audit: stores.audit }),
+    }),
+  );
+  app.use(auditRoutes({ authenticate: bearerFor(gateway.resourceUrl), policy, audit: stores.audit }));
+  app.use(adminRoutes({ authenticate: bearerFor(gateway.resourceUrl), tools: deps.tools.filter((tool) => tool.kind === 'tool').map((tool) => tool.name), policy, grants, apiTokens, audit: stores.audit }));
   for (const { path, resourceUrl, handler, auth } of servers) {
     // A passthrough server is no OAuth resource of Baton's: it advertises no authorization server.
     if (auth.mode === 'oauth') app.use(protectedResourceRoutes({ resourceUrl, issuer: gateway.identityProvider.issuer, scopes: gateway.requiredScopes }));
@@ -121,7 +148,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       mcpEndpoint({
         path,
         handler,
-        authenticate: auth.mode === 'passthrough' ? passthroughAuth(auth, { defaultTenant: gateway.defaultTenant, homeIssuer }) : bearerFor(resourceUrl),
+        authenticate: auth.mode === 'passthrough' ? refuseDisabled(passthroughAuth(auth, { defaultTenant: gateway.defaultTenant, homeIssuer })) : bearerFor(resourceUrl),
         legacyClients,
         maxBodyBytes: gateway.maxBodyBytes,
         rateLimitPerMinute: gateway.rateLimitPerMinute,
@@ -130,15 +157,15 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       }),
     );
   }
-  app.use(
-    consentRoutes({
-      flow: new ConnectFlow(settings, stores, client),
-      sessions: new BrowserSessions(stores.db),
-      signIn: new OidcSignIn(gateway, settings.publicUrl),
-      secureCookies: settings.publicUrl.startsWith('https://'),
-      csrfKey: gateway.requestStateKey,
-      log,
-    }),
-  );
+  const browser = {
+    flow: new ConnectFlow(settings, stores, client),
+    sessions: new BrowserSessions(stores.db),
+    signIn: new OidcSignIn(gateway, settings.publicUrl),
+    secureCookies: settings.publicUrl.startsWith('https://'),
+    csrfKey: gateway.requestStateKey,
+    log,
+  };
+  app.use(consentRoutes(browser));
+  app.use(accountRoutes({ ...browser, settings, stores, client, runs: new RunRegistry(stores.db), revocation: new ConnectionRevocation({ settings, stores, log }), policy }));
   return { app, close: async () => void (await Promise.all(servers.map(({ handler }) => handler.close()))) };
 }

@@ -8,8 +8,10 @@ import { loadSettings, type BatonSettings } from '../core/config/settings.ts';
 import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { createIdentitySigner } from '../core/identity/signer.ts';
 import { openStores } from '../core/stores.ts';
+import { startTracing } from '../core/telemetry/tracing.ts';
 import type { CallableDefinition } from '../workflows/sdk/define.ts';
 import { createGateway } from './create-gateway.ts';
+import { traceRequests } from './http/trace-requests.ts';
 import { connectTemporal } from './temporal/client.ts';
 
 export interface RunningGateway {
@@ -25,7 +27,8 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 /**
  * Starts a gateway process's HTTP server. It binds first, so that with `PORT=0` the public URL (and
- * with it the MCP resource URI tokens must name) can be the port actually bound.
+ * with it the MCP resource URI tokens must name) can be the port actually bound. Tracing follows the
+ * OTel variables in `env` (see core/telemetry/tracing.ts).
  */
 export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: readonly CallableDefinition[]; log: Logger }): Promise<RunningGateway> {
   const host = options.env.BATON_HOST ?? '127.0.0.1';
@@ -43,10 +46,12 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
     opened.push(() => stores.db.close());
     const keys = await loadIdentityKeys({ env, devKeyFile: join(settings.home, 'identity-key.json') });
     if (!keys.privateJwk) throw new Error('The gateway signs identities: set BATON_IDENTITY_PRIVATE_JWK (the workers get the public half in BATON_IDENTITY_JWKS).');
-    const client = await connectTemporal(settings);
+    const tracing = startTracing({ serviceName: 'baton-gateway', env });
+    opened.push(() => tracing.shutdown());
+    const client = await connectTemporal(settings, { tracer: tracing.tracer });
     opened.push(() => client.connection.close());
     const gateway = createGateway({ settings, gateway: gatewaySettings, stores, client, sign: await createIdentitySigner(keys.privateJwk), tools: options.tools, log: options.log, version, env });
-    server.on('request', gateway.app);
+    server.on('request', tracing.tracer ? traceRequests(tracing.tracer, gateway.app) : gateway.app);
     return {
       url,
       mcpUrl: gatewaySettings.resourceUrl,
@@ -60,6 +65,7 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
         });
         await gateway.close();
         await client.connection.close();
+        await tracing.shutdown();
         stores.db.close();
       },
     };

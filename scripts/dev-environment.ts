@@ -15,6 +15,7 @@ export const devPorts = {
   temporalUi: Number(process.env.BATON_TEMPORAL_UI_PORT ?? 8233),
   gateway: Number(process.env.PORT ?? 3000),
   sandbox: Number(process.env.SANDBOX_PORT ?? 9100),
+  workerMetrics: Number(process.env.BATON_WORKER_METRICS_PORT ?? 9464),
 };
 
 /** The sandbox apps' OAuth clients and Jira service account for `npm start`: random once, then kept under .baton/. */
@@ -39,6 +40,7 @@ export function devEnvironment(credentials: DevCredentials, sandboxUrl: string):
     ...process.env,
     TEMPORAL_ADDRESS: `127.0.0.1:${devPorts.temporal}`,
     PORT: String(devPorts.gateway),
+    BATON_WORKER_METRICS_PORT: String(devPorts.workerMetrics),
     BATON_PUBLIC_URL: `http://127.0.0.1:${devPorts.gateway}`,
     BATON_SANDBOX_URL: sandboxUrl,
     BATON_IDP_ISSUER: `${sandboxUrl}/idp`,

@@ -23,6 +23,7 @@ try {
   await ensurePortFree(devPorts.temporalUi, 'Temporal UI', 'BATON_TEMPORAL_UI_PORT');
   await ensurePortFree(devPorts.gateway, 'the gateway', 'PORT');
   await ensurePortFree(devPorts.sandbox, 'sandbox apps', 'SANDBOX_PORT');
+  await ensurePortFree(devPorts.workerMetrics, "the worker's metrics", 'BATON_WORKER_METRICS_PORT');
 } catch (error) {
   console.error(`baton: ${(error as Error).message}`);
   process.exit(1);
@@ -49,12 +50,14 @@ const workerExited = once(worker, 'exit');
 const workerReady = new Promise<void>((resolve) => worker.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('worker ready') && resolve()));
 
 const gateway = await serveGateway({ env, tools, log: createLogger({ level: process.env.BATON_LOG_LEVEL ?? 'warn' }) });
-console.log(`baton: gateway ready at ${gateway.url} (consent pages at /connect/…, health at /healthz and /readyz)`);
+console.log(`baton: gateway ready at ${gateway.url} (your pages at /account, consent at /connect/…, metrics at /metrics, health at /healthz and /readyz)`);
 await workerReady;
 console.log(`
 baton: ready.
   MCP endpoint:  ${gateway.mcpUrl}
-  Temporal UI:   http://127.0.0.1:${devPorts.temporalUi}
+  Temporal UI:   http://127.0.0.1:${devPorts.temporalUi}   (runs searchable by BatonUser, BatonTool, BatonWaitingFor)
+  Your pages:    ${gateway.url}/account   (connections, runs, audit trail; sign in as alice/alice)
+  Audit trail:   BATON_TOKEN=$(npx baton token alice) npx baton audit --since 1h
   Bearer token:  npx baton token alice     (or bob; password = user name, sandbox only)
   Client config: {"mcpServers": {"baton": {"type": "http", "url": "${gateway.mcpUrl}"}}}
                  (OAuth-capable clients sign in on their own; others add a header "Authorization: Bearer <token>")

@@ -66,7 +66,7 @@ test('a deleted record is named', async () => {
 });
 
 test('a deleted record is found even when the later ones are renumbered to hide the gap', async () => {
-  const { home, db } = logWithSixRecords();
+  const { db } = logWithSixRecords();
   db.transaction(() => {
     db.run('DELETE FROM audit_events WHERE seq = 3');
     for (const seq of [4, 5, 6]) db.run('UPDATE audit_events SET seq = ? WHERE seq = ?', seq - 1, seq);

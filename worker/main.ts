@@ -4,6 +4,8 @@
  */
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { loadSettings } from '../core/config/settings.ts';
+import { createMetrics, serveMetrics, workerMetricsPort } from '../core/metrics/metrics.ts';
+import { startTracing } from '../core/telemetry/tracing.ts';
 import { createBatonWorker } from './create-worker.ts';
 import { storeServiceAccountsFromEnv } from './service-accounts.ts';
 
@@ -12,12 +14,19 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger((process.env.BATON_LOG_LEVEL?.toUpperCase() ?? 'WARN') as LogLevel) });
   const settings = loadSettings();
   console.log(`worker: connecting to Temporal at ${settings.temporal.address} (namespace ${settings.temporal.namespace}, task queue ${settings.temporal.taskQueue})`);
-  const baton = await createBatonWorker(settings, { workflowBundlePath: process.env.BATON_WORKFLOW_BUNDLE });
+  // Exports spans only when the OTel environment names an OTLP endpoint (see core/telemetry/tracing.ts).
+  const tracing = startTracing({ serviceName: 'baton-worker' });
+  const baton = await createBatonWorker(settings, { workflowBundlePath: process.env.BATON_WORKFLOW_BUNDLE, tracing });
+  const metricsPort = workerMetricsPort(process.env);
+  const metricsServer = metricsPort === undefined ? undefined : await serveMetrics(createMetrics('worker', baton.stores.audit), metricsPort, process.env.BATON_METRICS_TOKEN);
+  if (metricsServer) console.log(`worker: metrics at http://127.0.0.1:${metricsPort}/metrics`);
   const seeded = storeServiceAccountsFromEnv(baton.stores.vault, process.env);
   if (seeded.length) console.log(`worker: stored service accounts for ${seeded.join(', ')}`);
   console.log('worker ready');
   await baton.worker.run();
   await baton.close();
+  metricsServer?.close();
+  await tracing.shutdown();
   console.log('worker stopped');
 }
 

@@ -28,6 +28,8 @@ export interface GatewaySettings {
   consentPromptMode: ConsentPromptMode;
   rateLimitPerMinute: number;
   maxBodyBytes: number;
+  /** When set, `/metrics` answers only scrapers presenting it as a bearer token. */
+  metricsToken: string | undefined;
   /** Host names accepted in `Host` and `Origin` (DNS-rebinding protection). */
   allowedHosts: string[];
 }
@@ -50,6 +52,7 @@ const environment = z.object({
   BATON_RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
   BATON_MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
   BATON_ALLOWED_HOSTS: z.string().optional(),
+  BATON_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 /**
@@ -85,6 +88,7 @@ export function loadGatewaySettings(baton: BatonSettings, env: NodeJS.ProcessEnv
     consentPromptMode: vars.BATON_CONSENT_PROMPT,
     rateLimitPerMinute: vars.BATON_RATE_LIMIT_PER_MINUTE,
     maxBodyBytes: vars.BATON_MAX_BODY_BYTES,
+    metricsToken: vars.BATON_METRICS_TOKEN,
     allowedHosts: vars.BATON_ALLOWED_HOSTS?.split(/[ ,]+/).filter(Boolean) ?? [...new Set([publicHost, 'localhost', '127.0.0.1', '[::1]'])],
   };
 }

@@ -106,6 +106,32 @@ export class Vault {
     return this.#db.run(`DELETE FROM vault_connections WHERE ${WHERE_CONNECTION}`, tenant, subject, app).changes === 1;
   }
 
+  /**
+   * Removes a user's connection and hands back its tokens, in one transaction: from the moment this returns
+   * no resolve can use the connection (the next one finds none and asks for consent), and the caller holds
+   * the only copy of the tokens, to revoke them at the app. `secret` is null when the sealed value could
+   * not be read (the row is deleted all the same). Undefined when there was no such connection.
+   */
+  takeConnectionForRevocation(
+    tenant: string,
+    subject: string,
+    app: string,
+  ): { info: ConnectionInfo; secret: { accessToken: string; refreshToken?: string } | null } | undefined {
+    const row = this.#db.transaction(() => {
+      const found = readConnectionRow(this.#db, { tenant, subject, app });
+      if (found) this.#db.run(`DELETE FROM vault_connections WHERE ${WHERE_CONNECTION}`, tenant, subject, app);
+      return found;
+    });
+    if (!row) return undefined;
+    let secret: ConnectionSecret | null = null;
+    try {
+      secret = unsealConnectionSecret(this.#key, row);
+    } catch {
+      secret = null;
+    }
+    return { info: toConnectionInfo(row), secret };
+  }
+
   putServiceCredential(app: string, secret: Record<string, string>, label?: string): void {
     if (!app) throw new TypeError('putServiceCredential needs an app');
     if (typeof secret !== 'object' || secret === null || Object.values(secret).some((value) => typeof value !== 'string')) {

@@ -68,9 +68,13 @@ export class ConnectFlow {
     if (request.status !== 'pending') {
       throw new ConnectFlowError('request_closed', `This consent request is already ${request.status}; ask your assistant to run the tool again for a new link.`);
     }
-    const credential = this.#settings.apps.get(request.app)?.credential;
-    const personalApiKey = credential?.mode === 'api_key' && credential.scope === 'individual' ? { in: credential.in, name: credential.name } : undefined;
-    return { tenant: request.tenant, subject: request.subject, app: request.app, appName: connectors.get(request.app)?.displayName ?? request.app, personalApiKey };
+    return { tenant: request.tenant, subject: request.subject, app: request.app, appName: connectors.get(request.app)?.displayName ?? request.app, personalApiKey: this.personalApiKeyOf(request.app) };
+  }
+
+  /** Where the app takes each user's own API key, when it is configured that way (else undefined). */
+  personalApiKeyOf(app: string): PersonalApiKey | undefined {
+    const credential = this.#settings.apps.get(app)?.credential;
+    return credential?.mode === 'api_key' && credential.scope === 'individual' ? { in: credential.in, name: credential.name } : undefined;
   }
 
   /** Where to send `user` for the consent request a paused run raised; only the run's own user may use it. */
@@ -85,13 +89,26 @@ export class ConnectFlow {
    */
   async savePersonalApiKey(consentId: string, user: BrowserUser, key: string): Promise<CallbackResult> {
     const request = this.openRequest(consentId, user);
-    if (!request.personalApiKey) throw new ConnectFlowError('not_oauth_app', `${request.appName} does not take a personal API key.`);
-    const connector = connectors.get(request.app)!;
-    const presented = request.personalApiKey.in === 'header' ? { headers: { [request.personalApiKey.name.toLowerCase()]: key } } : { headers: {}, query: { [request.personalApiKey.name]: key } };
+    return this.#storePersonalApiKey({ tenant: request.tenant, subject: request.subject, app: request.app }, consentId, key);
+  }
+
+  /**
+   * The same, entered on the user's connections page rather than through a paused run's consent link:
+   * no consent request is involved, but every run of the user waiting on the app resumes all the same.
+   */
+  async savePersonalApiKeyFor(user: { tenant: string; subject: string }, app: string, key: string): Promise<CallbackResult> {
+    return this.#storePersonalApiKey({ tenant: user.tenant, subject: user.subject, app }, null, key);
+  }
+
+  async #storePersonalApiKey(connection: ConnectionKey, consentId: string | null, key: string): Promise<CallbackResult> {
+    const appName = connectors.get(connection.app)?.displayName ?? connection.app;
+    const personalApiKey = this.personalApiKeyOf(connection.app);
+    const connector = connectors.get(connection.app);
+    if (!personalApiKey || !connector?.oauth) throw new ConnectFlowError('not_oauth_app', `${appName} does not take a personal API key.`);
+    const presented = personalApiKey.in === 'header' ? { headers: { [personalApiKey.name.toLowerCase()]: key } } : { headers: {}, query: { [personalApiKey.name]: key } };
     const account = await this.#whoAmI(connector, presented).catch((error: Error) => {
-      throw new ConnectFlowError('rejected_key', `${request.appName} did not accept this key (${error.message}). Check it and try again.`);
+      throw new ConnectFlowError('rejected_key', `${appName} did not accept this key (${error.message}). Check it and try again.`);
     });
-    const connection = { tenant: request.tenant, subject: request.subject, app: request.app };
     this.#stores.vault.putConnection({ ...connection, accessToken: key, scopes: [], externalAccountId: account.id, externalLogin: account.login });
     this.#recordDecision(connection, consentId, 'granted', account.login);
     const resumedWorkflows = await resumeWaitingRuns(this.#client, this.#stores.consents, connection, 'granted');

@@ -6,6 +6,7 @@ import type { AccessGrants } from '../access/access-grants.ts';
 import type { AccessPolicy, Role } from '../access/access-policy.ts';
 import { ApiTokenError, type ApiTokenStore } from '../auth/api-tokens.ts';
 import { extrasOf } from '../mcp/mcp-server.ts';
+import { roleGate } from './role-gate.ts';
 
 export interface AdminDependencies {
   authenticate: RequestHandler;
@@ -32,13 +33,7 @@ const tokenBody = z.object({ name: z.string(), tenant: z.string().optional() }).
  */
 export function adminRoutes(deps: AdminDependencies): Router {
   const router = express.Router();
-  const allow = (roles: readonly Role[], what: string): RequestHandler => (req, res, next) => {
-    const { principal } = extrasOf(req.auth);
-    const role = principal.authMethod === 'oauth' ? deps.policy.roleOf(principal) : undefined;
-    if (role && roles.includes(role)) return next();
-    deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, action: `${req.method} ${req.path}`, message: `${what} needs the ${roles.join(' or ')} role` });
-    res.status(403).json({ error: 'forbidden', message: `${what} needs the ${roles.join(' or ')} role; ${principal.subject} has ${role ? `the ${role} role` : 'no role'} (roles are set in the configuration file).` });
-  };
+  const allow = roleGate(deps.policy, deps.audit);
   const badRequest = (res: Response, message: string) => void res.status(400).json({ error: 'invalid_request', message });
   const server = (name: string, res: Response) => {
     if (deps.policy.server(name)) return true;

@@ -23,6 +23,7 @@ import type { Principal } from '../auth/principal.ts';
 import { inputRequiredPrompt, textPrompt, urlElicitationError, authRequiredBody } from './consent-prompts.ts';
 import { HEADER_OVERRIDE, HeaderOverrideError } from './header-override.ts';
 import type { LegacyClientCapabilities } from './legacy-clients.ts';
+import type { McpCallMetrics } from './mcp-metrics.ts';
 import type { CallOutcome, ToolRunner } from './tool-runner.ts';
 
 /** What the 2026-era `requestState` seals: the run to re-attach to and whose it is. */
@@ -52,6 +53,7 @@ export interface McpServerDependencies {
   legacyClients: LegacyClientCapabilities;
   gateway: GatewaySettings;
   audit: AuditLog;
+  metrics: McpCallMetrics;
   version: string;
 }
 
@@ -94,6 +96,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
 
     server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
       const { name, arguments: args } = request.params;
+      const started = performance.now();
       const style = promptStyle(era, ctx, principal);
       if (name === GET_RUN_RESULT && visible.length > 0) {
         const { runId } = validate(getRunResultInput, args, name);
@@ -124,6 +127,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       }
 
       async function answer(outcome: CallOutcome): Promise<CallToolResult | InputRequiredResult> {
+        deps.metrics.answered(name, outcome.kind, (performance.now() - started) / 1000);
         switch (outcome.kind) {
           case 'completed':
             return completedResult(outcome.runId, outcome.result);

@@ -1,7 +1,6 @@
 import { Client, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { tools } from '../../workflows/catalog.ts';
 import { createLogger } from '../../gateway/logger.ts';
 import { serveGateway, type RunningGateway } from '../../gateway/serve.ts';
@@ -9,7 +8,10 @@ import { approveConsentOverHttp, CookieKeepingClient } from '../../sandbox/brows
 import { signInOverHttp } from '../../sandbox/idp/headless-login.ts';
 import { cliClient } from '../../sandbox/server.ts';
 import { testTools } from '../fixtures/probe-tools.ts';
+import { freePort } from './free-port.ts';
 import { Stack, type ConfigSetup } from './stack.ts';
+
+export { freePort };
 
 export type DemoUserName = 'alice' | 'bob';
 
@@ -19,14 +21,6 @@ const openToEveryone = `servers:
     access: { users: ["*"], apiTokens: ["*"] }
 `;
 
-/** A free loopback port, so the gateway's URL (the MCP resource URI) is known before the IdP starts. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * The whole product for end-to-end tests: a Stack (sandbox apps and identity provider, worker, Temporal)

@@ -18,6 +18,7 @@ import type { JWK } from 'jose';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import { awaitOutcomeUpdate, type RunOptions, type RunStatus } from '../../workflows/protocol.ts';
 import { passwordOf } from './identities.ts';
+import { freePort } from './free-port.ts';
 import { WorkerProcess } from './worker-process.ts';
 
 const secret = () => randomBytes(24).toString('base64url');
@@ -83,6 +84,8 @@ export class Stack {
       BATON_JIRA_SERVICE_USERNAME: jiraServiceAccount.email,
       BATON_JIRA_SERVICE_PASSWORD: jiraServiceAccount.apiToken,
       NODE_NO_WARNINGS: '1',
+      // The worker's own /metrics, for suites that read what the worker counted.
+      BATON_WORKER_METRICS_PORT: String(await freePort()),
     };
     if (config) {
       const { yaml, env = {}, files = {} } = config(sandbox);
