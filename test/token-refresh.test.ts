@@ -5,6 +5,7 @@
 import { callAnything, commentOnPullRequest } from './fixtures/probe-tools.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
 import { alice, bob } from './support/identities.ts';
+import { sample, scrapeMetrics } from './support/metrics.ts';
 import { Stack } from './support/stack.ts';
 
 interface LoggedRequest {
@@ -22,6 +23,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 beforeAll(async () => {
   stack = await Stack.start();
 }, 120_000);
+
+/** What the worker process counted, from its own /metrics. */
+const metricValue = async (name: string, labels: Record<string, string>) =>
+  sample((await scrapeMetrics(`http://127.0.0.1:${stack.workerEnv.BATON_WORKER_METRICS_PORT}/metrics`)).text, name, labels);
 
 afterAll(async () => stack?.close());
 
@@ -52,6 +57,9 @@ test('20 concurrent calls with an expired token cause exactly one refresh, and a
   expect(apiCalls.length).toBeGreaterThanOrEqual(20);
   expect(new Set(apiCalls.map((r) => r.credential.presented)).size).toBe(1);
   expect(apiCalls.every((r) => r.status === 200)).toBe(true);
+  // One refresh, one audit record, counted once.
+  expect(stack.stores.audit.query({ tenant: 'acme', subject: 'alice', kind: 'connection.refreshed' }).map((record) => [record.app, record.outcome])).toEqual([['github', 'ok']]);
+  expect(await metricValue('baton_token_refreshes_total', { app: 'github', outcome: 'ok' })).toBe(1);
 });
 
 test('a revoked refresh token pauses the run for re-consent; consenting again completes it', async () => {
@@ -65,6 +73,9 @@ test('a revoked refresh token pauses the run for re-consent; consenting again co
   expect(paused.state).toBe('paused');
   expect(paused.pending[0]).toMatchObject({ app: 'github', reason: 'refresh_failed' });
   expect(stack.stores.vault.getConnectionInfo('acme', 'bob', 'github')).toMatchObject({ status: 'needs_reconsent', statusReason: 'refresh_failed' });
+  expect(stack.stores.audit.query({ tenant: 'acme', subject: 'bob', kind: 'connection.refresh_failed' })).toEqual([expect.objectContaining({ app: 'github', outcome: 'rejected', rootRunId: handle.workflowId })]);
+  expect(await metricValue('baton_token_refreshes_total', { app: 'github', outcome: 'rejected' })).toBe(1);
+  expect(await metricValue('baton_consent_prompts_total', { app: 'github' })).toBeGreaterThanOrEqual(1);
 
   await stack.sandboxPost('/_sandbox/settings', { accessTokenTtlSeconds: 3600 });
   await stack.consent(bob, 'github');
@@ -80,6 +91,7 @@ test('an access token the provider revoked (401 from the API) also pauses for re
   const handle = await stack.run(frank, callAnything, { app: 'github', action: 'users.getAuthenticated', input: {} });
   const paused = await stack.awaitOutcome(handle);
   expect(paused.pending[0]).toMatchObject({ app: 'github', reason: 'revoked', message: expect.stringContaining('must connect GitHub again') });
+  expect(stack.stores.audit.query({ tenant: 'revoked-tenant', kind: 'connection.needs_reconsent' })).toEqual([expect.objectContaining({ app: 'github', actor: expect.objectContaining({ subject: 'alice' }) })]);
   await stack.consent(frank, 'github');
   expect(await handle.result()).toMatchObject({ login: 'alice' });
 });
