@@ -7,12 +7,13 @@ const commands = {
   'api-token': ['../cli/api-token.ts', 'create, list or revoke API tokens for service callers'],
   access: ['../cli/access.ts', 'list, add or remove who may use an MCP server'],
   audit: ['../cli/audit.ts', 'query, export or verify the audit trail; who made a change'],
-  connections: ['../cli/connections.ts', "list or revoke a user's app connections: baton connections revoke --user alice --app github"],
+  connections: ['../cli/connections.ts', 'list or revoke your app connections (or, with --user, an operator for a user)'],
+  runs: ['../cli/runs.ts', 'your runs: status, what they wait for, their steps (baton runs show <id>)'],
   users: ['../cli/users.ts', 'disable or enable a user (disabling cancels their runs): baton users disable alice'],
 };
 const [command] = process.argv.slice(2);
 if (!(command in commands)) {
-  console.error(`usage: baton <command>\n${Object.entries(commands).map(([name, [, what]]) => `  ${name.padEnd(10)} ${what}`).join('\n')}`);
+  console.error(`usage: baton <command>\n${Object.entries(commands).map(([name, [, what]]) => `  ${name.padEnd(12)} ${what}`).join('\n')}`);
   process.exit(2);
 }
 await import(new URL(commands[command][0], import.meta.url).href);

@@ -15,6 +15,7 @@ import { loadAuditKey } from '../core/stores.ts';
 import { verifyAuditChain } from '../core/audit/verify-chain.ts';
 import { formatAuditTable } from './audit-table.ts';
 import { parseCommandLine } from './command-line.ts';
+import { apiOptions, callGateway, GatewayApiError } from './gateway-api.ts';
 
 const filterOptions = ['user', 'tenant', 'app', 'tool', 'run', 'kind', 'outcome', 'since', 'until', 'limit', 'before'] as const;
 const usage = `usage: baton audit [--user U] [--app A] [--tool T] [--run ID] [--kind K] [--outcome O] [--since 1h] [--until T] [--limit N] [--json]
@@ -27,8 +28,7 @@ const { positionals, values } = parseCommandLine('audit', usage, {
   ...Object.fromEntries(filterOptions.map((name) => [name, { type: 'string' as const }])),
   object: { type: 'string' },
   json: { type: 'boolean' },
-  url: { type: 'string' },
-  token: { type: 'string' },
+  ...apiOptions,
   'expect-head': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 });
@@ -40,22 +40,12 @@ function fail(message: string, code = 1): never {
 }
 
 async function fromGateway(path: string, query: Record<string, string | undefined>): Promise<Response> {
-  const token = (values.token as string | undefined) ?? process.env.BATON_TOKEN;
-  if (!token) fail('no token: set BATON_TOKEN or pass --token (for the sandbox: export BATON_TOKEN=$(npx baton token alice)).');
-  const base = (values.url as string | undefined) ?? process.env.BATON_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
-  const url = new URL(path, base);
-  for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, value);
-  let response: Response;
   try {
-    response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    return await callGateway({ url: values.url as string | undefined, token: values.token as string | undefined }, path, { query });
   } catch (error) {
-    fail(`cannot reach the gateway at ${base} (${(error as Error).cause ?? (error as Error).message}); is it running? Set BATON_URL or --url.`);
+    if (error instanceof GatewayApiError) fail(error.message);
+    throw error;
   }
-  if (!response.ok) {
-    const body = (await response.json().catch(() => ({}))) as { message?: string; error_description?: string };
-    fail(`${response.status}: ${body.message ?? body.error_description ?? response.statusText}`);
-  }
-  return response;
 }
 
 const filters = () => Object.fromEntries(filterOptions.map((name) => [name, values[name] as string | undefined]));

@@ -13,6 +13,7 @@ import { DisabledUsers } from '../gateway/access/disabled-users.ts';
 import { UserDisabling } from '../gateway/access/user-disabling.ts';
 import { operatorActor } from '../gateway/audit/actor.ts';
 import { RunRegistry } from '../gateway/runs/run-registry.ts';
+import { BrowserSessions } from '../gateway/web/browser-sessions.ts';
 
 const usage = 'usage: baton users disable <subject> [--tenant <tenant>] [--reason <why>] | baton users enable <subject> [--tenant <tenant>] | baton users list';
 
@@ -55,6 +56,7 @@ if (parsed) {
           // Only cancels runs: no identity to carry, so a plain client.
           client: new Client({ connection: connection ?? undefined, namespace: settings.temporal.namespace }),
           audit: new AuditLog(db, loadAuditKey(settings).bytes),
+          sessions: new BrowserSessions(db),
         });
         if (action === 'disable') {
           const result = await disabling.disable(user, operatorActor(tenant), values.reason ?? null);

@@ -21,6 +21,7 @@ import { ConnectionRevocation } from './connections/connection-revocation.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { auditRoutes } from './http/audit-routes.ts';
 import { connectionRoutes } from './http/connection-routes.ts';
+import { runRoutes } from './http/run-routes.ts';
 import { userAdminRoutes } from './http/user-admin-routes.ts';
 import { bearerAuth } from './http/bearer-auth.ts';
 import { healthRoutes } from './http/health.ts';
@@ -88,7 +89,9 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   const legacyClients = new LegacyClientCapabilities(stores.db);
   const grants = new AccessGrants(stores.db);
   const policy = new AccessPolicy(settings.config, grants);
-  const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs: new RunRegistry(stores.db) });
+  const runs = new RunRegistry(stores.db);
+  const revocation = new ConnectionRevocation({ settings, stores, log });
+  const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs });
   const metrics = createMetrics('gateway', stores.audit);
   const mcpMetrics = mcpCallMetrics(metrics);
   const servers = policy.servers().map((server) => {
@@ -106,6 +109,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   const mainVerifier = verifierFor(gateway.resourceUrl);
   // A user an admin disabled is refused on every authenticated route (MCP, admin and connections API).
   const disabledUsers = new DisabledUsers(stores.db);
+  const browserSessions = new BrowserSessions(stores.db);
   const refuseDisabled = (authenticate: RequestHandler) => refuseDisabledUsers(authenticate, { disabledUsers, audit: stores.audit });
   const bearerFor = (resourceUrl: string) =>
     refuseDisabled(bearerAuth({
@@ -128,7 +132,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   });
   app.use(healthRoutes({ client, db: stores.db, verifier: mainVerifier }));
   app.get('/metrics', metricsHandler(metrics, gateway.metricsToken));
-  app.use(connectionRoutes({ authenticate: bearerFor(gateway.resourceUrl), stores, revocation: new ConnectionRevocation({ settings, stores, log }) }));
+  app.use(runRoutes({ authenticate: bearerFor(gateway.resourceUrl), stores, client, runs, publicUrl: settings.publicUrl }));
+  app.use(connectionRoutes({ authenticate: bearerFor(gateway.resourceUrl), stores, revocation }));
   // Before adminRoutes, whose `/admin` authentication would otherwise run a second time for these.
   app.use(
     userAdminRoutes({
@@ -136,7 +141,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       policy,
       audit: stores.audit,
       disabledUsers,
-      disabling: new UserDisabling({ disabledUsers, runs: new RunRegistry(stores.db), client, audit: stores.audit }),
+      disabling: new UserDisabling({ disabledUsers, runs, client, audit: stores.audit, sessions: browserSessions }),
     }),
   );
   app.use(auditRoutes({ authenticate: bearerFor(gateway.resourceUrl), policy, audit: stores.audit }));
@@ -159,13 +164,14 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   }
   const browser = {
     flow: new ConnectFlow(settings, stores, client),
-    sessions: new BrowserSessions(stores.db),
+    sessions: browserSessions,
     signIn: new OidcSignIn(gateway, settings.publicUrl),
     secureCookies: settings.publicUrl.startsWith('https://'),
     csrfKey: gateway.requestStateKey,
+    disabledUsers,
     log,
   };
   app.use(consentRoutes(browser));
-  app.use(accountRoutes({ ...browser, settings, stores, client, runs: new RunRegistry(stores.db), revocation: new ConnectionRevocation({ settings, stores, log }), policy }));
+  app.use(accountRoutes({ ...browser, settings, stores, client, runs, revocation, policy }));
   return { app, close: async () => void (await Promise.all(servers.map(({ handler }) => handler.close()))) };
 }

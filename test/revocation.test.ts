@@ -11,6 +11,7 @@ import { importJWK, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { operatorActor } from '../gateway/audit/actor.ts';
 import { ConnectionRevocation } from '../gateway/connections/connection-revocation.ts';
+import { approveConsentOverHttp, CookieKeepingClient } from '../sandbox/browserless-consent.ts';
 import type { LoggedRequest } from '../sandbox/server.ts';
 import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { alice, bob } from './support/identities.ts';
@@ -268,7 +269,20 @@ test('an admin disables alice: her paused run is cancelled, her calls are refuse
   expect(audit.query({ kind: 'admin.change', subject: 'carol' }).some((record) => record.action === 'user.enable')).toBe(true);
 }, 120_000);
 
-test('an operator disables and enables a user with the CLI, cancelling their in-flight runs', async () => {
+/** Signs `user` in to Baton's own pages in `browser` and returns where the sign-in ended (status and page). */
+async function signInToAccountPages(browser: CookieKeepingClient, user: 'alice' | 'bob'): Promise<{ status: number; text: string }> {
+  const start = await browser.fetch(`${gs.url}/account/connections`);
+  if (start.status === 200) return { status: 200, text: await start.text() };
+  const callback = await approveConsentOverHttp(new URL(start.headers.get('location')!, gs.url).href, { username: user, password: user }, 'approve', browser);
+  const finished = await browser.fetch(callback);
+  if (finished.status !== 302) return { status: finished.status, text: await finished.text() };
+  const page = await browser.fetch(new URL(finished.headers.get('location')!, gs.url));
+  return { status: page.status, text: await page.text() };
+}
+
+test('an operator disables and enables a user with the CLI, cancelling their in-flight runs and ending their browser sessions', async () => {
+  const browser = new CookieKeepingClient();
+  expect((await signInToAccountPages(browser, 'bob')).status).toBe(200);
   gs.stack.stores.vault.deleteConnection('acme', 'bob', 'github');
   const bobToken = await gs.tokenFor('bob');
   const client = await gs.connect(bobToken);
@@ -281,6 +295,12 @@ test('an operator disables and enables a user with the CLI, cancelling their in-
   expect((await gs.stack.client.workflow.getHandle(paused.runId).result().catch((error: unknown) => error))).toBeInstanceOf(WorkflowFailedError);
   expect((await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${bobToken}` })).status).toBe(403);
   expect((await cli('users', 'list')).stdout).toMatch(/^bob +tenant=acme {2}disabled=.* by operator:/m);
+  // His pages are closed too: the session is gone, and signing in again is refused with the reason.
+  expect((await browser.fetch(`${gs.url}/account/connections`)).status).toBe(302);
+  const again = await signInToAccountPages(browser, 'bob');
+  expect(again.status).toBe(403);
+  expect(again.text).toContain('This account is disabled');
+  expect(again.text).toContain('bob has been disabled by an administrator');
 
   expect(await cli('users', 'enable', 'bob', '--tenant', 'acme')).toMatchObject({ status: 0, stdout: expect.stringContaining('Enabled bob') });
   expect((await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${bobToken}` })).status).toBe(200);

@@ -1,3 +1,4 @@
+import type { BrowserSessions } from '../web/browser-sessions.ts';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { AuditLog } from '../../core/audit/audit-log.ts';
 import type { AuditActor } from '../../core/audit/audit-event.ts';
@@ -24,8 +25,10 @@ export class UserDisabling {
   readonly #runs: RunRegistry;
   readonly #client: Client;
   readonly #audit: AuditLog;
+  readonly #sessions: BrowserSessions;
 
-  constructor(deps: { disabledUsers: DisabledUsers; runs: RunRegistry; client: Client; audit: AuditLog }) {
+  constructor(deps: { disabledUsers: DisabledUsers; runs: RunRegistry; client: Client; audit: AuditLog; sessions: BrowserSessions }) {
+    this.#sessions = deps.sessions;
     this.#disabledUsers = deps.disabledUsers;
     this.#runs = deps.runs;
     this.#client = deps.client;
@@ -35,6 +38,8 @@ export class UserDisabling {
   async disable(user: { tenant: string; subject: string }, actor: AuditActor, reason: string | null = null): Promise<DisableResult> {
     // Refuse first, so no new run starts while the old ones are being cancelled.
     const newlyDisabled = this.#disabledUsers.disable(user, actor.subject, reason);
+    // Baton's own pages too: their browser sessions end now, and signing in again is refused.
+    const sessionsClosed = this.#sessions.closeAllFor(user);
     const cancelledRuns: string[] = [];
     const failedRuns: DisableResult['failedRuns'] = [];
     for (const run of this.#runs.undelivered(user)) {
@@ -56,6 +61,7 @@ export class UserDisabling {
         runsCancelled: cancelledRuns.length,
         runsNotCancelled: failedRuns.length,
         alreadyDisabled: !newlyDisabled,
+        browserSessionsClosed: sessionsClosed,
         reason,
       },
     });

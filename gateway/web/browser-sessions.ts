@@ -67,6 +67,11 @@ export class BrowserSessions {
     return { binding: row.binding, tenant: row.tenant, subject: row.subject, email: row.email, name: row.name };
   }
 
+  /** Signs a user out everywhere (they were disabled): every session of theirs ends at its next request. */
+  closeAllFor(user: { tenant: string; subject: string }): number {
+    return this.#db.run('DELETE FROM browser_sessions WHERE tenant = ? AND subject = ?', user.tenant, user.subject).changes;
+  }
+
   close(cookie: string | undefined): void {
     if (cookie) this.#db.run('DELETE FROM browser_sessions WHERE binding = ?', hashCookie(cookie));
   }

@@ -1,3 +1,4 @@
+import { disabledMessage, type DisabledUsers } from '../access/disabled-users.ts';
 import cookieParser from 'cookie-parser';
 import express, { type Response, type Router } from 'express';
 import helmet from 'helmet';
@@ -41,6 +42,8 @@ export interface ConsentRouteDependencies {
   secureCookies: boolean;
   /** Keys the CSRF tokens of Baton's own forms (bound to the browser session and the request). */
   csrfKey: Uint8Array;
+  /** A user an admin disabled cannot sign in to Baton's pages. */
+  disabledUsers: DisabledUsers;
   log: Logger;
 }
 
@@ -49,7 +52,7 @@ export interface ConsentRouteDependencies {
  * identity provider (once per session), checks they are the user whose run asked, and sends them to
  * the app's consent screen; `/oauth/callback/{app}` stores the connection and resumes the waiting runs.
  */
-export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, log }: ConsentRouteDependencies): Router {
+export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, disabledUsers, log }: ConsentRouteDependencies): Router {
   const csrf = new CsrfTokens(csrfKey);
   const keyForm = (requestId: string, appName: string, binding: string, error?: string) =>
     secretFormPage({
@@ -115,6 +118,11 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
     }
     try {
       const user = await signIn.finish(new URL(req.originalUrl, 'http://gateway.invalid'), { state, ...pending });
+      const disabled = disabledUsers.find(user.tenant, user.subject);
+      if (disabled) {
+        res.status(403).type('html').send(page('This account is disabled', disabledMessage(disabled)));
+        return;
+      }
       setSessionCookie(res, sessions.open(user), secureCookies);
       // Only ever back to a consent or account page of this gateway: the return path came from our own table.
       res.redirect(302, safeReturnTo(pending.returnTo));
