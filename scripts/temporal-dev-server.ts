@@ -25,7 +25,36 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
   }
 }
 
-function createDevServer(options: DevServerOptions): Promise<TestWorkflowEnvironment> {
+/** Temporal's indexed value types of Baton's attributes (temporal.api.enums.v1.IndexedValueType). */
+const indexedValueType: Record<string, number> = { KEYWORD: 2, KEYWORD_LIST: 7 };
+
+/**
+ * The CLI registers `--search-attribute`s only when it creates the namespace, so a database file kept from
+ * before they existed (`.baton/temporal.db` of an earlier version) lacks them: add whichever are missing.
+ */
+async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
+  const namespace = env.namespace ?? 'default';
+  const { customAttributes } = await env.connection.operatorService.listSearchAttributes({ namespace });
+  const missing = batonSearchAttributes.filter((key) => !(key.name in (customAttributes ?? {})));
+  if (missing.length === 0) return;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, indexedValueType[key.type]!])),
+  });
+}
+
+async function createDevServer(options: DevServerOptions): Promise<TestWorkflowEnvironment> {
+  const env = await createLocalServer(options);
+  try {
+    await registerSearchAttributes(env);
+  } catch (error) {
+    await env.teardown();
+    throw error;
+  }
+  return env;
+}
+
+function createLocalServer(options: DevServerOptions): Promise<TestWorkflowEnvironment> {
   const path = provisionTemporalCli();
   return TestWorkflowEnvironment.createLocal({
     server: {

@@ -8,6 +8,7 @@ import type { IdentitySigner } from '../../core/identity/signer.ts';
 import type { BatonStores } from '../../core/stores.ts';
 import { requiredApps, type CallableDefinition } from '../../workflows/sdk/define.ts';
 import { runStatusQuery, type PendingConsent } from '../../workflows/protocol.ts';
+import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
 import { appsToConnect } from '../consent/preflight.ts';
 import type { RunRegistry } from '../runs/run-registry.ts';
@@ -187,6 +188,18 @@ export class ToolRunner {
       const consentId = open?.id ?? randomUUID();
       if (!open) {
         stores.consents.record({ id: consentId, tenant: principal.tenant, subject: principal.subject, app: missing.app, scopes: missing.scopes, reason: missing.reason, rootWorkflowId: runId, waitingWorkflowId: runId });
+        stores.audit.record({
+          kind: 'consent.requested',
+          outcome: 'pending',
+          actor: actorOf(principal),
+          client: principal.clientId,
+          tool: tool.name,
+          rootRunId: runId,
+          runPath: [runId],
+          app: missing.app,
+          message: `needs ${missing.app} later in the run (pre-flight)`,
+          detail: { consentId },
+        });
       }
       links.set(missing.app, link(consentId, missing.app, missing.appName, `${tool.name} will also need your ${missing.appName} account.`));
     }
