@@ -47,7 +47,7 @@ test('a consent round trip and a denied call show up in /metrics, labelled by to
   expect(text).not.toMatch(/alice|bob/);
 
   // The worker counts what it did: the run, its app call, the consent prompt.
-  const worker = (await scrapeMetrics(`http://127.0.0.1:${gs.stack.workerEnv.BATON_WORKER_METRICS_PORT}/metrics`, 'scrape-me-please-0123')).text;
+  const worker = (await scrapeMetrics(gs.stack.workerMetricsUrl, 'scrape-me-please-0123')).text;
   expect(sample(worker, 'baton_tool_calls_total', { tool: 'read_pull_request', outcome: 'completed', role: 'worker' })).toBe(1);
   expect(sample(worker, 'baton_tool_call_duration_seconds_count', { tool: 'read_pull_request', outcome: 'completed' })).toBe(1);
   expect(sample(worker, 'baton_app_calls_total', { app: 'github', credential: 'user', outcome: 'ok' })).toBe(1);

@@ -26,7 +26,7 @@ beforeAll(async () => {
 
 /** What the worker process counted, from its own /metrics. */
 const metricValue = async (name: string, labels: Record<string, string>) =>
-  sample((await scrapeMetrics(`http://127.0.0.1:${stack.workerEnv.BATON_WORKER_METRICS_PORT}/metrics`)).text, name, labels);
+  sample((await scrapeMetrics(stack.workerMetricsUrl)).text, name, labels);
 
 afterAll(async () => stack?.close());
 

@@ -3,6 +3,7 @@
  * tasks in hand and exits (the Temporal runtime handles the signals and drains the worker).
  */
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import type { AddressInfo } from 'node:net';
 import { loadSettings } from '../core/config/settings.ts';
 import { createMetrics, serveMetrics, workerMetricsPort } from '../core/metrics/metrics.ts';
 import { startTracing } from '../core/telemetry/tracing.ts';
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
   const baton = await createBatonWorker(settings, { workflowBundlePath: process.env.BATON_WORKFLOW_BUNDLE, tracing });
   const metricsPort = workerMetricsPort(process.env);
   const metricsServer = metricsPort === undefined ? undefined : await serveMetrics(createMetrics('worker', baton.stores.audit), metricsPort, process.env.BATON_METRICS_TOKEN);
-  if (metricsServer) console.log(`worker: metrics at http://127.0.0.1:${metricsPort}/metrics`);
+  if (metricsServer) console.log(`worker: metrics at http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}/metrics`);
   const seeded = storeServiceAccountsFromEnv(baton.stores.vault, process.env);
   if (seeded.length) console.log(`worker: stored service accounts for ${seeded.join(', ')}`);
   console.log('worker ready');

@@ -39,12 +39,12 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** BATON_WORKER_METRICS_PORT: where a worker serves /metrics (unset: nowhere). */
+/** BATON_WORKER_METRICS_PORT: where a worker serves /metrics (unset: nowhere; 0: any free port, printed at start). */
 export function workerMetricsPort(env: NodeJS.ProcessEnv): number | undefined {
   const text = env.BATON_WORKER_METRICS_PORT;
   if (text === undefined || text === '') return undefined;
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`BATON_WORKER_METRICS_PORT must be a TCP port (1-65535); got "${text}".`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`BATON_WORKER_METRICS_PORT must be a TCP port (1-65535, or 0 for any free one); got "${text}".`);
   return port;
 }
 

@@ -18,7 +18,6 @@ import type { JWK } from 'jose';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import { awaitOutcomeUpdate, type RunOptions, type RunStatus } from '../../workflows/protocol.ts';
 import { passwordOf } from './identities.ts';
-import { freePort } from './free-port.ts';
 import { WorkerProcess } from './worker-process.ts';
 
 const secret = () => randomBytes(24).toString('base64url');
@@ -43,6 +42,14 @@ export class Stack {
   readonly identityKey: JWK;
   readonly #home: string;
   #worker: WorkerProcess;
+
+  /** The worker process's own /metrics, from the address it printed at start. */
+  get workerMetricsUrl(): string {
+    // The last line that says so: a restarted worker picks a new port.
+    const printed = [...this.#worker.output.matchAll(/worker: metrics at (\S+)/g)].at(-1);
+    if (!printed) throw new Error(`the worker did not say where its metrics are:\n${this.#worker.output}`);
+    return printed[1]!;
+  }
 
   private constructor(fields: { sandbox: RunningSandbox; settings: BatonSettings; stores: BatonStores; client: Client; sign: IdentitySigner; workerEnv: NodeJS.ProcessEnv; home: string; identityKey: JWK }) {
     this.identityKey = fields.identityKey;
@@ -84,8 +91,8 @@ export class Stack {
       BATON_JIRA_SERVICE_USERNAME: jiraServiceAccount.email,
       BATON_JIRA_SERVICE_PASSWORD: jiraServiceAccount.apiToken,
       NODE_NO_WARNINGS: '1',
-      // The worker's own /metrics, for suites that read what the worker counted.
-      BATON_WORKER_METRICS_PORT: String(await freePort()),
+      // The worker's own /metrics on a port it picks (so it cannot race the gateway's), for suites that read what it counted.
+      BATON_WORKER_METRICS_PORT: '0',
     };
     if (config) {
       const { yaml, env = {}, files = {} } = config(sandbox);
