@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openSqlite, type SqlDatabase } from '../core/db.ts';
+import type { SqlDatabase } from '../core/db.ts';
 import {
   ConnectionUnavailableError,
   loadVaultKey,
@@ -14,27 +14,17 @@ import {
   type RefreshedTokens,
   type VaultKey,
 } from '../core/vault/index.ts';
+import { storageBackends } from './support/storage-backends.ts';
 
 const ALICE = { tenant: 'acme', subject: 'alice', app: 'github' } as const;
 
 let dir: string;
-let dbPath: string;
+/** Points a child process at the test's database (BATON_DB or BATON_DATABASE_URL). */
+let databaseEnv: Record<string, string>;
 let db: SqlDatabase;
 let keyText: string;
 let key: VaultKey;
 let vault: Vault;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'baton-vault-refresh-'));
-  dbPath = join(dir, 'baton.db');
-  db = openSqlite(dbPath);
-  keyText = randomBytes(32).toString('base64');
-  key = loadVaultKey({ env: { BATON_VAULT_KEY: keyText } });
-  vault = Vault.open(db, key);
-});
-afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 function connectAlice(target: Vault, overrides: Partial<PutConnectionInput> = {}) {
   return target.putConnection({
@@ -73,7 +63,23 @@ function rawRow() {
   return db.get<Record<string, unknown>>("SELECT * FROM vault_connections WHERE subject = 'alice'")!;
 }
 
-describe('resolveUserAccessToken refresh', () => {
+describe.each(storageBackends('vault_refresh'))('resolveUserAccessToken refresh on $name', (backend) => {
+  beforeAll(() => backend.setUp());
+  afterAll(() => backend.tearDown());
+  beforeEach(() => {
+    backend.fresh();
+    dir = mkdtempSync(join(tmpdir(), 'baton-vault-refresh-'));
+    databaseEnv = backend.env();
+    db = backend.open();
+    keyText = randomBytes(32).toString('base64');
+    key = loadVaultKey({ env: { BATON_VAULT_KEY: keyText } });
+    vault = Vault.open(db, key);
+  });
+  afterEach(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   test('a token that lives shorter than the margin is not refreshed on every call', async () => {
     let clock = 10_000_000;
     const timed = Vault.open(db, key, { now: () => clock });
@@ -135,7 +141,7 @@ describe('resolveUserAccessToken refresh', () => {
 
   test('two vaults on separate database connections share one refresh through the row lease', async () => {
     connectAlice(vault);
-    const otherDb = openSqlite(dbPath);
+    const otherDb = backend.open();
     try {
       const other = Vault.open(otherDb, key);
       const { refresh, received } = countingRefresher(200);
@@ -174,7 +180,7 @@ describe('resolveUserAccessToken refresh', () => {
   test('a waiter picks up what the lease holder stored without calling its own refresher', async () => {
     connectAlice(vault);
     db.run("UPDATE vault_connections SET refresh_lease_owner = 'other', refresh_lease_until = ? WHERE subject = 'alice'", Date.now() + 10_000);
-    const otherDb = openSqlite(dbPath);
+    const otherDb = backend.open();
     try {
       const other = Vault.open(otherDb, key);
       setTimeout(() => connectAlice(other, { accessToken: 'access-from-other', expiresAt: Date.now() + 3_600_000 }), 150);
@@ -239,7 +245,7 @@ describe('resolveUserAccessToken refresh', () => {
     expect(received).toEqual(['refresh-0']);
   });
 
-  test('across processes sharing the database file only one refresh happens', async () => {
+  test('across processes sharing the database only one refresh happens', async () => {
     connectAlice(vault);
     const callsFile = join(dir, 'refresh-calls.log');
     writeFileSync(callsFile, '');
@@ -288,11 +294,13 @@ function childScript(): string {
   return `
 import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openSqlite } from ${JSON.stringify(dbModule)};
+import { openDatabase } from ${JSON.stringify(dbModule)};
 import { loadVaultKey, Vault } from ${JSON.stringify(vaultModule)};
 
-const [dbPath, callsFile, label] = process.argv.slice(2);
-const vault = Vault.open(openSqlite(dbPath), loadVaultKey({ env: process.env }));
+const [callsFile, label] = process.argv.slice(2);
+// The database the parent's backend names: BATON_DATABASE_URL (PostgreSQL) or BATON_DB (SQLite).
+const db = openDatabase({ databasePath: process.env.BATON_DB, databaseUrl: process.env.BATON_DATABASE_URL });
+const vault = Vault.open(db, loadVaultKey({ env: process.env }));
 const refresh = async (refreshToken) => {
   appendFileSync(callsFile, label + ' ' + refreshToken + '\\n');
   await sleep(1000);
@@ -304,13 +312,14 @@ process.stdin.destroy();
 const started = Date.now();
 const resolved = await vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh });
 process.stdout.write(JSON.stringify({ accessToken: resolved.accessToken, elapsedMs: Date.now() - started }) + '\\n');
+db.close();
 `;
 }
 
 function startChild(script: string, label: string, callsFile: string) {
-  const { NODE_OPTIONS: _jestOnly, ...env } = process.env;
-  const child = spawn(process.execPath, [script, dbPath, callsFile, label], {
-    env: { ...env, BATON_VAULT_KEY: keyText },
+  const { NODE_OPTIONS: _jestOnly, BATON_DB: _db, BATON_DATABASE_URL: _url, ...env } = process.env;
+  const child = spawn(process.execPath, [script, callsFile, label], {
+    env: { ...env, ...databaseEnv, BATON_VAULT_KEY: keyText },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqlite, type SqlDatabase } from '../core/db.ts';
+import type { SqlDatabase } from '../core/db.ts';
 import {
   ConnectionUnavailableError,
   loadVaultKey,
@@ -14,6 +14,7 @@ import {
   VaultKeyMismatchError,
   type VaultKey,
 } from '../core/vault/index.ts';
+import { storageBackends } from './support/storage-backends.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -25,14 +26,6 @@ afterEach(() => {
 
 function newKey(): VaultKey {
   return loadVaultKey({ env: { BATON_VAULT_KEY: randomBytes(32).toString('base64') } });
-}
-
-/** Everything SQLite has on disk for `path`: with WAL, fresh writes sit in the -wal file first. */
-function rawDatabaseBytes(path: string): string {
-  return [path, `${path}-wal`]
-    .filter((file) => existsSync(file))
-    .map((file) => readFileSync(file).toString('latin1'))
-    .join('');
 }
 
 /** Changes one fully significant base64url character of the ciphertext part, keeping the format valid. */
@@ -149,26 +142,28 @@ describe('seal / unseal', () => {
   });
 });
 
-describe('Vault storage', () => {
-  let dbPath: string;
+describe.each(storageBackends('vault'))('Vault storage on $name', (backend) => {
   let db: SqlDatabase;
   let key: VaultKey;
   let vault: Vault;
+  beforeAll(() => backend.setUp());
+  afterAll(() => backend.tearDown());
   beforeEach(() => {
-    dbPath = join(dir, 'baton.db');
-    db = openSqlite(dbPath);
+    backend.fresh();
+    db = backend.open();
     key = newKey();
     vault = Vault.open(db, key);
   });
   afterEach(() => db.close());
 
-  test('a connection round-trips and its tokens never reach the database file in plaintext', async () => {
+  test('a connection round-trips and its tokens never reach the database in plaintext', async () => {
     const info = connect(vault, 'alice');
     expect(info).toMatchObject({ tenant: 'acme', subject: 'alice', app: 'github', status: 'active', version: 1, lastUsedAt: null });
     const resolved = await vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never });
     expect(resolved.accessToken).toBe('gho_access_alice_0123456789');
 
-    const raw = rawDatabaseBytes(dbPath);
+    // Everything stored: SQLite's file (its WAL included, where fresh writes sit first); PostgreSQL's rows.
+    const raw = backend.storedText(db);
     expect(raw).toContain('alice-gh'); // metadata is in the clear, proving we read the right bytes
     expect(raw).not.toContain('gho_access_alice_0123456789');
     expect(raw).not.toContain('ghr_refresh_alice_0123456789');
@@ -231,8 +226,8 @@ describe('Vault storage', () => {
     expect((thrown as Error).message).toBe(
       `this vault was encrypted with vault key ${key.fingerprint} but BATON_VAULT_KEY is ${otherKey.fingerprint}; set the key this vault was created with`,
     );
-    // The right key still opens it, from another connection to the same file.
-    const again = openSqlite(dbPath);
+    // The right key still opens it, from another connection to the same database.
+    const again = backend.open();
     try {
       expect(Vault.open(again, key).getConnectionInfo('acme', 'alice', 'github')?.status).toBe('active');
     } finally {
@@ -323,7 +318,7 @@ describe('Vault storage', () => {
     expect(vault.getServiceCredential('slack')).toEqual({ botToken: 'xoxb-rotated-secret-43' });
     expect(db.get("SELECT label FROM vault_service_credentials WHERE app = 'slack'")).toEqual({ label: 'Slack bot v2' });
 
-    const raw = rawDatabaseBytes(dbPath);
+    const raw = backend.storedText(db);
     expect(raw).toContain('Slack bot v2');
     for (const secret of ['xoxb-service-secret-42', 'sig-secret-42', 'xoxb-rotated-secret-43', 'jira-service-secret-42']) {
       expect(raw).not.toContain(secret);

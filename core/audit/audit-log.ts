@@ -38,36 +38,6 @@ export class AuditLog {
     this.#db = db;
     this.#key = key;
     this.#now = now;
-    db.exec(`CREATE TABLE IF NOT EXISTS audit_events (
-      seq INTEGER PRIMARY KEY,
-      at INTEGER NOT NULL,
-      kind TEXT NOT NULL,
-      outcome TEXT NOT NULL,
-      tenant TEXT NOT NULL,
-      subject TEXT NOT NULL,
-      email TEXT,
-      name TEXT,
-      auth_method TEXT NOT NULL,
-      client TEXT,
-      server TEXT,
-      tool TEXT,
-      root_run_id TEXT,
-      run_path TEXT NOT NULL,
-      app TEXT,
-      action TEXT,
-      credential TEXT,
-      upstream_status INTEGER,
-      duration_ms INTEGER,
-      object_ref TEXT,
-      message TEXT,
-      trace_id TEXT,
-      detail TEXT NOT NULL,
-      prev_hash TEXT NOT NULL,
-      hash TEXT NOT NULL
-    )`);
-    db.exec('CREATE INDEX IF NOT EXISTS audit_events_subject ON audit_events (tenant, subject, at)');
-    db.exec('CREATE INDEX IF NOT EXISTS audit_events_run ON audit_events (root_run_id)');
-    db.exec('CREATE INDEX IF NOT EXISTS audit_events_object ON audit_events (app, object_ref)');
   }
 
   /** Called with every record this process appends (metrics count them). */

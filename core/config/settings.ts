@@ -5,6 +5,8 @@ import { applyConfiguredApps } from './file/apply-config.ts';
 import { loadConfigFile } from './file/load-config.ts';
 import { configSchema, type BatonConfig, type CredentialConfig, type ExtraHeaderConfig } from './file/schema.ts';
 import { sandboxEndpoints } from './sandbox-endpoints.ts';
+import { loadTemporalSettings, type TemporalSettings } from '../temporal/settings.ts';
+import { describePostgresUrl } from '../storage/postgres.ts';
 
 export interface AppSettings {
   id: string;
@@ -22,8 +24,12 @@ export interface AppSettings {
 
 export interface BatonSettings {
   home: string;
+  /** The embedded SQLite database's file (`BATON_DB`, default `$BATON_HOME/baton.db`), used unless `databaseUrl` is set. */
   databasePath: string;
-  temporal: { address: string; namespace: string; taskQueue: string };
+  /** `BATON_DATABASE_URL` (postgres://user:password@host:port/database): PostgreSQL instead of the SQLite file. */
+  databaseUrl?: string;
+  /** Address, namespace, task queue, TLS and API key (core/temporal/settings.ts). */
+  temporal: TemporalSettings;
   /** Where browsers reach the gateway; the OAuth redirect URI hangs off it. */
   publicUrl: string;
   apps: Map<string, AppSettings>;
@@ -38,9 +44,8 @@ const url = z.url({ protocol: /^https?$/ });
 const environment = z.object({
   BATON_HOME: z.string().default('.baton'),
   BATON_DB: z.string().optional(),
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
-  BATON_TASK_QUEUE: z.string().default('baton'),
+  // Checked below, without echoing the value: it holds the database password.
+  BATON_DATABASE_URL: z.string().optional(),
   BATON_PUBLIC_URL: url.default('http://127.0.0.1:8080'),
   BATON_SANDBOX_URL: url.optional(),
   BATON_CONFIG: z.string().optional(),
@@ -59,6 +64,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
     throw new Error(`Environment variable ${String(issue?.path[0])} is invalid: ${issue?.message}.`);
   }
   const vars = parsed.data;
+  const databaseUrl = vars.BATON_DATABASE_URL?.trim() || undefined;
+  if (databaseUrl) {
+    try {
+      describePostgresUrl(databaseUrl);
+    } catch (error) {
+      throw new Error(`Environment variable BATON_DATABASE_URL is invalid: ${(error as Error).message}.`);
+    }
+  }
   const home = resolve(vars.BATON_HOME);
   const apps = new Map<string, AppSettings>();
   for (const connector of connectors.values()) {
@@ -91,7 +104,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
   return {
     home,
     databasePath: vars.BATON_DB ? resolve(vars.BATON_DB) : resolve(home, 'baton.db'),
-    temporal: { address: vars.TEMPORAL_ADDRESS, namespace: vars.TEMPORAL_NAMESPACE, taskQueue: vars.BATON_TASK_QUEUE },
+    ...(databaseUrl ? { databaseUrl } : {}),
+    temporal: loadTemporalSettings(env, { config: loaded?.config.temporal, file: loaded?.file, baseDir: loaded?.baseDir ?? process.cwd() }),
     publicUrl: vars.BATON_PUBLIC_URL.replace(/\/$/, ''),
     apps,
     config: loaded?.config ?? configSchema.parse({}),

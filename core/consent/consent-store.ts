@@ -39,20 +39,6 @@ export class ConsentStore {
 
   constructor(db: SqlDatabase) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS consent_requests (
-      id TEXT PRIMARY KEY,
-      tenant TEXT NOT NULL,
-      subject TEXT NOT NULL,
-      app TEXT NOT NULL,
-      scopes TEXT NOT NULL,
-      reason TEXT NOT NULL,
-      root_workflow_id TEXT NOT NULL,
-      waiting_workflow_id TEXT NOT NULL,
-      status TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      resolved_at INTEGER
-    )`);
-    db.exec('CREATE INDEX IF NOT EXISTS consent_requests_waiting ON consent_requests (tenant, subject, app, status)');
   }
 
   /** Idempotent: an activity retried after a crash records the same request once. */

@@ -39,17 +39,6 @@ export class PendingAuthorizations {
 
   constructor(db: SqlDatabase) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS consent_authorizations (
-      state TEXT PRIMARY KEY,
-      tenant TEXT NOT NULL,
-      subject TEXT NOT NULL,
-      app TEXT NOT NULL,
-      consent_id TEXT,
-      session_binding TEXT NOT NULL,
-      code_verifier TEXT NOT NULL,
-      redirect_uri TEXT NOT NULL,
-      expires_at INTEGER NOT NULL
-    )`);
   }
 
   add(pending: PendingAuthorization): void {

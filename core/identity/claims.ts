@@ -16,7 +16,7 @@ export const identityClaims = z.object({
     client: z.string().nullable().default(null),
     server: z.string().nullable().default(null),
   }),
-  run: z.object({ root: z.string().min(1), tool: z.string().min(1) }),
+  run: z.object({ root: z.string().min(1), tool: z.string().min(1), schedule: z.string().min(1).optional() }),
 });
 
 /** `iss` and `aud` of identity tokens: who signs them and who may accept them. */

@@ -27,10 +27,18 @@ export interface IdentityContext {
   server: string | null;
 }
 
-/** Ties a signed identity to one run, so it cannot be replayed onto another workflow. */
+/**
+ * Ties a signed identity to one run, so it cannot be replayed onto another workflow. A schedule's
+ * identity (`schedule` set) is tied instead to the runs that schedule itself starts: `rootWorkflowId` is
+ * then the schedule action's workflow id, to which Temporal appends each run's start time, and the
+ * worker accepts it only on a run Temporal records as started by that schedule (activities/scheduled-runs.ts).
+ * Once verified, the worker hands on the binding with the run's own root workflow id.
+ */
 export interface RunBinding {
   rootWorkflowId: string;
   tool: string;
+  /** The Baton schedule whose runs this identity may act in; absent for a run started directly. */
+  schedule?: string;
 }
 
 export interface VerifiedIdentity {

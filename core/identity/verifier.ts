@@ -1,4 +1,4 @@
-import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet } from 'jose';
 import { IDENTITY_AUDIENCE, IDENTITY_ALGORITHMS, IDENTITY_ISSUER, IDENTITY_TOKEN_TYPE, identityClaims } from './claims.ts';
 import type { VerifiedIdentity } from './context.ts';
 import { IdentityRejectedError } from './errors.ts';
@@ -20,18 +20,28 @@ export function createIdentityVerifier(publicKeys: JSONWebKeySet): IdentityVerif
         clockTolerance: 30,
       }));
     } catch (error) {
-      throw new IdentityRejectedError(`The run's identity was rejected: ${describeJoseError(error)}.`);
+      throw new IdentityRejectedError(`The run's identity was rejected: ${describeJoseError(error, token)}.`);
     }
     const claims = identityClaims.safeParse(payload);
     if (!claims.success) throw new IdentityRejectedError(`The run's identity is signed but malformed: ${claims.error.issues[0]?.message ?? 'bad claims'}.`);
     const { sub, ctx, run } = claims.data;
-    return { identity: { subject: sub, ...ctx }, binding: { rootWorkflowId: run.root, tool: run.tool } };
+    return { identity: { subject: sub, ...ctx }, binding: { rootWorkflowId: run.root, tool: run.tool, ...(run.schedule === undefined ? {} : { schedule: run.schedule }) } };
   };
 }
 
-function describeJoseError(error: unknown): string {
+/** ` (key id "…": retired, or never in BATON_IDENTITY_JWKS)` — a retired key's runs are told which key it was. */
+function kidOf(token: string): string {
+  try {
+    const { kid } = decodeProtectedHeader(token);
+    return typeof kid === 'string' ? ` (key id ${JSON.stringify(kid.slice(0, 100))}: retired, or never in BATON_IDENTITY_JWKS)` : '';
+  } catch {
+    return '';
+  }
+}
+
+function describeJoseError(error: unknown, token: string): string {
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'its signature does not match (forged or tampered)';
-  if (error instanceof errors.JWKSNoMatchingKey) return 'it was signed by a key this worker does not trust';
+  if (error instanceof errors.JWKSNoMatchingKey) return `it was signed by a key this worker does not trust${kidOf(token)}`;
   if (error instanceof errors.JWTExpired) return 'it has expired';
   if (error instanceof errors.JOSEAlgNotAllowed) return 'its signing algorithm is not allowed';
   if (error instanceof errors.JWTClaimValidationFailed) return `claim "${error.claim}" is invalid (${error.reason})`;

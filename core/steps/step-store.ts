@@ -10,11 +10,6 @@ export class StepStore {
 
   constructor(db: SqlDatabase) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS step_results (
-      step_key TEXT PRIMARY KEY,
-      result TEXT NOT NULL,
-      completed_at INTEGER NOT NULL
-    )`);
   }
 
   find(stepKey: string): { result: unknown } | undefined {

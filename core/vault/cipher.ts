@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { VaultCorruptError, VaultKeyMismatchError } from './errors.ts';
-import { describeKeySource, type VaultKey } from './key.ts';
+import { describeKeyring, findVaultKey, keyringOf, type VaultKeys } from './key.ts';
 
 // Sealed format: v1.<key fingerprint>.<iv>.<ciphertext>.<auth tag>, binary parts base64url.
 // The version lets a later format coexist; the fingerprint turns "wrong key" into a precise error
@@ -12,10 +12,11 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const FINGERPRINT = /^[0-9a-f]{16}$/;
 
 /**
- * Encrypts `plaintext` with AES-256-GCM. `aad` names the place the value belongs (e.g. its row), so the
- * ciphertext only opens there: copied into another row it fails authentication.
+ * Encrypts `plaintext` with AES-256-GCM under the current key. `aad` names the place the value belongs
+ * (e.g. its row), so the ciphertext only opens there: copied into another row it fails authentication.
  */
-export function seal(key: VaultKey, plaintext: string, aad: string): string {
+export function seal(keys: VaultKeys, plaintext: string, aad: string): string {
+  const key = keyringOf(keys).current;
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key.bytes, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(aad, 'utf8'));
@@ -23,8 +24,22 @@ export function seal(key: VaultKey, plaintext: string, aad: string): string {
   return [VERSION, key.fingerprint, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
 }
 
-/** Decrypts a value made by `seal` for the same `aad`; never returns unauthenticated bytes. */
-export function unseal(key: VaultKey, sealed: string, aad: string): string {
+/** The fingerprint of the key a value was sealed with, or undefined when it is not a sealed value at all. */
+export function sealedKeyFingerprint(sealed: string): string | undefined {
+  const parts = typeof sealed === 'string' ? sealed.split('.') : [];
+  return parts.length === 5 && parts[0] === VERSION && FINGERPRINT.test(parts[1]!) ? parts[1] : undefined;
+}
+
+/** The first characters of every value sealed with this key: `v1.<fingerprint>.` (for SQL comparisons). */
+export function sealedPrefix(fingerprint: string): string {
+  return `${VERSION}.${fingerprint}.`;
+}
+
+/**
+ * Decrypts a value made by `seal` for the same `aad` with whichever configured key (current or previous)
+ * its fingerprint names; never returns unauthenticated bytes.
+ */
+export function unseal(keys: VaultKeys, sealed: string, aad: string): string {
   const parts = typeof sealed === 'string' ? sealed.split('.') : [];
   if (parts.length !== 5) throw new VaultCorruptError(`the sealed value for ${aad} is not in the vault format`);
   const [version, fingerprint, ivText, ciphertextText, tagText] = parts as [string, string, string, string, string];
@@ -32,11 +47,12 @@ export function unseal(key: VaultKey, sealed: string, aad: string): string {
   if (!FINGERPRINT.test(fingerprint) || ![ivText, ciphertextText, tagText].every((part) => BASE64URL.test(part))) {
     throw new VaultCorruptError(`the sealed value for ${aad} is malformed`);
   }
-  if (fingerprint !== key.fingerprint) {
+  const key = findVaultKey(keys, fingerprint);
+  if (!key) {
     throw new VaultKeyMismatchError(
-      `the secret for ${aad} was encrypted with vault key ${fingerprint} but ${describeKeySource(key)} is ${key.fingerprint}; set the key this vault was created with`,
+      `the secret for ${aad} was encrypted with vault key ${fingerprint} but ${describeKeyring(keys)}; set the key this vault was created with`,
       fingerprint,
-      key.fingerprint,
+      keyringOf(keys).current.fingerprint,
     );
   }
   const iv = Buffer.from(ivText, 'base64url');

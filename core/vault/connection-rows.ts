@@ -1,7 +1,7 @@
 import type { SqlDatabase } from '../db.ts';
 import { seal, unseal } from './cipher.ts';
 import { VaultCorruptError } from './errors.ts';
-import type { VaultKey } from './key.ts';
+import type { VaultKeys } from './key.ts';
 import type { ConnectionId, ConnectionInfo, ConnectionStatus } from './connection-types.ts';
 
 export interface ConnectionRow {
@@ -44,13 +44,13 @@ export function readConnectionRow(db: SqlDatabase, id: ConnectionId): Connection
   return db.get<ConnectionRow>(`SELECT * FROM vault_connections WHERE ${WHERE_CONNECTION}`, ...connectionParams(id));
 }
 
-export function sealConnectionSecret(key: VaultKey, id: ConnectionId, secret: ConnectionSecret): string {
+export function sealConnectionSecret(key: VaultKeys, id: ConnectionId, secret: ConnectionSecret): string {
   const document: ConnectionSecret = { accessToken: secret.accessToken };
   if (secret.refreshToken) document.refreshToken = secret.refreshToken;
   return seal(key, JSON.stringify(document), connectionAad(id));
 }
 
-export function unsealConnectionSecret(key: VaultKey, row: ConnectionRow): ConnectionSecret {
+export function unsealConnectionSecret(key: VaultKeys, row: ConnectionRow): ConnectionSecret {
   const aad = connectionAad(row);
   const parsed: unknown = JSON.parse(unseal(key, row.sealed_secret, aad));
   if (!isConnectionSecret(parsed)) throw new VaultCorruptError(`the sealed value for ${aad} does not hold connection tokens`);

@@ -18,7 +18,9 @@ export interface LeaseTiming {
  * `seenVersion` (someone else refreshed, reconnected or marked it): the caller re-reads instead.
  *
  * The lease is a plain conditional UPDATE rather than a transaction because the refresh awaits the network,
- * and a database transaction held across that await would block every other writer.
+ * and a database transaction held across that await would block every other writer. It is atomic on both
+ * backends: SQLite runs one writer at a time; PostgreSQL makes a second, concurrent UPDATE of the row wait for
+ * the first and then re-checks its WHERE against the row the first one committed, so it takes nothing.
  */
 export async function withRefreshLease(
   db: SqlDatabase,

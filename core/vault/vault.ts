@@ -13,9 +13,9 @@ import {
 import type { ConnectionId, ConnectionInfo, PutConnectionInput, RefreshedTokens, Refresher, ResolvedUserToken } from './connection-types.ts';
 import { ConnectionUnavailableError, isConnectionUnavailableReason, RefreshRejectedError, VaultCorruptError } from './errors.ts';
 import { verifyVaultKey } from './key-check.ts';
-import type { VaultKey } from './key.ts';
+import { keyringOf, type VaultKeyring, type VaultKeys } from './key.ts';
 import { withRefreshLease, type LeaseTiming } from './refresh-lease.ts';
-import { createVaultTables } from './schema.ts';
+import { inboundAad, serviceAad } from './sealed-columns.ts';
 
 export interface VaultOptions {
   /** Clock in epoch ms; tests pin it. */
@@ -33,21 +33,26 @@ const MAX_REFRESH_ROUNDS = 3;
 /** Each user's app connections and the deployment's service-account credentials, encrypted at rest. */
 export class Vault {
   readonly #db: SqlDatabase;
-  readonly #key: VaultKey;
+  /** Current key for sealing, previous keys (a rotation in progress) for opening older values. */
+  readonly #key: VaultKeyring;
   readonly #lease: LeaseTiming;
   /** One refresh per connection per process: concurrent resolves share this promise. */
   readonly #refreshesInFlight = new Map<string, Promise<void>>();
 
-  private constructor(db: SqlDatabase, key: VaultKey, lease: LeaseTiming) {
+  private constructor(db: SqlDatabase, key: VaultKeyring, lease: LeaseTiming) {
     this.#db = db;
     this.#key = key;
     this.#lease = lease;
   }
 
-  /** Creates the tables if needed and refuses (VaultKeyMismatchError) a key other than the vault's own. */
-  static open(db: SqlDatabase, key: VaultKey, options: VaultOptions = {}): Vault {
+  /**
+   * Refuses (VaultKeyMismatchError) keys other than the vault's own, or a
+   * keyring that misses a key some value is still sealed with. `keys`: one key, or during a rotation the
+   * current key (new values) plus previous keys (opening values not yet re-encrypted).
+   */
+  static open(db: SqlDatabase, keys: VaultKeys, options: VaultOptions = {}): Vault {
     const now = options.now ?? Date.now;
-    createVaultTables(db);
+    const key = keyringOf(keys);
     verifyVaultKey(db, key, now());
     return new Vault(db, key, { now, leaseMs: options.refreshLeaseMs ?? 30_000, pollMs: options.refreshPollMs ?? 50 });
   }
@@ -294,14 +299,6 @@ export class Vault {
     if (!info) throw new Error(`connection ${id.app} of ${id.subject} vanished right after being written`);
     return info;
   }
-}
-
-function inboundAad(ref: string, owner: { tenant: string; subject: string }): string {
-  return `inbound:${encodeURIComponent(ref)}:${encodeURIComponent(owner.tenant)}:${encodeURIComponent(owner.subject)}`;
-}
-
-function serviceAad(app: string): string {
-  return `service:${encodeURIComponent(app)}`;
 }
 
 function assertConnectionInput(input: PutConnectionInput): void {

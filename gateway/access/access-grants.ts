@@ -20,14 +20,6 @@ export class AccessGrants {
 
   constructor(db: SqlDatabase) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS access_grants (
-      server TEXT NOT NULL,
-      kind TEXT NOT NULL,
-      value TEXT NOT NULL,
-      added_by TEXT NOT NULL,
-      added_at INTEGER NOT NULL,
-      PRIMARY KEY (server, kind, value)
-    )`);
   }
 
   add(grant: Omit<AccessGrant, 'addedAt'>): boolean {

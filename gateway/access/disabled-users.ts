@@ -38,14 +38,6 @@ export class DisabledUsers {
 
   constructor(db: SqlDatabase) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS disabled_users (
-      tenant TEXT NOT NULL,
-      subject TEXT NOT NULL,
-      disabled_at INTEGER NOT NULL,
-      disabled_by TEXT NOT NULL,
-      reason TEXT,
-      PRIMARY KEY (tenant, subject)
-    )`);
   }
 
   /** Returns false when the user was already disabled (the first record stands). */

@@ -56,17 +56,6 @@ export class ApiTokenStore {
 
   constructor(db: SqlDatabase) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS api_tokens (
-      id TEXT PRIMARY KEY,
-      name TEXT NOT NULL,
-      tenant TEXT NOT NULL,
-      secret_hash TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      last_used_at INTEGER,
-      revoked_at INTEGER
-    )`);
-    // A name identifies one live token; revoked ones keep their name for the record.
-    db.exec('CREATE UNIQUE INDEX IF NOT EXISTS api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL');
   }
 
   create(name: string, options: { tenant?: string } = {}): CreatedApiToken {

@@ -11,14 +11,6 @@ export class LegacyClientCapabilities {
 
   constructor(db: SqlDatabase) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS mcp_legacy_clients (
-      tenant TEXT NOT NULL,
-      subject TEXT NOT NULL,
-      client_key TEXT NOT NULL,
-      url_elicitation INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL,
-      PRIMARY KEY (tenant, subject, client_key)
-    )`);
   }
 
   recordInitialize(principal: Principal, capabilities: unknown): void {

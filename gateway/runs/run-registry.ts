@@ -41,18 +41,6 @@ export class RunRegistry {
 
   constructor(db: SqlDatabase) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS gateway_runs (
-      workflow_id TEXT PRIMARY KEY,
-      tenant TEXT NOT NULL,
-      subject TEXT NOT NULL,
-      tool TEXT NOT NULL,
-      arguments_digest TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      handed_back_at INTEGER,
-      delivered_at INTEGER
-    )`);
-    db.exec('CREATE INDEX IF NOT EXISTS gateway_runs_awaiting ON gateway_runs (tenant, subject, tool, arguments_digest, delivered_at)');
-    db.exec('CREATE INDEX IF NOT EXISTS gateway_runs_by_user ON gateway_runs (tenant, subject, created_at)');
   }
 
   recordStarted(run: Omit<RegisteredRun, 'createdAt' | 'deliveredAt'>): void {

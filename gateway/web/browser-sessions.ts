@@ -31,22 +31,6 @@ export class BrowserSessions {
 
   constructor(db: SqlDatabase) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS browser_sessions (
-      binding TEXT PRIMARY KEY,
-      tenant TEXT NOT NULL,
-      subject TEXT NOT NULL,
-      email TEXT,
-      name TEXT,
-      expires_at INTEGER NOT NULL
-    )`);
-    db.exec(`CREATE TABLE IF NOT EXISTS browser_sign_ins (
-      state TEXT PRIMARY KEY,
-      cookie_binding TEXT NOT NULL,
-      code_verifier TEXT NOT NULL,
-      nonce TEXT NOT NULL,
-      return_to TEXT NOT NULL,
-      expires_at INTEGER NOT NULL
-    )`);
   }
 
   /** Opens a session for a user who just signed in; returns the cookie value to set. */
