@@ -1,23 +1,46 @@
 /**
- * `baton gateway`: serves MCP, the consent pages and health checks until SIGINT/SIGTERM, then drains
- * the requests in flight and exits.
+ * `baton gateway`: serves MCP, the consent pages and health checks until SIGINT/SIGTERM, then stops
+ * taking connections, answers tool calls waiting on runs with a handle, lets the requests in flight
+ * finish and exits 0. Gateways share nothing but the database and Temporal: run as many as you like.
  */
+import { describeTemporalTarget } from '../core/temporal/settings.ts';
+import { loadSettings } from '../core/config/settings.ts';
+import { watchTemporalConnection } from '../core/temporal/watch.ts';
 import { tools } from '../workflows/catalog.ts';
 import { createLogger } from './logger.ts';
 import { serveGateway } from './serve.ts';
 
 const log = createLogger();
 try {
+  console.log(`gateway: connecting to Temporal at ${describeTemporalTarget(loadSettings(process.env).temporal)} ...`);
   const gateway = await serveGateway({ env: process.env, tools, log });
-  console.log(`gateway ready: MCP at ${gateway.mcpUrl}`);
-  const stop = async () => {
-    console.log('gateway: stopping (draining requests in flight) ...');
-    await gateway.close();
+  const { address } = gateway.settings.temporal;
+  console.log(`gateway: connected to Temporal at ${address}, namespace ${gateway.settings.temporal.namespace}`);
+  const watch = watchTemporalConnection(gateway.temporalConnection, {
+    lost: (reason) => console.log(`gateway: lost the connection to Temporal at ${address} (${reason}); tool calls fail until it is back`),
+    back: (afterMs) => console.log(`gateway: connected to Temporal at ${address} again after ${(afterMs / 1000).toFixed(1)} s`),
+  });
+  console.log(`gateway ready: MCP at ${gateway.mcpUrl} (health at ${gateway.url}/healthz and /readyz)`);
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.log(`gateway: ${signal} again: stopping now, without waiting for the requests in flight`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`gateway: ${signal}: stopping (no new connections; finishing the requests in flight) ...`);
+    watch.stop();
+    try {
+      await gateway.close();
+    } catch (error) {
+      console.error(`gateway: error while stopping: ${(error as Error).message}`);
+      process.exit(1);
+    }
     console.log('gateway stopped');
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 } catch (error) {
   console.error(`gateway failed to start: ${(error as Error).message}`);
   process.exit(1);

@@ -1,13 +1,15 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ConnectionLike } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { loadGatewaySettings, type GatewaySettings } from '../core/config/gateway-settings.ts';
 import { loadSettings, type BatonSettings } from '../core/config/settings.ts';
 import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { createIdentitySigner } from '../core/identity/signer.ts';
 import { openStores } from '../core/stores.ts';
+import { shutdownGraceMs } from '../core/shutdown.ts';
 import { startTracing } from '../core/telemetry/tracing.ts';
 import type { CallableDefinition } from '../workflows/sdk/define.ts';
 import { createGateway } from './create-gateway.ts';
@@ -20,6 +22,13 @@ export interface RunningGateway {
   mcpUrl: string;
   settings: BatonSettings;
   gateway: GatewaySettings;
+  /** The gateway's Temporal connection (to watch it). */
+  temporalConnection: ConnectionLike;
+  /**
+   * Graceful stop: refuse new connections (and `/readyz` answers 503), make tool calls waiting on runs
+   * answer with a handle now, let the requests in flight finish (for at most BATON_SHUTDOWN_GRACE_SECONDS,
+   * then cut what is left), then let go of Temporal and the database.
+   */
   close(): Promise<void>;
 }
 
@@ -41,6 +50,7 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
   const opened: (() => unknown)[] = [() => server.close()];
   try {
     const settings = loadSettings(env);
+    const graceMs = shutdownGraceMs(env);
     const gatewaySettings = loadGatewaySettings(settings, env);
     const stores = openStores(settings, env);
     opened.push(() => stores.db.close());
@@ -51,23 +61,43 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
     const client = await connectTemporal(settings, { tracer: tracing.tracer });
     opened.push(() => client.connection.close());
     const gateway = createGateway({ settings, gateway: gatewaySettings, stores, client, sign: await createIdentitySigner(keys.privateJwk), tools: options.tools, log: options.log, version, env });
-    server.on('request', tracing.tracer ? traceRequests(tracing.tracer, gateway.app) : gateway.app);
+    const handle = tracing.tracer ? traceRequests(tracing.tracer, gateway.app) : gateway.app;
+    let draining = false;
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (draining) {
+        // A keep-alive connection's next request: answered, then the connection is closed.
+        res.setHeader('Connection', 'close');
+        if (req.url === '/readyz') return void res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 'draining' }));
+      }
+      handle(req, res);
+    });
+    let closing: Promise<void> | undefined;
     return {
       url,
       mcpUrl: gatewaySettings.resourceUrl,
       settings,
       gateway: gatewaySettings,
-      close: async () => {
-        // Stop taking requests, let the ones in flight finish, then let go of Temporal and the database.
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
-        await gateway.close();
-        await client.connection.close();
-        await tracing.shutdown();
-        stores.db.close();
-      },
+      temporalConnection: client.connection,
+      close: () =>
+        (closing ??= (async () => {
+          draining = true;
+          gateway.drain();
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+            // Connections whose last response has just gone out are idle now: close them too.
+            const sweep = setInterval(() => server.closeIdleConnections(), 100);
+            const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+            server.once('close', () => {
+              clearInterval(sweep);
+              clearTimeout(cut);
+            });
+          });
+          await gateway.close();
+          await client.connection.close();
+          await tracing.shutdown();
+          stores.db.close();
+        })()),
     };
   } catch (error) {
     for (const close of opened.reverse()) await close();

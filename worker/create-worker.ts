@@ -1,20 +1,24 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
 import { join } from 'node:path';
 import { connectors } from '../apps/index.ts';
-import { createActivities, identityInterceptor } from '../activities/index.ts';
+import { consentWebhook, createActivities, createScheduledRunCheck, identityInterceptor } from '../activities/index.ts';
 import type { BatonSettings } from '../core/config/settings.ts';
 import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { ClientCredentialsTokens } from '../core/oauth/client-credentials.ts';
 import { TokenExchanges } from '../core/oauth/token-exchange.ts';
 import { createIdentityVerifier } from '../core/identity/verifier.ts';
 import { AppOAuthClient } from '../core/oauth/oauth-client.ts';
+import { ScheduleStore } from '../core/schedules/schedule-store.ts';
 import { openStores, type BatonStores } from '../core/stores.ts';
+import { connectWorkerConnection } from '../core/temporal/connect.ts';
+import { shutdownGraceMs } from '../core/shutdown.ts';
 import { tracingOff, type Tracing } from '../core/telemetry/tracing.ts';
 import { defaultWorkflowsPath, workflowInterceptorsPath } from './bundle.ts';
 import { activityTracing, workflowSpanSinks } from './tracing.ts';
 
 export interface BatonWorker {
   worker: Worker;
+  connection: NativeConnection;
   stores: BatonStores;
   close(): Promise<void>;
 }
@@ -27,17 +31,26 @@ export async function createBatonWorker(
   settings: BatonSettings,
   { workflowBundlePath, env = process.env, tracing = tracingOff }: { workflowBundlePath?: string; env?: NodeJS.ProcessEnv; tracing?: Tracing } = {},
 ): Promise<BatonWorker> {
+  const graceMs = shutdownGraceMs(env);
   const stores = openStores(settings, env);
   const keys = await loadIdentityKeys({ env, devKeyFile: join(settings.home, 'identity-key.json') });
   const oauthClients = new Map<string, AppOAuthClient>();
   for (const app of settings.apps.values()) {
     if (app.mode === 'user_oauth' && app.client && connectors.get(app.id)?.oauth) oauthClients.set(app.id, new AppOAuthClient(app));
   }
-  const connection = await NativeConnection.connect({ address: settings.temporal.address });
+  // Address, TLS, API key, connect timeout, namespace check: core/temporal/connect.ts. Once connected,
+  // the SDK's pollers retry by themselves while Temporal is away (see worker/main.ts's connection watch).
+  const connection = await connectWorkerConnection(settings.temporal).catch((error: unknown) => {
+    stores.db.close();
+    throw error;
+  });
   const worker = await Worker.create({
     connection,
     namespace: settings.temporal.namespace,
     taskQueue: settings.temporal.taskQueue,
+    // On SIGTERM: stop polling, let activities in hand finish (then cancel them), give up after the force time.
+    shutdownGraceTime: graceMs,
+    shutdownForceTime: graceMs + 10_000,
     // A prebuilt bundle already contains the workflow interceptors (see bundle.ts).
     ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath: defaultWorkflowsPath }),
     activities: createActivities({
@@ -48,16 +61,18 @@ export async function createBatonWorker(
       clientCredentials: new ClientCredentialsTokens(),
       tokenExchanges: new TokenExchanges(),
       toolCredential: (tool, app) => settings.config.tools[tool]?.credentials[app],
+      consentNotifier: consentWebhook(env.BATON_CONSENT_WEBHOOK_URL),
     }),
     sinks: workflowSpanSinks(tracing),
     interceptors: {
       // Tracing first (outermost), so the activity's span also covers the identity check.
-      activity: [...activityTracing(tracing), identityInterceptor(createIdentityVerifier(keys.publicKeys))],
+      activity: [...activityTracing(tracing), identityInterceptor(createIdentityVerifier(keys.publicKeys), { scheduledRuns: createScheduledRunCheck({ store: new ScheduleStore(stores.db) }) })],
       ...(workflowBundlePath ? {} : { workflowModules: [workflowInterceptorsPath] }),
     },
   });
   return {
     worker,
+    connection,
     stores,
     async close() {
       await connection.close();
@@ -65,3 +80,4 @@ export async function createBatonWorker(
     },
   };
 }
+

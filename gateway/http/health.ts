@@ -12,7 +12,8 @@ export function healthRoutes(deps: { client: Client; db: SqlDatabase; verifier: 
   router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   router.get('/readyz', async (_req, res) => {
     const checks = {
-      temporal: () => deps.client.connection.workflowService.getSystemInfo({}).then(() => undefined),
+      // With a deadline: while Temporal is away the client's retries would otherwise outlast any probe's timeout.
+      temporal: () => deps.client.connection.withDeadline(Date.now() + 3_000, () => deps.client.connection.workflowService.getSystemInfo({})).then(() => undefined),
       database: async () => void deps.db.get('SELECT 1 AS ok'),
       jwks: () => deps.verifier.checkKeys(),
     };

@@ -8,14 +8,23 @@ export type RunOutcome = RunStatus | { state: 'still_running' };
 /**
  * Waits, event-driven (the run's `baton.awaitOutcome` update), until the run completes, fails or
  * pauses on a consent not in `seenConsentIds` — or until `waitMs` passes, when the caller gets a
- * handle to come back with instead. A run that has already closed answers from its result.
+ * handle to come back with instead. A run that has already closed answers from its result. `stop`
+ * (the gateway shutting down) ends the wait early the same way: the caller gets the handle.
  */
-export async function awaitRunOutcome(client: Client, workflowId: string, signedIdentity: string, seenConsentIds: string[], waitMs: number): Promise<RunOutcome> {
+export async function awaitRunOutcome(client: Client, workflowId: string, signedIdentity: string, seenConsentIds: string[], waitMs: number, stop?: AbortSignal): Promise<RunOutcome> {
   const handle = client.workflow.getHandle(workflowId);
-  const update = actingAs(signedIdentity, () => handle.executeUpdate(awaitOutcomeUpdate, { args: [{ seenConsentIds }] }));
+  if (stop?.aborted) return { state: 'still_running' };
   const timeout = new AbortController();
+  // Cancelled when the wait ends, so no long poll (and its retries while Temporal is away) outlives it,
+  // nor the connection it runs on when the gateway shuts down.
+  const update = client.connection.withAbortSignal(timeout.signal, () => actingAs(signedIdentity, () => handle.executeUpdate(awaitOutcomeUpdate, { args: [{ seenConsentIds }] })));
+  const stopped = new Promise<{ state: 'still_running' }>((resolve) => {
+    const onStop = () => resolve({ state: 'still_running' });
+    stop?.addEventListener('abort', onStop, { once: true });
+    timeout.signal.addEventListener('abort', () => stop?.removeEventListener('abort', onStop), { once: true });
+  });
   try {
-    return await Promise.race([update, sleep(waitMs, { state: 'still_running' } as const, { signal: timeout.signal })]);
+    return await Promise.race([update, sleep(waitMs, { state: 'still_running' } as const, { signal: timeout.signal }), stopped]);
   } catch (error) {
     return closedRunOutcome(client, workflowId, error);
   } finally {

@@ -1,5 +1,5 @@
 import { defaultPayloadConverter, type Headers } from '@temporalio/common';
-import type { WorkflowClientInterceptor } from '@temporalio/client';
+import type { ScheduleClientInterceptor, WorkflowClientInterceptor } from '@temporalio/client';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { IDENTITY_HEADER } from '../../core/identity/context.ts';
 
@@ -21,4 +21,12 @@ export const identityClientInterceptor: WorkflowClientInterceptor = {
   signal: (input, next) => next({ ...input, headers: stamp(input.headers) }),
   signalWithStart: (input, next) => next({ ...input, headers: stamp(input.headers) }),
   startUpdate: (input, next) => next({ ...input, headers: stamp(input.headers) }),
+};
+
+/**
+ * The same for schedules: a schedule created inside `actingAs` carries the identity as a header of its
+ * start-workflow action, and Temporal hands that header to every run the schedule starts.
+ */
+export const identityScheduleInterceptor: ScheduleClientInterceptor = {
+  create: (input, next) => next({ ...input, headers: stamp(input.headers) }),
 };

@@ -48,7 +48,7 @@ export class GatewayStack {
    * `config` is the gateway's `baton.yaml`; by default one server with every tool, open to every
    * signed-in user and API token (access control has its own suite).
    */
-  static async start(options: { env?: NodeJS.ProcessEnv; logTo?: NodeJS.WritableStream; config?: string | ConfigSetup } = {}): Promise<GatewayStack> {
+  static async start(options: { env?: NodeJS.ProcessEnv; logTo?: NodeJS.WritableStream; config?: string | ConfigSetup; temporalAddress?: string } = {}): Promise<GatewayStack> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -57,6 +57,7 @@ export class GatewayStack {
     const { config = openToEveryone } = options;
     const stack = await Stack.start({
       publicUrl: url,
+      temporalAddress: options.temporalAddress,
       idp: { clients: { baton: { ...browserClient, redirectUris: [`${url}/auth/callback`] } }, signingKeys: [idpKey] },
       // Worker and tests may need the gateway's IdP client too (token exchange acts as Baton's client).
       config: (sandbox) => {

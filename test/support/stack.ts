@@ -67,8 +67,9 @@ export class Stack {
   /**
    * `config` (optional) makes the stack's `baton.yaml` from the running sandbox (whose secrets it may
    * pass on as environment variables for `env:` references); worker and gateway both read it.
+   * `temporalAddress` points the stack at a Temporal server of the suite's own instead of `npm test`'s.
    */
-  static async start({ accessTokenTtlSeconds, idp, publicUrl = 'http://127.0.0.1:7999', config }: { accessTokenTtlSeconds?: number; idp?: IdpOptions; publicUrl?: string; config?: ConfigSetup } = {}): Promise<Stack> {
+  static async start({ accessTokenTtlSeconds, idp, publicUrl = 'http://127.0.0.1:7999', config, temporalAddress }: { accessTokenTtlSeconds?: number; idp?: IdpOptions; publicUrl?: string; config?: ConfigSetup; temporalAddress?: string } = {}): Promise<Stack> {
     const clients = { github: { clientId: 'baton-github', clientSecret: secret() }, slack: { clientId: 'baton-slack', clientSecret: secret() } };
     const jiraServiceAccount = { email: 'svc-baton@acme.example', apiToken: secret() };
     const sandbox = await startSandbox({ clients, jiraServiceAccount, accessTokenTtlSeconds, idp });
@@ -76,7 +77,7 @@ export class Stack {
     const identityKey = await generateIdentityKey();
     const workerEnv: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
-      TEMPORAL_ADDRESS: requiredEnv('TEMPORAL_ADDRESS'),
+      TEMPORAL_ADDRESS: temporalAddress ?? requiredEnv('TEMPORAL_ADDRESS'),
       BATON_WORKFLOW_BUNDLE: requiredEnv('BATON_TEST_WORKFLOW_BUNDLE'),
       BATON_TASK_QUEUE: `test-${randomUUID()}`,
       BATON_HOME: home,

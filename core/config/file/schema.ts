@@ -128,6 +128,38 @@ export const identityProviderSchema = z.object({
   defaultTenant: z.string().min(1).optional(),
 }).strict().refine((idp) => (idp.jwksUrl === undefined) !== (idp.jwks === undefined), { message: 'give exactly one of jwksUrl and jwks', path: ['jwksUrl'] });
 
+/** A secret reference Baton reads itself at start (`env:` or `file:`); the vault is not open yet when Temporal is dialled. */
+const startupSecretRef = secretRef.refine((ref) => ref.kind !== 'vault', { message: 'use env:NAME or file:PATH here: the vault is not open when Baton connects to Temporal' });
+
+/**
+ * Where Temporal runs and how to reach it. Each field can also come from the environment (Temporal's own
+ * variable names, TEMPORAL_ADDRESS, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_API_KEY, ...), which wins.
+ */
+export const temporalSchema = z.object({
+  /** host:port of the frontend, e.g. my-ns.a2b3c.tmprl.cloud:7233. */
+  address: z.string().min(1).optional(),
+  namespace: z.string().min(1).optional(),
+  taskQueue: z.string().min(1).optional(),
+  /** Temporal Cloud API key (a secret reference); implies TLS. */
+  apiKey: startupSecretRef.optional(),
+  connectTimeoutSeconds: z.number().positive().max(300).optional(),
+  /** `true` for TLS with the system's CAs; an object for a private CA, a client certificate (mTLS) or a server name. */
+  tls: z
+    .union([
+      z.boolean(),
+      z.object({
+        enabled: z.boolean().optional(),
+        /** PEM file paths, relative to this file's folder. */
+        serverCaCert: z.string().min(1).optional(),
+        clientCert: z.string().min(1).optional(),
+        /** The client certificate's private key: a secret reference (file:PATH or env:NAME holding the PEM). */
+        clientKey: startupSecretRef.optional(),
+        serverName: z.string().min(1).optional(),
+      }).strict(),
+    ])
+    .optional(),
+}).strict();
+
 export const configSchema = z.object({
   identityProviders: z.array(identityProviderSchema).default([]),
   apps: z.record(name, appSchema).default({}),
@@ -136,11 +168,13 @@ export const configSchema = z.object({
   roles: z.record(z.string().min(1), z.enum(['owner', 'admin', 'contributor', 'viewer', 'execute_only'])).default({}),
   apiTokens: z.array(z.object({ name, tenant: z.string().default('default'), token: secretRef }).strict()).default([]),
   restrictedHeaders: z.array(z.string().min(1)).default([]),
+  temporal: temporalSchema.default({}),
 }).strict();
 
 export type BatonConfig = z.infer<typeof configSchema>;
 export type CredentialConfig = z.infer<typeof credentialSchema>;
 export type ExtraHeaderConfig = z.infer<typeof extraHeaderSchema>;
+export type TemporalConfig = z.infer<typeof temporalSchema>;
 export type IdentityProviderConfig = z.infer<typeof identityProviderSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type ServerAuthConfig = z.infer<typeof serverAuthSchema>;

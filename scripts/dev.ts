@@ -1,0 +1,145 @@
+/**
+ * `baton dev` (and `npm start`, which runs this): the whole of Baton on loopback in one command — a
+ * Temporal dev server (kept in .baton/temporal.db, UI on), the sandbox apps and identity provider, a
+ * worker process and the gateway (MCP, consent pages) — with a line for each as it becomes ready.
+ * Ctrl-C (or SIGTERM) stops everything gracefully: the gateway drains, the worker finishes its
+ * activities, then the sandbox and Temporal stop. A second Ctrl-C stops at once.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../gateway/logger.ts';
+import { serveGateway, type RunningGateway } from '../gateway/serve.ts';
+import { startSandbox, type RunningSandbox } from '../sandbox/server.ts';
+import { tools } from '../workflows/catalog.ts';
+import { devEnvironment, devPorts, loadDevCredentials } from './dev-environment.ts';
+import { ensurePortFree } from './free-port.ts';
+import { startTemporalDevServer } from './temporal-dev-server.ts';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const home = join(root, '.baton');
+
+/** Temporal connection variables of a real cluster, which must not follow `baton dev` to its own dev server. */
+const clusterVariables = /^TEMPORAL_(NAMESPACE|API_KEY|TLS(_.*)?|PROFILE|CONFIG_FILE)$/;
+
+const say = (line: string) => console.log(`baton: ${line}`);
+
+// What has started, stopped again newest first (at Ctrl-C, or when a later part fails to start).
+const started: { name: string; stop: () => Promise<unknown> }[] = [];
+let stopping = false;
+
+async function stopAll(exitCode: number): Promise<never> {
+  for (const part of started.reverse()) {
+    try {
+      await part.stop();
+    } catch (error) {
+      console.error(`baton: stopping ${part.name} failed: ${(error as Error).message}`);
+      exitCode = 1;
+    }
+  }
+  say(exitCode === 0 ? 'stopped.' : 'stopped (with errors, above).');
+  process.exit(exitCode);
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopping) {
+    say(`${signal} again: stopping now.`);
+    process.exit(1);
+  }
+  stopping = true;
+  say('stopping (the gateway finishes the requests in flight, the worker its activities) ...');
+  void stopAll(0).then(() => undefined);
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+try {
+  await ensurePortFree(devPorts.temporal, 'Temporal', 'BATON_TEMPORAL_PORT');
+  await ensurePortFree(devPorts.temporalUi, 'Temporal UI', 'BATON_TEMPORAL_UI_PORT');
+  await ensurePortFree(devPorts.gateway, 'the gateway', 'PORT');
+  await ensurePortFree(devPorts.sandbox, 'sandbox apps', 'SANDBOX_PORT');
+  await ensurePortFree(devPorts.workerMetrics, "the worker's metrics", 'BATON_WORKER_METRICS_PORT');
+} catch (error) {
+  console.error(`baton: ${(error as Error).message}`);
+  process.exit(1);
+}
+
+try {
+  say('starting Temporal dev server ...');
+  const temporal = await startTemporalDevServer({ dbFilename: join(home, 'temporal.db'), port: devPorts.temporal, uiPort: devPorts.temporalUi });
+  started.push({ name: 'Temporal', stop: () => temporal.teardown() });
+  say(`Temporal ready at 127.0.0.1:${devPorts.temporal} (state in .baton/temporal.db)`);
+
+  const gatewayUrl = `http://127.0.0.1:${devPorts.gateway}`;
+  const credentials = loadDevCredentials(join(home, 'dev-credentials.json'));
+  const sandbox: RunningSandbox = await startSandbox({
+    port: devPorts.sandbox,
+    clients: { github: credentials.github, slack: credentials.slack },
+    jiraServiceAccount: credentials.jira,
+    idp: { clients: { baton: { ...credentials.idp, redirectUris: [`${gatewayUrl}/auth/callback`] } } },
+  });
+  started.push({ name: 'the sandbox', stop: () => sandbox.close() });
+  say(`sandbox apps ready at ${sandbox.url} (GitHub, Slack, Jira; users alice/alice and bob/bob)`);
+  say(`sandbox identity provider ready at ${sandbox.idpIssuer}`);
+
+  const env: NodeJS.ProcessEnv = { BATON_CONFIG: join(root, 'baton.yaml'), ...devEnvironment(credentials, sandbox.url), BATON_HOME: home };
+  const ignored = Object.keys(env).filter((name) => clusterVariables.test(name));
+  for (const name of ignored) delete env[name];
+  if (ignored.length) say(`ignoring ${ignored.join(', ')}: baton dev runs its own Temporal (use baton gateway and baton worker for a cluster)`);
+  Object.assign(env, { TEMPORAL_TLS: 'false', TEMPORAL_NAMESPACE: 'default' });
+
+  say('starting the worker ...');
+  const worker = spawn(process.execPath, [join(root, 'worker', 'main.ts')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const workerExited = once(worker, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  started.push({
+    name: 'the worker',
+    stop: async () => {
+      if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGTERM');
+      await workerExited;
+    },
+  });
+  let workerOutput = '';
+  const workerReady = new Promise<void>((resolveReady, reject) => {
+    worker.stdout.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      process.stdout.write(text.replace(/^(?=.)/gm, 'baton: '));
+      workerOutput += text;
+      if (workerOutput.includes('worker ready')) resolveReady();
+    });
+    void workerExited.then(([code]) => reject(new Error(`the worker exited (code ${code}) before it was ready; its output is above.`)));
+  });
+  workerReady.catch(() => undefined);
+
+  say('starting the gateway ...');
+  const gateway: RunningGateway = await serveGateway({ env, tools, log: createLogger({ level: process.env.BATON_LOG_LEVEL ?? 'warn' }) });
+  // Stopped first (it is pushed last): no new runs while the worker finishes its activities.
+  started.push({ name: 'the gateway', stop: () => gateway.close() });
+  say(`gateway ready at ${gateway.url} (your pages at /account, consent at /connect/…, metrics at /metrics, health at /healthz and /readyz)`);
+  await workerReady;
+  console.log(`
+baton: ready.
+  MCP endpoint:  ${gateway.mcpUrl}
+  Temporal UI:   http://127.0.0.1:${devPorts.temporalUi}   (runs searchable by BatonUser, BatonTool, BatonWaitingFor)
+  Your pages:    ${gateway.url}/account   (connections, runs, audit trail; sign in as alice/alice)
+  Audit trail:   BATON_TOKEN=$(npx baton token alice) npx baton audit --since 1h
+  Bearer token:  npx baton token alice     (or bob; password = user name, sandbox only)
+  Client config: {"mcpServers": {"baton": {"type": "http", "url": "${gateway.mcpUrl}"}}}
+                 (OAuth-capable clients sign in on their own; others add a header "Authorization: Bearer <token>")
+  Try it:        call triage_pull_request with {"repo": "acme/widgets", "number": 1}, open the link it returns, sign in as alice/alice.
+Press Ctrl-C to stop.`);
+
+  void workerExited.then(([code]) => {
+    if (!stopping && code !== 0) {
+      console.error(`baton: the worker exited with code ${code}; stopping.`);
+      stopping = true;
+      void stopAll(1);
+    }
+  });
+} catch (error) {
+  if (!stopping) {
+    stopping = true;
+    console.error(`baton: could not start: ${(error as Error).message}`);
+    await stopAll(1);
+  }
+}
