@@ -10,6 +10,7 @@ import { IDENTITY_HEADER, RUN_PATH_HEADER, type IdentityContext, type VerifiedId
 import { IdentityRejectedError } from '../core/identity/errors.ts';
 import type { IdentityVerifier } from '../core/identity/verifier.ts';
 import { FailureType } from './contract.ts';
+import type { ScheduledRunCheck } from './scheduled-runs.ts';
 
 export interface Caller extends VerifiedIdentity {
   /** Workflow ids from the root run down to the workflow that scheduled this activity. */
@@ -34,13 +35,13 @@ export function currentIdentity(): Readonly<IdentityContext> {
  * failure is final (retrying cannot fix a forged identity) and no activity code — so no vault read —
  * runs at all.
  */
-export function identityInterceptor(verify: IdentityVerifier): ActivityInterceptorsFactory {
+export function identityInterceptor(verify: IdentityVerifier, { scheduledRuns }: { scheduledRuns?: ScheduledRunCheck } = {}): ActivityInterceptorsFactory {
   return (context) => ({
     inbound: {
       async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>) {
         let caller: Caller;
         try {
-          caller = await verifyCaller(input.headers, context, verify);
+          caller = await verifyCaller(input.headers, context, verify, scheduledRuns);
         } catch (error) {
           if (!(error instanceof IdentityRejectedError)) throw error;
           context.log.warn('Refused an activity with a bad identity', { reason: error.message, workflowId: context.info.workflowExecution?.workflowId });
@@ -52,20 +53,27 @@ export function identityInterceptor(verify: IdentityVerifier): ActivityIntercept
   });
 }
 
-async function verifyCaller(headers: Headers, context: Context, verify: IdentityVerifier): Promise<Caller> {
+async function verifyCaller(headers: Headers, context: Context, verify: IdentityVerifier, scheduledRuns: ScheduledRunCheck | undefined): Promise<Caller> {
   const token = readHeader(headers, IDENTITY_HEADER);
   const verified = await verify(typeof token === 'string' ? token : undefined);
   const runPath = readHeader(headers, RUN_PATH_HEADER);
   if (!Array.isArray(runPath) || runPath.length === 0 || !runPath.every((id) => typeof id === 'string')) {
     throw new IdentityRejectedError('The run path header is missing or malformed.');
   }
+  if (runPath.at(-1) !== context.info.workflowExecution?.workflowId) {
+    throw new IdentityRejectedError('The run path does not end at the workflow that scheduled this activity.');
+  }
+  if (verified.binding.schedule !== undefined) {
+    // A schedule's identity: accepted only on a run that schedule started (see scheduled-runs.ts); from
+    // here on the binding names the run itself, so the audit trail and consent requests name the run.
+    if (!scheduledRuns) throw new IdentityRejectedError('The run carries a schedule identity, which this worker cannot check.');
+    await scheduledRuns(verified, runPath as string[], context);
+    return { identity: verified.identity, binding: { ...verified.binding, rootWorkflowId: runPath[0] as string }, runPath: runPath as string[] };
+  }
   // The path's root must be the run the identity was signed for, and its end the workflow that
   // scheduled this activity (which Temporal itself reports), so a copied identity is useless elsewhere.
   if (runPath[0] !== verified.binding.rootWorkflowId) {
     throw new IdentityRejectedError(`The identity was signed for run "${verified.binding.rootWorkflowId}" but is used by run "${runPath[0]}".`);
-  }
-  if (runPath.at(-1) !== context.info.workflowExecution?.workflowId) {
-    throw new IdentityRejectedError('The run path does not end at the workflow that scheduled this activity.');
   }
   return { ...verified, runPath: runPath as string[] };
 }

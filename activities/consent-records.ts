@@ -2,18 +2,43 @@ import type { AuditLog } from '../core/audit/audit-log.ts';
 import type { ConsentStore } from '../core/consent/consent-store.ts';
 import { auditContextOf } from './audit-context.ts';
 import { currentCaller } from './caller-context.ts';
+import type { ConsentNotifier } from './consent-webhook.ts';
 import type { BatonActivities } from './contract.ts';
 
+export interface ConsentNotifications {
+  /** Baton's public URL, for the consent link. */
+  publicUrl: string;
+  /** Told when a scheduled run (which nobody is waiting for) pauses for consent; absent when not configured. */
+  notify?: ConsentNotifier;
+}
+
 /** Bookkeeping for paused steps; the user and tenant come from the verified identity, never from input. */
-export function createConsentActivities(consents: ConsentStore, audit: AuditLog): Pick<BatonActivities, 'recordConsentRequest' | 'settleConsentRequest'> {
+export function createConsentActivities(
+  consents: ConsentStore,
+  audit: AuditLog,
+  notifications: ConsentNotifications = { publicUrl: '' },
+): Pick<BatonActivities, 'recordConsentRequest' | 'settleConsentRequest'> {
   return {
     async recordConsentRequest(request) {
       const caller = currentCaller();
       const { tenant, subject } = caller.identity;
-      // A retried activity must not ask twice: only the first recording is audited.
+      // A retried activity must not ask twice: only the first recording is audited (and notified).
       if (consents.get(request.consentId)) return;
       consents.record({ id: request.consentId, tenant, subject, app: request.app, scopes: request.scopes, reason: request.reason, rootWorkflowId: request.rootWorkflowId, waitingWorkflowId: request.waitingWorkflowId });
       audit.record({ ...auditContextOf(caller), kind: 'consent.requested', outcome: 'pending', app: request.app, message: `needs ${request.app} (${request.reason})`, detail: { consentId: request.consentId } });
+      const scheduleId = caller.binding.schedule;
+      if (scheduleId !== undefined && notifications.notify) {
+        await notifications.notify({
+          event: 'consent.required',
+          user: subject,
+          tenant,
+          tool: caller.binding.tool,
+          runId: request.rootWorkflowId,
+          app: request.app,
+          connectUrl: `${notifications.publicUrl}/connect/${encodeURIComponent(request.consentId)}`,
+          scheduleId,
+        });
+      }
     },
     async settleConsentRequest({ consentId, outcome }) {
       const caller = currentCaller();

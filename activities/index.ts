@@ -1,12 +1,15 @@
 import { createCallApp, type CallAppDependencies } from './call-app.ts';
 import { currentCaller } from './caller-context.ts';
 import { createConsentActivities } from './consent-records.ts';
+import type { ConsentNotifier } from './consent-webhook.ts';
 import { createRunRecordActivities } from './run-records.ts';
 import type { BatonActivities } from './contract.ts';
 import type { ConsentStore } from '../core/consent/consent-store.ts';
 
 export interface ActivityDependencies extends CallAppDependencies {
   consents: ConsentStore;
+  /** Told when a scheduled run pauses for consent (BATON_CONSENT_WEBHOOK_URL); absent when not configured. */
+  consentNotifier?: ConsentNotifier;
 }
 
 /** All activities the worker registers, wired to their stores. */
@@ -18,9 +21,11 @@ export function createActivities(deps: ActivityDependencies): BatonActivities {
       const { identity, binding } = currentCaller();
       return { identity, binding };
     },
-    ...createConsentActivities(deps.consents, deps.audit),
+    ...createConsentActivities(deps.consents, deps.audit, { publicUrl: deps.settings.publicUrl, notify: deps.consentNotifier }),
     ...createRunRecordActivities(deps.audit),
   };
 }
 
 export { identityInterceptor, currentIdentity } from './caller-context.ts';
+export { consentWebhook } from './consent-webhook.ts';
+export { createScheduledRunCheck } from './scheduled-runs.ts';

@@ -3,6 +3,7 @@
 const commands = {
   gateway: ['../gateway/main.ts', 'serve MCP, the consent pages and health checks'],
   worker: ['../worker/main.ts', "run Baton's workflows and activities"],
+  dev: ['../scripts/dev.ts', 'everything in one on loopback (what `npm start` runs): Temporal dev server, sandbox apps, worker, gateway'],
   token: ['../cli/token.ts', 'print a bearer token for a sandbox user: baton token alice'],
   'api-token': ['../cli/api-token.ts', 'create, list or revoke API tokens for service callers'],
   access: ['../cli/access.ts', 'list, add or remove who may use an MCP server'],
@@ -10,6 +11,7 @@ const commands = {
   connections: ['../cli/connections.ts', 'list or revoke your app connections (or, with --user, an operator for a user)'],
   runs: ['../cli/runs.ts', 'your runs: status, what they wait for, their steps (baton runs show <id>)'],
   users: ['../cli/users.ts', 'disable or enable a user (disabling cancels their runs): baton users disable alice'],
+  keys: ['../cli/keys.ts', 'rotate the vault or identity key online: baton keys rotate-vault | rotate-identity | retire-identity <kid> | status'],
 };
 const [command] = process.argv.slice(2);
 if (!(command in commands)) {

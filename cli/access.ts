@@ -3,7 +3,7 @@
  * run-time access-list entries, on top of the configuration file's. Effective on the next call.
  */
 import { loadSettings } from '../core/config/settings.ts';
-import { openSqlite } from '../core/db.ts';
+import { openDatabase } from '../core/db.ts';
 import { AccessGrants, type GrantKind } from '../gateway/access/access-grants.ts';
 import { AccessPolicy } from '../gateway/access/access-policy.ts';
 import { operatorChanges } from './operator-audit.ts';
@@ -14,7 +14,7 @@ const configKey = { user: 'users', group: 'groups', api_token: 'apiTokens' } as 
 
 const [action, server, kind, value] = process.argv.slice(3);
 const settings = loadSettings();
-const db = openSqlite(settings.databasePath);
+const db = openDatabase(settings);
 const grants = new AccessGrants(db);
 const policy = new AccessPolicy(settings.config, grants);
 const who = process.env.USER ?? 'cli';

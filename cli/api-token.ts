@@ -1,7 +1,7 @@
 /** `baton api-token create <name> | list | revoke <name-or-id>`: API tokens for service callers (CI, scripts). */
 import { parseArgs } from 'node:util';
 import { loadSettings } from '../core/config/settings.ts';
-import { openSqlite } from '../core/db.ts';
+import { openDatabase } from '../core/db.ts';
 import { ApiTokenError, ApiTokenStore, generateApiToken } from '../gateway/auth/api-tokens.ts';
 import { operatorChanges } from './operator-audit.ts';
 
@@ -9,7 +9,7 @@ const usage = 'usage: baton api-token create <name> [--tenant <tenant>] | baton 
 const { positionals, values } = parseArgs({ args: process.argv.slice(3), allowPositionals: true, options: { tenant: { type: 'string' } } });
 const [action, target] = positionals;
 const settings = loadSettings();
-const db = openSqlite(settings.databasePath);
+const db = openDatabase(settings);
 const tokens = new ApiTokenStore(db);
 const changed = operatorChanges(settings, db, values.tenant);
 try {

@@ -10,7 +10,7 @@
  */
 import type { AuditRecord } from '../core/audit/audit-event.ts';
 import { loadSettings } from '../core/config/settings.ts';
-import { openSqlite } from '../core/db.ts';
+import { describeDatabase, openDatabase } from '../core/db.ts';
 import { loadAuditKey } from '../core/stores.ts';
 import { verifyAuditChain } from '../core/audit/verify-chain.ts';
 import { formatAuditTable } from './audit-table.ts';
@@ -75,7 +75,7 @@ if (values.help) {
   }
 } else if (command === 'verify') {
   const settings = loadSettings();
-  const db = openSqlite(settings.databasePath);
+  const db = openDatabase(settings);
   try {
     const expected = values['expect-head'] as string | undefined;
     const head = expected ? /^(\d+):(\S+)$/.exec(expected) : null;
@@ -83,7 +83,7 @@ if (values.help) {
     const report = verifyAuditChain(db, loadAuditKey(settings).bytes, head ? { seq: Number(head[1]), hash: head[2]! } : undefined);
     for (const problem of report.problems) console.log(`FAIL ${problem.message}`);
     if (report.problems.length > 0) {
-      console.log(`The audit log at ${settings.databasePath} has been tampered with: ${report.problems.length} problem(s) in ${report.records} records.`);
+      console.log(`The audit log at ${describeDatabase(settings)} has been tampered with: ${report.problems.length} problem(s) in ${report.records} records.`);
       process.exitCode = 1;
     } else {
       console.log(`OK: ${report.records} records, chain intact.${report.head ? ` Head ${report.head.seq}:${report.head.hash} (keep it elsewhere; pass it to --expect-head later to detect a cut tail).` : ''}`);

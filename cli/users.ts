@@ -3,12 +3,13 @@
  * [--tenant <tenant>]`, `baton users list`: disabling a user refuses their calls at every gateway from the
  * next request on and cancels their in-flight runs through Temporal (settings.temporal).
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { AuditLog } from '../core/audit/audit-log.ts';
 import { parseCommandLine } from './command-line.ts';
 import { loadSettings } from '../core/config/settings.ts';
-import { openSqlite } from '../core/db.ts';
+import { openDatabase } from '../core/db.ts';
 import { loadAuditKey } from '../core/stores.ts';
+import { connectTemporalClient } from '../core/temporal/connect.ts';
 import { DisabledUsers } from '../gateway/access/disabled-users.ts';
 import { UserDisabling } from '../gateway/access/user-disabling.ts';
 import { operatorActor } from '../gateway/audit/actor.ts';
@@ -30,7 +31,7 @@ if (parsed) {
   const tenant = values.tenant ?? process.env.BATON_DEFAULT_TENANT ?? 'default';
   if (action === 'list') {
     const settings = loadSettings();
-    const db = openSqlite(settings.databasePath);
+    const db = openDatabase(settings);
     try {
       const disabled = new DisabledUsers(db).list(values.tenant);
       if (disabled.length === 0) console.log('No disabled users.');
@@ -42,12 +43,12 @@ if (parsed) {
     }
   } else if ((action === 'disable' || action === 'enable') && subject) {
     const settings = loadSettings();
-    const db = openSqlite(settings.databasePath);
+    const db = openDatabase(settings);
     const user = { tenant, subject };
-    const connection = action === 'disable' ? await Connection.connect({ address: settings.temporal.address, connectTimeout: '10s' }).catch((error: Error) => error) : null;
+    const connection = action === 'disable' ? await connectTemporalClient(settings.temporal).catch((error: Error) => error) : null;
     try {
       if (connection instanceof Error) {
-        fail(`cannot reach Temporal at ${settings.temporal.address} to cancel ${subject}'s runs (${connection.message}); nothing was changed.`);
+        fail(`cannot use Temporal to cancel ${subject}'s runs, so nothing was changed: ${connection.message}`);
       } else {
         const disabledUsers = new DisabledUsers(db);
         const disabling = new UserDisabling({

@@ -11,6 +11,7 @@ import type { CallableDefinition } from '../workflows/sdk/define.ts';
 import { createAccessTokenVerifier } from './auth/access-token-verifier.ts';
 import { AccessGrants } from './access/access-grants.ts';
 import { AccessPolicy } from './access/access-policy.ts';
+import { ToolAccess } from './access/tool-access.ts';
 import { ApiTokenStore } from './auth/api-tokens.ts';
 import { declareConfiguredApiTokens } from './auth/declared-api-tokens.ts';
 import { verifierPerIssuer } from './auth/issuer-router.ts';
@@ -22,6 +23,8 @@ import { adminRoutes } from './http/admin-routes.ts';
 import { auditRoutes } from './http/audit-routes.ts';
 import { connectionRoutes } from './http/connection-routes.ts';
 import { runRoutes } from './http/run-routes.ts';
+import { scheduleRoutes } from './http/schedule-routes.ts';
+import { toolRunRoutes } from './http/tool-run-routes.ts';
 import { userAdminRoutes } from './http/user-admin-routes.ts';
 import { bearerAuth } from './http/bearer-auth.ts';
 import { healthRoutes } from './http/health.ts';
@@ -34,6 +37,9 @@ import { mcpCallMetrics } from './mcp/mcp-metrics.ts';
 import { mcpServerFactory } from './mcp/mcp-server.ts';
 import { ToolRunner } from './mcp/tool-runner.ts';
 import { RunRegistry } from './runs/run-registry.ts';
+import { ScheduleStore } from '../core/schedules/schedule-store.ts';
+import { ScheduleService } from './schedules/schedule-service.ts';
+import { loadScheduleSettings } from './schedules/schedule-settings.ts';
 import { BrowserSessions } from './web/browser-sessions.ts';
 import { accountRoutes } from './web/account-routes.ts';
 import { consentRoutes } from './web/consent-routes.ts';
@@ -54,6 +60,8 @@ export interface GatewayDependencies {
 
 export interface Gateway {
   app: Express;
+  /** Shutting down: tool calls waiting on runs stop waiting and answer with a handle (requests in flight finish). */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -91,7 +99,8 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   const policy = new AccessPolicy(settings.config, grants);
   const runs = new RunRegistry(stores.db);
   const revocation = new ConnectionRevocation({ settings, stores, log });
-  const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs });
+  const stopWaiting = new AbortController();
+  const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs, stopWaiting: stopWaiting.signal });
   const metrics = createMetrics('gateway', stores.audit);
   const mcpMetrics = mcpCallMetrics(metrics);
   const servers = policy.servers().map((server) => {
@@ -134,6 +143,26 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   app.get('/metrics', metricsHandler(metrics, gateway.metricsToken));
   app.use(runRoutes({ authenticate: bearerFor(gateway.resourceUrl), stores, client, runs, publicUrl: settings.publicUrl }));
   app.use(connectionRoutes({ authenticate: bearerFor(gateway.resourceUrl), stores, revocation }));
+  // The other triggers of the same tools (HTTP API, schedules): the default server's access lists, as
+  // their tokens are for its resource.
+  const triggers = loadScheduleSettings(deps.env);
+  const toolAccess = new ToolAccess({ policy, runner, tools: deps.tools });
+  const apiLimits = { maxBodyBytes: gateway.maxBodyBytes, rateLimitPerMinute: gateway.rateLimitPerMinute, log };
+  app.use(
+    toolRunRoutes({
+      authenticate: bearerFor(gateway.resourceUrl),
+      access: toolAccess,
+      runner,
+      audit: stores.audit,
+      server: 'default',
+      defaultWaitSeconds: triggers.apiDefaultWaitSeconds,
+      maxWaitSeconds: gateway.callWaitMs / 1000,
+      ...apiLimits,
+    }),
+  );
+  const schedules = new ScheduleStore(stores.db);
+  const scheduleService = new ScheduleService({ client, sign: deps.sign, store: schedules, audit: stores.audit, taskQueue: settings.temporal.taskQueue, consentTimeoutMs: triggers.consentTimeoutMs });
+  app.use(scheduleRoutes({ authenticate: bearerFor(gateway.resourceUrl), access: toolAccess, runner, policy, service: scheduleService, store: schedules, audit: stores.audit, settings: triggers, server: 'default', ...apiLimits }));
   // Before adminRoutes, whose `/admin` authentication would otherwise run a second time for these.
   app.use(
     userAdminRoutes({
@@ -173,5 +202,5 @@ export function createGateway(deps: GatewayDependencies): Gateway {
   };
   app.use(consentRoutes(browser));
   app.use(accountRoutes({ ...browser, settings, stores, client, runs, revocation, policy }));
-  return { app, close: async () => void (await Promise.all(servers.map(({ handler }) => handler.close()))) };
+  return { app, drain: () => stopWaiting.abort(), close: async () => void (await Promise.all(servers.map(({ handler }) => handler.close()))) };
 }

@@ -14,10 +14,10 @@ import {
 import { z } from 'zod';
 import type { AuditLog } from '../../core/audit/audit-log.ts';
 import type { GatewaySettings } from '../../core/config/gateway-settings.ts';
-import { UNVERIFIED_ISSUER } from '../../core/identity/context.ts';
 import { describeIssues } from '../../core/schema-issues.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import type { AccessPolicy } from '../access/access-policy.ts';
+import { ToolAccess } from '../access/tool-access.ts';
 import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
 import { inputRequiredPrompt, textPrompt, urlElicitationError, authRequiredBody } from './consent-prompts.ts';
@@ -66,6 +66,8 @@ type PromptStyle = 'input_required' | 'url_elicitation_error' | 'text' | 'http_4
  */
 export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory {
   const byName = new Map(deps.tools.map((tool) => [tool.name, tool]));
+  // The same decision the HTTP API and schedules make (gateway/access/tool-access.ts).
+  const access = new ToolAccess({ policy: deps.policy, runner: deps.runner, tools: deps.tools });
   const codec = createRequestStateCodec<SealedRunState>({
     key: deps.gateway.requestStateKey,
     ttlSeconds: deps.gateway.requestStateTtlSeconds,
@@ -87,8 +89,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
         requestState: { verify: codec.verify },
       },
     );
-    const permitted = deps.tools.filter((tool) => tool.kind === 'tool' && deps.policy.mayRun(principal, deps.server, tool.name));
-    const visible = permitted.filter((tool) => deps.runner.mayRun(principal, tool));
+    const visible = access.runnable(principal, deps.server);
     // Someone with no tool here sees nothing at all, not even get_run_result.
     const listed = visible.length > 0 ? [...visible.map(describeTool), describeGetRunResult()] : [];
 
@@ -104,13 +105,14 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
         if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `No run "${runId}" of yours is known here. Use the runId a previous answer gave you.`);
         return answer(outcome);
       }
-      const tool = visible.find((t) => t.name === name);
-      if (!tool) {
-        const reason = whyNot(name, principal, permitted);
+      const decision = access.decide(principal, deps.server, name);
+      if (!decision.allowed) {
+        const reason = decision.refusal === 'unknown_tool' ? `${decision.message} Call tools/list to see the tools you may run.` : decision.message;
         // A real tool the caller may not run is an access decision worth keeping; a typo is not.
         if (byName.get(name)?.kind === 'tool') deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, server: deps.server, tool: name, message: reason });
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, reason);
       }
+      const { tool } = decision;
       const input = validate(tool.input, args, name);
       const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
       const outcome = sealed && sealed.tool === tool.name ? await deps.runner.attach(principal, sealed.runId, byName) : await startOrFind(tool, input);
@@ -154,20 +156,6 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
     });
     return server;
   };
-
-  /** The clear refusal for a tool the caller may not run here; no workflow starts. */
-  function whyNot(name: string, principal: Principal, permitted: CallableDefinition[]): string {
-    const known = byName.get(name);
-    if (known?.kind !== 'tool' || !deps.policy.exposes(deps.server, name)) return `Unknown tool "${name}". Call tools/list to see the tools you may run.`;
-    if (!permitted.includes(known)) {
-      const who = principal.authMethod === 'api_token' ? `api_token ${principal.subject.replace(/^api-token:/, '')}` : `user ${principal.subject}`;
-      return `You are not on the access list for "${name}" on the MCP server "${deps.server}". Ask an admin to add you (baton access add ${deps.server} ${who}).`;
-    }
-    const who = principal.issuer === UNVERIFIED_ISSUER ? 'Unverified callers of a passthrough server' : 'API-token callers';
-    const apps = deps.runner.userApps(known);
-    const acts = apps.length ? `each caller's own ${apps.join(' and ')} connection` : "the caller's own sign-in token";
-    return `${who} have no personal connections; use OAuth sign-in or a service-account tool. ("${name}" acts with ${acts}.)`;
-  }
 
   function promptStyle(era: 'legacy' | 'modern', ctx: ServerContext, principal: Principal): PromptStyle {
     if (deps.gateway.consentPromptMode === 'http-401') return 'http_401';

@@ -40,6 +40,8 @@ export interface ToolRunnerDependencies {
   settings: BatonSettings;
   gateway: GatewaySettings;
   runs: RunRegistry;
+  /** Aborted when the gateway shuts down: calls waiting on runs answer with a handle at once. */
+  stopWaiting?: AbortSignal;
 }
 
 export function identityOf(principal: Principal, server: string | null = null): IdentityContext {
@@ -76,10 +78,11 @@ export class ToolRunner {
     if (principal.kind === 'user') return true;
     if (this.userApps(tool).length > 0) return false;
     // API tokens are never passed on or exchanged, so tools acting with the caller's own token are not theirs either.
-    return principal.authMethod !== 'api_token' || !this.#usesCallerToken(tool);
+    return principal.authMethod !== 'api_token' || !this.usesCallerToken(tool);
   }
 
-  #usesCallerToken(tool: CallableDefinition): boolean {
+  /** Whether a tool's apps act with the caller's own sign-in token (passthrough, token exchange, a caller_token header). */
+  usesCallerToken(tool: CallableDefinition): boolean {
     const { settings } = this.#deps;
     return requiredApps(tool).some((app) => {
       const mode = (settings.config.tools[tool.name]?.credentials[app] ?? settings.apps.get(app)?.credential)?.mode;
@@ -94,20 +97,31 @@ export class ToolRunner {
       .map((app) => connectors.get(app)?.displayName ?? app);
   }
 
-  /** A tools/call: a repeat of a call the user was told to come back for re-attaches to its run; else a new run. */
-  async call(principal: Principal, tool: CallableDefinition, input: unknown, inbound: { token: string; headerOverride: string | null; server: string }): Promise<CallOutcome> {
+  /**
+   * A tools/call: a repeat of a call the user was told to come back for re-attaches to its run; else a
+   * new run. `options.fresh` always starts a new run (the HTTP API's POST); `options.waitMs` waits less
+   * than the configured budget (never more).
+   */
+  async call(
+    principal: Principal,
+    tool: CallableDefinition,
+    input: unknown,
+    inbound: { token: string; headerOverride: string | null; server: string },
+    options: { fresh?: boolean; waitMs?: number } = {},
+  ): Promise<CallOutcome> {
     const overrides = parseHeaderOverride(inbound.headerOverride, {
       allowedApps: new Set(requiredApps(tool).filter((app) => this.#deps.settings.apps.get(app)?.allowHeaderOverride)),
       restrictedHeaders: this.#deps.settings.config.restrictedHeaders,
     });
     const digest = argumentsDigest(input);
     const notBefore = Date.now() - this.#deps.gateway.requestStateTtlSeconds * 1000;
-    const waiting = this.#deps.runs.findHandedBack(principal, tool.name, digest, notBefore);
-    if (waiting) return this.#follow(principal, tool, waiting.workflowId);
+    const waitMs = Math.min(options.waitMs ?? this.#deps.gateway.callWaitMs, this.#deps.gateway.callWaitMs);
+    const waiting = options.fresh ? undefined : this.#deps.runs.findHandedBack(principal, tool.name, digest, notBefore);
+    if (waiting) return this.#follow(principal, tool, waiting.workflowId, waitMs);
     const identity = { ...identityOf(principal, inbound.server), inboundTokenRef: this.#keepCallerToken(principal, tool, inbound.token), headerOverrideRef: this.#keepOverride(principal, overrides) };
     const handle = await startTool(this.#deps.client, this.#deps.sign, { tool, input, identity, taskQueue: this.#deps.settings.temporal.taskQueue });
     this.#deps.runs.recordStarted({ workflowId: handle.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
-    return this.#follow(principal, tool, handle.workflowId);
+    return this.#follow(principal, tool, handle.workflowId, waitMs);
   }
 
   /**
@@ -115,7 +129,7 @@ export class ToolRunner {
    * vault: the run carries only the reference. Nothing is kept for other tools, or for API tokens.
    */
   #keepCallerToken(principal: Principal, tool: CallableDefinition, token: string): string | null {
-    if (!this.#usesCallerToken(tool) || principal.authMethod === 'api_token' || token === '') return null;
+    if (!this.usesCallerToken(tool) || principal.authMethod === 'api_token' || token === '') return null;
     const { stores } = this.#deps;
     const ref = `inbound/${randomUUID()}`;
     // An unverified passthrough token has no expiry Baton knows of: keep it no longer than a run is resumable.
@@ -140,10 +154,10 @@ export class ToolRunner {
     return this.#follow(principal, tool, run.workflowId);
   }
 
-  async #follow(principal: Principal, tool: CallableDefinition, runId: string): Promise<CallOutcome> {
-    const { client, sign, runs, gateway } = this.#deps;
+  async #follow(principal: Principal, tool: CallableDefinition, runId: string, waitMs = this.#deps.gateway.callWaitMs): Promise<CallOutcome> {
+    const { client, sign, runs } = this.#deps;
     const token = await sign(identityOf(principal), { rootWorkflowId: runId, tool: tool.name });
-    const outcome = await awaitRunOutcome(client, runId, token, await this.#alreadyAnswered(runId, token), gateway.callWaitMs);
+    const outcome = await awaitRunOutcome(client, runId, token, await this.#alreadyAnswered(runId, token), waitMs, this.#deps.stopWaiting);
     switch (outcome.state) {
       case 'completed':
         runs.markDelivered(runId);

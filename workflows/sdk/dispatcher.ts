@@ -60,9 +60,24 @@ async function recordRunEvent(event: RunEvent['event'], message: string | null):
   }
 }
 
+/**
+ * The worker's verdict on the run's signed identity. Whatever stops the check from concluding (a timeout
+ * under load, Temporal unreachable for the schedule check) ends the run as IdentityRejected: fail closed,
+ * with the one failure type clients match on.
+ */
+async function verifiedIdentity() {
+  try {
+    return await identityActivities.verifyRunIdentity();
+  } catch (error) {
+    const failure = describeFailure(error);
+    if (failure.type === FailureType.identityRejected) throw error;
+    throw ApplicationFailure.nonRetryable(`The run's identity could not be verified (${failure.message}); nothing was done.`, FailureType.identityRejected);
+  }
+}
+
 async function runBody(definition: CallableDefinition, input: unknown, onVerified?: () => Promise<void>): Promise<unknown> {
   // Verified once per workflow by the worker (a local activity), so currentIdentity() is trustworthy.
-  runState.verified = await identityActivities.verifyRunIdentity();
+  runState.verified = await verifiedIdentity();
   await onVerified?.();
   const parsed = definition.input.safeParse(input);
   if (!parsed.success) {
