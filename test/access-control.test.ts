@@ -1,7 +1,6 @@
 /** Deny by default: access lists per MCP server and per tool, run-time grants, virtual servers, roles. */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { importJWK, SignJWT } from 'jose';
 import { ApiTokenStore } from '../gateway/auth/api-tokens.ts';
 import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { postMcp, toolsCall } from './support/mcp-http.ts';
@@ -131,14 +130,7 @@ test('the admin API: admins change access lists and API tokens, viewers only rea
 });
 
 test("contributors edit tool settings (a tool's own access list), not server lists; viewers edit nothing", async () => {
-  const carol = await new SignJWT({ scope: 'mcp:tools', tenant: 'acme' })
-    .setProtectedHeader({ alg: 'ES256', kid: gs.idpKey.kid! })
-    .setIssuer(gs.stack.sandbox.idpIssuer)
-    .setAudience(gs.mcpUrl)
-    .setSubject('carol')
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(await importJWK(gs.idpKey, 'ES256'));
+  const carol = await gs.tokenSignedFor('carol');
   const bob = await gs.tokenFor('bob');
   const alice = await gs.tokenFor('alice');
   await admin(bob, 'POST', '/servers/default/access', { kind: 'user', value: 'bob' });

@@ -11,6 +11,7 @@ import { postMcp, toolsCall } from './support/mcp-http.ts';
 import { runsOf } from './support/runs.ts';
 import { bob } from './support/identities.ts';
 import { openOpsTicket } from '../workflows/tools/open-ops-ticket.ts';
+import { until } from './support/until.ts';
 
 interface LoggedRequest {
   method: string;
@@ -25,17 +26,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => gs?.close());
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 const holdJira = (ms: number) => gs.stack.sandboxPost('/_sandbox/delay', { app: 'jira', pathPrefix: '/rest/api/3/issue', ms, times: 1 });
 

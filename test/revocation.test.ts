@@ -7,7 +7,6 @@ import type { Client as McpClient } from '@modelcontextprotocol/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { importJWK, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { operatorActor } from '../gateway/audit/actor.ts';
 import { ConnectionRevocation } from '../gateway/connections/connection-revocation.ts';
@@ -65,16 +64,7 @@ async function requestsSince(seq: number): Promise<LoggedRequest[]> {
   return ((await sandboxControl(gs.stack.sandbox.url, `/requests?since=${seq}`)) as { requests: LoggedRequest[] }).requests;
 }
 
-async function carolToken(): Promise<string> {
-  return new SignJWT({ scope: 'openid mcp:tools', tenant: 'acme', email: 'carol@example.com' })
-    .setProtectedHeader({ alg: 'ES256', kid: gs.idpKey.kid!, typ: 'at+jwt' })
-    .setIssuer(gs.stack.sandbox.idpIssuer)
-    .setAudience(gs.mcpUrl)
-    .setSubject('carol')
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(await importJWK(gs.idpKey, 'ES256'));
-}
+const carolToken = () => gs.tokenSignedFor('carol', { email: 'carol@example.com' });
 
 interface AuthRequired {
   status: string;

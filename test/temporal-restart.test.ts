@@ -15,6 +15,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startTemporalDevServer } from '../scripts/temporal-dev-server.ts';
 import { freePort, GatewayStack } from './support/gateway-stack.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
+import { until } from './support/until.ts';
 
 interface LoggedRequest {
   method: string;
@@ -29,15 +30,6 @@ let gs: GatewayStack;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** A file-backed dev server on `port`; right after a kill the port may still be held for a moment, so a few tries. */
 async function startTemporal(): Promise<TestWorkflowEnvironment> {

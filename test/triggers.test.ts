@@ -7,7 +7,6 @@
  */
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter, defineSearchAttributeKey, SearchAttributeType, type TypedSearchAttributes } from '@temporalio/common';
-import { importJWK, SignJWT } from 'jose';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -79,16 +78,7 @@ async function api(token: string | null, method: string, path: string, body?: un
 }
 
 // carol signs in with a token the identity provider's key signs (the sandbox has only alice and bob).
-async function carolToken(): Promise<string> {
-  return new SignJWT({ scope: 'openid mcp:tools', tenant: 'acme', email: 'carol@example.com' })
-    .setProtectedHeader({ alg: 'ES256', kid: gs.idpKey.kid!, typ: 'at+jwt' })
-    .setIssuer(gs.stack.sandbox.idpIssuer)
-    .setAudience(gs.mcpUrl)
-    .setSubject('carol')
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(await importJWK(gs.idpKey, 'ES256'));
-}
+const carolToken = () => gs.tokenSignedFor('carol', { email: 'carol@example.com' });
 
 async function requestsSince(seq: number): Promise<LoggedRequest[]> {
   return ((await sandboxControl(gs.stack.sandbox.url, `/requests?since=${seq}`)) as { requests: LoggedRequest[] }).requests;

@@ -1,5 +1,5 @@
 import { Client, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { tools } from '../../workflows/catalog.ts';
 import { createLogger } from '../../gateway/logger.ts';
@@ -97,6 +97,21 @@ export class GatewayStack {
       password: user,
     });
     return signedIn.accessToken;
+  }
+
+  /**
+   * An access token for `subject` as the identity provider would issue it (signed with its key, for this
+   * gateway's MCP resource, scope `mcp:tools`): for users and roles a test invents without signing them in.
+   */
+  async tokenSignedFor(subject: string, claims: Record<string, unknown> = {}): Promise<string> {
+    return new SignJWT({ scope: 'openid mcp:tools', tenant: 'acme', ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: this.idpKey.kid!, typ: 'at+jwt' })
+      .setIssuer(this.stack.sandbox.idpIssuer)
+      .setAudience(this.mcpUrl)
+      .setSubject(subject)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(await importJWK(this.idpKey, 'ES256'));
   }
 
   /** A real MCP client over Streamable HTTP with the given bearer token. */
