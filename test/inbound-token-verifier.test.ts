@@ -113,7 +113,10 @@ afterEach(async () => {
 
 describe('access token verifier (remote JWKS)', () => {
   test('a valid token yields the full principal', async () => {
+    // A fixed expiry, so the expectation cannot fall on the other side of a second boundary.
+    const exp = Math.floor(Date.now() / 1000) + 300;
     const token = await sign(keyOne, {
+      exp,
       email: 'alice@example.test',
       name: 'Alice Example',
       tenant: 'acme',
@@ -133,7 +136,7 @@ describe('access token verifier (remote JWKS)', () => {
       issuer: ISSUER,
       clientId: 'agent-app',
       scopes: ['mcp:tools', 'profile'],
-      expiresAt: claims().exp as number,
+      expiresAt: exp,
       apiTokenId: null,
     });
   });
