@@ -358,31 +358,29 @@ async function identityStatus(settings: BatonSettings): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------
 
-if (parsed) {
-  const { positionals, values } = parsed;
-  const [action, argument] = positionals;
-  try {
-    if (action === 'rotate-vault' && !argument) {
-      await rotateVault({
-        batchSize: Math.max(1, count('batch-size', values['batch-size'], 100)),
-        pauseMs: count('pause-ms', values['pause-ms'], 0),
-        settleMs: count('settle-ms', values['settle-ms'], 1000),
-        deleteCorrupt: values['delete-corrupt'] === true,
-        deleteLostKeys: (values['delete-lost-key'] ?? []).map((fingerprint) => {
-          if (!/^[0-9a-f]{16}$/.test(fingerprint)) throw new UsageError(`--delete-lost-key takes a key fingerprint (16 hex characters, as reported), got "${fingerprint}"`);
-          return fingerprint;
-        }),
-      });
-    } else if (action === 'rotate-identity' && !argument) {
-      await rotateIdentity(loadSettings());
-    } else if (action === 'retire-identity' && argument) {
-      await retireIdentity(loadSettings(), argument, values.force === true);
-    } else if (action === 'status' && !argument) {
-      const settings = loadSettings();
-      await vaultStatus(settings);
-      await identityStatus(settings);
-    } else fail(usage, 2);
-  } catch (error) {
-    fail(error instanceof UsageError ? `${error.message}\n${usage}` : (error as Error).message, error instanceof UsageError ? 2 : 1);
-  }
+const { positionals, values } = parsed;
+const [action, argument] = positionals;
+try {
+  if (action === 'rotate-vault' && !argument) {
+    await rotateVault({
+      batchSize: Math.max(1, count('batch-size', values['batch-size'], 100)),
+      pauseMs: count('pause-ms', values['pause-ms'], 0),
+      settleMs: count('settle-ms', values['settle-ms'], 1000),
+      deleteCorrupt: values['delete-corrupt'] === true,
+      deleteLostKeys: (values['delete-lost-key'] ?? []).map((fingerprint) => {
+        if (!/^[0-9a-f]{16}$/.test(fingerprint)) throw new UsageError(`--delete-lost-key takes a key fingerprint (16 hex characters, as reported), got "${fingerprint}"`);
+        return fingerprint;
+      }),
+    });
+  } else if (action === 'rotate-identity' && !argument) {
+    await rotateIdentity(loadSettings());
+  } else if (action === 'retire-identity' && argument) {
+    await retireIdentity(loadSettings(), argument, values.force === true);
+  } else if (action === 'status' && !argument) {
+    const settings = loadSettings();
+    await vaultStatus(settings);
+    await identityStatus(settings);
+  } else fail(usage, 2);
+} catch (error) {
+  fail(error instanceof UsageError ? `${error.message}\n${usage}` : (error as Error).message, error instanceof UsageError ? 2 : 1);
 }

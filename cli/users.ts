@@ -25,55 +25,53 @@ function fail(message: string, code = 1): void {
 
 const parsed = parseCommandLine('users', usage, { tenant: { type: 'string' }, reason: { type: 'string' } });
 
-if (parsed) {
-  const { positionals, values } = parsed;
-  const [action, subject] = positionals;
-  const tenant = values.tenant ?? process.env.BATON_DEFAULT_TENANT ?? 'default';
-  if (action === 'list') {
-    const settings = loadSettings();
-    const db = openDatabase(settings);
-    try {
-      const disabled = new DisabledUsers(db).list(values.tenant);
-      if (disabled.length === 0) console.log('No disabled users.');
-      for (const user of disabled) {
-        console.log(`${user.subject.padEnd(24)} tenant=${user.tenant}  disabled=${new Date(user.disabledAt).toISOString()} by ${user.disabledBy}${user.reason ? `  reason: ${user.reason}` : ''}`);
-      }
-    } finally {
-      db.close();
+const { positionals, values } = parsed;
+const [action, subject] = positionals;
+const tenant = values.tenant ?? process.env.BATON_DEFAULT_TENANT ?? 'default';
+if (action === 'list') {
+  const settings = loadSettings();
+  const db = openDatabase(settings);
+  try {
+    const disabled = new DisabledUsers(db).list(values.tenant);
+    if (disabled.length === 0) console.log('No disabled users.');
+    for (const user of disabled) {
+      console.log(`${user.subject.padEnd(24)} tenant=${user.tenant}  disabled=${new Date(user.disabledAt).toISOString()} by ${user.disabledBy}${user.reason ? `  reason: ${user.reason}` : ''}`);
     }
-  } else if ((action === 'disable' || action === 'enable') && subject) {
-    const settings = loadSettings();
-    const db = openDatabase(settings);
-    const user = { tenant, subject };
-    const connection = action === 'disable' ? await connectTemporalClient(settings.temporal).catch((error: Error) => error) : null;
-    try {
-      if (connection instanceof Error) {
-        fail(`cannot use Temporal to cancel ${subject}'s runs, so nothing was changed: ${connection.message}`);
+  } finally {
+    db.close();
+  }
+} else if ((action === 'disable' || action === 'enable') && subject) {
+  const settings = loadSettings();
+  const db = openDatabase(settings);
+  const user = { tenant, subject };
+  const connection = action === 'disable' ? await connectTemporalClient(settings.temporal).catch((error: Error) => error) : null;
+  try {
+    if (connection instanceof Error) {
+      fail(`cannot use Temporal to cancel ${subject}'s runs, so nothing was changed: ${connection.message}`);
+    } else {
+      const disabledUsers = new DisabledUsers(db);
+      const disabling = new UserDisabling({
+        disabledUsers,
+        runs: new RunRegistry(db),
+        // Only cancels runs: no identity to carry, so a plain client.
+        client: new Client({ connection: connection ?? undefined, namespace: settings.temporal.namespace }),
+        audit: new AuditLog(db, loadAuditKey(settings).bytes),
+        sessions: new BrowserSessions(db),
+      });
+      if (action === 'disable') {
+        const result = await disabling.disable(user, operatorActor(tenant), values.reason ?? null);
+        console.log(
+          `${result.newlyDisabled ? 'Disabled' : 'Already disabled:'} ${subject} (tenant ${tenant}); their calls are refused from the next request on. Cancelled ${result.cancelledRuns.length} in-flight run(s)${result.cancelledRuns.length ? `: ${result.cancelledRuns.join(', ')}` : ''}.`,
+        );
+        for (const failed of result.failedRuns) fail(`could not cancel run ${failed.workflowId}: ${failed.error}`);
+      } else if (disabling.enable(user, operatorActor(tenant))) {
+        console.log(`Enabled ${subject} (tenant ${tenant}) again.`);
       } else {
-        const disabledUsers = new DisabledUsers(db);
-        const disabling = new UserDisabling({
-          disabledUsers,
-          runs: new RunRegistry(db),
-          // Only cancels runs: no identity to carry, so a plain client.
-          client: new Client({ connection: connection ?? undefined, namespace: settings.temporal.namespace }),
-          audit: new AuditLog(db, loadAuditKey(settings).bytes),
-          sessions: new BrowserSessions(db),
-        });
-        if (action === 'disable') {
-          const result = await disabling.disable(user, operatorActor(tenant), values.reason ?? null);
-          console.log(
-            `${result.newlyDisabled ? 'Disabled' : 'Already disabled:'} ${subject} (tenant ${tenant}); their calls are refused from the next request on. Cancelled ${result.cancelledRuns.length} in-flight run(s)${result.cancelledRuns.length ? `: ${result.cancelledRuns.join(', ')}` : ''}.`,
-          );
-          for (const failed of result.failedRuns) fail(`could not cancel run ${failed.workflowId}: ${failed.error}`);
-        } else if (disabling.enable(user, operatorActor(tenant))) {
-          console.log(`Enabled ${subject} (tenant ${tenant}) again.`);
-        } else {
-          fail(`${subject} (tenant ${tenant}) is not disabled; see \`baton users list\`.`);
-        }
+        fail(`${subject} (tenant ${tenant}) is not disabled; see \`baton users list\`.`);
       }
-    } finally {
-      if (connection && !(connection instanceof Error)) await connection.close();
-      db.close();
     }
-  } else fail(usage, 2);
-}
+  } finally {
+    if (connection && !(connection instanceof Error)) await connection.close();
+    db.close();
+  }
+} else fail(usage, 2);
