@@ -48,9 +48,9 @@ export function createCallApp(deps: CallAppDependencies) {
     const mode = configured?.mode ?? app.mode;
     const reason = configuredReason(caller.binding.tool, appId, mode, toolOverride !== undefined, configured?.mode === 'service_account' ? configured.reason : undefined);
     const audit = startAudit(deps.audit, caller, { app: appId, action: actionName, stepKey, mode, reason });
-    const done = deps.steps.find(stepKey);
+    const done = await deps.steps.find(stepKey);
     if (done) {
-      audit.finish({ outcome: 'replayed' });
+      await audit.finish({ outcome: 'replayed' });
       return done.result;
     }
 
@@ -61,7 +61,7 @@ export function createCallApp(deps: CallAppDependencies) {
       // The credential wins over a configured extra header of the same name.
       headers = { ...(await extraHeaders(caller, connector, app, deps)), ...credential.headers };
     } catch (error) {
-      audit.finish({ outcome: isConnectionRequired(error) ? 'connection_required' : 'failed', error: messageOf(error) });
+      await audit.finish({ outcome: isConnectionRequired(error) ? 'connection_required' : 'failed', error: messageOf(error) });
       throw error;
     }
     audit.credential(credential);
@@ -74,21 +74,21 @@ export function createCallApp(deps: CallAppDependencies) {
       const response = await sendFromActivity(app.endpoints.apiBaseUrl, withCredential, headers, stepKey);
       answer = { status: response.status, read: action.readAnswer(response.status, response.body) };
     } catch (error) {
-      audit.finish({ outcome: 'failed', error: `could not reach ${connector.displayName}: ${messageOf(error)}` });
+      await audit.finish({ outcome: 'failed', error: `could not reach ${connector.displayName}: ${messageOf(error)}` });
       throw error; // network trouble: Temporal retries the step
     }
 
     const { status, read } = answer;
     if (read.kind === 'ok') {
-      deps.steps.save(stepKey, read.result);
-      audit.finish({ outcome: 'ok', upstreamStatus: status, objectRef: read.objectRef ?? null });
+      await deps.steps.save(stepKey, read.result);
+      await audit.finish({ outcome: 'ok', upstreamStatus: status, objectRef: read.objectRef ?? null });
       return read.result;
     }
-    audit.finish({ outcome: read.kind === 'credential_rejected' ? 'credential_rejected' : 'failed', upstreamStatus: status, error: read.message });
+    await audit.finish({ outcome: read.kind === 'credential_rejected' ? 'credential_rejected' : 'failed', upstreamStatus: status, error: read.message });
     if (read.kind === 'credential_rejected' && credential.owner === 'user') {
       // The provider no longer honours this user's token (revoked in its settings, say): ask again.
-      if (deps.vault.markConnection(caller.identity.tenant, caller.identity.subject, appId, 'needs_reconsent', read.message)) {
-        deps.audit.record({ ...auditContextOf(caller), kind: 'connection.needs_reconsent', outcome: 'needs_reconsent', app: appId, message: read.message });
+      if (await deps.vault.markConnection(caller.identity.tenant, caller.identity.subject, appId, 'needs_reconsent', read.message)) {
+        await deps.audit.record({ ...auditContextOf(caller), kind: 'connection.needs_reconsent', outcome: 'needs_reconsent', app: appId, message: read.message });
       }
       throw connectionRequired(connector, app, 'revoked', `${read.message}; ${caller.identity.subject} must connect ${connector.displayName} again.`);
     }
@@ -116,8 +116,8 @@ function startAudit(log: AuditLog, caller: Caller, call: AuditedCall) {
     credential(presented: PresentedCredential) {
       credential = { ...credential, owner: presented.owner, externalAccount: presented.externalAccount };
     },
-    finish(result: CallResult) {
-      log.record({
+    async finish(result: CallResult): Promise<void> {
+      await log.record({
         kind: 'app_call',
         outcome: result.outcome,
         ...auditContextOf(caller),

@@ -25,10 +25,10 @@ export interface CallerTokenSources {
  * exchanged (RFC 8693) for a token meant for the app.
  */
 /** The caller's inbound token the gateway kept for this run; fails the call clearly when there is none. */
-export function callerToken(caller: Caller, connector: AppConnector, vault: Vault): { ref: string; token: string } {
+export async function callerToken(caller: Caller, connector: AppConnector, vault: Vault): Promise<{ ref: string; token: string }> {
   const { identity } = caller;
   const ref = identity.inboundTokenRef?.replace(/^vault:/, '');
-  const stored = ref ? vault.getInboundToken(ref, identity) : undefined;
+  const stored = ref ? await vault.getInboundToken(ref, identity) : undefined;
   if (!ref || !stored) {
     const why =
       identity.authMethod === 'api_token' ? 'API-token callers have no token of their own to pass on'
@@ -41,7 +41,7 @@ export function callerToken(caller: Caller, connector: AppConnector, vault: Vaul
 
 export async function callerTokenCredential(caller: Caller, connector: AppConnector, credential: CallerTokenMode, sources: CallerTokenSources): Promise<PresentedCredential> {
   const { identity } = caller;
-  const stored = callerToken(caller, connector, sources.vault);
+  const stored = await callerToken(caller, connector, sources.vault);
   const ref = stored.ref;
   const asCaller = (token: string): PresentedCredential => ({ headers: { authorization: `Bearer ${token}` }, owner: 'user', externalAccount: identity.subject });
   if (credential.mode === 'passthrough') {

@@ -22,10 +22,10 @@ export function createConsentActivities(
     async recordConsentRequest(request) {
       const caller = currentCaller();
       const { tenant, subject } = caller.identity;
-      // A retried activity must not ask twice: only the first recording is audited (and notified).
-      if (consents.get(request.consentId)) return;
-      consents.record({ id: request.consentId, tenant, subject, app: request.app, scopes: request.scopes, reason: request.reason, rootWorkflowId: request.rootWorkflowId, waitingWorkflowId: request.waitingWorkflowId });
-      audit.record({ ...auditContextOf(caller), kind: 'consent.requested', outcome: 'pending', app: request.app, message: `needs ${request.app} (${request.reason})`, detail: { consentId: request.consentId } });
+      // A retried activity must not ask twice: only the first recording (the one whose insert landed) is audited (and notified).
+      const recorded = await consents.record({ id: request.consentId, tenant, subject, app: request.app, scopes: request.scopes, reason: request.reason, rootWorkflowId: request.rootWorkflowId, waitingWorkflowId: request.waitingWorkflowId });
+      if (!recorded) return;
+      await audit.record({ ...auditContextOf(caller), kind: 'consent.requested', outcome: 'pending', app: request.app, message: `needs ${request.app} (${request.reason})`, detail: { consentId: request.consentId } });
       const scheduleId = caller.binding.schedule;
       if (scheduleId !== undefined && notifications.notify) {
         await notifications.notify({
@@ -42,9 +42,9 @@ export function createConsentActivities(
     },
     async settleConsentRequest({ consentId, outcome }) {
       const caller = currentCaller();
-      const request = consents.get(consentId);
-      if (request && consents.resolve(consentId, outcome)) {
-        audit.record({ ...auditContextOf(caller), kind: `consent.${outcome}`, outcome, app: request.app, durationMs: Date.now() - request.createdAt, detail: { consentId } });
+      const request = await consents.get(consentId);
+      if (request && (await consents.resolve(consentId, outcome))) {
+        await audit.record({ ...auditContextOf(caller), kind: `consent.${outcome}`, outcome, app: request.app, durationMs: Date.now() - request.createdAt, detail: { consentId } });
       }
     },
   };

@@ -5,7 +5,7 @@ import type { AppSettings } from '../core/config/settings.ts';
 import { UNVERIFIED_ISSUER } from '../core/identity/context.ts';
 import type { AppOAuthClient } from '../core/oauth/oauth-client.ts';
 import type { AuditLog } from '../core/audit/audit-log.ts';
-import { ConnectionUnavailableError, RefreshRejectedError, type Refresher, type Vault } from '../core/vault/index.ts';
+import { ConnectionUnavailableError, RefreshRejectedError, type RefreshedTokens, type Refresher, type Vault } from '../core/vault/index.ts';
 import { auditContextOf } from './audit-context.ts';
 import type { Caller } from './caller-context.ts';
 import { callerTokenCredential, isCallerTokenMode, type CallerTokenSources } from './caller-token-credentials.ts';
@@ -28,7 +28,7 @@ export interface CredentialSources extends OrganisationCredentialSources, Pick<C
  * never falling back to a service account or another user.
  */
 export async function resolveCredential(caller: Caller, connector: AppConnector, app: AppSettings, sources: CredentialSources): Promise<PresentedCredential> {
-  const supplied = app.allowHeaderOverride ? callerSuppliedHeaders(caller, app.id, sources.vault) : undefined;
+  const supplied = app.allowHeaderOverride ? await callerSuppliedHeaders(caller, app.id, sources.vault) : undefined;
   if (supplied) return { headers: supplied, owner: 'user', externalAccount: 'headers supplied by the caller' };
   const configured = sources.toolCredential(caller.binding.tool, app.id) ?? app.credential;
   if (configured?.mode === 'api_key' && configured.scope === 'individual') {
@@ -104,8 +104,8 @@ function explainMissing(caller: Caller, connector: AppConnector, reason: Connect
   }
 }
 
-function serviceAccountCredential(connector: AppConnector, { vault }: CredentialSources): PresentedCredential {
-  const secret = vault.getServiceCredential(connector.id);
+async function serviceAccountCredential(connector: AppConnector, { vault }: CredentialSources): Promise<PresentedCredential> {
+  const secret = await vault.getServiceCredential(connector.id);
   if (!secret) {
     throw ApplicationFailure.nonRetryable(
       `No service account is stored for ${connector.displayName}; an administrator must add one (see README, "Service accounts").`,
@@ -120,10 +120,10 @@ function serviceAccountCredential(connector: AppConnector, { vault }: Credential
 }
 
 /** The headers the client sent for this app with the call (X-Baton-Forward-Headers), kept in the vault for the run. */
-function callerSuppliedHeaders(caller: Caller, app: string, vault: Vault): Record<string, string> | undefined {
+async function callerSuppliedHeaders(caller: Caller, app: string, vault: Vault): Promise<Record<string, string> | undefined> {
   const { identity } = caller;
   const ref = identity.headerOverrideRef?.replace(/^vault:/, '');
-  const stored = ref ? vault.getInboundToken(ref, identity) : undefined;
+  const stored = ref ? await vault.getInboundToken(ref, identity) : undefined;
   return stored ? (JSON.parse(stored.token) as Record<string, Record<string, string>>)[app] : undefined;
 }
 
@@ -131,15 +131,17 @@ function callerSuppliedHeaders(caller: Caller, app: string, vault: Vault): Recor
 function auditedRefresh(caller: Caller, connector: AppConnector, audit: AuditLog, refresh: Refresher): Refresher {
   return async (refreshToken) => {
     const started = Date.now();
-    const record = (kind: 'connection.refreshed' | 'connection.refresh_failed', outcome: string, message: string | null) =>
-      audit.record({ ...auditContextOf(caller), kind, outcome, app: connector.id, durationMs: Date.now() - started, message });
+    const record = async (kind: 'connection.refreshed' | 'connection.refresh_failed', outcome: string, message: string | null) => {
+      await audit.record({ ...auditContextOf(caller), kind, outcome, app: connector.id, durationMs: Date.now() - started, message });
+    };
+    let tokens: RefreshedTokens;
     try {
-      const tokens = await refresh(refreshToken);
-      record('connection.refreshed', 'ok', null);
-      return tokens;
+      tokens = await refresh(refreshToken);
     } catch (error) {
-      record('connection.refresh_failed', error instanceof RefreshRejectedError ? 'rejected' : 'failed', error instanceof Error ? error.message : String(error));
+      await record('connection.refresh_failed', error instanceof RefreshRejectedError ? 'rejected' : 'failed', error instanceof Error ? error.message : String(error));
       throw error;
     }
+    await record('connection.refreshed', 'ok', null);
+    return tokens;
   };
 }

@@ -31,7 +31,7 @@ export async function extraHeaders(caller: Caller, connector: AppConnector, app:
         break;
       }
       case 'caller_token':
-        headers[name] = `${header.prefix}${callerToken(caller, connector, sources.vault).token}`;
+        headers[name] = `${header.prefix}${(await callerToken(caller, connector, sources.vault)).token}`;
         break;
       case 'service_token': {
         const secret = secretReader(connector, sources.secretsDir);
@@ -53,7 +53,7 @@ async function vaultCredential(caller: Caller, connector: AppConnector, credenti
   const missing = (whose: string) =>
     ApplicationFailure.nonRetryable(`${connector.displayName} calls need the vault credential "${credential}" (${whose}), and there is none; an administrator must store it.`, FailureType.serviceAccountMissing);
   if (!perUser) {
-    const stored = vault.getServiceCredential(credential);
+    const stored = await vault.getServiceCredential(credential);
     const value = stored?.token ?? stored?.key;
     if (!value) throw missing("the organisation's");
     return value;

@@ -9,9 +9,9 @@ export function createRunRecordActivities(audit: AuditLog): Pick<BatonActivities
     async recordRunEvent({ event, startedAt, message }) {
       const context = auditContextOf(currentCaller());
       if (event === 'started') {
-        audit.record({ ...context, kind: 'tool_call.started', outcome: 'started' });
+        await audit.record({ ...context, kind: 'tool_call.started', outcome: 'started' });
       } else {
-        audit.record({ ...context, kind: 'tool_call.finished', outcome: event, durationMs: Date.now() - startedAt, message });
+        await audit.record({ ...context, kind: 'tool_call.finished', outcome: event, durationMs: Date.now() - startedAt, message });
       }
     },
   };

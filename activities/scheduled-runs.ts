@@ -58,17 +58,17 @@ export function createScheduledRunCheck({ store, settleMs = 3_000 }: ScheduledRu
     if (!isScheduledRunId(root, prefix)) {
       throw new IdentityRejectedError(`The identity was signed for the runs of schedule "${scheduleId}" but is used by run "${root}", which is not one of them.`);
     }
-    const schedule = store.get(scheduleId);
+    const schedule = await store.get(scheduleId);
     if (!schedule) throw new IdentityRejectedError(`The identity belongs to schedule "${scheduleId}", which no longer exists; deleting a schedule withdraws its identity.`);
     if (schedule.tenant !== identity.tenant || schedule.subject !== identity.subject || schedule.tool !== binding.tool || schedule.workflowIdPrefix !== prefix) {
       throw new IdentityRejectedError(`The identity does not match schedule "${scheduleId}" (its owner, tool or run ids differ).`);
     }
     // Checked at every step, so disabling the user stops even a run under way; enabling them again resumes the schedule.
-    if (store.isDisabled(identity)) throw new IdentityRejectedError(`The owner of schedule "${scheduleId}" (${identity.subject}) has been disabled; their schedules act no more.`);
+    if (await store.isDisabled(identity)) throw new IdentityRejectedError(`The owner of schedule "${scheduleId}" (${identity.subject}) has been disabled; their schedules act no more.`);
     const execution = context.info.workflowExecution;
     if (!execution) throw new IdentityRejectedError('A schedule identity is only accepted inside a workflow run.');
     const atRoot = runPath.length === 1;
-    const known = store.scheduledRun(root);
+    const known = await store.scheduledRun(root);
     // Later steps of an execution already verified. A child's steps trust the root's verification: only
     // workflow code of a verified root starts children with this path.
     if (known && known.scheduleId === scheduleId && (!atRoot || known.runId === execution.runId)) return;
@@ -93,7 +93,7 @@ export function createScheduledRunCheck({ store, settleMs = 3_000 }: ScheduledRu
     if (canonicalJson(input) !== canonicalJson(schedule.arguments)) {
       throw new IdentityRejectedError(`Run "${root}" was not started with the arguments of schedule "${scheduleId}".`);
     }
-    store.recordScheduledRun({
+    await store.recordScheduledRun({
       workflowId: root,
       runId: atRoot ? execution.runId : description.runId,
       scheduleId,

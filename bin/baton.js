@@ -14,8 +14,16 @@ const commands = {
   keys: ['../cli/keys.ts', 'rotate the vault or identity key online: baton keys rotate-vault | rotate-identity | retire-identity <kid> | status'],
 };
 const [command] = process.argv.slice(2);
-if (!(command in commands)) {
-  console.error(`usage: baton <command>\n${Object.entries(commands).map(([name, [, what]]) => `  ${name.padEnd(12)} ${what}`).join('\n')}`);
+const usage = `usage: baton <command>\n${Object.entries(commands)
+  .map(([name, [, what]]) => `  ${name.padEnd(12)} ${what}`)
+  .join('\n')}`;
+if (command === 'help' || command === '--help' || command === '-h') {
+  console.log(usage);
+  process.exit(0);
+}
+// Own keys only: `in` or a plain lookup would also find Object.prototype's (`toString`, `constructor`, `__proto__`).
+if (command === undefined || !Object.hasOwn(commands, command)) {
+  console.error(`${command === undefined ? 'baton: no command given.' : `baton: unknown command "${command}".`}\n${usage}`);
   process.exit(2);
 }
 await import(new URL(commands[command][0], import.meta.url).href);

@@ -4,15 +4,17 @@
  *   baton audit export [same filters] > audit.jsonl
  *   baton audit who --app jira --object OPS-12 [--json]
  *   baton audit verify [--expect-head <seq>:<hash>]
+ *   baton audit checkpoint
  * Reading goes through the gateway's audit API with your token (BATON_TOKEN or --token), so you see what
  * the API lets you see: your own records, or everyone's with the owner or admin role. `verify` is an
  * operator's check of the database itself and needs the server's audit key.
  */
 import type { AuditRecord } from '../core/audit/audit-event.ts';
+import { writeCheckpoint } from '../core/audit/checkpoints.ts';
+import { verifyAuditChain } from '../core/audit/verify-chain.ts';
 import { loadSettings } from '../core/config/settings.ts';
 import { describeDatabase, openDatabase } from '../core/db.ts';
 import { loadAuditKey } from '../core/stores.ts';
-import { verifyAuditChain } from '../core/audit/verify-chain.ts';
 import { formatAuditTable } from './audit-table.ts';
 import { parseCommandLine } from './command-line.ts';
 import { apiOptions, callGateway, GatewayApiError } from './gateway-api.ts';
@@ -22,10 +24,11 @@ const usage = `usage: baton audit [--user U] [--app A] [--tool T] [--run ID] [--
        baton audit export [filters]            JSON Lines on stdout
        baton audit who --app A --object ID     who made that change (e.g. --app jira --object OPS-12)
        baton audit verify [--expect-head SEQ:HASH]
-options: --url <gateway> (BATON_URL, default http://127.0.0.1:3000)  --token <bearer> (BATON_TOKEN; e.g. $(npx baton token alice))`;
+       baton audit checkpoint
+options: --url <gateway> (BATON_URL; default: the dev instance this project runs, else http://127.0.0.1:3000)  --token <bearer> (BATON_TOKEN; e.g. $(npx baton token alice))`;
 
 const { positionals, values } = parseCommandLine('audit', usage, {
-  ...Object.fromEntries(filterOptions.map((name) => [name, { type: 'string' as const }])),
+  ...(Object.fromEntries(filterOptions.map((name) => [name, { type: 'string' as const }])) as Record<(typeof filterOptions)[number], { type: 'string' }>),
   object: { type: 'string' },
   json: { type: 'boolean' },
   ...apiOptions,
@@ -75,21 +78,34 @@ if (values.help) {
   }
 } else if (command === 'verify') {
   const settings = loadSettings();
-  const db = openDatabase(settings);
+  const db = await openDatabase(settings);
   try {
     const expected = values['expect-head'] as string | undefined;
     const head = expected ? /^(\d+):(\S+)$/.exec(expected) : null;
     if (expected && !head) fail('--expect-head takes <seq>:<hash>, as printed by an earlier verify.', 2);
-    const report = verifyAuditChain(db, loadAuditKey(settings).bytes, head ? { seq: Number(head[1]), hash: head[2]! } : undefined);
+    const report = await verifyAuditChain(db, loadAuditKey(settings).bytes, head ? { seq: Number(head[1]), hash: head[2]! } : undefined);
     for (const problem of report.problems) console.log(`FAIL ${problem.message}`);
     if (report.problems.length > 0) {
       console.log(`The audit log at ${describeDatabase(settings)} has been tampered with: ${report.problems.length} problem(s) in ${report.records} records.`);
       process.exitCode = 1;
     } else {
-      console.log(`OK: ${report.records} records, chain intact.${report.head ? ` Head ${report.head.seq}:${report.head.hash} (keep it elsewhere; pass it to --expect-head later to detect a cut tail).` : ''}`);
+      const head = report.head
+        ? ` Head ${report.head.seq}:${report.head.hash} (the newest checkpoint: keep it elsewhere; pass it to --expect-head later to detect a cut tail).`
+        : ' No checkpoint yet (processes write one every BATON_AUDIT_CHECKPOINT_SECONDS and when they stop; `baton audit checkpoint` writes one now).';
+      const uncovered = report.uncovered > 0 ? ` ${report.uncovered} record(s) written since that checkpoint are covered by the next one.` : '';
+      console.log(`OK: ${report.records} records in ${report.chains} chain(s) and ${report.checkpoints} checkpoint(s), intact.${head}${uncovered}`);
     }
   } finally {
-    db.close();
+    await db.close();
+  }
+} else if (command === 'checkpoint') {
+  const settings = loadSettings();
+  const db = await openDatabase(settings);
+  try {
+    const written = await writeCheckpoint(db, loadAuditKey(settings).bytes);
+    console.log(written === null ? 'No chain moved since the last checkpoint (or another process wrote it just now): nothing to write.' : `Checkpoint #${written} written.`);
+  } finally {
+    await db.close();
   }
 } else {
   fail(usage, 2);

@@ -53,10 +53,10 @@ async function asUser(action: string, app: string | undefined, api: { url?: stri
 /** As an operator with the server's database and keys. */
 async function asOperator(action: string, user: { tenant: string; subject: string }, app: string | undefined): Promise<void> {
   const settings = loadSettings();
-  const stores = openStores(settings);
+  const stores = await openStores(settings);
   try {
     if (action === 'list') {
-      const connections = stores.vault.listConnections(user.tenant, user.subject);
+      const connections = await stores.vault.listConnections(user.tenant, user.subject);
       if (connections.length === 0) console.log(`${user.subject} (tenant ${user.tenant}) has no app connections.`);
       for (const connection of connections) {
         console.log(line({ ...connection, connectedAt: new Date(connection.createdAt).toISOString(), lastUsedAt: connection.lastUsedAt === null ? null : new Date(connection.lastUsedAt).toISOString() }));
@@ -68,7 +68,7 @@ async function asOperator(action: string, user: { tenant: string; subject: strin
     if (!result.revoked) fail(`${user.subject} (tenant ${user.tenant}) has no ${app} connection; see \`baton connections list --user ${user.subject}\`.`);
     else console.log(revokedMessage(`${user.subject}'s`, app!, result));
   } finally {
-    stores.db.close();
+    await stores.close();
   }
 }
 

@@ -40,7 +40,7 @@ import { reencryptVault, RotationLock, type RotationReport } from '../core/vault
 import { vaultKeyCensus } from '../core/vault/sealed-columns.ts';
 import { parseCommandLine } from './command-line.ts';
 import { findIdentityKeyUsage } from './identity-key-usage.ts';
-import { operatorChanges } from './operator-audit.ts';
+import { operatorChanges, type OperatorChanges } from './operator-audit.ts';
 
 const usage = `usage: baton keys status
        baton keys rotate-vault [--batch-size <n>] [--pause-ms <ms>] [--settle-ms <ms>] [--delete-corrupt] [--delete-lost-key <fingerprint>]...
@@ -90,9 +90,9 @@ function commandKeyring(settings: BatonSettings): { ring: VaultKeyring; mode: 'e
   return { ring: { current: current!, previous }, mode: 'file', file };
 }
 
-function printCensus(db: SqlDatabase, ring: VaultKeyring): void {
+async function printCensus(db: SqlDatabase, ring: VaultKeyring): Promise<void> {
   const known = new Map([[ring.current.fingerprint, 'current'], ...ring.previous.map((key) => [key.fingerprint, 'previous'] as [string, string])]);
-  for (const [label, counts] of vaultKeyCensus(db)) {
+  for (const [label, counts] of await vaultKeyCensus(db)) {
     const parts = [...counts].map(([fingerprint, n]) => `${n} under ${fingerprint === 'malformed' ? 'no key (malformed)' : `${fingerprint} (${known.get(fingerprint) ?? 'NOT CONFIGURED'})`}`);
     console.log(`  ${`${label}:`.padEnd(21)} ${parts.join(', ') || 'none'}`);
   }
@@ -119,21 +119,21 @@ function leftovers(report: RotationReport): { underOtherKeys: number; unreadable
 async function rotateVault(options: { batchSize: number; pauseMs: number; settleMs: number; deleteCorrupt: boolean; deleteLostKeys: string[] }): Promise<void> {
   const settings = loadSettings();
   const { ring, mode, file } = commandKeyring(settings);
-  const db = openDatabase(settings);
+  const db = await openDatabase(settings);
   const lock = new RotationLock(db);
+  const audit = operatorChanges(settings, db);
   try {
     // Keys that do not open this vault's key check belong to another vault: refuse before touching anything
     // (and above all before a --delete-… option could delete anything).
     try {
-      checkKeyCheckValue(db, ring);
+      await checkKeyCheckValue(db, ring);
     } catch (error) {
       if (!(error instanceof VaultKeyMismatchError)) throw error;
       throw new Error(
         `${error.message}. To rotate, keep the key the vault is under now configured as a previous key: ${mode === 'env' ? 'BATON_VAULT_KEY=<new key> and BATON_VAULT_PREVIOUS_KEYS=<the key it is under now>' : `the key it is under now after the current key in ${file}`}. Nothing was changed.`,
       );
     }
-    lock.acquire();
-    const audit = operatorChanges(settings, db);
+    await lock.acquire();
     const rotate = (keys: VaultKeyring) =>
       reencryptVault(db, keys, {
         batchSize: options.batchSize,
@@ -145,16 +145,17 @@ async function rotateVault(options: { batchSize: number; pauseMs: number; settle
     if (mode === 'env') await rotateVaultFromEnvironment(db, ring, rotate, audit);
     else await rotateDevVault(db, ring, file, options.settleMs, rotate, audit);
   } finally {
-    lock.release();
-    db.close();
+    await lock.release();
+    await audit.close();
+    await db.close();
   }
 }
 
 type Rotate = (keys: VaultKeyring) => Promise<RotationReport>;
-type Audit = ReturnType<typeof operatorChanges>;
+type Audit = OperatorChanges;
 
 async function rotateVaultFromEnvironment(db: SqlDatabase, ring: VaultKeyring, rotate: Rotate, audit: Audit): Promise<void> {
-  const census = vaultKeyCensus(db);
+  const census = await vaultKeyCensus(db);
   const notCurrent = [...census.values()].some((counts) => [...counts.keys()].some((fingerprint) => fingerprint !== ring.current.fingerprint && fingerprint !== 'malformed'));
   if (ring.previous.length === 0 && !notCurrent) {
     // Nothing to move: this is the start of a rotation. Say exactly what to configure.
@@ -181,7 +182,7 @@ To rotate to a new key (fingerprint ${next.key.fingerprint}; made just now, show
   printReport(report);
   const { underOtherKeys, unreadable } = leftovers(report);
   const moved = report.columns.reduce((sum, column) => sum + column.reencrypted, 0);
-  audit('vault.key_rotated', { to: ring.current.fingerprint, from: ring.previous.map((key) => key.fingerprint).join(','), reencrypted: String(moved), remaining: String(underOtherKeys) });
+  await audit.record('vault.key_rotated', { to: ring.current.fingerprint, from: ring.previous.map((key) => key.fingerprint).join(','), reencrypted: String(moved), remaining: String(underOtherKeys) });
   if (underOtherKeys > 0 || unreadable > 0) {
     fail(stuckMessage(report, 'BATON_VAULT_PREVIOUS_KEYS'));
     return;
@@ -219,7 +220,7 @@ Running Baton processes that use this file seal with the new key from their next
   await new Promise((resolve) => setTimeout(resolve, settleMs));
   const last = await rotate(ring);
   const moved = [...report.columns, ...last.columns].reduce((sum, column) => sum + column.reencrypted, 0);
-  audit('vault.key_rotated', { to: ring.current.fingerprint, from: ring.previous.map((key) => key.fingerprint).join(','), reencrypted: String(moved), remaining: '0' });
+  await audit.record('vault.key_rotated', { to: ring.current.fingerprint, from: ring.previous.map((key) => key.fingerprint).join(','), reencrypted: String(moved), remaining: '0' });
   console.log(`Every sealed value is now under ${ring.current.fingerprint}, and ${file} no longer holds ${ring.previous.map((key) => key.fingerprint).join(', ')}: the old key opens nothing.`);
 }
 
@@ -248,12 +249,12 @@ async function vaultStatus(settings: BatonSettings): Promise<void> {
     return;
   }
   const { ring, mode, file } = commandKeyring(settings);
-  const db = openDatabase(settings);
+  const db = await openDatabase(settings);
   try {
     console.log(`Vault keys (${mode === 'env' ? 'BATON_VAULT_KEY / BATON_VAULT_PREVIOUS_KEYS' : file}): current ${ring.current.fingerprint}${ring.previous.length ? `, previous ${ring.previous.map((key) => key.fingerprint).join(', ')}` : ''}`);
-    printCensus(db, ring);
+    await printCensus(db, ring);
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -270,12 +271,7 @@ async function rotateIdentity(settings: BatonSettings): Promise<void> {
   const publicKeys = withNewSigningKey(keys.publicKeys, next);
   const retiring = keys.publicKeys.keys.map((key) => key.kid!);
   const latest = new Date(Date.now() + IDENTITY_TOKEN_DAYS * 86_400_000).toISOString().slice(0, 10);
-  const db = openDatabase(settings);
-  try {
-    operatorChanges(settings, db)('identity.key_rotated', { kid: next.kid!, stillTrusted: retiring.join(',') });
-  } finally {
-    db.close();
-  }
+  await recordOperatorChange(settings, 'identity.key_rotated', { kid: next.kid!, stillTrusted: retiring.join(',') });
   if (keys.source === 'file') {
     const file = identityKeyFile(settings);
     const current = readDevIdentityFile(file)!;
@@ -328,12 +324,7 @@ async function retireIdentity(settings: BatonSettings, kid: string, force: boole
     }
     console.log(`No open run or schedule carries an identity signed with "${kid}" (${usage.examined} examined).`);
   }
-  const db = openDatabase(settings);
-  try {
-    operatorChanges(settings, db)('identity.key_retired', { kid, stillTrusted: kids(remaining), forced: String(force) });
-  } finally {
-    db.close();
-  }
+  await recordOperatorChange(settings, 'identity.key_retired', { kid, stillTrusted: kids(remaining), forced: String(force) });
   if (keys.source === 'file') {
     const file = identityKeyFile(settings);
     const current = readDevIdentityFile(file)!;
@@ -344,6 +335,18 @@ async function retireIdentity(settings: BatonSettings, kid: string, force: boole
   console.log(`Set BATON_IDENTITY_JWKS on every worker (and gateway) to the key set without ${kid}, and restart them; identities signed with it are refused from then on:
 
 ${envLine('BATON_IDENTITY_JWKS', JSON.stringify(remaining))}`);
+}
+
+/** One change in the audit trail, for commands that otherwise do not touch the database. */
+async function recordOperatorChange(settings: BatonSettings, action: string, detail: Record<string, string>): Promise<void> {
+  const db = await openDatabase(settings);
+  const changes = operatorChanges(settings, db);
+  try {
+    await changes.record(action, detail);
+  } finally {
+    await changes.close();
+    await db.close();
+  }
 }
 
 async function identityStatus(settings: BatonSettings): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * `baton token <user>`: prints a bearer token for Baton's MCP endpoint and nothing else on stdout, for
- * scripts. Development identity providers only: it answers the sign-in form itself.
+ * scripts. Development identity providers only: it answers the sign-in form itself. The token is for the
+ * Baton this project directory is running (see devEndpoints); stderr says so when it had to assume one.
  */
 import { parseArgs } from 'node:util';
 import { devToken } from './dev-token.ts';
@@ -16,7 +17,7 @@ if (!user) {
   process.exit(2);
 }
 try {
-  process.stdout.write(`${await devToken(user, { password: values.password, scope: values.scope })}\n`);
+  process.stdout.write(`${await devToken(user, { password: values.password, scope: values.scope, onNote: (note) => console.error(`baton token: ${note}`) })}\n`);
 } catch (error) {
   console.error(`baton token: ${(error as Error).message}`);
   process.exit(1);

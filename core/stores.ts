@@ -12,6 +12,8 @@ export interface BatonStores {
   consents: ConsentStore;
   audit: AuditLog;
   steps: StepStore;
+  /** Closes the audit log (its writer's chain), then the database. */
+  close(): Promise<void>;
 }
 
 /** The key of the audit chain (BATON_AUDIT_KEY; in development a file under BATON_HOME). */
@@ -26,16 +28,38 @@ export function vaultKeyFile(settings: BatonSettings): string {
 
 /**
  * Opens the configured database (SQLite, or PostgreSQL with BATON_DATABASE_URL) and every store on it.
- * Throws at once (before any work is accepted) when the database cannot be reached, or when the vault key
+ * Rejects at once (before any work is accepted) when the database cannot be reached, or when the vault key
  * does not match the database, with a message that says which key is expected.
  */
-export function openStores(settings: BatonSettings, env: NodeJS.ProcessEnv = process.env): BatonStores {
-  const db = openDatabase(settings);
+export async function openStores(settings: BatonSettings, env: NodeJS.ProcessEnv = process.env): Promise<BatonStores> {
+  const db = await openDatabase(settings);
   try {
-    const vault = Vault.open(db, loadVaultKeyring({ env, devKeyFile: vaultKeyFile(settings) }));
-    return { db, vault, consents: new ConsentStore(db), audit: new AuditLog(db, loadAuditKey(settings, env).bytes), steps: new StepStore(db) };
+    const vault = await Vault.open(db, loadVaultKeyring({ env, devKeyFile: vaultKeyFile(settings) }));
+    const audit = new AuditLog(db, loadAuditKey(settings, env).bytes, {
+      checkpointEveryMs: settings.auditCheckpointEveryMs,
+      onCheckpointError: (error) => console.warn(`baton: could not write an audit checkpoint (the next one tries again): ${(error as Error).message}`),
+    });
+    let closing: Promise<void> | undefined;
+    return {
+      db,
+      vault,
+      consents: new ConsentStore(db),
+      audit,
+      steps: new StepStore(db),
+      close() {
+        // Once: a second call (a shutdown path and a finally, say) waits for the first.
+        closing ??= (async () => {
+          try {
+            await audit.close();
+          } finally {
+            await db.close();
+          }
+        })();
+        return closing;
+      },
+    };
   } catch (error) {
-    db.close();
+    await db.close();
     throw error;
   }
 }

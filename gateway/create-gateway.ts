@@ -9,14 +9,15 @@ import type { IdentitySigner } from '../core/identity/signer.ts';
 import type { BatonStores } from '../core/stores.ts';
 import type { CallableDefinition } from '../workflows/sdk/define.ts';
 import { createAccessTokenVerifier } from './auth/access-token-verifier.ts';
-import { AccessGrants } from './access/access-grants.ts';
+import { AccessGrants } from '../core/access/access-grants.ts';
 import { AccessPolicy } from './access/access-policy.ts';
 import { ToolAccess } from './access/tool-access.ts';
-import { ApiTokenStore } from './auth/api-tokens.ts';
+import { ApiTokenStore } from '../core/api-tokens/api-token-store.ts';
 import { declareConfiguredApiTokens } from './auth/declared-api-tokens.ts';
 import { verifierPerIssuer } from './auth/issuer-router.ts';
 import { ConnectFlow } from './consent/connect-flow.ts';
-import { DisabledUsers, refuseDisabledUsers } from './access/disabled-users.ts';
+import { DisabledUsers } from '../core/access/disabled-users.ts';
+import { refuseDisabledUsers } from './access/refuse-disabled-users.ts';
 import { UserDisabling } from './access/user-disabling.ts';
 import { ConnectionRevocation } from './connections/connection-revocation.ts';
 import { adminRoutes } from './http/admin-routes.ts';
@@ -32,15 +33,15 @@ import { passthroughAuth } from './http/passthrough-auth.ts';
 import { mcpEndpoint } from './http/mcp-endpoint.ts';
 import { protectedResourceMetadataUrl, protectedResourceRoutes } from './http/protected-resource.ts';
 import { createMetrics, metricsHandler } from '../core/metrics/metrics.ts';
-import { LegacyClientCapabilities } from './mcp/legacy-clients.ts';
+import { LegacyClientCapabilities } from '../core/mcp/legacy-clients.ts';
 import { mcpCallMetrics } from './mcp/mcp-metrics.ts';
 import { mcpServerFactory } from './mcp/mcp-server.ts';
 import { ToolRunner } from './mcp/tool-runner.ts';
-import { RunRegistry } from './runs/run-registry.ts';
+import { RunRegistry } from '../core/runs/run-registry.ts';
 import { ScheduleStore } from '../core/schedules/schedule-store.ts';
 import { ScheduleService } from './schedules/schedule-service.ts';
 import { loadScheduleSettings } from './schedules/schedule-settings.ts';
-import { BrowserSessions } from './web/browser-sessions.ts';
+import { BrowserSessions } from '../core/sessions/browser-sessions.ts';
 import { accountRoutes } from './web/account-routes.ts';
 import { consentRoutes } from './web/consent-routes.ts';
 import { OidcSignIn } from './web/oidc-sign-in.ts';
@@ -68,9 +69,10 @@ export interface Gateway {
 /**
  * The gateway as one express app: MCP at `/mcp` (stateless, both protocol eras), its OAuth metadata,
  * the consent pages, and health checks. Everything a later request needs is in Temporal or the
- * database, so any number of these can sit behind a plain load balancer.
+ * database, so any number of these can sit behind a plain load balancer. Resolves once the
+ * configuration file's API tokens are in the database.
  */
-export function createGateway(deps: GatewayDependencies): Gateway {
+export async function createGateway(deps: GatewayDependencies): Promise<Gateway> {
   const { settings, gateway, stores, client, log } = deps;
   // Each MCP server is its own OAuth resource: tokens must name its URL (RFC 8707), so one verifier each,
   // per identity provider (the one in the environment, and any the configuration file adds).
@@ -93,7 +95,7 @@ export function createGateway(deps: GatewayDependencies): Gateway {
       ]),
     );
   const apiTokens = new ApiTokenStore(stores.db);
-  declareConfiguredApiTokens(settings, apiTokens, deps.env);
+  await declareConfiguredApiTokens(settings, apiTokens, deps.env);
   const legacyClients = new LegacyClientCapabilities(stores.db);
   const grants = new AccessGrants(stores.db);
   const policy = new AccessPolicy(settings.config, grants);

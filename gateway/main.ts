@@ -39,8 +39,14 @@ try {
     console.log('gateway stopped');
     process.exit(0);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const onSignal = (signal: NodeJS.Signals) => {
+    stop(signal).catch((error: unknown) => {
+      console.error(`gateway: error while stopping: ${(error as Error).message}`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 } catch (error) {
   console.error(`gateway failed to start: ${(error as Error).message}`);
   process.exit(1);

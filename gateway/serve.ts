@@ -52,15 +52,15 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
     const settings = loadSettings(env);
     const graceMs = shutdownGraceMs(env);
     const gatewaySettings = loadGatewaySettings(settings, env);
-    const stores = openStores(settings, env);
-    opened.push(() => stores.db.close());
+    const stores = await openStores(settings, env);
+    opened.push(() => stores.close());
     const keys = await loadIdentityKeys({ env, devKeyFile: join(settings.home, 'identity-key.json') });
     if (!keys.privateJwk) throw new Error('The gateway signs identities: set BATON_IDENTITY_PRIVATE_JWK (the workers get the public half in BATON_IDENTITY_JWKS).');
     const tracing = startTracing({ serviceName: 'baton-gateway', env });
     opened.push(() => tracing.shutdown());
     const client = await connectTemporal(settings, { tracer: tracing.tracer });
     opened.push(() => client.connection.close());
-    const gateway = createGateway({ settings, gateway: gatewaySettings, stores, client, sign: await createIdentitySigner(keys.privateJwk), tools: options.tools, log: options.log, version, env });
+    const gateway = await createGateway({ settings, gateway: gatewaySettings, stores, client, sign: await createIdentitySigner(keys.privateJwk), tools: options.tools, log: options.log, version, env });
     const handle = tracing.tracer ? traceRequests(tracing.tracer, gateway.app) : gateway.app;
     let draining = false;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -96,7 +96,7 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
           await gateway.close();
           await client.connection.close();
           await tracing.shutdown();
-          stores.db.close();
+          await stores.close();
         })()),
     };
   } catch (error) {

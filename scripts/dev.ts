@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { recordDevInstance } from '../core/config/dev-instance.ts';
 import { createLogger } from '../gateway/logger.ts';
 import { serveGateway, type RunningGateway } from '../gateway/serve.ts';
 import { startSandbox, type RunningSandbox } from '../sandbox/server.ts';
@@ -116,6 +117,20 @@ try {
   // Stopped first (it is pushed last): no new runs while the worker finishes its activities.
   started.push({ name: 'the gateway', stop: () => gateway.close() });
   say(`gateway ready at ${gateway.url} (your pages at /account, consent at /connect/…, metrics at /metrics, health at /healthz and /readyz)`);
+  // .baton/instance.json tells `baton token` and the other commands run from this directory where this
+  // instance is (its ports may not be the defaults); removed again when this process exits.
+  const forgetInstance = recordDevInstance(home, {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    publicUrl: gateway.settings.publicUrl,
+    mcpUrl: gateway.mcpUrl,
+    gatewayPort: devPorts.gateway,
+    sandboxUrl: sandbox.url,
+    idpIssuer: sandbox.idpIssuer,
+    temporalAddress: `127.0.0.1:${devPorts.temporal}`,
+    temporalUiUrl: `http://127.0.0.1:${devPorts.temporalUi}`,
+  });
+  process.on('exit', forgetInstance);
   await workerReady;
   console.log(`
 baton: ready.

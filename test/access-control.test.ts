@@ -1,7 +1,7 @@
 /** Deny by default: access lists per MCP server and per tool, run-time grants, virtual servers, roles. */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ApiTokenStore } from '../gateway/auth/api-tokens.ts';
+import { ApiTokenStore } from '../core/api-tokens/api-token-store.ts';
 import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { postMcp, toolsCall } from './support/mcp-http.ts';
 import { runsOf } from './support/runs.ts';
@@ -70,9 +70,9 @@ test('adding the user takes effect on the next call, and removing them too, with
 test('a per-tool list narrows the server list', async () => {
   const alice = await gs.tokenFor('alice');
   expect(await list(alice)).toContain('open_ops_ticket');
-  const { token: other } = new ApiTokenStore(gs.stack.stores.db).create('other', { tenant: 'acme' });
+  const { token: other } = await new ApiTokenStore(gs.stack.stores.db).create('other', { tenant: 'acme' });
   expect(await list(other)).toEqual([]);
-  const { token: ci } = new ApiTokenStore(gs.stack.stores.db).create('ci', { tenant: 'acme' });
+  const { token: ci } = await new ApiTokenStore(gs.stack.stores.db).create('ci', { tenant: 'acme' });
   expect(await list(ci)).toEqual(['get_run_result', 'open_ops_ticket']);
 });
 
@@ -125,7 +125,7 @@ test('the admin API: admins change access lists and API tokens, viewers only rea
 
   const anonymous = await fetch(`${gs.url}/admin/servers`);
   expect(anonymous.status).toBe(401);
-  const { token: service } = new ApiTokenStore(gs.stack.stores.db).create('admin-wannabe', { tenant: 'acme' });
+  const { token: service } = await new ApiTokenStore(gs.stack.stores.db).create('admin-wannabe', { tenant: 'acme' });
   expect((await admin(service, 'GET', '/servers')).json.message).toContain('admin-wannabe has no role');
 });
 

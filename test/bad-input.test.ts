@@ -75,7 +75,7 @@ test.each([
 });
 
 test("a corrupted vault row asks that user to reconnect; other users' connections keep working", async () => {
-  stack.stores.db.run(`UPDATE vault_connections SET sealed_secret = 'v1.garbage' WHERE subject = 'alice' AND app = 'slack'`);
+  await stack.stores.db.run(`UPDATE vault_connections SET sealed_secret = 'v1.garbage' WHERE subject = 'alice' AND app = 'slack'`);
 
   const aliceRun = await stack.run(alice, callAnything, { app: 'slack', action: 'auth.test', input: {} });
   const paused = await stack.awaitOutcome(aliceRun);

@@ -162,7 +162,7 @@ test('alice: consent links from her MCP client in Chromium, the run completes, h
     await clickAndWait(alice, `a[href="/account/runs/${aliceRunId}"]`);
     expect(await textOf(alice.page.locator('h1'))).toContain('Run of triage_pull_request');
     const steps = alice.page.locator('table tbody tr');
-    expect(await steps.count()).toBe(gs.stack.stores.audit.forRun(aliceRunId).length);
+    expect(await steps.count()).toBe((await gs.stack.stores.audit.forRun(aliceRunId)).length);
     const stepTexts = await steps.allTextContents();
     expect(stepTexts.some((row) => /GitHub\s*pulls\.get\s*ok/.test(row) && row.includes('Your connection (@alice)'))).toBe(true);
     expect(stepTexts.some((row) => row.includes('Jira') && row.includes('Service account'))).toBe(true);
@@ -177,8 +177,8 @@ test('alice: consent links from her MCP client in Chromium, the run completes, h
     expect(await textOf(alice.page.locator('tbody tr', { has: alice.page.locator('th', { hasText: 'GitHub' }) }))).toContain('Not connected');
     expect(await textOf(alice.page.locator('tbody tr', { has: alice.page.locator('th', { hasText: 'Slack' }) }))).toContain('Connected as @alice');
     await alice.screenshot('github revoked');
-    expect(connection('alice', 'github')).toBeUndefined();
-    expect(gs.stack.stores.audit.query({ subject: 'alice', kind: 'connection.revoked', app: 'github' })).toHaveLength(1);
+    expect(await connection('alice', 'github')).toBeUndefined();
+    expect(await gs.stack.stores.audit.query({ subject: 'alice', kind: 'connection.revoked', app: 'github' })).toHaveLength(1);
   } finally {
     await alice.close();
     await client.close();
@@ -195,10 +195,10 @@ test('alice reconnects GitHub from her connections page, and her API-key app tak
     await alice.screenshot('github connected from the page');
     await clickAndWait(alice, 'a:text-is("See all your connections")');
     expect(await textOf(alice.page.locator('tbody tr', { has: alice.page.locator('th', { hasText: 'GitHub' }) }))).toContain('Connected as @alice');
-    expect(connection('alice', 'github')).toMatchObject({ status: 'active', externalLogin: 'alice' });
+    expect(await connection('alice', 'github')).toMatchObject({ status: 'active', externalLogin: 'alice' });
 
     // A connection the app stopped accepting shows as needing re-consent, with Reconnect.
-    gs.stack.stores.vault.markConnection('acme', 'alice', 'slack', 'needs_reconsent', 'Slack said token_revoked');
+    await gs.stack.stores.vault.markConnection('acme', 'alice', 'slack', 'needs_reconsent', 'Slack said token_revoked');
     await alice.page.reload();
     const slack = alice.page.locator('tbody tr', { has: alice.page.locator('th', { hasText: 'Slack' }) });
     expect(await textOf(slack)).toContain('Needs re-consent');
@@ -208,7 +208,7 @@ test('alice reconnects GitHub from her connections page, and her API-key app tak
     await clickAndWait(alice, 'button:text-is("Reconnect Slack")');
     await signInAndApprove(alice, 'alice');
     expect(await textOf(alice.page.locator('main'))).toContain('Slack connected as @alice');
-    expect(connection('alice', 'slack')).toMatchObject({ status: 'active' });
+    expect(await connection('alice', 'slack')).toMatchObject({ status: 'active' });
 
     // CRM takes each person's own API key: a labelled password field on the page.
     const { alice: aliceKey } = gs.stack.sandbox.crm.userApiKeys as { alice: string };
@@ -223,7 +223,7 @@ test('alice reconnects GitHub from her connections page, and her API-key app tak
     expect(await textOf(alice.page.locator('[role=status]'))).toContain('Your CRM key is saved.');
     expect(await textOf(alice.page.locator('tbody tr', { has: alice.page.locator('th', { hasText: 'CRM' }) }))).toContain('Connected as @alice');
     await alice.screenshot('crm key saved');
-    expect(connection('alice', 'crm')).toMatchObject({ status: 'active', externalLogin: 'alice' });
+    expect(await connection('alice', 'crm')).toMatchObject({ status: 'active', externalLogin: 'alice' });
     expect((await rawHtml(alice, '/account/connections')).html).not.toContain(aliceKey);
   } finally {
     await alice.close();
@@ -289,15 +289,15 @@ test('forms without a valid CSRF token are refused with 403 and change nothing',
     // Another browser with no session (a page on another site posting here) is refused too.
     const stranger = await fetch(revoke, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${encodeURIComponent(valid)}`, redirect: 'manual' });
     expect(stranger.status).toBe(403);
-    expect(connection('alice', 'github')).toMatchObject({ status: 'active' });
-    expect(connection('alice', 'slack')).toMatchObject({ status: 'active' });
+    expect(await connection('alice', 'github')).toMatchObject({ status: 'active' });
+    expect(await connection('alice', 'slack')).toMatchObject({ status: 'active' });
 
     // The 403 page, as the browser shows it: a form whose token was tampered with.
     await alice.page.locator(`form[action="/account/connections/github/revoke"] input[name=csrf]`).evaluate((input) => ((input as { value: string }).value = 'tampered'));
     await clickAndWait(alice, 'button:text-is("Revoke GitHub")');
     expect(await textOf(alice.page.locator('h1'))).toContain('This form has expired');
     await alice.screenshot('csrf refused');
-    expect(connection('alice', 'github')).toMatchObject({ status: 'active' });
+    expect(await connection('alice', 'github')).toMatchObject({ status: 'active' });
 
     // The consent page's key form refuses a missing token as well.
     const consentPost = await post(`${gs.url}/connect/some-request`, { secret: 'k' });
@@ -349,7 +349,7 @@ test('bob sees none of alice’s runs, connections or audit records; her run id 
     // Nor can bob revoke alice's connection: his forms act on his own account only.
     const token = await bob.page.locator('form[action="/account/sign-out"] input[name=csrf]').inputValue();
     expect(token).not.toBe('');
-    expect(connection('alice', 'github')).toMatchObject({ status: 'active' });
+    expect(await connection('alice', 'github')).toMatchObject({ status: 'active' });
   } finally {
     await bob.close();
   }
@@ -421,7 +421,7 @@ describe('templates', () => {
     seq: 1, at, kind: 'app_call', outcome: script, actor: { tenant: 'acme', subject: script, email: script, name: script, authMethod: 'oauth' },
     client: script, server: script, tool: script, rootRunId: script, runPath: [script], app: script, action: script,
     credential: { mode: script, owner: 'user', externalAccount: script, reason: script }, upstreamStatus: 500, durationMs: 3, objectRef: script,
-    message: script, traceId: script, detail: {}, prevHash: '', hash: '',
+    message: script, traceId: script, detail: {}, chain: script, chainSeq: 1, prevHash: '', hash: '',
   };
   const run: RunView = { runId: script, tool: script, createdAt: at, state: 'failed', temporalStatus: 'FAILED', failure: script, waitingOn: [], steps: [record] };
   const tokens = () => ({ connect: script, revoke: script, key: script });

@@ -57,8 +57,8 @@ test('bob opening alice’s link is refused, and nothing is stored', async () =>
   const page = await gs.consentInBrowser(link, 'bob');
   expect(page.status).toBe(403);
   expect(page.text).toContain('This link belongs to someone else');
-  expect(gs.stack.stores.vault.getConnectionInfo('acme', 'bob', 'github')).toBeUndefined();
-  expect(aliceGithub()).toBeUndefined();
+  expect(await gs.stack.stores.vault.getConnectionInfo('acme', 'bob', 'github')).toBeUndefined();
+  expect(await aliceGithub()).toBeUndefined();
 });
 
 test('a state brought back in another browser session is refused', async () => {
@@ -69,18 +69,18 @@ test('a state brought back in another browser session is refused', async () => {
   const page = await browserB.fetch(callback);
   expect(page.status).toBe(400);
   expect(await page.text()).toContain('started in another browser session');
-  expect(aliceGithub()).toBeUndefined();
+  expect(await aliceGithub()).toBeUndefined();
 });
 
 test('an expired state is refused', async () => {
   const browser = new CookieKeepingClient();
   const callback = await approveConsentOverHttp((await openLinkUntilTheApp(browser, 'alice')).href, { username: 'alice', password: 'alice' }, 'approve', browser);
   // Ten minutes pass (the state's lifetime) before the user comes back.
-  gs.stack.stores.db.run('UPDATE consent_authorizations SET expires_at = ? WHERE state = ?', Date.now() - 1, callback.searchParams.get('state')!);
+  await gs.stack.stores.db.run('UPDATE consent_authorizations SET expires_at = ? WHERE state = ?', Date.now() - 1, callback.searchParams.get('state')!);
   const page = await browser.fetch(callback);
   expect(page.status).toBe(400);
   expect(await page.text()).toContain('took longer than 10 minutes');
-  expect(aliceGithub()).toBeUndefined();
+  expect(await aliceGithub()).toBeUndefined();
 });
 
 test('an error from the provider gets its own page and stores nothing', async () => {
@@ -91,7 +91,7 @@ test('an error from the provider gets its own page and stores nothing', async ()
   const page = await browser.fetch(providerError);
   expect(page.status).toBe(502);
   expect(await page.text()).toContain('The app did not finish connecting');
-  expect(aliceGithub()).toBeUndefined();
+  expect(await aliceGithub()).toBeUndefined();
 });
 
 test('denying at the app gets its own page and stops the run', async () => {
@@ -113,15 +113,15 @@ test('approving works once; replaying the callback is refused and changes nothin
   const page = await browser.fetch(callback);
   expect(page.status).toBe(200);
   expect(await page.text()).toContain('GitHub connected as @alice — you can return to your assistant.');
-  const connected = aliceGithub();
+  const connected = await aliceGithub();
   expect(connected).toMatchObject({ status: 'active', externalLogin: 'alice' });
 
   const replay = await browser.fetch(callback);
   expect(replay.status).toBe(400);
   expect(await replay.text()).toContain('already used');
   // The resumed run may have used the connection meanwhile (lastUsedAt); nothing else may differ.
-  const withoutUse = (info: ReturnType<typeof aliceGithub>) => ({ ...info, lastUsedAt: undefined });
-  expect(withoutUse(aliceGithub())).toEqual(withoutUse(connected));
+  const withoutUse = (info: Awaited<ReturnType<typeof aliceGithub>>) => ({ ...info, lastUsedAt: undefined });
+  expect(withoutUse(await aliceGithub())).toEqual(withoutUse(connected));
 });
 
 test('a used link and an unknown link each get a clear page after sign-in', async () => {

@@ -25,7 +25,7 @@ test('alice with no connections: pauses at GitHub, resumes, pauses at Slack (dep
   expect(first.pending).toEqual([
     expect.objectContaining({ app: 'github', appName: 'GitHub', reason: 'never_connected', scopes: ['repo'], waitingWorkflowId: `${handle.workflowId}/summarize_pull_request-1` }),
   ]);
-  const githubRequest = stack.stores.consents.get(first.pending[0]!.consentId);
+  const githubRequest = await stack.stores.consents.get(first.pending[0]!.consentId);
   expect(githubRequest).toMatchObject({ tenant: 'acme', subject: 'alice', app: 'github', status: 'pending', rootWorkflowId: handle.workflowId });
 
   // The consent link a gateway would hand out for this request leads to GitHub's real consent form.
@@ -33,7 +33,7 @@ test('alice with no connections: pauses at GitHub, resumes, pauses at Slack (dep
   expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
   const connected = await stack.consent(alice, 'github');
   expect(connected).toMatchObject({ outcome: 'connected', externalLogin: 'alice', resumedWorkflows: [`${handle.workflowId}/summarize_pull_request-1`] });
-  expect(stack.stores.consents.get(first.pending[0]!.consentId)?.status).toBe('granted');
+  expect((await stack.stores.consents.get(first.pending[0]!.consentId))?.status).toBe('granted');
 
   const second = await stack.awaitOutcome(handle, [first.pending[0]!.consentId]);
   expect(second.state).toBe('paused');
@@ -43,7 +43,7 @@ test('alice with no connections: pauses at GitHub, resumes, pauses at Slack (dep
   const done = await stack.awaitOutcome(handle, [first.pending[0]!.consentId, second.pending[0]!.consentId]);
   expect(done.state).toBe('completed');
   expect(await handle.result()).toMatchObject({ title: 'Add retry to widget sync', jiraKey: expect.stringMatching(/^OPS-/) });
-  expect(stack.stores.vault.getConnectionInfo('acme', 'alice', 'github')).toMatchObject({ status: 'active', externalLogin: 'alice' });
+  expect(await stack.stores.vault.getConnectionInfo('acme', 'alice', 'github')).toMatchObject({ status: 'active', externalLogin: 'alice' });
 });
 
 test('two runs of bob waiting on GitHub both resume from one consent', async () => {
@@ -68,8 +68,8 @@ test('a denial ends the step with a clear "declined" error', async () => {
   const final = await stack.awaitOutcome(handle, paused.pending.map((p) => p.consentId));
   expect(final).toMatchObject({ state: 'failed', error: { type: 'ConsentDeclined', message: 'Alice Example declined to connect GitHub, so the run cannot continue.' } });
   await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
-  expect(stack.stores.consents.get(paused.pending[0]!.consentId)?.status).toBe('denied');
-  expect(stack.stores.vault.getConnectionInfo('denial-tenant', 'bob', 'github')).toBeUndefined();
+  expect((await stack.stores.consents.get(paused.pending[0]!.consentId))?.status).toBe('denied');
+  expect(await stack.stores.vault.getConnectionInfo('denial-tenant', 'bob', 'github')).toBeUndefined();
 });
 
 test('a consent that never comes times out with a clear error and the request is marked expired', async () => {
@@ -81,7 +81,7 @@ test('a consent that never comes times out with a clear error and the request is
     state: 'failed',
     error: { type: 'ConsentTimedOut', message: 'Timed out after 2 seconds waiting for Alice Example to connect GitHub. Run the tool again to get a new link.' },
   });
-  expect(stack.stores.consents.get(paused.pending[0]!.consentId)?.status).toBe('expired');
+  expect((await stack.stores.consents.get(paused.pending[0]!.consentId))?.status).toBe('expired');
 });
 
 test('cancelling a paused run ends it and closes its consent request', async () => {
@@ -91,10 +91,10 @@ test('cancelling a paused run ends it and closes its consent request', async () 
   await handle.cancel();
   await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
   const consentId = paused.pending[0]!.consentId;
-  for (let attempt = 0; attempt < 50 && stack.stores.consents.get(consentId)?.status === 'pending'; attempt++) {
+  for (let attempt = 0; attempt < 50 && (await stack.stores.consents.get(consentId))?.status === 'pending'; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  expect(stack.stores.consents.get(consentId)?.status).toBe('cancelled');
+  expect((await stack.stores.consents.get(consentId))?.status).toBe('cancelled');
 });
 
 test('no secret the sandbox issued appears in any workflow history', async () => {

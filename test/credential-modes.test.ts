@@ -5,7 +5,7 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { randomBytes } from 'node:crypto';
 import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
-import { ApiTokenStore } from '../gateway/auth/api-tokens.ts';
+import { ApiTokenStore } from '../core/api-tokens/api-token-store.ts';
 import { GatewayStack } from './support/gateway-stack.ts';
 import { postMcp } from './support/mcp-http.ts';
 import { alice } from './support/identities.ts';
@@ -74,7 +74,7 @@ beforeAll(async () => {
   gs = await GatewayStack.start({ config });
   crm = gs.stack.sandbox.crm;
   // An organisation-wide credential an administrator stored in the vault, for the X-Partner-Key header.
-  gs.stack.stores.vault.putServiceCredential('partner-key', { token: partnerKey });
+  await gs.stack.stores.vault.putServiceCredential('partner-key', { token: partnerKey });
 }, 120_000);
 
 afterAll(async () => {
@@ -216,7 +216,7 @@ test('a three-level tool mixing modes: each levelâ€™s call carries its own modeâ
   expect(byApp('github').map((r) => r.credential)).toEqual([expect.objectContaining({ scheme: 'bearer', user: 'alice' })]);
   expect(byApp('jira').map((r) => r.credential)).toEqual([expect.objectContaining({ scheme: 'basic', user: 'service-account' })]);
   // The audit trail says the same, level by level.
-  const rows = gs.stack.stores.audit.forRun(String((answer._meta as Record<string, unknown>)['baton/runId']));
+  const rows = await gs.stack.stores.audit.forRun(String((answer._meta as Record<string, unknown>)['baton/runId']));
   expect(rows.map((row) => [row.app, row.credential?.mode, row.credential?.owner, row.runPath.length])).toEqual([
     ['crm', 'bearer', 'service_account', 1],
     ['github', 'user_oauth', 'user', 2],
@@ -259,7 +259,7 @@ test('no caller token, exchanged token, forwarded header or other secret reached
 });
 
 test('per-tool overrides decide what an API-token caller may run and what pre-flight asks for', async () => {
-  const { token } = new ApiTokenStore(gs.stack.stores.db).create('override-probe', { tenant: 'acme' });
+  const { token } = await new ApiTokenStore(gs.stack.stores.db).create('override-probe', { tenant: 'acme' });
   const answer = await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${token}` });
   const names: string[] = answer.json.result.tools.map((t: { name: string }) => t.name);
   expect(names).toContain('probe_identity'); // GitHub without credentials for this tool: no personal connection needed

@@ -1,5 +1,5 @@
 /** API tokens declared in baton.yaml (value from a secret reference): usable at once, kept hashed, checked at start. */
-import { generateApiToken } from '../gateway/auth/api-tokens.ts';
+import { generateApiToken } from '../core/api-tokens/api-token-store.ts';
 import { createLogger } from '../gateway/logger.ts';
 import { serveGateway } from '../gateway/serve.ts';
 import { tools } from '../workflows/catalog.ts';
@@ -27,7 +27,7 @@ test('a declared token works as a service caller, and only its hash is stored', 
   const answer = await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${declared}` });
   expect(answer.status).toBe(200);
   expect(answer.json.result.tools.map((t: { name: string }) => t.name)).toContain('open_ops_ticket');
-  const rows = gs.stack.stores.db.all<Record<string, unknown>>('SELECT * FROM api_tokens');
+  const rows = await gs.stack.stores.db.all<Record<string, unknown>>('SELECT * FROM api_tokens');
   expect(rows).toEqual([expect.objectContaining({ name: 'nightly-ci', tenant: 'acme', revoked_at: null })]);
   expect(JSON.stringify(rows)).not.toContain(declared.split('_')[2]);
 });

@@ -1,7 +1,7 @@
 /** Bad input at /mcp gets a clear error and the gateway keeps serving; rate limits, DNS-rebinding checks, log redaction. */
 import { request } from 'node:http';
 import { Writable } from 'node:stream';
-import { ApiTokenStore } from '../gateway/auth/api-tokens.ts';
+import { ApiTokenStore } from '../core/api-tokens/api-token-store.ts';
 import { GatewayStack } from './support/gateway-stack.ts';
 import { postMcp, toolsCall } from './support/mcp-http.ts';
 import { runsOf } from './support/runs.ts';
@@ -60,7 +60,7 @@ test('an unknown tool and schema-violating arguments get invalid params, and not
 });
 
 test('a caller over the rate limit gets a clear 429; other callers are unaffected', async () => {
-  const { token } = new ApiTokenStore(gs.stack.stores.db).create('busy-script', { tenant: 'acme' });
+  const { token } = await new ApiTokenStore(gs.stack.stores.db).create('busy-script', { tenant: 'acme' });
   const statuses: number[] = [];
   for (let i = 0; i < 42; i += 1) {
     statuses.push((await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: i, method: 'tools/list' }, { authorization: `Bearer ${token}` })).status);

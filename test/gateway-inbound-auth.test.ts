@@ -1,6 +1,6 @@
 /** Who may call /mcp: bearer JWTs from the identity provider, API tokens, and every way to get it wrong. */
 import { exportJWK, generateKeyPair, importJWK, SignJWT, UnsecuredJWT, type JWK } from 'jose';
-import { ApiTokenStore } from '../gateway/auth/api-tokens.ts';
+import { ApiTokenStore } from '../core/api-tokens/api-token-store.ts';
 import { createLogger } from '../gateway/logger.ts';
 import { serveGateway } from '../gateway/serve.ts';
 import { tools } from '../workflows/catalog.ts';
@@ -93,7 +93,7 @@ test('JWKS endpoint down: every token is refused with a clear 503, never accepte
 
 test('an API token caller lists and runs service-account tools only, and a revoked token gets 401', async () => {
   const apiTokens = new ApiTokenStore(gs.stack.stores.db);
-  const { token } = apiTokens.create('ci-nightly', { tenant: 'acme' });
+  const { token } = await apiTokens.create('ci-nightly', { tenant: 'acme' });
   const client = await gs.connect(token);
   const { tools: listed } = await client.listTools();
   expect(listed.map((t) => t.name).sort()).toEqual(['get_run_result', 'open_ops_ticket']);
@@ -107,7 +107,7 @@ test('an API token caller lists and runs service-account tools only, and a revok
   });
   await client.close();
 
-  expect(apiTokens.revoke('ci-nightly')).toBe(true);
+  expect(await apiTokens.revoke('ci-nightly')).toBe(true);
   const revoked = await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${token}` });
   expect(revoked.status).toBe(401);
   expect(revoked.json.error_description).toContain('unknown or has been revoked');

@@ -49,7 +49,7 @@ test('the identity seen at depth 3 equals the caller, field by field, and cannot
   expect(seen.mutation).toBe('refused');
   expect(seen.workflowId).toBe(`${handle.workflowId}/probe_level_two-1/probe_level_three-1`);
 
-  const [record] = stack.stores.audit.forRun(handle.workflowId);
+  const [record] = await stack.stores.audit.forRun(handle.workflowId);
   expect(record).toMatchObject({
     kind: 'app_call',
     actor: { subject: 'alice', email: 'alice@example.com', tenant: 'acme', authMethod: 'oauth' },
@@ -106,7 +106,7 @@ test('alice and bob each run the demo tool with their own tokens; Jira gets the 
   expect(jiraCalls.every((request) => request.credential.scheme === 'basic' && request.credential.user === 'service-account')).toBe(true);
 
   // One audit record per app call: the person, the path down to the call, whose credential and why.
-  const audit = stack.stores.audit.forRun(aliceRun.workflowId);
+  const audit = await stack.stores.audit.forRun(aliceRun.workflowId);
   const root = aliceRun.workflowId;
   expect(audit.map((record) => [record.app, record.action, record.actor.subject, record.credential?.owner, record.credential?.externalAccount, record.runPath])).toEqual([
     ['github', 'pulls.get', 'alice', 'user', 'alice', [root, `${root}/summarize_pull_request-1`]],
@@ -117,15 +117,15 @@ test('alice and bob each run the demo tool with their own tokens; Jira gets the 
   ]);
   expect(audit[3]?.credential?.reason).toBe('apps.jira.credential: service_account');
   expect(audit.every((record) => record.outcome === 'ok' && record.upstreamStatus !== null && record.durationMs !== null)).toBe(true);
-  expect(stack.stores.audit.query({ rootRunId: root, kind: 'tool_call.finished' }).map((record) => [record.outcome, record.actor.subject])).toEqual([['completed', 'alice']]);
+  expect((await stack.stores.audit.query({ rootRunId: root, kind: 'tool_call.finished' })).map((record) => [record.outcome, record.actor.subject])).toEqual([['completed', 'alice']]);
 
   // "Who made that change?" for the Jira ticket and the Slack message the run created: alice, with the path and credential.
-  const [ticket] = stack.stores.audit.whoChanged('jira', aliceResult.jiraKey);
+  const [ticket] = await stack.stores.audit.whoChanged('jira', aliceResult.jiraKey);
   expect(ticket).toMatchObject({ actor: { subject: 'alice' }, rootRunId: root, runPath: [root, `${root}/notify_team-2`], credential: { owner: 'service_account' } });
   const messageTs = /\/p(\d+)(\d{6})$/.exec(aliceResult.slackMessageUrl)!.slice(1).join('.');
-  const [message] = stack.stores.audit.whoChanged('slack', messageTs);
+  const [message] = await stack.stores.audit.whoChanged('slack', messageTs);
   expect(message).toMatchObject({ actor: { subject: 'alice' }, action: 'chat.postMessage', credential: { owner: 'user', externalAccount: 'alice' } });
-  expect(stack.stores.audit.whoChanged('slack', 'C0TRIAGE/1.000000')).toEqual([]);
+  expect(await stack.stores.audit.whoChanged('slack', 'C0TRIAGE/1.000000')).toEqual([]);
 });
 
 test("bob gets GitHub's not-found for alice's private repo as a clear error; alice can read it", async () => {

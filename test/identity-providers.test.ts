@@ -49,7 +49,7 @@ test("a second provider's user gets the tenant and groups from that provider's c
   expect((await toolNames(carol)).names).toContain('read_pull_request');
   const paused = await postMcp(gs.mcpUrl, toolsCall('read_pull_request', { repo: 'acme/widgets', number: 1 }), { authorization: `Bearer ${carol}` });
   expect(paused.json.result.structuredContent).toMatchObject({ status: 'auth_required' });
-  const run = gs.stack.stores.db.get<{ tenant: string; subject: string }>('SELECT tenant, subject FROM gateway_runs ORDER BY created_at DESC LIMIT 1');
+  const run = await gs.stack.stores.db.get<{ tenant: string; subject: string }>('SELECT tenant, subject FROM gateway_runs ORDER BY created_at DESC LIMIT 1');
   expect(run).toEqual({ tenant: 'globex', subject: `${partnerIssuer}#carol` });
 });
 
@@ -59,7 +59,7 @@ test("another provider cannot assert an existing user's id or e-mail: its subjec
   expect(await toolNames(fakeAlice)).toMatchObject({ status: 200, names: [] });
   const admitted = await partnerToken({ sub: 'alice', org: 'acme', teams: ['platform'] });
   await postMcp(gs.mcpUrl, toolsCall('read_pull_request', { repo: 'acme/widgets', number: 1 }), { authorization: `Bearer ${admitted}` });
-  const run = gs.stack.stores.db.get<{ tenant: string; subject: string }>('SELECT tenant, subject FROM gateway_runs ORDER BY created_at DESC LIMIT 1');
+  const run = await gs.stack.stores.db.get<{ tenant: string; subject: string }>('SELECT tenant, subject FROM gateway_runs ORDER BY created_at DESC LIMIT 1');
   expect(run).toEqual({ tenant: 'acme', subject: `${partnerIssuer}#alice` });
 });
 

@@ -79,7 +79,7 @@ const attacks: Array<[string, (workflowId: string) => Promise<string | undefined
 ];
 
 test.each(attacks)('identity %s: the run fails with a security error and never reaches the vault or GitHub', async (_name, makeToken, expected) => {
-  const before = stack.stores.vault.getConnectionInfo('acme', 'alice', 'github');
+  const before = await stack.stores.vault.getConnectionInfo('acme', 'alice', 'github');
   const { requests: logBefore } = await stack.sandboxGet<{ requests: unknown[] }>('/_sandbox/requests');
   const workflowId = `probe_identity-${randomUUID()}`;
 
@@ -90,16 +90,16 @@ test.each(attacks)('identity %s: the run fails with a security error and never r
   expect(status.error.type).toBe('IdentityRejected');
   expect(status.error.message).toMatch(expected);
 
-  expect(stack.stores.vault.getConnectionInfo('acme', 'alice', 'github')).toEqual(before); // lastUsedAt untouched
+  expect(await stack.stores.vault.getConnectionInfo('acme', 'alice', 'github')).toEqual(before); // lastUsedAt untouched
   const { requests: logAfter } = await stack.sandboxGet<{ requests: unknown[] }>('/_sandbox/requests');
   expect(logAfter).toHaveLength(logBefore.length);
-  expect(stack.stores.audit.forRun(workflowId)).toEqual([]);
+  expect(await stack.stores.audit.forRun(workflowId)).toEqual([]);
 });
 
 test('the genuine identity, by contrast, reaches GitHub and is recorded', async () => {
-  const before = stack.stores.vault.getConnectionInfo('acme', 'alice', 'github');
+  const before = await stack.stores.vault.getConnectionInfo('acme', 'alice', 'github');
   const handle = await stack.run(alice, probeIdentity, {});
   await handle.result();
-  expect(stack.stores.vault.getConnectionInfo('acme', 'alice', 'github')?.lastUsedAt).toBeGreaterThan(before?.lastUsedAt ?? 0);
-  expect(stack.stores.audit.forRun(handle.workflowId)).toHaveLength(1);
+  expect((await stack.stores.vault.getConnectionInfo('acme', 'alice', 'github'))?.lastUsedAt).toBeGreaterThan(before?.lastUsedAt ?? 0);
+  expect(await stack.stores.audit.forRun(handle.workflowId)).toHaveLength(1);
 });

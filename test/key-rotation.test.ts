@@ -62,7 +62,7 @@ let stack: Stack;
  * would have been redeployed with the new key like the worker.)
  */
 async function consentThroughRedeployedGateway(user: IdentityContext, app: string) {
-  const stores = openStores(stack.settings, stack.workerEnv);
+  const stores = await openStores(stack.settings, stack.workerEnv);
   try {
     const flow = new ConnectFlow(stack.settings, stores, stack.client);
     const sessionBinding = `test-session-${user.subject}`;
@@ -70,7 +70,7 @@ async function consentThroughRedeployedGateway(user: IdentityContext, app: strin
     const redirect = await approveConsentOverHttp(authorizeUrl.toString(), passwordOf(user), 'approve');
     return await flow.handleCallback(app, redirect, sessionBinding);
   } finally {
-    stores.db.close();
+    await stores.close();
   }
 }
 
@@ -104,16 +104,16 @@ interface LoggedRequest {
 const sandboxRequests = async () => (await stack.sandboxGet<{ requests: LoggedRequest[] }>('/_sandbox/requests')).requests;
 
 /** Every sealed value in the database with the fingerprint of the key it is under. */
-function sealedValues() {
+async function sealedValues() {
   const db = stack.stores.db;
   return [
-    ...db.all<{ sealed: string; aad: string }>("SELECT value AS sealed, 'vault_meta:key_check' AS aad FROM vault_meta WHERE name = 'key_check'"),
-    ...db.all<{ tenant: string; subject: string; app: string; sealed: string }>('SELECT tenant, subject, app, sealed_secret AS sealed FROM vault_connections').map((row) => ({
+    ...(await db.all<{ sealed: string; aad: string }>("SELECT value AS sealed, 'vault_meta:key_check' AS aad FROM vault_meta WHERE name = 'key_check'")),
+    ...(await db.all<{ tenant: string; subject: string; app: string; sealed: string }>('SELECT tenant, subject, app, sealed_secret AS sealed FROM vault_connections')).map((row) => ({
       sealed: row.sealed,
       aad: `connection:${[row.tenant, row.subject, row.app].map(encodeURIComponent).join(':')}`,
     })),
-    ...db.all<{ app: string; sealed: string }>('SELECT app, sealed_secret AS sealed FROM vault_service_credentials').map((row) => ({ sealed: row.sealed, aad: `service:${encodeURIComponent(row.app)}` })),
-    ...db.all<{ ref: string; tenant: string; subject: string; sealed: string }>('SELECT ref, tenant, subject, sealed_token AS sealed FROM vault_inbound_tokens').map((row) => ({
+    ...(await db.all<{ app: string; sealed: string }>('SELECT app, sealed_secret AS sealed FROM vault_service_credentials')).map((row) => ({ sealed: row.sealed, aad: `service:${encodeURIComponent(row.app)}` })),
+    ...(await db.all<{ ref: string; tenant: string; subject: string; sealed: string }>('SELECT ref, tenant, subject, sealed_token AS sealed FROM vault_inbound_tokens')).map((row) => ({
       sealed: row.sealed,
       aad: `inbound:${[row.ref, row.tenant, row.subject].map(encodeURIComponent).join(':')}`,
     })),
@@ -128,14 +128,14 @@ test('(a) vault key rotation while runs use connections: no failed call, every v
 
   // Plenty of other users' values, so the rotation takes many small transactions while the runs go on.
   for (let n = 0; n < 400; n++) {
-    stack.stores.vault.putConnection({
+    await stack.stores.vault.putConnection({
       tenant: 'bulk', subject: `user-${String(n).padStart(3, '0')}`, app: 'github', accessToken: `bulk-access-${n}`, refreshToken: `bulk-refresh-${n}`,
       scopes: ['repo'], externalAccountId: `bulk-${n}`, externalLogin: `user-${n}`,
     });
   }
-  for (let n = 0; n < 200; n++) stack.stores.vault.putInboundToken(`bulk-ref-${n}`, { tenant: 'bulk', subject: `user-${n}` }, `bulk-inbound-${n}`, Date.now() + 3_600_000);
-  const versionsBefore = new Map(stack.stores.db.all<{ key: string; version: number }>("SELECT subject || '/' || app AS key, version FROM vault_connections WHERE tenant = 'acme'").map((row) => [row.key, Number(row.version)]));
-  expect(sealedValues().every((value) => value.fingerprint === oldKey.fingerprint)).toBe(true);
+  for (let n = 0; n < 200; n++) await stack.stores.vault.putInboundToken(`bulk-ref-${n}`, { tenant: 'bulk', subject: `user-${n}` }, `bulk-inbound-${n}`, Date.now() + 3_600_000);
+  const versionsBefore = new Map((await stack.stores.db.all<{ key: string; version: number }>("SELECT subject || '/' || app AS key, version FROM vault_connections WHERE tenant = 'acme'")).map((row) => [row.key, Number(row.version)]));
+  expect((await sealedValues()).every((value) => value.fingerprint === oldKey.fingerprint)).toBe(true);
 
   // Runs calling GitHub and Slack as alice and bob, back to back, from start to finish of the rotation.
   const failures: string[] = [];
@@ -165,7 +165,8 @@ test('(a) vault key rotation while runs use connections: no failed call, every v
         if (result.login !== user.subject) failures.push(`${handle.workflowId}: ${app} answered as ${result.login}`);
         completedAt.push(Date.now());
       } catch (error) {
-        failures.push(`${user.subject} ${app}: ${(error as Error).message} ${String((error as Error).cause ?? '')}`);
+        const cause = (error as Error).cause;
+        failures.push(`${user.subject} ${app}: ${(error as Error).message} ${cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : ''}`);
       }
     }
   });
@@ -185,7 +186,7 @@ test('(a) vault key rotation while runs use connections: no failed call, every v
     await stack.sandboxPost('/_sandbox/delay', { app: 'github', pathPrefix: '/login/oauth/access_token', ms: HOLD_MS, times: 2 });
     const logBefore = (await sandboxRequests()).length;
     // Issued 10 s ago and expired: the worker refreshes at the next call.
-    stack.stores.db.run("UPDATE vault_connections SET expires_at = ?, updated_at = ? WHERE tenant = 'acme' AND app = 'github'", Date.now() - 1, Date.now() - 10_000);
+    await stack.stores.db.run("UPDATE vault_connections SET expires_at = ?, updated_at = ? WHERE tenant = 'acme' AND app = 'github'", Date.now() - 1, Date.now() - 10_000);
     await sleep(1_000);
     const rotationStarted = Date.now();
     const rotation = await runBaton(stack.workerEnv, 'keys', 'rotate-vault', '--batch-size', '10', '--pause-ms', '10');
@@ -229,19 +230,19 @@ test('(a) vault key rotation while runs use connections: no failed call, every v
   // The rotation did meet refreshes in flight: alice's and bob's, held at GitHub from before it started until after.
   expect(held.map((request) => `${request.credential.user} ${request.status}`).sort()).toEqual(['alice 200', 'bob 200']);
   // The worker refreshed tokens during all this (each refresh a new sealed value, version + 1), and none was lost.
-  const versionsAfter = stack.stores.db.all<{ key: string; version: number }>("SELECT subject || '/' || app AS key, version FROM vault_connections WHERE tenant = 'acme'");
+  const versionsAfter = await stack.stores.db.all<{ key: string; version: number }>("SELECT subject || '/' || app AS key, version FROM vault_connections WHERE tenant = 'acme'");
   expect(versionsAfter.some((row) => Number(row.version) > (versionsBefore.get(row.key) ?? 0))).toBe(true);
-  expect(stack.stores.db.all<{ status: string }>("SELECT status FROM vault_connections WHERE tenant = 'acme'").every((row) => row.status === 'active')).toBe(true);
+  expect((await stack.stores.db.all<{ status: string }>("SELECT status FROM vault_connections WHERE tenant = 'acme'")).every((row) => row.status === 'active')).toBe(true);
 
   // Every sealed value carries the new key's fingerprint ...
-  const values = sealedValues();
+  const values = await sealedValues();
   expect(values.length).toBeGreaterThanOrEqual(1 + 404 + 200);
   expect(values.filter((value) => value.fingerprint !== newKey.fingerprint)).toEqual([]);
   // ... opens with the new key alone ...
   for (const value of values) expect(() => unseal(newKey, value.sealed, value.aad)).not.toThrow();
   // ... and the old key opens nothing: not one value, not the vault, not a worker.
   for (const value of values) expect(() => unseal(oldKey, value.sealed, value.aad)).toThrow(VaultKeyMismatchError);
-  expect(() => Vault.open(stack.stores.db, oldKey)).toThrow(`this vault was encrypted with vault key ${newKey.fingerprint} but BATON_VAULT_KEY is ${oldKey.fingerprint}`);
+  await expect(Vault.open(stack.stores.db, oldKey)).rejects.toThrow(`this vault was encrypted with vault key ${newKey.fingerprint} but BATON_VAULT_KEY is ${oldKey.fingerprint}`);
   const oldKeyWorker = new WorkerProcess({ ...stack.workerEnv, BATON_VAULT_KEY: oldText });
   await expect(oldKeyWorker.start()).rejects.toThrow(/worker failed: this vault was encrypted with vault key/);
   expect(oldKeyWorker.output).not.toMatch(/worker ready/);
@@ -328,12 +329,12 @@ test('(c) development key file: the command makes the new key, and a running pro
   const env = { BATON_HOME: home, NODE_NO_WARNINGS: '1' };
   try {
     // A "running process" on the development key file (as `npm start` has them).
-    const stores = openStores(loadSettings(env), env);
+    const stores = await openStores(loadSettings(env), env);
     try {
       for (const subject of ['alice', 'bob', 'carol']) {
-        stores.vault.putConnection({ tenant: 'acme', subject, app: 'github', accessToken: `dev-${subject}`, scopes: [], externalAccountId: subject, externalLogin: subject });
+        await stores.vault.putConnection({ tenant: 'acme', subject, app: 'github', accessToken: `dev-${subject}`, scopes: [], externalAccountId: subject, externalLogin: subject });
       }
-      stores.vault.putServiceCredential('jira', { username: 'svc', password: 'dev-password' });
+      await stores.vault.putServiceCredential('jira', { username: 'svc', password: 'dev-password' });
       const before = readFileSync(join(home, 'vault.key'), 'utf8');
       const oldKey = parseVaultKey(before.trim(), 'file', 'old');
 
@@ -347,20 +348,20 @@ test('(c) development key file: the command makes the new key, and a running pro
       expect(rotation.stdout).toContain(`no longer holds ${oldKey.fingerprint}: the old key opens nothing.`);
 
       // The process never restarted: it reads every re-encrypted value and seals new ones with the new key.
-      expect(stores.vault.getServiceCredential('jira')).toEqual({ username: 'svc', password: 'dev-password' });
+      expect(await stores.vault.getServiceCredential('jira')).toEqual({ username: 'svc', password: 'dev-password' });
       for (const subject of ['alice', 'bob', 'carol']) {
         const resolved = await stores.vault.resolveUserAccessToken({ tenant: 'acme', subject, app: 'github', refresh: async () => ({ accessToken: 'unused' }) });
         expect(resolved.accessToken).toBe(`dev-${subject}`);
       }
-      stores.vault.putConnection({ tenant: 'acme', subject: 'dave', app: 'github', accessToken: 'dev-dave', scopes: [], externalAccountId: 'dave', externalLogin: 'dave' });
-      const fingerprints = stores.db.all<{ sealed: string }>('SELECT sealed_secret AS sealed FROM vault_connections').map((row) => row.sealed.split('.')[1]);
+      await stores.vault.putConnection({ tenant: 'acme', subject: 'dave', app: 'github', accessToken: 'dev-dave', scopes: [], externalAccountId: 'dave', externalLogin: 'dave' });
+      const fingerprints = (await stores.db.all<{ sealed: string }>('SELECT sealed_secret AS sealed FROM vault_connections')).map((row) => row.sealed.split('.')[1]);
       expect(new Set(fingerprints)).toEqual(new Set([newKey.fingerprint]));
-      expect(() => Vault.open(stores.db, oldKey)).toThrow(VaultKeyMismatchError);
+      await expect(Vault.open(stores.db, oldKey)).rejects.toThrow(VaultKeyMismatchError);
 
       const status = await runBaton(env, 'keys', 'status');
       expect(status.stdout).toMatch(new RegExp(`connections: +4 under ${newKey.fingerprint} \\(current\\)`));
     } finally {
-      stores.db.close();
+      await stores.close();
     }
   } finally {
     rmSync(home, { recursive: true, force: true });

@@ -30,7 +30,7 @@ test('a 2025-era client with URL elicitation gets -32042, and its retry re-attac
   expect(await runsOf(gs.stack, 'triage_pull_request')).toHaveLength(1);
   // Both prompts are on the trail: GitHub asked for by the paused step, Slack by the gateway's pre-flight; both granted.
   const runId = String((result._meta as Record<string, unknown>)['baton/runId']);
-  const consent = gs.stack.stores.audit.query({ rootRunId: runId }).filter((record) => record.kind.startsWith('consent.'));
+  const consent = (await gs.stack.stores.audit.query({ rootRunId: runId })).filter((record) => record.kind.startsWith('consent.'));
   expect(consent.map((record) => [record.kind, record.app]).sort()).toEqual([
     ['consent.granted', 'github'], ['consent.granted', 'slack'], ['consent.requested', 'github'], ['consent.requested', 'slack'],
   ]);

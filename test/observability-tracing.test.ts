@@ -4,7 +4,7 @@
  * can be found by Baton's search attributes: who, which tool, and which app a paused run waits for.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
@@ -35,26 +35,30 @@ class OtlpReceiver {
   readonly #server: Server;
 
   constructor() {
-    this.#server = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      let body = Buffer.concat(chunks);
-      if (req.headers['content-encoding'] === 'gzip') body = await promisify(gunzip)(body);
-      if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).startsWith('application/json')) {
-        res.writeHead(415).end();
-        return;
-      }
-      const request = JSON.parse(body.toString('utf8')) as OtlpTraces;
-      for (const resourceSpans of request.resourceSpans ?? []) {
-        const service = resourceSpans.resource?.attributes?.find((attribute) => attribute.key === 'service.name')?.value.stringValue ?? '';
-        for (const scope of resourceSpans.scopeSpans ?? []) {
-          for (const span of scope.spans ?? []) {
-            this.spans.push({ service, name: span.name, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId || undefined });
-          }
+    this.#server = createServer((req, res) => {
+      this.#receive(req, res).catch((error: unknown) => res.writeHead(500).end(String(error)));
+    });
+  }
+
+  async #receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let body = Buffer.concat(chunks);
+    if (req.headers['content-encoding'] === 'gzip') body = await promisify(gunzip)(body);
+    if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).startsWith('application/json')) {
+      res.writeHead(415).end();
+      return;
+    }
+    const request = JSON.parse(body.toString('utf8')) as OtlpTraces;
+    for (const resourceSpans of request.resourceSpans ?? []) {
+      const service = resourceSpans.resource?.attributes?.find((attribute) => attribute.key === 'service.name')?.value.stringValue ?? '';
+      for (const scope of resourceSpans.scopeSpans ?? []) {
+        for (const span of scope.spans ?? []) {
+          this.spans.push({ service, name: span.name, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId || undefined });
         }
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   }
 
   async start(): Promise<string> {
@@ -154,7 +158,7 @@ test('one trace from the gateway request through the run, a child workflow and a
   }
   // The run's audit records carry the same trace id: from an audit record to the trace, and back.
   const runId = String((result._meta as Record<string, unknown>)['baton/runId']);
-  const records = gs.stack.stores.audit.query({ rootRunId: runId });
+  const records = await gs.stack.stores.audit.query({ rootRunId: runId });
   expect(records.filter((record) => record.kind === 'app_call')).toHaveLength(5);
   expect(new Set(records.map((record) => record.traceId))).toEqual(new Set([start.traceId]));
 }, 120_000);

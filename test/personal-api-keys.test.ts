@@ -89,13 +89,13 @@ test("alice enters her own key once; her calls use it; bob is asked for his own 
 
 test('the key form refuses a post without its CSRF token, and another user’s link', async () => {
   const client = await gs.connect(await gs.tokenFor('alice'));
-  gs.stack.stores.vault.deleteConnection('acme', 'alice', 'crm');
+  await gs.stack.stores.vault.deleteConnection('acme', 'alice', 'crm');
   const asked = (await probe(client)).structuredContent as { authorizationUrls: { crm: string } };
   const browser = new CookieKeepingClient();
   const form = await openKeyPage(asked.authorizationUrls.crm, 'alice', browser);
   const forged = await browser.fetch(form.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'secret=anything' });
   expect(forged.status).toBe(403);
-  expect(gs.stack.stores.vault.getConnectionInfo('acme', 'alice', 'crm')).toBeUndefined();
+  expect(await gs.stack.stores.vault.getConnectionInfo('acme', 'alice', 'crm')).toBeUndefined();
 
   const bobPage = await openKeyPage(asked.authorizationUrls.crm, 'bob', new CookieKeepingClient());
   expect(bobPage.status).toBe(403);

@@ -10,12 +10,12 @@ import { triagePullRequest } from '../workflows/tools/triage-pull-request.ts';
 const settings = loadSettings({ BATON_SANDBOX_URL: 'http://127.0.0.1:1' });
 const alice = { tenant: 'acme', subject: 'alice' };
 
-function freshVault(): Vault {
-  return Vault.open(openSqlite(':memory:'), parseVaultKey(Buffer.alloc(32, 7).toString('base64'), 'env', 'test'));
+async function freshVault(): Promise<Vault> {
+  return Vault.open(await openSqlite(':memory:'), parseVaultKey(Buffer.alloc(32, 7).toString('base64'), 'env', 'test'));
 }
 
-function connect(vault: Vault, app: string): void {
-  vault.putConnection({ ...alice, app, accessToken: `token-${app}`, scopes: [], externalAccountId: '1', externalLogin: 'alice' });
+async function connect(vault: Vault, app: string): Promise<void> {
+  await vault.putConnection({ ...alice, app, accessToken: `token-${app}`, scopes: [], externalAccountId: '1', externalLogin: 'alice' });
 }
 
 test('the demo tool needs github, slack and jira: its own apps plus every descendant’s', () => {
@@ -23,24 +23,24 @@ test('the demo tool needs github, slack and jira: its own apps plus every descen
   expect([...collectDefinitions([triagePullRequest]).keys()]).toEqual(['triage_pull_request', 'summarize_pull_request', 'notify_team']);
 });
 
-test('pre-flight asks for every user-connection app at once, and skips service-account apps', () => {
-  const vault = freshVault();
-  expect(appsToConnect(triagePullRequest, alice, settings, vault)).toEqual([
+test('pre-flight asks for every user-connection app at once, and skips service-account apps', async () => {
+  const vault = await freshVault();
+  expect(await appsToConnect(triagePullRequest, alice, settings, vault)).toEqual([
     { app: 'github', appName: 'GitHub', scopes: ['repo'], reason: 'never_connected' },
     { app: 'slack', appName: 'Slack', scopes: ['chat:write', 'channels:read'], reason: 'never_connected' },
   ]);
-  connect(vault, 'github');
-  expect(appsToConnect(triagePullRequest, alice, settings, vault).map((a) => a.app)).toEqual(['slack']);
-  connect(vault, 'slack');
-  expect(appsToConnect(triagePullRequest, alice, settings, vault)).toEqual([]);
-  vault.markConnection('acme', 'alice', 'slack', 'needs_reconsent', 'refresh_failed');
-  expect(appsToConnect(triagePullRequest, alice, settings, vault)).toEqual([expect.objectContaining({ app: 'slack', reason: 'needs_reconsent' })]);
-  expect(appsToConnect(triagePullRequest, { tenant: 'acme', subject: 'bob' }, settings, vault)).toHaveLength(2);
+  await connect(vault, 'github');
+  expect((await appsToConnect(triagePullRequest, alice, settings, vault)).map((a) => a.app)).toEqual(['slack']);
+  await connect(vault, 'slack');
+  expect(await appsToConnect(triagePullRequest, alice, settings, vault)).toEqual([]);
+  await vault.markConnection('acme', 'alice', 'slack', 'needs_reconsent', 'refresh_failed');
+  expect(await appsToConnect(triagePullRequest, alice, settings, vault)).toEqual([expect.objectContaining({ app: 'slack', reason: 'needs_reconsent' })]);
+  expect(await appsToConnect(triagePullRequest, { tenant: 'acme', subject: 'bob' }, settings, vault)).toHaveLength(2);
 });
 
-test('switching an app to a service account removes it from pre-flight', () => {
+test('switching an app to a service account removes it from pre-flight', async () => {
   const serviceSlack = loadSettings({ BATON_SANDBOX_URL: 'http://127.0.0.1:1', BATON_SLACK_MODE: 'service_account' });
-  expect(appsToConnect(triagePullRequest, alice, serviceSlack, freshVault()).map((a) => a.app)).toEqual(['github']);
+  expect((await appsToConnect(triagePullRequest, alice, serviceSlack, await freshVault())).map((a) => a.app)).toEqual(['github']);
 });
 
 test('cycles in `uses` are tolerated and duplicate names are refused', () => {

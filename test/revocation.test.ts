@@ -95,7 +95,7 @@ test('revoking GitHub while alice\'s run is paused before its second GitHub call
   ]);
   const revoked = await api(token, 'DELETE', '/api/connections/github');
   expect(revoked).toEqual({ status: 200, json: { app: 'github', revoked: true, revokedAtProvider: true, providerError: null } });
-  expect(gs.stack.stores.vault.getConnectionInfo('acme', 'alice', 'github')).toBeUndefined();
+  expect(await gs.stack.stores.vault.getConnectionInfo('acme', 'alice', 'github')).toBeUndefined();
   expect((await api(token, 'GET', '/api/connections')).json.connections).toEqual([]);
 
   // The provider was asked to revoke it, the way GitHub's API takes it.
@@ -106,7 +106,7 @@ test('revoking GitHub while alice\'s run is paused before its second GitHub call
   ]);
 
   // One audit record naming alice as the one who revoked it, and no token in it.
-  const [record] = gs.stack.stores.audit.query({ kind: 'connection.revoked', subject: 'alice' });
+  const [record] = await gs.stack.stores.audit.query({ kind: 'connection.revoked', subject: 'alice' });
   expect(record).toMatchObject({ outcome: 'ok', app: 'github', actor: { subject: 'alice', authMethod: 'oauth' }, detail: { targetSubject: 'alice', revokedAtProvider: true, providerError: null } });
   expect(JSON.stringify(record)).not.toContain(revokedToken);
 
@@ -140,7 +140,7 @@ test('the sandbox revokes the way GitHub and Slack do: the access token and its 
   for (const app of ['github', 'slack'] as const) {
     await gs.stack.consent(bob, app);
     // The tokens, as only the vault holds them (taking them also deletes the connection).
-    const { accessToken, refreshToken } = stores.vault.takeConnectionForRevocation('acme', 'bob', app)!.secret!;
+    const { accessToken, refreshToken } = (await stores.vault.takeConnectionForRevocation('acme', 'bob', app))!.secret!;
     expect(refreshToken).toEqual(expect.any(String));
     const client = settings.apps.get(app)!.client!;
     const basic = (secret: string) => `Basic ${Buffer.from(`${client.clientId}:${secret}`).toString('base64')}`;
@@ -186,10 +186,10 @@ test('an operator revokes a connection with the CLI: the vault row is gone and t
 
   const revoked = await cli('connections', 'revoke', '--user', 'bob', '--app', 'slack', '--tenant', 'acme');
   expect(revoked).toMatchObject({ status: 0, stdout: expect.stringContaining("Revoked bob's slack connection: deleted from Baton and revoked at slack") });
-  expect(gs.stack.stores.vault.getConnectionInfo('acme', 'bob', 'slack')).toBeUndefined();
+  expect(await gs.stack.stores.vault.getConnectionInfo('acme', 'bob', 'slack')).toBeUndefined();
   const probe = await fetch(`${gs.stack.sandbox.url}/slack/api/auth.test`, { method: 'POST', headers: { authorization: `Bearer ${oldToken}` } });
   expect(await probe.json()).toEqual({ ok: false, error: 'token_revoked' });
-  const [record] = gs.stack.stores.audit.query({ kind: 'connection.revoked', app: 'slack' }).filter((entry) => entry.detail.targetSubject === 'bob');
+  const [record] = (await gs.stack.stores.audit.query({ kind: 'connection.revoked', app: 'slack' })).filter((entry) => entry.detail.targetSubject === 'bob');
   expect(record).toMatchObject({ outcome: 'ok', actor: { subject: expect.stringMatching(/^operator:/), authMethod: 'cli' }, detail: { revokedAtProvider: true } });
   expect(JSON.stringify(record)).not.toContain(oldToken);
 
@@ -199,8 +199,8 @@ test('an operator revokes a connection with the CLI: the vault row is gone and t
 
 test("bob sees only his own connections and cannot revoke alice's", async () => {
   const { vault } = gs.stack.stores;
-  if (!vault.getConnectionInfo('acme', 'alice', 'slack')) await gs.stack.consent(alice, 'slack');
-  vault.deleteConnection('acme', 'bob', 'slack');
+  if (!(await vault.getConnectionInfo('acme', 'alice', 'slack'))) await gs.stack.consent(alice, 'slack');
+  await vault.deleteConnection('acme', 'bob', 'slack');
   await gs.stack.consent(bob, 'github');
   const bobToken = await gs.tokenFor('bob');
 
@@ -211,15 +211,15 @@ test("bob sees only his own connections and cannot revoke alice's", async () => 
 
   const refused = await api(bobToken, 'DELETE', '/api/connections/slack');
   expect(refused).toEqual({ status: 404, json: { error: 'not_found', message: 'bob has no slack connection.' } });
-  expect(vault.getConnectionInfo('acme', 'alice', 'slack')).toMatchObject({ status: 'active' });
+  expect(await vault.getConnectionInfo('acme', 'alice', 'slack')).toMatchObject({ status: 'active' });
   expect((await api(null, 'GET', '/api/connections')).status).toBe(401);
   expect((await api(null, 'DELETE', '/api/connections/slack')).status).toBe(401);
-  expect(vault.getConnectionInfo('acme', 'alice', 'slack')).toMatchObject({ status: 'active' });
+  expect(await vault.getConnectionInfo('acme', 'alice', 'slack')).toMatchObject({ status: 'active' });
 }, 120_000);
 
 test('an admin disables alice: her paused run is cancelled, her calls are refused with a clear 403, enabling lets her back', async () => {
   const { vault, audit } = gs.stack.stores;
-  vault.deleteConnection('acme', 'alice', 'github');
+  await vault.deleteConnection('acme', 'alice', 'github');
   const aliceToken = await gs.tokenFor('alice');
   const client = await gs.connect(aliceToken);
   const paused = structuredOf(await client.callTool({ name: 'read_pull_request', arguments: { repo: 'acme/widgets', number: 1 } }));
@@ -248,15 +248,15 @@ test('an admin disables alice: her paused run is cancelled, her calls are refuse
   expect(refused.json).toEqual({ error: 'access_denied', error_description: expect.stringMatching(/^alice has been disabled by an administrator \(since .*\): left the company\. Baton refuses every call/) });
   expect((await api(aliceToken, 'GET', '/api/connections')).status).toBe(403);
 
-  const [change] = audit.query({ kind: 'admin.change', subject: 'carol' }).filter((record) => record.action === 'user.disable');
+  const [change] = (await audit.query({ kind: 'admin.change', subject: 'carol' })).filter((record) => record.action === 'user.disable');
   expect(change).toMatchObject({ outcome: 'ok', actor: { subject: 'carol' }, detail: { targetSubject: 'alice', targetTenant: 'acme', runsCancelled: disabled.json.cancelledRuns.length } });
-  expect(audit.query({ kind: 'access.denied', subject: 'alice' }).some((record) => record.detail.reason === 'user_disabled')).toBe(true);
-  expect(audit.query({ kind: 'access.denied', subject: 'bob' }).length).toBeGreaterThan(0);
+  expect((await audit.query({ kind: 'access.denied', subject: 'alice' })).some((record) => record.detail.reason === 'user_disabled')).toBe(true);
+  expect((await audit.query({ kind: 'access.denied', subject: 'bob' })).length).toBeGreaterThan(0);
 
   expect(await api(carol, 'POST', '/admin/users/alice/enable')).toEqual({ status: 200, json: { tenant: 'acme', subject: 'alice', disabled: false } });
   expect((await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${aliceToken}` })).status).toBe(200);
   expect(await api(carol, 'POST', '/admin/users/alice/enable')).toMatchObject({ status: 404 });
-  expect(audit.query({ kind: 'admin.change', subject: 'carol' }).some((record) => record.action === 'user.enable')).toBe(true);
+  expect((await audit.query({ kind: 'admin.change', subject: 'carol' })).some((record) => record.action === 'user.enable')).toBe(true);
 }, 120_000);
 
 /** Signs `user` in to Baton's own pages in `browser` and returns where the sign-in ended (status and page). */
@@ -273,7 +273,7 @@ async function signInToAccountPages(browser: CookieKeepingClient, user: 'alice' 
 test('an operator disables and enables a user with the CLI, cancelling their in-flight runs and ending their browser sessions', async () => {
   const browser = new CookieKeepingClient();
   expect((await signInToAccountPages(browser, 'bob')).status).toBe(200);
-  gs.stack.stores.vault.deleteConnection('acme', 'bob', 'github');
+  await gs.stack.stores.vault.deleteConnection('acme', 'bob', 'github');
   const bobToken = await gs.tokenFor('bob');
   const client = await gs.connect(bobToken);
   const paused = structuredOf(await client.callTool({ name: 'read_pull_request', arguments: { repo: 'acme/widgets', number: 1 } }));
@@ -306,8 +306,8 @@ test('when the app refuses the revocation, the secret is gone from Baton all the
   const revocation = new ConnectionRevocation({ settings: misconfigured, stores, log: pino({ level: 'silent' }) });
   const result = await revocation.revoke({ tenant: 'acme', subject: 'bob' }, 'github', operatorActor('acme'));
   expect(result).toEqual({ revoked: true, revokedAtProvider: false, providerError: 'GitHub answered 401: Bad credentials' });
-  expect(stores.vault.getConnectionInfo('acme', 'bob', 'github')).toBeUndefined();
-  const [record] = stores.audit.query({ kind: 'connection.revoked', outcome: 'provider_failed' });
+  expect(await stores.vault.getConnectionInfo('acme', 'bob', 'github')).toBeUndefined();
+  const [record] = await stores.audit.query({ kind: 'connection.revoked', outcome: 'provider_failed' });
   expect(record).toMatchObject({ app: 'github', detail: { targetSubject: 'bob', revokedAtProvider: false, providerError: 'GitHub answered 401: Bad credentials' } });
   expect(await revocation.revoke({ tenant: 'acme', subject: 'bob' }, 'github', operatorActor('acme'))).toEqual({ revoked: false, revokedAtProvider: false, providerError: null });
 }, 60_000);

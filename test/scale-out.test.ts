@@ -283,7 +283,7 @@ test('200 runs from 10 users over both gateways all complete, every app call wit
 
   // The audit trail in PostgreSQL: one app_call per call, each naming the run's own user and credential.
   for (const { runId, user } of outcomes) {
-    const calls = stack.stores.audit.forRun(runId).filter((record) => record.kind === 'app_call');
+    const calls = (await stack.stores.audit.forRun(runId)).filter((record) => record.kind === 'app_call');
     expect(calls.map((record) => [record.app, record.action, record.actor.subject, record.credential?.externalAccount ?? null, record.outcome])).toEqual([
       ['github', 'pulls.get', user, user, 'ok'],
       ['slack', 'chat.postMessage', user, user, 'ok'],

@@ -46,26 +46,26 @@ describe.each(storageBackends('migrations'))('migrations on $name', (backend) =>
     const spare = await backend.newDatabase();
     try {
       const before = Date.now();
-      const db = spare.open();
+      const db = await spare.open();
       try {
-        const applied = db.all<{ version: number; name: string; applied_at: number }>('SELECT * FROM schema_migrations ORDER BY version');
+        const applied = await db.all<{ version: number; name: string; applied_at: number }>('SELECT * FROM schema_migrations ORDER BY version');
         expect(applied.map((row) => row.version)).toEqual(MIGRATIONS.map((migration) => migration.version));
         expect(applied.at(-1)).toMatchObject({ version: SCHEMA_VERSION, name: MIGRATIONS.at(-1)!.name });
         expect(applied[0]!.applied_at).toBeGreaterThanOrEqual(before);
         // Every store's table is there.
         for (const table of ['vault_connections', 'consent_requests', 'consent_authorizations', 'audit_events', 'api_tokens', 'access_grants', 'disabled_users', 'gateway_runs']) {
-          expect(db.all(`SELECT * FROM ${table}`)).toEqual([]);
+          expect(await db.all(`SELECT * FROM ${table}`)).toEqual([]);
         }
         // Opening again applies nothing.
-        expect(migrate(db)).toEqual([]);
+        expect(await migrate(db)).toEqual([]);
       } finally {
-        db.close();
+        await db.close();
       }
-      const again = spare.open();
+      const again = await spare.open();
       try {
-        expect(again.all('SELECT version FROM schema_migrations')).toHaveLength(MIGRATIONS.length);
+        expect(await again.all('SELECT version FROM schema_migrations')).toHaveLength(MIGRATIONS.length);
       } finally {
-        again.close();
+        await again.close();
       }
     } finally {
       await spare.drop();
@@ -74,25 +74,25 @@ describe.each(storageBackends('migrations'))('migrations on $name', (backend) =>
 
   test('a later migration is applied once; a failing one leaves nothing behind; a newer schema is refused', async () => {
     const spare = await backend.newDatabase();
-    const db = spare.open();
+    const db = await spare.open();
     try {
       const next = SCHEMA_VERSION + 1;
-      const withNext = [...MIGRATIONS, { version: next, name: 'notes', sql: 'CREATE TABLE notes (id TEXT PRIMARY KEY, at INTEGER NOT NULL); CREATE INDEX notes_at ON notes (at)' }];
-      expect(migrate(db, withNext)).toEqual([next]);
-      expect(migrate(db, withNext)).toEqual([]);
-      db.run('INSERT INTO notes (id, at) VALUES (?, ?)', 'n1', 1_800_000_000_000); // epoch ms fit (BIGINT on PostgreSQL)
-      expect(db.get('SELECT at FROM notes')).toEqual({ at: 1_800_000_000_000 });
+      const withNext = [...MIGRATIONS, { version: next, name: 'notes', sql: 'CREATE TABLE notes (id TEXT PRIMARY KEY, at INTEGER NOT NULL);\nCREATE INDEX notes_at ON notes (at)' }];
+      expect(await migrate(db, withNext)).toEqual([next]);
+      expect(await migrate(db, withNext)).toEqual([]);
+      await db.run('INSERT INTO notes (id, at) VALUES (?, ?)', 'n1', 1_800_000_000_000); // epoch ms fit (BIGINT on PostgreSQL)
+      expect(await db.get('SELECT at FROM notes')).toEqual({ at: 1_800_000_000_000 });
 
-      const broken = [...withNext, { version: next + 1, name: 'broken', sql: 'CREATE TABLE half (id TEXT); CREATE TABLEZ oops (id TEXT)' }];
-      expect(() => migrate(db, broken)).toThrow();
-      expect(db.all('SELECT version FROM schema_migrations WHERE version = ?', next + 1)).toEqual([]);
-      expect(() => db.all('SELECT * FROM half')).toThrow(/half/);
+      const broken = [...withNext, { version: next + 1, name: 'broken', sql: 'CREATE TABLE half (id TEXT);\nCREATE TABLEZ oops (id TEXT)' }];
+      await expect(migrate(db, broken)).rejects.toThrow();
+      expect(await db.all('SELECT version FROM schema_migrations WHERE version = ?', next + 1)).toEqual([]);
+      await expect(db.all('SELECT * FROM half')).rejects.toThrow(/half/);
 
       // This build knows only up to SCHEMA_VERSION: a database migrated further is refused, not written to.
-      db.close();
+      await db.close();
       let refused: unknown;
       try {
-        spare.open().close();
+        await (await spare.open()).close();
       } catch (error) {
         refused = error;
       }
@@ -101,11 +101,7 @@ describe.each(storageBackends('migrations'))('migrations on $name', (backend) =>
         `the database's schema is at version ${next}, but this Baton knows migrations up to ${SCHEMA_VERSION} only; run the Baton version that migrated it (or a newer one)`,
       );
     } finally {
-      try {
-        db.close();
-      } catch {
-        // already closed
-      }
+      await db.close(); // closing twice is harmless
       await spare.drop();
     }
   });
@@ -117,17 +113,17 @@ describe.each(storageBackends('migrations'))('migrations on $name', (backend) =>
         count: 4,
         env: spare.env,
         body: `await ready();
-const db = openTestDatabase();
-result(db.all('SELECT version FROM schema_migrations ORDER BY version'));
-db.close();`,
+const db = await openTestDatabase();
+result(await db.all('SELECT version FROM schema_migrations ORDER BY version'));
+await db.close();`,
       });
       const expected = MIGRATIONS.map((migration) => ({ version: migration.version }));
       expect(seen).toEqual(Array(4).fill(expected));
-      const db = spare.open();
+      const db = await spare.open();
       try {
-        expect(db.all('SELECT version FROM schema_migrations ORDER BY version')).toEqual(expected);
+        expect(await db.all('SELECT version FROM schema_migrations ORDER BY version')).toEqual(expected);
       } finally {
-        db.close();
+        await db.close();
       }
     } finally {
       await spare.drop();
@@ -136,7 +132,7 @@ db.close();`,
 });
 
 describe('SQLite databases made before migrations existed', () => {
-  test('are adopted as they are: the tables the stores had created keep their rows', () => {
+  test('are adopted as they are: the tables the stores had created keep their rows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-legacy-'));
     try {
       const path = join(dir, 'baton.db');
@@ -147,13 +143,13 @@ describe('SQLite databases made before migrations existed', () => {
       legacy.exec("INSERT INTO api_tokens (id, name, tenant, secret_hash, created_at) VALUES ('0123456789abcdef', 'ci', 'default', 'hash', 1)");
       legacy.close();
 
-      const db: SqlDatabase = openSqlite(path);
+      const db: SqlDatabase = await openSqlite(path);
       try {
-        expect(db.all('SELECT version FROM schema_migrations')).toHaveLength(MIGRATIONS.length);
-        expect(db.get('SELECT name FROM api_tokens')).toEqual({ name: 'ci' });
-        expect(db.all('SELECT * FROM audit_events')).toEqual([]);
+        expect(await db.all('SELECT version FROM schema_migrations')).toHaveLength(MIGRATIONS.length);
+        expect(await db.get('SELECT name FROM api_tokens')).toEqual({ name: 'ci' });
+        expect(await db.all('SELECT * FROM audit_events')).toEqual([]);
       } finally {
-        db.close();
+        await db.close();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

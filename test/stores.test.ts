@@ -11,12 +11,12 @@ import { ConsentStore } from '../core/consent/consent-store.ts';
 import { PendingAuthorizations, type PendingAuthorization } from '../core/consent/pending-authorizations.ts';
 import type { SqlDatabase } from '../core/db.ts';
 import { StepStore } from '../core/steps/step-store.ts';
-import { AccessGrants } from '../gateway/access/access-grants.ts';
-import { DisabledUsers } from '../gateway/access/disabled-users.ts';
+import { AccessGrants } from '../core/access/access-grants.ts';
+import { DisabledUsers } from '../core/access/disabled-users.ts';
 import type { Principal } from '../gateway/auth/principal.ts';
-import { LegacyClientCapabilities } from '../gateway/mcp/legacy-clients.ts';
-import { RunRegistry } from '../gateway/runs/run-registry.ts';
-import { BrowserSessions } from '../gateway/web/browser-sessions.ts';
+import { LegacyClientCapabilities } from '../core/mcp/legacy-clients.ts';
+import { RunRegistry } from '../core/runs/run-registry.ts';
+import { BrowserSessions } from '../core/sessions/browser-sessions.ts';
 import { raceProcesses } from './support/racing-processes.ts';
 import { storageBackends } from './support/storage-backends.ts';
 
@@ -26,32 +26,32 @@ describe.each(storageBackends('stores'))('stores on $name', (backend) => {
   let db: SqlDatabase;
   beforeAll(() => backend.setUp());
   afterAll(() => backend.tearDown());
-  beforeEach(() => {
-    backend.fresh();
-    db = backend.open();
+  beforeEach(async () => {
+    await backend.fresh();
+    db = await backend.open();
   });
   afterEach(() => db.close());
 
   describe('consent requests', () => {
     const request = (id: string, app = 'github') => ({ id, tenant: 'acme', subject: 'alice', app, scopes: ['repo'], reason: 'triage needs GitHub', rootWorkflowId: `root-${id}`, waitingWorkflowId: `child-${id}` });
 
-    test('are recorded once, found by id and by user, and resolved once', () => {
+    test('are recorded once, found by id and by user, and resolved once', async () => {
       const consents = new ConsentStore(db);
-      consents.record(request('c1'));
-      consents.record(request('c1')); // an activity retried after a crash
-      consents.record(request('c2', 'slack'));
-      consents.record({ ...request('c3'), subject: 'bob' });
+      expect(await consents.record(request('c1'))).toBe(true);
+      expect(await consents.record(request('c1'))).toBe(false); // an activity retried after a crash: already there
+      await consents.record(request('c2', 'slack'));
+      await consents.record({ ...request('c3'), subject: 'bob' });
 
-      expect(consents.get('c1')).toEqual({ ...request('c1'), status: 'pending', createdAt: expect.any(Number), resolvedAt: null });
-      expect(typeof consents.get('c1')!.createdAt).toBe('number');
-      expect(consents.get('nope')).toBeUndefined();
-      expect(consents.pendingFor('acme', 'alice', 'github').map((found) => found.id)).toEqual(['c1']);
-      expect(consents.pendingForUser('acme', 'alice').map((found) => found.id).sort()).toEqual(['c1', 'c2']);
+      expect(await consents.get('c1')).toEqual({ ...request('c1'), status: 'pending', createdAt: expect.any(Number), resolvedAt: null });
+      expect(typeof (await consents.get('c1'))!.createdAt).toBe('number');
+      expect(await consents.get('nope')).toBeUndefined();
+      expect((await consents.pendingFor('acme', 'alice', 'github')).map((found) => found.id)).toEqual(['c1']);
+      expect((await consents.pendingForUser('acme', 'alice')).map((found) => found.id).sort()).toEqual(['c1', 'c2']);
 
-      expect(consents.resolve('c1', 'granted')).toBe(true);
-      expect(consents.resolve('c1', 'denied')).toBe(false); // already closed: the first answer stands
-      expect(consents.get('c1')).toMatchObject({ status: 'granted', resolvedAt: expect.any(Number) });
-      expect(consents.pendingFor('acme', 'alice', 'github')).toEqual([]);
+      expect(await consents.resolve('c1', 'granted')).toBe(true);
+      expect(await consents.resolve('c1', 'denied')).toBe(false); // already closed: the first answer stands
+      expect(await consents.get('c1')).toMatchObject({ status: 'granted', resolvedAt: expect.any(Number) });
+      expect(await consents.pendingFor('acme', 'alice', 'github')).toEqual([]);
     });
   });
 
@@ -60,35 +60,35 @@ describe.each(storageBackends('stores'))('stores on $name', (backend) => {
       state, tenant: 'acme', subject: 'alice', app: 'github', consentId: 'c1', sessionBinding: 'browser-1', codeVerifier: `verifier-${state}`, redirectUri: 'http://127.0.0.1/oauth/callback/github',
     });
 
-    test('are single use, and bound to their app and browser session', () => {
+    test('are single use, and bound to their app and browser session', async () => {
       const authorizations = new PendingAuthorizations(db);
-      authorizations.add(pending('s1'));
-      expect(authorizations.take('s1', { app: 'github', sessionBinding: 'browser-1' })).toEqual({ kind: 'ok', pending: pending('s1') });
-      expect(authorizations.take('s1', { app: 'github', sessionBinding: 'browser-1' })).toEqual({ kind: 'unknown' });
+      await authorizations.add(pending('s1'));
+      expect(await authorizations.take('s1', { app: 'github', sessionBinding: 'browser-1' })).toEqual({ kind: 'ok', pending: pending('s1') });
+      expect(await authorizations.take('s1', { app: 'github', sessionBinding: 'browser-1' })).toEqual({ kind: 'unknown' });
 
-      authorizations.add(pending('s2'));
-      expect(authorizations.take('s2', { app: 'slack', sessionBinding: 'browser-1' })).toEqual({ kind: 'other_app' });
-      expect(authorizations.take('s2', { app: 'github', sessionBinding: 'browser-1' })).toEqual({ kind: 'unknown' }); // spent by the misdirected callback
+      await authorizations.add(pending('s2'));
+      expect(await authorizations.take('s2', { app: 'slack', sessionBinding: 'browser-1' })).toEqual({ kind: 'other_app' });
+      expect(await authorizations.take('s2', { app: 'github', sessionBinding: 'browser-1' })).toEqual({ kind: 'unknown' }); // spent by the misdirected callback
 
-      authorizations.add(pending('s3'));
-      expect(authorizations.take('s3', { app: 'github', sessionBinding: 'browser-2' })).toEqual({ kind: 'other_session' });
+      await authorizations.add(pending('s3'));
+      expect(await authorizations.take('s3', { app: 'github', sessionBinding: 'browser-2' })).toEqual({ kind: 'other_session' });
 
-      authorizations.add(pending('s4'));
-      db.run('UPDATE consent_authorizations SET expires_at = ? WHERE state = ?', Date.now() - 1, 's4');
-      expect(authorizations.take('s4', { app: 'github', sessionBinding: 'browser-1' })).toEqual({ kind: 'expired' });
+      await authorizations.add(pending('s4'));
+      await db.run('UPDATE consent_authorizations SET expires_at = ? WHERE state = ?', Date.now() - 1, 's4');
+      expect(await authorizations.take('s4', { app: 'github', sessionBinding: 'browser-1' })).toEqual({ kind: 'expired' });
     });
 
     test('an OAuth state is spent once when several processes race for it', async () => {
-      new PendingAuthorizations(db).add(pending('raced'));
+      await new PendingAuthorizations(db).add(pending('raced'));
       const outcomes = await raceProcesses<string>({
         count: 4,
         env: backend.env(),
         imports: { authorizations: 'core/consent/pending-authorizations.ts' },
-        body: `const db = openTestDatabase();
+        body: `const db = await openTestDatabase();
 const store = new authorizations.PendingAuthorizations(db);
 await ready();
-result(store.take('raced', { app: 'github', sessionBinding: 'browser-1' }).kind);
-db.close();`,
+result((await store.take('raced', { app: 'github', sessionBinding: 'browser-1' })).kind);
+await db.close();`,
       });
       expect(outcomes.sort()).toEqual(['ok', 'unknown', 'unknown', 'unknown']);
     }, 30_000);
@@ -97,162 +97,170 @@ db.close();`,
   describe('the audit log', () => {
     const event = (overrides: Partial<AuditEventInput> = {}): AuditEventInput => ({ kind: 'app_call', outcome: 'ok', actor, tool: 'triage', rootRunId: 'run-1', runPath: ['run-1'], app: 'github', action: 'issues.get', upstreamStatus: 200, durationMs: 12, ...overrides });
 
-    test('records round-trip with every field, and queries filter, page and stream them', () => {
+    test('records round-trip with every field, and queries filter, page and stream them', async () => {
       const key = randomBytes(32);
       let clock = 1_790_000_000_000;
-      const log = new AuditLog(db, key, () => clock++);
+      const log = new AuditLog(db, key, { now: () => clock++ });
       const seen: number[] = [];
       log.onRecord((record) => seen.push(record.seq));
-      const first = log.record(event({ credential: { mode: 'user_oauth', owner: 'user', externalAccount: 'alice-gh', reason: null }, objectRef: 'issue:OPS-12', traceId: 'trace-1', detail: { consentId: 'c1', retried: false, attempt: 2 } }));
-      log.record(event({ app: 'slack', action: 'chat.postMessage', objectRef: 'message:C1/1700.5' }));
-      log.record(event({ actor: { ...actor, subject: 'bob', email: null, name: null }, rootRunId: 'run-2', runPath: ['run-2', 'child-2'], outcome: 'failed', upstreamStatus: 500 }));
-      log.record(event({ kind: 'tool_call.finished', outcome: 'completed', app: null, action: null, upstreamStatus: null }));
-      for (let i = 0; i < 5; i++) log.record(event({ rootRunId: 'run-3', objectRef: `comment:${i}` }));
+      const first = await log.record(event({ credential: { mode: 'user_oauth', owner: 'user', externalAccount: 'alice-gh', reason: null }, objectRef: 'issue:OPS-12', traceId: 'trace-1', detail: { consentId: 'c1', retried: false, attempt: 2 } }));
+      await log.record(event({ app: 'slack', action: 'chat.postMessage', objectRef: 'message:C1/1700.5' }));
+      const third = await log.record(event({ actor: { ...actor, subject: 'bob', email: null, name: null }, rootRunId: 'run-2', runPath: ['run-2', 'child-2'], outcome: 'failed', upstreamStatus: 500 }));
+      const fourth = await log.record(event({ kind: 'tool_call.finished', outcome: 'completed', app: null, action: null, upstreamStatus: null }));
+      for (let i = 0; i < 5; i++) await log.record(event({ rootRunId: 'run-3', objectRef: `comment:${i}` }));
 
       expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
-      expect(log.query({ limit: 1 })[0]!.seq).toBe(9);
-      const stored = log.query({ rootRunId: 'run-1', app: 'github', kind: 'app_call' });
+      expect((await log.query({ limit: 1 }))[0]!.seq).toBe(9);
+      const stored = await log.query({ rootRunId: 'run-1', app: 'github', kind: 'app_call' });
       expect(stored).toEqual([first]); // every field, numbers as numbers, JSON columns parsed
       expect(stored[0]).toMatchObject({ seq: 1, at: 1_790_000_000_000, upstreamStatus: 200, durationMs: 12, detail: { consentId: 'c1', retried: false, attempt: 2 } });
 
-      expect(log.query({ subject: 'bob' }).map((record) => record.seq)).toEqual([3]);
-      expect(log.query({ outcome: 'completed' }).map((record) => record.kind)).toEqual(['tool_call.finished']);
-      expect(log.query({ since: 1_790_000_000_002, until: 1_790_000_000_003 }).map((record) => record.seq)).toEqual([4, 3]);
-      expect(log.query({ beforeSeq: 4, limit: 2 }).map((record) => record.seq)).toEqual([3, 2]);
-      expect([...log.stream({ rootRunId: 'run-3' }, 2)].map((record) => record.seq)).toEqual([5, 6, 7, 8, 9]);
-      expect(log.forRun('run-2').map((record) => record.runPath)).toEqual([['run-2', 'child-2']]);
-      expect(verifyAuditChain(db, key)).toMatchObject({ records: 9, problems: [] });
+      expect((await log.query({ subject: 'bob' })).map((record) => record.seq)).toEqual([3]);
+      expect((await log.query({ outcome: 'completed' })).map((record) => record.kind)).toEqual(['tool_call.finished']);
+      expect((await log.query({ since: third.at, until: fourth.at })).map((record) => record.seq)).toEqual([4, 3]);
+      expect((await log.query({ beforeSeq: 4, limit: 2 })).map((record) => record.seq)).toEqual([3, 2]);
+      const streamed: number[] = [];
+      for await (const record of log.stream({ rootRunId: 'run-3' }, 2)) streamed.push(record.seq);
+      expect(streamed).toEqual([5, 6, 7, 8, 9]);
+      expect((await log.forRun('run-2')).map((record) => record.runPath)).toEqual([['run-2', 'child-2']]);
+      expect(await verifyAuditChain(db, key)).toMatchObject({ records: 9, problems: [] });
     });
 
-    test('"who changed it" matches the object literally: a % or _ in it is no wildcard', () => {
+    test('"who changed it" matches the object literally: a % or _ in it is no wildcard', async () => {
       const log = new AuditLog(db, randomBytes(32));
-      log.record(event({ app: 'jira', action: 'issues.create', objectRef: 'issue:OPS-12' }));
-      log.record(event({ app: 'jira', action: 'issues.create', objectRef: 'issue:OPS_2' }));
-      log.record(event({ app: 'slack', action: 'chat.postMessage', objectRef: 'message:C1/1700.5' }));
-      log.record(event({ app: 'jira', action: 'issues.create', objectRef: 'issue:OPS-99', outcome: 'failed' }));
-      expect(log.whoChanged('jira', 'OPS-12').map((record) => record.objectRef)).toEqual(['issue:OPS-12']);
-      expect(log.whoChanged('jira', 'issue:OPS-12').map((record) => record.objectRef)).toEqual(['issue:OPS-12']);
-      expect(log.whoChanged('jira', 'OPS_12')).toEqual([]);
-      expect(log.whoChanged('jira', 'OPS%')).toEqual([]);
-      expect(log.whoChanged('jira', 'OPS_2').map((record) => record.objectRef)).toEqual(['issue:OPS_2']);
-      expect(log.whoChanged('slack', '1700.5').map((record) => record.objectRef)).toEqual(['message:C1/1700.5']);
-      expect(log.whoChanged('jira', 'OPS-99')).toEqual([]); // failed calls changed nothing
+      await log.record(event({ app: 'jira', action: 'issues.create', objectRef: 'issue:OPS-12' }));
+      await log.record(event({ app: 'jira', action: 'issues.create', objectRef: 'issue:OPS_2' }));
+      await log.record(event({ app: 'slack', action: 'chat.postMessage', objectRef: 'message:C1/1700.5' }));
+      await log.record(event({ app: 'jira', action: 'issues.create', objectRef: 'issue:OPS-99', outcome: 'failed' }));
+      expect((await log.whoChanged('jira', 'OPS-12')).map((record) => record.objectRef)).toEqual(['issue:OPS-12']);
+      expect((await log.whoChanged('jira', 'issue:OPS-12')).map((record) => record.objectRef)).toEqual(['issue:OPS-12']);
+      expect(await log.whoChanged('jira', 'OPS_12')).toEqual([]);
+      expect(await log.whoChanged('jira', 'OPS%')).toEqual([]);
+      expect((await log.whoChanged('jira', 'OPS_2')).map((record) => record.objectRef)).toEqual(['issue:OPS_2']);
+      expect((await log.whoChanged('slack', '1700.5')).map((record) => record.objectRef)).toEqual(['message:C1/1700.5']);
+      expect(await log.whoChanged('jira', 'OPS-99')).toEqual([]); // failed calls changed nothing
     });
 
-    test('writers in several processes at once still form one unbroken chain', async () => {
+    test('writers in several processes at once each keep an unbroken chain, and the trail verifies whole', async () => {
       const key = randomBytes(32);
       const perProcess = 25;
-      const appendAll = (log: AuditLog, who: string) => {
-        for (let i = 0; i < perProcess; i++) log.record(event({ rootRunId: who, objectRef: `comment:${who}-${i}` }));
+      const appendAll = async (log: AuditLog, who: string) => {
+        for (let i = 0; i < perProcess; i++) await log.record(event({ rootRunId: who, objectRef: `comment:${who}-${i}` }));
+        await log.close();
       };
+      let parentWrites: Promise<void> = Promise.resolve();
       const racing = raceProcesses<number>({
         count: 3,
         // This process writes too, while the others do.
-        released: () => appendAll(new AuditLog(db, key), 'parent'),
+        released: () => {
+          parentWrites = appendAll(new AuditLog(db, key), 'parent');
+        },
         env: backend.env(),
         imports: { audit: 'core/audit/audit-log.ts' },
-        body: `const db = openTestDatabase();
+        body: `const db = await openTestDatabase();
 const log = new audit.AuditLog(db, Buffer.from(${JSON.stringify(key.toString('base64'))}, 'base64'));
 const actor = ${JSON.stringify(actor)};
 await ready();
 for (let i = 0; i < ${perProcess}; i++) {
-  log.record({ kind: 'app_call', outcome: 'ok', actor, tool: 'triage', rootRunId: 'process-' + process.argv[2], runPath: ['r'], app: 'github', action: 'issues.get', objectRef: 'comment:' + i });
+  await log.record({ kind: 'app_call', outcome: 'ok', actor, tool: 'triage', rootRunId: 'process-' + process.argv[2], runPath: ['r'], app: 'github', action: 'issues.get', objectRef: 'comment:' + i });
 }
+await log.close();
 result(${perProcess});
-db.close();`,
+await db.close();`,
       });
       expect(await racing).toEqual([perProcess, perProcess, perProcess]);
+      await parentWrites;
 
-      const report = verifyAuditChain(db, key);
-      expect(report).toMatchObject({ records: 4 * perProcess, problems: [] });
-      const seqs = db.all<{ seq: number }>('SELECT seq FROM audit_events ORDER BY seq').map((row) => row.seq);
-      expect(seqs).toEqual(Array.from({ length: 4 * perProcess }, (_, i) => i + 1));
+      const report = await verifyAuditChain(db, key);
+      expect(report).toMatchObject({ records: 4 * perProcess, chains: 4, problems: [], uncovered: 0 });
+      const perChain = await db.all<{ n: number; last: number }>('SELECT COUNT(*) AS n, MAX(chain_seq) AS last FROM audit_events GROUP BY chain');
+      expect(perChain.map((chain) => [Number(chain.n), Number(chain.last)])).toEqual(Array(4).fill([perProcess, perProcess]));
     }, 60_000);
   });
 
-  test('access grants: added once, listed in byte order, removed', () => {
+  test('access grants: added once, listed in byte order, removed', async () => {
     const grants = new AccessGrants(db);
-    expect(grants.add({ server: 'eng', kind: 'user', value: 'bob', addedBy: 'ops' })).toBe(true);
-    expect(grants.add({ server: 'eng', kind: 'user', value: 'bob', addedBy: 'ops' })).toBe(false);
+    expect(await grants.add({ server: 'eng', kind: 'user', value: 'bob', addedBy: 'ops' })).toBe(true);
+    expect(await grants.add({ server: 'eng', kind: 'user', value: 'bob', addedBy: 'ops' })).toBe(false);
     // Ordering is byte-wise on both backends (PostgreSQL's text columns use the "C" collation), as SQLite's.
-    for (const value of ['alice', 'Zed', '_svc', 'Émile']) grants.add({ server: 'eng', kind: 'user', value, addedBy: 'ops' });
-    grants.add({ server: 'eng', kind: 'group', value: 'sre', addedBy: 'ops' });
-    grants.add({ server: 'other', kind: 'user', value: 'carol', addedBy: 'ops' });
-    expect(grants.forList('eng').map((grant) => `${grant.kind}:${grant.value}`)).toEqual(['group:sre', 'user:Zed', 'user:_svc', 'user:alice', 'user:bob', 'user:Émile']);
-    expect(grants.forList('eng')[0]).toEqual({ server: 'eng', kind: 'group', value: 'sre', addedBy: 'ops', addedAt: expect.any(Number) });
-    expect(typeof grants.forList('eng')[0]!.addedAt).toBe('number');
-    expect(grants.remove('eng', 'user', 'bob')).toBe(true);
-    expect(grants.remove('eng', 'user', 'bob')).toBe(false);
-    expect(grants.forList('eng')).toHaveLength(5);
+    for (const value of ['alice', 'Zed', '_svc', 'Émile']) await grants.add({ server: 'eng', kind: 'user', value, addedBy: 'ops' });
+    await grants.add({ server: 'eng', kind: 'group', value: 'sre', addedBy: 'ops' });
+    await grants.add({ server: 'other', kind: 'user', value: 'carol', addedBy: 'ops' });
+    expect((await grants.forList('eng')).map((grant) => `${grant.kind}:${grant.value}`)).toEqual(['group:sre', 'user:Zed', 'user:_svc', 'user:alice', 'user:bob', 'user:Émile']);
+    expect((await grants.forList('eng'))[0]).toEqual({ server: 'eng', kind: 'group', value: 'sre', addedBy: 'ops', addedAt: expect.any(Number) });
+    expect(typeof (await grants.forList('eng'))[0]!.addedAt).toBe('number');
+    expect(await grants.remove('eng', 'user', 'bob')).toBe(true);
+    expect(await grants.remove('eng', 'user', 'bob')).toBe(false);
+    expect(await grants.forList('eng')).toHaveLength(5);
   });
 
-  test('disabled users: the first record stands; enable removes it', () => {
+  test('disabled users: the first record stands; enable removes it', async () => {
     const users = new DisabledUsers(db);
-    expect(users.disable({ tenant: 'acme', subject: 'mallory' }, 'admin', 'left the company')).toBe(true);
-    expect(users.disable({ tenant: 'acme', subject: 'mallory' }, 'someone-else')).toBe(false);
-    users.disable({ tenant: 'beta', subject: 'eve' }, 'admin');
-    expect(users.find('acme', 'mallory')).toEqual({ tenant: 'acme', subject: 'mallory', disabledAt: expect.any(Number), disabledBy: 'admin', reason: 'left the company' });
-    expect(users.list().map((user) => user.subject)).toEqual(['mallory', 'eve']);
-    expect(users.list('beta').map((user) => user.subject)).toEqual(['eve']);
-    expect(users.enable({ tenant: 'acme', subject: 'mallory' })).toBe(true);
-    expect(users.enable({ tenant: 'acme', subject: 'mallory' })).toBe(false);
-    expect(users.find('acme', 'mallory')).toBeUndefined();
+    expect(await users.disable({ tenant: 'acme', subject: 'mallory' }, 'admin', 'left the company')).toBe(true);
+    expect(await users.disable({ tenant: 'acme', subject: 'mallory' }, 'someone-else')).toBe(false);
+    await users.disable({ tenant: 'beta', subject: 'eve' }, 'admin');
+    expect(await users.find('acme', 'mallory')).toEqual({ tenant: 'acme', subject: 'mallory', disabledAt: expect.any(Number), disabledBy: 'admin', reason: 'left the company' });
+    expect((await users.list()).map((user) => user.subject)).toEqual(['mallory', 'eve']);
+    expect((await users.list('beta')).map((user) => user.subject)).toEqual(['eve']);
+    expect(await users.enable({ tenant: 'acme', subject: 'mallory' })).toBe(true);
+    expect(await users.enable({ tenant: 'acme', subject: 'mallory' })).toBe(false);
+    expect(await users.find('acme', 'mallory')).toBeUndefined();
   });
 
-  test('step results: the first result stands', () => {
+  test('step results: the first result stands', async () => {
     const steps = new StepStore(db);
-    expect(steps.find('run-1/step-1')).toBeUndefined();
-    steps.save('run-1/step-1', { issue: 'OPS-12', count: 3 });
-    steps.save('run-1/step-1', { issue: 'OPS-13' });
-    steps.save('run-1/step-2', undefined);
-    expect(steps.find('run-1/step-1')).toEqual({ result: { issue: 'OPS-12', count: 3 } });
-    expect(steps.find('run-1/step-2')).toEqual({ result: null });
+    expect(await steps.find('run-1/step-1')).toBeUndefined();
+    await steps.save('run-1/step-1', { issue: 'OPS-12', count: 3 });
+    await steps.save('run-1/step-1', { issue: 'OPS-13' });
+    await steps.save('run-1/step-2', undefined);
+    expect(await steps.find('run-1/step-1')).toEqual({ result: { issue: 'OPS-12', count: 3 } });
+    expect(await steps.find('run-1/step-2')).toEqual({ result: null });
   });
 
-  test('runs: only their owner finds them; a handed-back run is found again until delivered', () => {
+  test('runs: only their owner finds them; a handed-back run is found again until delivered', async () => {
     const runs = new RunRegistry(db);
     const alice = { tenant: 'acme', subject: 'alice' };
-    runs.recordStarted({ workflowId: 'wf-1', ...alice, tool: 'triage', argumentsDigest: 'd1' });
-    runs.recordStarted({ workflowId: 'wf-2', ...alice, tool: 'triage', argumentsDigest: 'd2' });
-    expect(runs.findOwned('wf-1', { tenant: 'acme', subject: 'bob' })).toBeUndefined();
-    expect(runs.findOwned('wf-1', alice)).toMatchObject({ workflowId: 'wf-1', deliveredAt: null, createdAt: expect.any(Number) });
-    expect(runs.findHandedBack(alice, 'triage', 'd1', 0)).toBeUndefined();
-    runs.markHandedBack('wf-1');
-    expect(runs.findHandedBack(alice, 'triage', 'd1', 0)?.workflowId).toBe('wf-1');
-    expect(runs.undelivered(alice).map((run) => run.workflowId).sort()).toEqual(['wf-1', 'wf-2']);
-    runs.markDelivered('wf-1');
-    expect(runs.findHandedBack(alice, 'triage', 'd1', 0)).toBeUndefined();
-    expect(runs.listFor(alice, 1)).toHaveLength(1);
-    expect(runs.undelivered(alice).map((run) => run.workflowId)).toEqual(['wf-2']);
+    await runs.recordStarted({ workflowId: 'wf-1', ...alice, tool: 'triage', argumentsDigest: 'd1' });
+    await runs.recordStarted({ workflowId: 'wf-2', ...alice, tool: 'triage', argumentsDigest: 'd2' });
+    expect(await runs.findOwned('wf-1', { tenant: 'acme', subject: 'bob' })).toBeUndefined();
+    expect(await runs.findOwned('wf-1', alice)).toMatchObject({ workflowId: 'wf-1', deliveredAt: null, createdAt: expect.any(Number) });
+    expect(await runs.findHandedBack(alice, 'triage', 'd1', 0)).toBeUndefined();
+    await runs.markHandedBack('wf-1');
+    expect((await runs.findHandedBack(alice, 'triage', 'd1', 0))?.workflowId).toBe('wf-1');
+    expect((await runs.undelivered(alice)).map((run) => run.workflowId).sort()).toEqual(['wf-1', 'wf-2']);
+    await runs.markDelivered('wf-1');
+    expect(await runs.findHandedBack(alice, 'triage', 'd1', 0)).toBeUndefined();
+    expect(await runs.listFor(alice, 1)).toHaveLength(1);
+    expect((await runs.undelivered(alice)).map((run) => run.workflowId)).toEqual(['wf-2']);
   });
 
-  test('browser sessions: found by cookie only, closed everywhere at once; sign-ins are single use', () => {
+  test('browser sessions: found by cookie only, closed everywhere at once; sign-ins are single use', async () => {
     const sessions = new BrowserSessions(db);
-    const cookie = sessions.open({ tenant: 'acme', subject: 'alice', email: 'alice@example.com', name: null });
-    const other = sessions.open({ tenant: 'acme', subject: 'alice', email: null, name: null });
-    expect(sessions.find(cookie)).toMatchObject({ tenant: 'acme', subject: 'alice', email: 'alice@example.com', name: null });
-    expect(sessions.find('not-a-cookie')).toBeUndefined();
-    expect(backend.storedText(db)).not.toContain(cookie); // only hashes are stored
-    expect(sessions.closeAllFor({ tenant: 'acme', subject: 'alice' })).toBe(2);
-    expect(sessions.find(other)).toBeUndefined();
+    const cookie = await sessions.open({ tenant: 'acme', subject: 'alice', email: 'alice@example.com', name: null });
+    const other = await sessions.open({ tenant: 'acme', subject: 'alice', email: null, name: null });
+    expect(await sessions.find(cookie)).toMatchObject({ tenant: 'acme', subject: 'alice', email: 'alice@example.com', name: null });
+    expect(await sessions.find('not-a-cookie')).toBeUndefined();
+    expect(await backend.storedText(db)).not.toContain(cookie); // only hashes are stored
+    expect(await sessions.closeAllFor({ tenant: 'acme', subject: 'alice' })).toBe(2);
+    expect(await sessions.find(other)).toBeUndefined();
 
-    sessions.startSignIn('state-1', 'sign-in-cookie', { codeVerifier: 'v', nonce: 'n', returnTo: '/account' });
-    expect(sessions.takeSignIn('state-1', 'another-browser')).toBeUndefined();
-    sessions.startSignIn('state-2', 'sign-in-cookie', { codeVerifier: 'v', nonce: 'n', returnTo: '/account' });
-    expect(sessions.takeSignIn('state-2', 'sign-in-cookie')).toEqual({ codeVerifier: 'v', nonce: 'n', returnTo: '/account' });
-    expect(sessions.takeSignIn('state-2', 'sign-in-cookie')).toBeUndefined();
+    await sessions.startSignIn('state-1', 'sign-in-cookie', { codeVerifier: 'v', nonce: 'n', returnTo: '/account' });
+    expect(await sessions.takeSignIn('state-1', 'another-browser')).toBeUndefined();
+    await sessions.startSignIn('state-2', 'sign-in-cookie', { codeVerifier: 'v', nonce: 'n', returnTo: '/account' });
+    expect(await sessions.takeSignIn('state-2', 'sign-in-cookie')).toEqual({ codeVerifier: 'v', nonce: 'n', returnTo: '/account' });
+    expect(await sessions.takeSignIn('state-2', 'sign-in-cookie')).toBeUndefined();
   });
 
-  test('what a 2025-era client declared is remembered per user and client', () => {
+  test('what a 2025-era client declared is remembered per user and client', async () => {
     const clients = new LegacyClientCapabilities(db);
     const principal: Principal = {
       kind: 'user', authMethod: 'oauth', subject: 'alice', email: null, name: null, tenant: 'acme', groups: [], issuer: 'https://idp.example', clientId: 'cursor', scopes: [], expiresAt: null, apiTokenId: null,
     };
-    expect(clients.supportsUrlElicitation(principal)).toBe(false);
-    clients.recordInitialize(principal, { elicitation: { url: {} } });
-    expect(clients.supportsUrlElicitation(principal)).toBe(true);
-    expect(clients.supportsUrlElicitation({ ...principal, clientId: 'claude' })).toBe(false);
-    clients.recordInitialize(principal, {});
-    expect(clients.supportsUrlElicitation(principal)).toBe(false);
+    expect(await clients.supportsUrlElicitation(principal)).toBe(false);
+    await clients.recordInitialize(principal, { elicitation: { url: {} } });
+    expect(await clients.supportsUrlElicitation(principal)).toBe(true);
+    expect(await clients.supportsUrlElicitation({ ...principal, clientId: 'claude' })).toBe(false);
+    await clients.recordInitialize(principal, {});
+    expect(await clients.supportsUrlElicitation(principal)).toBe(false);
   });
 });

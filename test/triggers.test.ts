@@ -11,8 +11,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IDENTITY_HEADER } from '../core/identity/context.ts';
-import { DisabledUsers } from '../gateway/access/disabled-users.ts';
-import { ApiTokenStore } from '../gateway/auth/api-tokens.ts';
+import { DisabledUsers } from '../core/access/disabled-users.ts';
+import { ApiTokenStore } from '../core/api-tokens/api-token-store.ts';
 import { actingAs } from '../gateway/temporal/identity-propagation.ts';
 import type { LoggedRequest } from '../sandbox/server.ts';
 import { BatonTool, BatonUser } from '../workflows/search-attributes.ts';
@@ -181,7 +181,7 @@ describe('the HTTP API', () => {
       status: 403,
       json: { error: 'forbidden', message: 'You are not on the access list for "open_ops_ticket" on the MCP server "default". Ask an admin to add you (baton access add default user bob).' },
     });
-    expect(gs.stack.stores.audit.query({ kind: 'access.denied', subject: 'bob', tool: 'open_ops_ticket' })[0]).toMatchObject({ outcome: 'denied', action: 'POST /api/tools/open_ops_ticket/runs' });
+    expect((await gs.stack.stores.audit.query({ kind: 'access.denied', subject: 'bob', tool: 'open_ops_ticket' }))[0]).toMatchObject({ outcome: 'denied', action: 'POST /api/tools/open_ops_ticket/runs' });
     expect(await runsOf(gs.stack, 'open_ops_ticket')).toEqual([]);
 
     const unknown = await api(tokens.alice, 'POST', '/api/tools/delete_everything/runs', { arguments: {} });
@@ -189,7 +189,7 @@ describe('the HTTP API', () => {
     // A callable runs only inside a tool: not a tool here either.
     expect((await api(tokens.alice, 'POST', '/api/tools/notify_team/runs', { arguments: {} })).status).toBe(404);
 
-    const ci = new ApiTokenStore(gs.stack.stores.db).create('ci-triggers', { tenant: 'acme' }).token;
+    const ci = (await new ApiTokenStore(gs.stack.stores.db).create('ci-triggers', { tenant: 'acme' })).token;
     const service = await api(ci, 'POST', '/api/tools/read_pull_request/runs', { arguments: pr });
     expect(service).toMatchObject({ status: 403, json: { message: expect.stringContaining('API-token callers have no personal connections') } });
 
@@ -296,7 +296,7 @@ describe('schedules', () => {
     expect(tags.get(BatonTool)).toBe('triage_pull_request');
     expect(Object.keys(raw.schedule?.action?.startWorkflow?.header?.fields ?? {})).toEqual([IDENTITY_HEADER]);
 
-    const [audited] = gs.stack.stores.audit.query({ kind: 'schedule.created', subject: 'alice' });
+    const [audited] = await gs.stack.stores.audit.query({ kind: 'schedule.created', subject: 'alice' });
     expect(audited).toMatchObject({ outcome: 'ok', tool: 'triage_pull_request', actor: { subject: 'alice', authMethod: 'oauth' }, detail: { scheduleId, intervalSeconds: 3600 } });
   });
 
@@ -317,7 +317,7 @@ describe('schedules', () => {
     expect(seen.length).toBeGreaterThanOrEqual(4);
     for (const request of seen) expect([request.app, request.path, request.credential.user, request.credential.valid]).toEqual([request.app, request.path, 'alice', true]);
     // The audit trail names alice, and the schedule as the "client" that started it.
-    const [started] = gs.stack.stores.audit.query({ kind: 'tool_call.started', rootRunId: firstRun });
+    const [started] = await gs.stack.stores.audit.query({ kind: 'tool_call.started', rootRunId: firstRun });
     expect(started).toMatchObject({ actor: { subject: 'alice', authMethod: 'oauth' }, client: `schedule:${scheduleId}`, tool: 'triage_pull_request', runPath: [firstRun] });
     expect((await api(tokens.alice, 'GET', `/api/schedules/${scheduleId}`)).json.recentRuns).toEqual([{ runId: firstRun, startedAt: expect.any(String) }]);
     expect((await api(tokens.bob, 'GET', `/api/runs/${firstRun}`)).status).toBe(404);
@@ -352,7 +352,7 @@ describe('schedules', () => {
     const calls = await requestsSince(before);
     expect(calls.filter((request) => request.app === 'slack')).toEqual([]);
     expect(calls.filter((request) => request.app === 'github').map((request) => request.credential.user)).toEqual(['alice']);
-    expect(gs.stack.stores.audit.query({ kind: 'consent.requested', rootRunId: second })).toEqual([
+    expect(await gs.stack.stores.audit.query({ kind: 'consent.requested', rootRunId: second })).toEqual([
       expect.objectContaining({ app: 'slack', outcome: 'pending', actor: expect.objectContaining({ subject: 'alice' }) }),
     ]);
 
@@ -383,7 +383,7 @@ describe('schedules', () => {
       ['unrelated id', `triage_pull_request-${scheduleId}x`, /not one of them/],
     ];
     for (const [what, workflowId, expected] of attempts) {
-      const audited = gs.stack.stores.audit.forRun(workflowId).length;
+      const audited = (await gs.stack.stores.audit.forRun(workflowId)).length;
       const handle = await actingAs(stolen, () =>
         gs.stack.client.workflow.start('triage_pull_request', {
           taskQueue,
@@ -401,7 +401,7 @@ describe('schedules', () => {
       expect([what, status.state, status.error.type]).toEqual([what, 'failed', 'IdentityRejected']);
       expect([what, status.error.message]).toEqual([what, expect.stringMatching(expected)]);
       // Refused before anything was recorded in alice's name.
-      expect([what, gs.stack.stores.audit.forRun(workflowId).length]).toEqual([what, audited]);
+      expect([what, (await gs.stack.stores.audit.forRun(workflowId)).length]).toEqual([what, audited]);
     }
     // Nothing reached any app.
     expect(await requestsSince(before)).toEqual([]);
@@ -421,15 +421,15 @@ describe('schedules', () => {
 
     // alice disabled: the next run is refused before it does anything in her name.
     const disabledUsers = new DisabledUsers(gs.stack.stores.db);
-    disabledUsers.disable({ tenant: 'acme', subject: 'alice' }, 'test');
+    await disabledUsers.disable({ tenant: 'acme', subject: 'alice' }, 'test');
     try {
       const before = await seen();
       await trigger();
       const refusedRun = await eventually(async () => (await seen()).find((id) => !before.includes(id)), 30_000, 'the schedule to start a run');
       expect(await failureOf(refusedRun)).toEqual({ type: 'IdentityRejected', message: expect.stringContaining('(alice) has been disabled') });
-      expect(gs.stack.stores.audit.query({ rootRunId: refusedRun })).toEqual([]);
+      expect(await gs.stack.stores.audit.query({ rootRunId: refusedRun })).toEqual([]);
     } finally {
-      disabledUsers.enable({ tenant: 'acme', subject: 'alice' });
+      await disabledUsers.enable({ tenant: 'acme', subject: 'alice' });
     }
 
     // A run waiting for consent, then the schedule deleted: when alice connects Slack, it may not go on as her.
@@ -440,7 +440,7 @@ describe('schedules', () => {
     expect(deleted).toMatchObject({ status: 200, json: { id: scheduleId, deleted: true } });
     expect((await gs.consentInBrowser(waiting.waitingFor[0].connectUrl, 'alice')).status).toBe(200);
     expect(await failureOf(waitingRun)).toEqual({ type: 'IdentityRejected', message: expect.stringContaining('no longer exists; deleting a schedule withdraws its identity') });
-    expect(gs.stack.stores.audit.forRun(waitingRun).filter((step) => step.app === 'slack' && step.outcome === 'ok')).toEqual([]);
+    expect((await gs.stack.stores.audit.forRun(waitingRun)).filter((step) => step.app === 'slack' && step.outcome === 'ok')).toEqual([]);
   }, 90_000);
 
   test('the deleted schedule is gone from the API and from Temporal; its deletion is audited', async () => {
@@ -448,7 +448,7 @@ describe('schedules', () => {
     expect(await api(tokens.alice, 'GET', `/api/schedules/${scheduleId}`)).toMatchObject({ status: 404 });
     await expect(gs.stack.client.schedule.getHandle(scheduleId).describe()).rejects.toThrow(ScheduleNotFoundError);
     expect(await api(tokens.alice, 'DELETE', `/api/schedules/${scheduleId}`)).toMatchObject({ status: 404 });
-    expect(gs.stack.stores.audit.query({ kind: 'schedule.deleted', subject: 'alice' })[0]).toMatchObject({ outcome: 'ok', detail: { scheduleId, targetSubject: 'alice' } });
+    expect((await gs.stack.stores.audit.query({ kind: 'schedule.deleted', subject: 'alice' }))[0]).toMatchObject({ outcome: 'ok', detail: { scheduleId, targetSubject: 'alice' } });
   });
 
   test('no secret reached any workflow history (schedule runs included)', async () => {

@@ -86,7 +86,7 @@ test('baton runs and baton connections act as the token holder: bob gets nothing
   const bobConnections = await cli(tokens.bob, 'connections', 'list');
   expect(bobConnections.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^github +active +as bob /)]);
   expect(await cli(tokens.bob, 'connections', 'revoke', '--app', 'slack')).toMatchObject({ status: 1, stderr: expect.stringContaining('404: bob has no slack connection.') });
-  expect(gs.stack.stores.vault.getConnectionInfo('acme', 'alice', 'slack')).toMatchObject({ status: 'active' });
+  expect(await gs.stack.stores.vault.getConnectionInfo('acme', 'alice', 'slack')).toMatchObject({ status: 'active' });
   expect((await cli(tokens.alice, 'connections', 'list')).stdout).toMatch(/^slack +active +as alice /m);
   expect(await cli('', 'runs')).toMatchObject({ status: 1, stderr: expect.stringContaining('no token: set BATON_TOKEN') });
 });
@@ -94,7 +94,7 @@ test('baton runs and baton connections act as the token holder: bob gets nothing
 test('alice revokes her own Slack connection from the command line', async () => {
   const revoked = await cli(tokens.alice, 'connections', 'revoke', '--app', 'slack');
   expect(revoked).toMatchObject({ status: 0, stdout: expect.stringContaining('Revoked your slack connection: deleted from Baton and revoked at slack.') });
-  expect(gs.stack.stores.vault.getConnectionInfo('acme', 'alice', 'slack')).toBeUndefined();
-  expect(gs.stack.stores.audit.query({ tenant: 'acme', subject: 'alice', kind: 'connection.revoked' })[0]).toMatchObject({ app: 'slack', outcome: 'ok', actor: { authMethod: 'oauth' } });
-  expect(gs.stack.stores.vault.getConnectionInfo('acme', 'bob', 'github')).toMatchObject({ status: 'active' });
+  expect(await gs.stack.stores.vault.getConnectionInfo('acme', 'alice', 'slack')).toBeUndefined();
+  expect((await gs.stack.stores.audit.query({ tenant: 'acme', subject: 'alice', kind: 'connection.revoked' }))[0]).toMatchObject({ app: 'slack', outcome: 'ok', actor: { authMethod: 'oauth' } });
+  expect(await gs.stack.stores.vault.getConnectionInfo('acme', 'bob', 'github')).toMatchObject({ status: 'active' });
 });

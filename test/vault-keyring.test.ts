@@ -56,12 +56,12 @@ function connect(vault: Vault, subject: string, app = 'github') {
   });
 }
 
-const fingerprintsIn = (db: SqlDatabase) =>
+const fingerprintsIn = async (db: SqlDatabase) =>
   [
-    ...db.all<{ v: string }>("SELECT value AS v FROM vault_meta WHERE name = 'key_check'"),
-    ...db.all<{ v: string }>('SELECT sealed_secret AS v FROM vault_connections'),
-    ...db.all<{ v: string }>('SELECT sealed_secret AS v FROM vault_service_credentials'),
-    ...db.all<{ v: string }>('SELECT sealed_token AS v FROM vault_inbound_tokens'),
+    ...(await db.all<{ v: string }>("SELECT value AS v FROM vault_meta WHERE name = 'key_check'")),
+    ...(await db.all<{ v: string }>('SELECT sealed_secret AS v FROM vault_connections')),
+    ...(await db.all<{ v: string }>('SELECT sealed_secret AS v FROM vault_service_credentials')),
+    ...(await db.all<{ v: string }>('SELECT sealed_token AS v FROM vault_inbound_tokens')),
   ].map((row) => row.v.split('.')[1]);
 
 describe('seal / unseal with a keyring', () => {
@@ -146,35 +146,35 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
   let newer: VaultKey;
   beforeAll(() => backend.setUp());
   afterAll(() => backend.tearDown());
-  beforeEach(() => {
-    backend.fresh();
-    db = backend.open();
+  beforeEach(async () => {
+    await backend.fresh();
+    db = await backend.open();
     [oldKey, newer] = [newKey(), newKey()];
   });
   afterEach(() => db.close());
 
   /** alice's row under the old key, bob's under the new one (written by a process already on the new key). */
-  function mixedRows(): void {
-    connect(Vault.open(db, oldKey), 'alice');
-    connect(Vault.open(db, { current: newer, previous: [oldKey] }), 'bob');
+  async function mixedRows(): Promise<void> {
+    await connect(await Vault.open(db, oldKey), 'alice');
+    await connect(await Vault.open(db, { current: newer, previous: [oldKey] }), 'bob');
   }
 
   test('opens with the new key current and the old one previous, and resolves both kinds of row', async () => {
-    mixedRows();
-    const vault = Vault.open(db, { current: newer, previous: [oldKey] });
+    await mixedRows();
+    const vault = await Vault.open(db, { current: newer, previous: [oldKey] });
     for (const subject of ['alice', 'bob']) {
       expect((await vault.resolveUserAccessToken({ tenant: 'acme', subject, app: 'github', refresh: never })).accessToken).toBe(`access-${subject}-github`);
     }
   });
 
-  test('refuses to start, naming the key and the rows, when a key some rows are under is not configured', () => {
-    mixedRows();
+  test('refuses to start, naming the key and the rows, when a key some rows are under is not configured', async () => {
+    await mixedRows();
     // Only the new key: alice's row (and the key check) are under the old one.
-    expect(() => Vault.open(db, newer)).toThrow(`this vault was encrypted with vault key ${oldKey.fingerprint} but BATON_VAULT_KEY is ${newer.fingerprint}`);
+    await expect(Vault.open(db, newer)).rejects.toThrow(`this vault was encrypted with vault key ${oldKey.fingerprint} but BATON_VAULT_KEY is ${newer.fingerprint}`);
     // Only the old key: the key check opens, but bob's row is under a key this process does not have.
     let thrown: unknown;
     try {
-      Vault.open(db, oldKey);
+      await Vault.open(db, oldKey);
     } catch (error) {
       thrown = error;
     }
@@ -185,13 +185,13 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
   });
 
   test('re-encrypts every sealed column in place, keeps version and updated_at, skips current rows, and leaves the old key useless', async () => {
-    const vault = Vault.open(db, oldKey);
-    for (let n = 0; n < 25; n++) connect(vault, `user-${String(n).padStart(2, '0')}`);
-    vault.putServiceCredential('jira', { username: 'svc', password: 'pw' });
-    vault.putInboundToken('ref-1', { tenant: 'acme', subject: 'alice' }, 'inbound-token', Date.now() + 60_000);
-    const rotating = Vault.open(db, { current: newer, previous: [oldKey] });
-    connect(rotating, 'user-99'); // already on the new key
-    const before = db.all<{ subject: string; version: number; updated_at: number }>('SELECT subject, version, updated_at FROM vault_connections ORDER BY subject');
+    const vault = await Vault.open(db, oldKey);
+    for (let n = 0; n < 25; n++) await connect(vault, `user-${String(n).padStart(2, '0')}`);
+    await vault.putServiceCredential('jira', { username: 'svc', password: 'pw' });
+    await vault.putInboundToken('ref-1', { tenant: 'acme', subject: 'alice' }, 'inbound-token', Date.now() + 60_000);
+    const rotating = await Vault.open(db, { current: newer, previous: [oldKey] });
+    await connect(rotating, 'user-99'); // already on the new key
+    const before = await db.all<{ subject: string; version: number; updated_at: number }>('SELECT subject, version, updated_at FROM vault_connections ORDER BY subject');
 
     const ring = { current: newer, previous: [oldKey] };
     const report = await reencryptVault(db, ring, { batchSize: 4 });
@@ -202,30 +202,30 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
       ['inbound tokens', 1, 0, 0],
     ]);
     expect(report.remaining.size).toBe(0);
-    expect(new Set(fingerprintsIn(db))).toEqual(new Set([newer.fingerprint]));
-    expect(db.all('SELECT subject, version, updated_at FROM vault_connections ORDER BY subject')).toEqual(before);
+    expect(new Set(await fingerprintsIn(db))).toEqual(new Set([newer.fingerprint]));
+    expect(await db.all('SELECT subject, version, updated_at FROM vault_connections ORDER BY subject')).toEqual(before);
     // Running it again finds nothing to do.
     expect((await reencryptVault(db, ring)).columns.every((column) => column.reencrypted === 0)).toBe(true);
 
-    const renewed = Vault.open(db, newer);
-    expect(renewed.getServiceCredential('jira')).toEqual({ username: 'svc', password: 'pw' });
-    expect(renewed.getInboundToken('ref-1', { tenant: 'acme', subject: 'alice' })?.token).toBe('inbound-token');
+    const renewed = await Vault.open(db, newer);
+    expect(await renewed.getServiceCredential('jira')).toEqual({ username: 'svc', password: 'pw' });
+    expect((await renewed.getInboundToken('ref-1', { tenant: 'acme', subject: 'alice' }))?.token).toBe('inbound-token');
     expect((await renewed.resolveUserAccessToken({ tenant: 'acme', subject: 'user-07', app: 'github', refresh: never })).accessToken).toBe('access-user-07-github');
     // The old key alone opens nothing: the vault refuses it, and not one stored value unseals with it.
-    expect(() => Vault.open(db, oldKey)).toThrow(VaultKeyMismatchError);
-    for (const row of db.all<{ tenant: string; subject: string; app: string; sealed_secret: string }>('SELECT * FROM vault_connections')) {
+    await expect(Vault.open(db, oldKey)).rejects.toThrow(VaultKeyMismatchError);
+    for (const row of await db.all<{ tenant: string; subject: string; app: string; sealed_secret: string }>('SELECT * FROM vault_connections')) {
       expect(() => unseal(oldKey, row.sealed_secret, `connection:${row.tenant}:${row.subject}:${row.app}`)).toThrow(VaultKeyMismatchError);
     }
   });
 
   test('values no configured key opens are reported, never touched unless asked, and then deleted', async () => {
-    const vault = Vault.open(db, oldKey);
-    connect(vault, 'alice');
-    connect(vault, 'bob');
+    const vault = await Vault.open(db, oldKey);
+    await connect(vault, 'alice');
+    await connect(vault, 'bob');
     const lostKey = newKey();
-    db.run("UPDATE vault_connections SET sealed_secret = ? WHERE subject = 'bob'", seal(lostKey, '{"accessToken":"x"}', 'connection:acme:bob:github'));
-    db.run("UPDATE vault_connections SET sealed_secret = 'v1.garbage' WHERE subject = 'alice'");
-    connect(vault, 'carol');
+    await db.run("UPDATE vault_connections SET sealed_secret = ? WHERE subject = 'bob'", seal(lostKey, '{"accessToken":"x"}', 'connection:acme:bob:github'));
+    await db.run("UPDATE vault_connections SET sealed_secret = 'v1.garbage' WHERE subject = 'alice'");
+    await connect(vault, 'carol');
     const ring = { current: newer, previous: [oldKey] };
 
     const report = await reencryptVault(db, ring);
@@ -236,7 +236,7 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
       { label: 'connections', what: "bob's github connection (tenant acme)", reason: `sealed with vault key ${lostKey.fingerprint}, which is not configured`, missingKey: lostKey.fingerprint, deleted: false },
     ]);
     expect(report.remaining).toEqual(new Map([[lostKey.fingerprint, 1], ['malformed', 1]]));
-    expect(Number(db.get<{ n: number }>('SELECT COUNT(*) AS n FROM vault_connections')?.n)).toBe(3);
+    expect(Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM vault_connections'))?.n)).toBe(3);
 
     // Deletion is asked for by name: corrupt values, and values under a key declared lost (not just any key missing from the configuration).
     const corruptOnly = await reencryptVault(db, ring, { deleteCorrupt: true, deleteUnderLostKeys: [newKey().fingerprint] });
@@ -245,14 +245,14 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
     const cleaned = await reencryptVault(db, ring, { deleteUnderLostKeys: [lostKey.fingerprint] });
     expect(cleaned.columns.find((column) => column.label === 'connections')!.unreadable.every((value) => value.deleted)).toBe(true);
     expect(cleaned.remaining.size).toBe(0);
-    expect(db.all<{ subject: string }>('SELECT subject FROM vault_connections').map((row) => row.subject)).toEqual(['carol']);
+    expect((await db.all<{ subject: string }>('SELECT subject FROM vault_connections')).map((row) => row.subject)).toEqual(['carol']);
   });
 
   test('a refresh in flight while its row is re-encrypted is not lost, and its waiters are not disturbed', async () => {
-    const vault = Vault.open(db, oldKey);
-    vault.putConnection({ tenant: 'acme', subject: 'alice', app: 'github', accessToken: 'expired', refreshToken: 'refresh-1', expiresAt: Date.now() - 1000, scopes: [], externalAccountId: 'a', externalLogin: 'alice' });
+    const vault = await Vault.open(db, oldKey);
+    await vault.putConnection({ tenant: 'acme', subject: 'alice', app: 'github', accessToken: 'expired', refreshToken: 'refresh-1', expiresAt: Date.now() - 1000, scopes: [], externalAccountId: 'a', externalLogin: 'alice' });
     // The worker already runs with the new key current (deploy step 1 of a rotation).
-    const worker = Vault.open(db, { current: newer, previous: [oldKey] });
+    const worker = await Vault.open(db, { current: newer, previous: [oldKey] });
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let refreshes = 0;
@@ -271,12 +271,12 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
     expect((await first).accessToken).toBe('fresh');
     expect((await waiter).accessToken).toBe('fresh');
     expect(refreshes).toBe(1);
-    const info = worker.getConnectionInfo('acme', 'alice', 'github')!;
+    const info = (await worker.getConnectionInfo('acme', 'alice', 'github'))!;
     expect(info.version).toBe(2); // exactly one credential change: the refresh
     // The rotated refresh token was stored (sealed under the new key), so the next refresh uses it.
-    expect(fingerprintsIn(db).every((fingerprint) => fingerprint === newer.fingerprint)).toBe(true);
-    db.run("UPDATE vault_connections SET expires_at = ? WHERE subject = 'alice'", Date.now() - 1);
-    const next = await Vault.open(db, newer).resolveUserAccessToken({
+    expect((await fingerprintsIn(db)).every((fingerprint) => fingerprint === newer.fingerprint)).toBe(true);
+    await db.run("UPDATE vault_connections SET expires_at = ? WHERE subject = 'alice'", Date.now() - 1);
+    const next = await (await Vault.open(db, newer)).resolveUserAccessToken({
       tenant: 'acme',
       subject: 'alice',
       app: 'github',
@@ -285,16 +285,25 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
     expect(next.accessToken).toBe('after-refresh-2');
   });
 
-  test('one rotation at a time', () => {
-    Vault.open(db, oldKey);
+  test('one rotation at a time', async () => {
+    await Vault.open(db, oldKey);
     const first = new RotationLock(db);
-    first.acquire();
-    expect(() => new RotationLock(db).acquire()).toThrow(VaultBusyError);
-    first.renew();
-    first.release();
+    await first.acquire();
+    await expect(new RotationLock(db).acquire()).rejects.toThrow(VaultBusyError);
+    await first.renew();
+    await first.release();
     const second = new RotationLock(db);
-    second.acquire();
-    second.release();
+    await second.acquire();
+    await second.release();
+
+    // Racing for a free lease (on PostgreSQL on separate pooled connections, with no global lock): one wins.
+    // The pool's connections are opened first, so the racers' transactions really overlap.
+    if (db.dialect === 'postgres') await Promise.all(Array.from({ length: 4 }, () => db.get('SELECT pg_sleep(0.05)')));
+    const racers = Array.from({ length: 4 }, () => new RotationLock(db));
+    const outcomes = await Promise.allSettled(racers.map((racer) => racer.acquire()));
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    for (const outcome of outcomes.filter((outcome) => outcome.status === 'rejected')) expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(VaultBusyError);
+    await Promise.all(racers.map((racer) => racer.release()));
   });
 });
 

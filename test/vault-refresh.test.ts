@@ -59,31 +59,31 @@ const never = async (): Promise<never> => {
   throw new Error('refresher must not be called');
 };
 
-function rawRow() {
-  return db.get<Record<string, unknown>>("SELECT * FROM vault_connections WHERE subject = 'alice'")!;
+async function rawRow() {
+  return (await db.get<Record<string, unknown>>("SELECT * FROM vault_connections WHERE subject = 'alice'"))!;
 }
 
 describe.each(storageBackends('vault_refresh'))('resolveUserAccessToken refresh on $name', (backend) => {
   beforeAll(() => backend.setUp());
   afterAll(() => backend.tearDown());
-  beforeEach(() => {
-    backend.fresh();
+  beforeEach(async () => {
+    await backend.fresh();
     dir = mkdtempSync(join(tmpdir(), 'baton-vault-refresh-'));
     databaseEnv = backend.env();
-    db = backend.open();
+    db = await backend.open();
     keyText = randomBytes(32).toString('base64');
     key = loadVaultKey({ env: { BATON_VAULT_KEY: keyText } });
-    vault = Vault.open(db, key);
+    vault = await Vault.open(db, key);
   });
-  afterEach(() => {
-    db.close();
+  afterEach(async () => {
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   test('a token that lives shorter than the margin is not refreshed on every call', async () => {
     let clock = 10_000_000;
-    const timed = Vault.open(db, key, { now: () => clock });
-    connectAlice(timed, { expiresAt: clock + 30_000 });
+    const timed = await Vault.open(db, key, { now: () => clock });
+    await connectAlice(timed, { expiresAt: clock + 30_000 });
     expect((await timed.resolveUserAccessToken({ ...ALICE, refresh: never })).accessToken).toBe('access-0');
     clock += 14_000;
     expect((await timed.resolveUserAccessToken({ ...ALICE, refresh: never })).accessToken).toBe('access-0');
@@ -95,8 +95,8 @@ describe.each(storageBackends('vault_refresh'))('resolveUserAccessToken refresh 
 
   test('refreshes a token expiring within the margin and stores the rotated refresh token', async () => {
     let clock = 10_000_000;
-    const timed = Vault.open(db, key, { now: () => clock });
-    connectAlice(timed, { expiresAt: clock + 30_000 });
+    const timed = await Vault.open(db, key, { now: () => clock });
+    await connectAlice(timed, { expiresAt: clock + 30_000 });
     clock += 20_000; // 10 s left: inside the margin (60 s, capped at half the token's 30 s lifetime)
     const { refresh, received } = countingRefresher(0, (call) => ({
       accessToken: `access-${call}`,
@@ -109,7 +109,7 @@ describe.each(storageBackends('vault_refresh'))('resolveUserAccessToken refresh 
     expect(first.accessToken).toBe('access-1');
     expect(received).toEqual(['refresh-0']);
     expect(first.info).toMatchObject({ version: 2, expiresAt: clock + 3_600_000, scopes: ['repo', 'read:org'], updatedAt: clock, lastUsedAt: clock });
-    expect(rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
+    expect(await rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
 
     // Still fresh: served from the vault.
     expect((await timed.resolveUserAccessToken({ ...ALICE, refresh: never })).accessToken).toBe('access-1');
@@ -126,24 +126,24 @@ describe.each(storageBackends('vault_refresh'))('resolveUserAccessToken refresh 
   });
 
   test('a marginMs of 0 uses a token until it actually expires', async () => {
-    connectAlice(vault, { expiresAt: Date.now() + 5000 });
+    await connectAlice(vault, { expiresAt: Date.now() + 5000 });
     expect((await vault.resolveUserAccessToken({ ...ALICE, refresh: never, marginMs: 0 })).accessToken).toBe('access-0');
   });
 
   test('20 concurrent resolves in one process cause exactly one refresher call', async () => {
-    connectAlice(vault);
+    await connectAlice(vault);
     const { refresh, received } = countingRefresher(100);
     const results = await Promise.all(Array.from({ length: 20 }, () => vault.resolveUserAccessToken({ ...ALICE, refresh })));
     expect(received).toEqual(['refresh-0']);
     expect(new Set(results.map((result) => result.accessToken))).toEqual(new Set(['access-1']));
-    expect(vault.getConnectionInfo('acme', 'alice', 'github')!.version).toBe(2);
+    expect((await vault.getConnectionInfo('acme', 'alice', 'github'))!.version).toBe(2);
   });
 
   test('two vaults on separate database connections share one refresh through the row lease', async () => {
-    connectAlice(vault);
-    const otherDb = backend.open();
+    await connectAlice(vault);
+    const otherDb = await backend.open();
     try {
-      const other = Vault.open(otherDb, key);
+      const other = await Vault.open(otherDb, key);
       const { refresh, received } = countingRefresher(200);
       const results = await Promise.all([
         vault.resolveUserAccessToken({ ...ALICE, refresh }),
@@ -154,23 +154,23 @@ describe.each(storageBackends('vault_refresh'))('resolveUserAccessToken refresh 
       expect(received).toEqual(['refresh-0']);
       expect(results.map((result) => result.accessToken)).toEqual(['access-1', 'access-1', 'access-1', 'access-1']);
     } finally {
-      otherDb.close();
+      await otherDb.close();
     }
   });
 
   test('a lease left behind by a crashed process is taken over once it has expired', async () => {
-    connectAlice(vault);
-    db.run("UPDATE vault_connections SET refresh_lease_owner = 'crashed', refresh_lease_until = ? WHERE subject = 'alice'", Date.now() - 1);
+    await connectAlice(vault);
+    await db.run("UPDATE vault_connections SET refresh_lease_owner = 'crashed', refresh_lease_until = ? WHERE subject = 'alice'", Date.now() - 1);
     const { refresh, received } = countingRefresher(0);
     expect((await vault.resolveUserAccessToken({ ...ALICE, refresh })).accessToken).toBe('access-1');
     expect(received).toEqual(['refresh-0']);
-    expect(rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
+    expect(await rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
   });
 
   test('a waiter whose lease holder goes silent refreshes itself once the lease runs out', async () => {
-    connectAlice(vault);
+    await connectAlice(vault);
     const started = Date.now();
-    db.run("UPDATE vault_connections SET refresh_lease_owner = 'slow', refresh_lease_until = ? WHERE subject = 'alice'", started + 300);
+    await db.run("UPDATE vault_connections SET refresh_lease_owner = 'slow', refresh_lease_until = ? WHERE subject = 'alice'", started + 300);
     const { refresh, received } = countingRefresher(0);
     expect((await vault.resolveUserAccessToken({ ...ALICE, refresh })).accessToken).toBe('access-1');
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
@@ -178,31 +178,35 @@ describe.each(storageBackends('vault_refresh'))('resolveUserAccessToken refresh 
   });
 
   test('a waiter picks up what the lease holder stored without calling its own refresher', async () => {
-    connectAlice(vault);
-    db.run("UPDATE vault_connections SET refresh_lease_owner = 'other', refresh_lease_until = ? WHERE subject = 'alice'", Date.now() + 10_000);
-    const otherDb = backend.open();
+    await connectAlice(vault);
+    await db.run("UPDATE vault_connections SET refresh_lease_owner = 'other', refresh_lease_until = ? WHERE subject = 'alice'", Date.now() + 10_000);
+    const otherDb = await backend.open();
     try {
-      const other = Vault.open(otherDb, key);
-      setTimeout(() => connectAlice(other, { accessToken: 'access-from-other', expiresAt: Date.now() + 3_600_000 }), 150);
+      const other = await Vault.open(otherDb, key);
+      let reconnected: Promise<unknown> = Promise.resolve();
+      setTimeout(() => {
+        reconnected = connectAlice(other, { accessToken: 'access-from-other', expiresAt: Date.now() + 3_600_000 });
+      }, 150);
       const resolved = await vault.resolveUserAccessToken({ ...ALICE, refresh: never });
+      await reconnected;
       expect(resolved.accessToken).toBe('access-from-other');
     } finally {
-      otherDb.close();
+      await otherDb.close();
     }
   });
 
   test('a reconnect during a refresh wins over the refresh result', async () => {
-    connectAlice(vault);
+    await connectAlice(vault);
     const refresh = async (): Promise<RefreshedTokens> => {
-      connectAlice(vault, { accessToken: 'access-reconnected', refreshToken: 'refresh-reconnected', expiresAt: Date.now() + 3_600_000 });
+      await connectAlice(vault, { accessToken: 'access-reconnected', refreshToken: 'refresh-reconnected', expiresAt: Date.now() + 3_600_000 });
       return { accessToken: 'access-stale', refreshToken: 'refresh-stale', expiresAt: Date.now() + 3_600_000 };
     };
     expect((await vault.resolveUserAccessToken({ ...ALICE, refresh })).accessToken).toBe('access-reconnected');
-    expect(vault.getConnectionInfo('acme', 'alice', 'github')!.version).toBe(2);
+    expect((await vault.getConnectionInfo('acme', 'alice', 'github'))!.version).toBe(2);
   });
 
   test('a rejected refresh token marks the connection for reconsent and stops further refreshes', async () => {
-    connectAlice(vault);
+    await connectAlice(vault);
     let calls = 0;
     const rejecting = async (): Promise<never> => {
       calls += 1;
@@ -217,16 +221,16 @@ describe.each(storageBackends('vault_refresh'))('resolveUserAccessToken refresh 
       expect(error).toBeInstanceOf(ConnectionUnavailableError);
       expect(error).toMatchObject({ reason: 'refresh_failed', app: 'github', message: expect.stringContaining('reconnect github') });
     }
-    expect(vault.getConnectionInfo('acme', 'alice', 'github')).toMatchObject({ status: 'needs_reconsent', statusReason: 'refresh_failed', version: 2 });
-    expect(rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
+    expect(await vault.getConnectionInfo('acme', 'alice', 'github')).toMatchObject({ status: 'needs_reconsent', statusReason: 'refresh_failed', version: 2 });
+    expect(await rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
 
     await expect(vault.resolveUserAccessToken({ ...ALICE, refresh: rejecting })).rejects.toMatchObject({ reason: 'refresh_failed' });
     expect(calls).toBe(1);
   });
 
   test('a transient refresher error propagates unchanged and leaves the row untouched', async () => {
-    connectAlice(vault);
-    const before = rawRow();
+    await connectAlice(vault);
+    const before = await rawRow();
     const transient = new Error('ECONNRESET talking to github');
     let calls = 0;
     const failing = async (): Promise<never> => {
@@ -237,7 +241,7 @@ describe.each(storageBackends('vault_refresh'))('resolveUserAccessToken refresh 
     const attempts = await Promise.allSettled([1, 2, 3].map(() => vault.resolveUserAccessToken({ ...ALICE, refresh: failing })));
     expect(calls).toBe(1);
     for (const attempt of attempts) expect((attempt as PromiseRejectedResult).reason).toBe(transient);
-    expect(rawRow()).toEqual(before);
+    expect(await rawRow()).toEqual(before);
 
     // The caller's retry refreshes normally.
     const { refresh, received } = countingRefresher(0);
@@ -246,7 +250,7 @@ describe.each(storageBackends('vault_refresh'))('resolveUserAccessToken refresh 
   });
 
   test('across processes sharing the database only one refresh happens', async () => {
-    connectAlice(vault);
+    await connectAlice(vault);
     const callsFile = join(dir, 'refresh-calls.log');
     writeFileSync(callsFile, '');
     const script = join(dir, 'resolve-child.mjs');
@@ -268,11 +272,11 @@ describe.each(storageBackends('vault_refresh'))('resolveUserAccessToken refresh 
     expect(usedRefreshToken).toBe('refresh-0');
     expect(tokens).toEqual(Array(4).fill(`access-from-${refresher}`));
 
-    const info = vault.getConnectionInfo('acme', 'alice', 'github')!;
+    const info = (await vault.getConnectionInfo('acme', 'alice', 'github'))!;
     expect(info.version).toBe(2);
-    expect(rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
+    expect(await rawRow()).toMatchObject({ refresh_lease_owner: null, refresh_lease_until: null });
     // The rotated refresh token from that one call is what the next refresh uses.
-    db.run("UPDATE vault_connections SET expires_at = 0 WHERE subject = 'alice'");
+    await db.run("UPDATE vault_connections SET expires_at = 0 WHERE subject = 'alice'");
     const { refresh, received } = countingRefresher(0);
     await vault.resolveUserAccessToken({ ...ALICE, refresh });
     expect(received).toEqual([`refresh-from-${refresher}`]);
@@ -299,8 +303,8 @@ import { loadVaultKey, Vault } from ${JSON.stringify(vaultModule)};
 
 const [callsFile, label] = process.argv.slice(2);
 // The database the parent's backend names: BATON_DATABASE_URL (PostgreSQL) or BATON_DB (SQLite).
-const db = openDatabase({ databasePath: process.env.BATON_DB, databaseUrl: process.env.BATON_DATABASE_URL });
-const vault = Vault.open(db, loadVaultKey({ env: process.env }));
+const db = await openDatabase({ databasePath: process.env.BATON_DB, databaseUrl: process.env.BATON_DATABASE_URL });
+const vault = await Vault.open(db, loadVaultKey({ env: process.env }));
 const refresh = async (refreshToken) => {
   appendFileSync(callsFile, label + ' ' + refreshToken + '\\n');
   await sleep(1000);
@@ -312,7 +316,7 @@ process.stdin.destroy();
 const started = Date.now();
 const resolved = await vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh });
 process.stdout.write(JSON.stringify({ accessToken: resolved.accessToken, elapsedMs: Date.now() - started }) + '\\n');
-db.close();
+await db.close();
 `;
 }
 

@@ -148,76 +148,89 @@ describe.each(storageBackends('vault'))('Vault storage on $name', (backend) => {
   let vault: Vault;
   beforeAll(() => backend.setUp());
   afterAll(() => backend.tearDown());
-  beforeEach(() => {
-    backend.fresh();
-    db = backend.open();
+  beforeEach(async () => {
+    await backend.fresh();
+    db = await backend.open();
     key = newKey();
-    vault = Vault.open(db, key);
+    vault = await Vault.open(db, key);
   });
   afterEach(() => db.close());
 
   test('a connection round-trips and its tokens never reach the database in plaintext', async () => {
-    const info = connect(vault, 'alice');
+    const info = await connect(vault, 'alice');
     expect(info).toMatchObject({ tenant: 'acme', subject: 'alice', app: 'github', status: 'active', version: 1, lastUsedAt: null });
     const resolved = await vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never });
     expect(resolved.accessToken).toBe('gho_access_alice_0123456789');
 
     // Everything stored: SQLite's file (its WAL included, where fresh writes sit first); PostgreSQL's rows.
-    const raw = backend.storedText(db);
+    const raw = await backend.storedText(db);
     expect(raw).toContain('alice-gh'); // metadata is in the clear, proving we read the right bytes
     expect(raw).not.toContain('gho_access_alice_0123456789');
     expect(raw).not.toContain('ghr_refresh_alice_0123456789');
   });
 
-  test('getConnectionInfo and listConnections expose metadata only', () => {
+  test('getConnectionInfo and listConnections expose metadata only', async () => {
     const expiresAt = Date.now() + 1000_000;
-    connect(vault, 'alice', { expiresAt, scopes: ['repo', 'read:org'] });
-    connect(vault, 'alice', { app: 'slack', accessToken: 'xoxp-alice-secret', refreshToken: undefined, expiresAt: undefined });
-    const info = vault.getConnectionInfo('acme', 'alice', 'github');
+    await connect(vault, 'alice', { expiresAt, scopes: ['repo', 'read:org'] });
+    await connect(vault, 'alice', { app: 'slack', accessToken: 'xoxp-alice-secret', refreshToken: undefined, expiresAt: undefined });
+    const info = await vault.getConnectionInfo('acme', 'alice', 'github');
     expect(Object.keys(info!).sort()).toEqual(
       ['app', 'createdAt', 'expiresAt', 'externalAccountId', 'externalLogin', 'lastUsedAt', 'scopes', 'status', 'statusReason', 'subject', 'tenant', 'updatedAt', 'version'].sort(),
     );
     expect(info).toMatchObject({ scopes: ['repo', 'read:org'], expiresAt, externalAccountId: 'id-alice', externalLogin: 'alice-gh', statusReason: null });
-    const listed = vault.listConnections('acme', 'alice');
+    const listed = await vault.listConnections('acme', 'alice');
     expect(listed.map((connection) => connection.app)).toEqual(['github', 'slack']);
     expect(listed[1]!.expiresAt).toBeNull();
     const serialised = JSON.stringify([info, listed]);
     expect(serialised).not.toContain('gho_access');
     expect(serialised).not.toContain('ghr_refresh');
     expect(serialised).not.toContain('xoxp-alice-secret');
-    expect(vault.getConnectionInfo('acme', 'alice', 'jira')).toBeUndefined();
-    expect(vault.listConnections('other-tenant', 'alice')).toEqual([]);
+    expect(await vault.getConnectionInfo('acme', 'alice', 'jira')).toBeUndefined();
+    expect(await vault.listConnections('other-tenant', 'alice')).toEqual([]);
   });
 
   test('putConnection on an existing connection keeps createdAt, bumps version and makes it active again', async () => {
     let clock = 1_000_000;
-    const timed = Vault.open(db, key, { now: () => clock });
-    const first = connect(timed, 'alice', { expiresAt: clock + 3_600_000 });
-    timed.markConnection('acme', 'alice', 'github', 'needs_reconsent', 'refresh_failed');
+    const timed = await Vault.open(db, key, { now: () => clock });
+    const first = await connect(timed, 'alice', { expiresAt: clock + 3_600_000 });
+    await timed.markConnection('acme', 'alice', 'github', 'needs_reconsent', 'refresh_failed');
     clock += 5000;
-    const second = connect(timed, 'alice', { accessToken: 'gho_new', expiresAt: clock + 3_600_000 });
+    const second = await connect(timed, 'alice', { accessToken: 'gho_new', expiresAt: clock + 3_600_000 });
     expect(second).toMatchObject({ status: 'active', statusReason: null, createdAt: first.createdAt, updatedAt: clock, version: 3 });
     const resolved = await timed.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never });
     expect(resolved.accessToken).toBe('gho_new');
     expect(resolved.info.lastUsedAt).toBe(clock);
-    expect(timed.getConnectionInfo('acme', 'alice', 'github')!.lastUsedAt).toBe(clock);
+    expect((await timed.getConnectionInfo('acme', 'alice', 'github'))!.lastUsedAt).toBe(clock);
   });
 
   test('deleteConnection removes it; resolving then says it was never connected', async () => {
-    connect(vault, 'alice');
-    expect(vault.deleteConnection('acme', 'alice', 'github')).toBe(true);
-    expect(vault.deleteConnection('acme', 'alice', 'github')).toBe(false);
+    await connect(vault, 'alice');
+    expect(await vault.deleteConnection('acme', 'alice', 'github')).toBe(true);
+    expect(await vault.deleteConnection('acme', 'alice', 'github')).toBe(false);
     await expect(vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never })).rejects.toMatchObject({
       reason: 'never_connected',
     });
   });
 
-  test('opening the vault with another key fails at once with a clear message', () => {
-    connect(vault, 'alice');
+  test('takeConnectionForRevocation hands the tokens to exactly one of several concurrent callers', async () => {
+    await connect(vault, 'alice');
+    const takes = await Promise.all(Array.from({ length: 5 }, () => vault.takeConnectionForRevocation('acme', 'alice', 'github')));
+    const taken = takes.filter((take) => take !== undefined);
+    expect(taken).toHaveLength(1);
+    expect(taken[0]).toMatchObject({
+      info: { subject: 'alice', app: 'github', status: 'active' },
+      secret: { accessToken: 'gho_access_alice_0123456789', refreshToken: 'ghr_refresh_alice_0123456789' },
+    });
+    expect(await vault.getConnectionInfo('acme', 'alice', 'github')).toBeUndefined();
+    expect(await vault.takeConnectionForRevocation('acme', 'alice', 'github')).toBeUndefined();
+  });
+
+  test('opening the vault with another key fails at once with a clear message', async () => {
+    await connect(vault, 'alice');
     const otherKey = newKey();
     let thrown: unknown;
     try {
-      Vault.open(db, otherKey);
+      await Vault.open(db, otherKey);
     } catch (error) {
       thrown = error;
     }
@@ -227,11 +240,11 @@ describe.each(storageBackends('vault'))('Vault storage on $name', (backend) => {
       `this vault was encrypted with vault key ${key.fingerprint} but BATON_VAULT_KEY is ${otherKey.fingerprint}; set the key this vault was created with`,
     );
     // The right key still opens it, from another connection to the same database.
-    const again = backend.open();
+    const again = await backend.open();
     try {
-      expect(Vault.open(again, key).getConnectionInfo('acme', 'alice', 'github')?.status).toBe('active');
+      expect((await (await Vault.open(again, key)).getConnectionInfo('acme', 'alice', 'github'))?.status).toBe('active');
     } finally {
-      again.close();
+      await again.close();
     }
   });
 
@@ -239,27 +252,27 @@ describe.each(storageBackends('vault'))('Vault storage on $name', (backend) => {
     ['junk', () => 'junk'],
     ['a tampered ciphertext', (sealed: string) => flipFirstCharOfCiphertext(sealed)],
   ])('a row holding %s is unreadable for that user only', async (_label, corrupt) => {
-    connect(vault, 'alice');
-    connect(vault, 'bob');
-    const { sealed_secret } = db.get<{ sealed_secret: string }>("SELECT sealed_secret FROM vault_connections WHERE subject = 'alice'")!;
-    db.run("UPDATE vault_connections SET sealed_secret = ? WHERE subject = 'alice'", corrupt(sealed_secret));
-    const before = db.all('SELECT * FROM vault_connections ORDER BY subject');
+    await connect(vault, 'alice');
+    await connect(vault, 'bob');
+    const { sealed_secret } = (await db.get<{ sealed_secret: string }>("SELECT sealed_secret FROM vault_connections WHERE subject = 'alice'"))!;
+    await db.run("UPDATE vault_connections SET sealed_secret = ? WHERE subject = 'alice'", corrupt(sealed_secret));
+    const before = await db.all('SELECT * FROM vault_connections ORDER BY subject');
 
     const failure = vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never });
     await expect(failure).rejects.toBeInstanceOf(ConnectionUnavailableError);
     await expect(failure).rejects.toMatchObject({ reason: 'unreadable', app: 'github', code: 'connection_unavailable' });
     await expect(failure).rejects.toThrow('the stored github credential for alice is corrupted and cannot be decrypted; alice must reconnect github');
-    expect(db.all('SELECT * FROM vault_connections ORDER BY subject')).toEqual(before);
+    expect(await db.all('SELECT * FROM vault_connections ORDER BY subject')).toEqual(before);
 
     const bob = await vault.resolveUserAccessToken({ tenant: 'acme', subject: 'bob', app: 'github', refresh: never });
     expect(bob.accessToken).toBe('gho_access_bob_0123456789');
-    expect(vault.getConnectionInfo('acme', 'alice', 'github')?.status).toBe('active');
+    expect((await vault.getConnectionInfo('acme', 'alice', 'github'))?.status).toBe('active');
   });
 
   test("bob's ciphertext copied into alice's row is not accepted", async () => {
-    connect(vault, 'alice');
-    connect(vault, 'bob');
-    db.run(
+    await connect(vault, 'alice');
+    await connect(vault, 'bob');
+    await db.run(
       "UPDATE vault_connections SET sealed_secret = (SELECT sealed_secret FROM vault_connections WHERE subject = 'bob') WHERE subject = 'alice'",
     );
     await expect(vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never })).rejects.toMatchObject({
@@ -268,9 +281,9 @@ describe.each(storageBackends('vault'))('Vault storage on $name', (backend) => {
   });
 
   test('a row sealed under another key stays a key mismatch, not a broken connection', async () => {
-    connect(vault, 'alice');
+    await connect(vault, 'alice');
     const foreign = seal(newKey(), JSON.stringify({ accessToken: 'x' }), 'connection:acme:alice:github');
-    db.run("UPDATE vault_connections SET sealed_secret = ? WHERE subject = 'alice'", foreign);
+    await db.run("UPDATE vault_connections SET sealed_secret = ? WHERE subject = 'alice'", foreign);
     await expect(vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never })).rejects.toBeInstanceOf(
       VaultKeyMismatchError,
     );
@@ -284,49 +297,49 @@ describe.each(storageBackends('vault'))('Vault storage on $name', (backend) => {
       message: 'alice has not connected github yet; connect it to continue',
     });
 
-    connect(vault, 'alice');
-    expect(vault.markConnection('acme', 'alice', 'github', 'revoked', 'user disconnected github')).toBe(true);
+    await connect(vault, 'alice');
+    expect(await vault.markConnection('acme', 'alice', 'github', 'revoked', 'user disconnected github')).toBe(true);
     await expect(resolve('github')).rejects.toMatchObject({ reason: 'revoked', message: expect.stringMatching(/revoked.*reconnect github/) });
 
-    connect(vault, 'alice');
-    vault.markConnection('acme', 'alice', 'github', 'needs_reconsent', 'new scopes required');
+    await connect(vault, 'alice');
+    await vault.markConnection('acme', 'alice', 'github', 'needs_reconsent', 'new scopes required');
     await expect(resolve('github')).rejects.toMatchObject({
       reason: 'refresh_failed',
       message: expect.stringMatching(/new scopes required.*reconnect github/),
     });
-    expect(vault.getConnectionInfo('acme', 'alice', 'github')).toMatchObject({ status: 'needs_reconsent', statusReason: 'new scopes required', version: 4 });
-    expect(vault.markConnection('acme', 'nobody', 'github', 'revoked', 'x')).toBe(false);
+    expect(await vault.getConnectionInfo('acme', 'alice', 'github')).toMatchObject({ status: 'needs_reconsent', statusReason: 'new scopes required', version: 4 });
+    expect(await vault.markConnection('acme', 'nobody', 'github', 'revoked', 'x')).toBe(false);
   });
 
   test('an expired token without a refresh token is reported as expired; a still-valid one is used', async () => {
-    connect(vault, 'alice', { refreshToken: undefined, expiresAt: Date.now() - 1000 });
+    await connect(vault, 'alice', { refreshToken: undefined, expiresAt: Date.now() - 1000 });
     await expect(vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never })).rejects.toMatchObject({
       reason: 'expired',
     });
-    connect(vault, 'alice', { refreshToken: undefined, expiresAt: Date.now() + 20_000 });
+    await connect(vault, 'alice', { refreshToken: undefined, expiresAt: Date.now() + 20_000 });
     const resolved = await vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never });
     expect(resolved.accessToken).toBe('gho_access_alice_0123456789');
   });
 
-  test('service credentials round-trip, encrypted and bound to their app', () => {
-    expect(vault.getServiceCredential('slack')).toBeUndefined();
-    vault.putServiceCredential('slack', { botToken: 'xoxb-service-secret-42', signingSecret: 'sig-secret-42' }, 'Slack bot');
-    vault.putServiceCredential('jira', { apiToken: 'jira-service-secret-42' });
-    expect(vault.getServiceCredential('slack')).toEqual({ botToken: 'xoxb-service-secret-42', signingSecret: 'sig-secret-42' });
+  test('service credentials round-trip, encrypted and bound to their app', async () => {
+    expect(await vault.getServiceCredential('slack')).toBeUndefined();
+    await vault.putServiceCredential('slack', { botToken: 'xoxb-service-secret-42', signingSecret: 'sig-secret-42' }, 'Slack bot');
+    await vault.putServiceCredential('jira', { apiToken: 'jira-service-secret-42' });
+    expect(await vault.getServiceCredential('slack')).toEqual({ botToken: 'xoxb-service-secret-42', signingSecret: 'sig-secret-42' });
 
-    vault.putServiceCredential('slack', { botToken: 'xoxb-rotated-secret-43' }, 'Slack bot v2');
-    expect(vault.getServiceCredential('slack')).toEqual({ botToken: 'xoxb-rotated-secret-43' });
-    expect(db.get("SELECT label FROM vault_service_credentials WHERE app = 'slack'")).toEqual({ label: 'Slack bot v2' });
+    await vault.putServiceCredential('slack', { botToken: 'xoxb-rotated-secret-43' }, 'Slack bot v2');
+    expect(await vault.getServiceCredential('slack')).toEqual({ botToken: 'xoxb-rotated-secret-43' });
+    expect(await db.get("SELECT label FROM vault_service_credentials WHERE app = 'slack'")).toEqual({ label: 'Slack bot v2' });
 
-    const raw = backend.storedText(db);
+    const raw = await backend.storedText(db);
     expect(raw).toContain('Slack bot v2');
     for (const secret of ['xoxb-service-secret-42', 'sig-secret-42', 'xoxb-rotated-secret-43', 'jira-service-secret-42']) {
       expect(raw).not.toContain(secret);
     }
 
-    db.run("UPDATE vault_service_credentials SET sealed_secret = (SELECT sealed_secret FROM vault_service_credentials WHERE app = 'jira') WHERE app = 'slack'");
-    expect(() => vault.getServiceCredential('slack')).toThrow(VaultCorruptError);
-    expect(vault.deleteServiceCredential('jira')).toBe(true);
-    expect(vault.getServiceCredential('jira')).toBeUndefined();
+    await db.run("UPDATE vault_service_credentials SET sealed_secret = (SELECT sealed_secret FROM vault_service_credentials WHERE app = 'jira') WHERE app = 'slack'");
+    await expect(vault.getServiceCredential('slack')).rejects.toThrow(VaultCorruptError);
+    expect(await vault.deleteServiceCredential('jira')).toBe(true);
+    expect(await vault.getServiceCredential('jira')).toBeUndefined();
   });
 });

@@ -32,52 +32,60 @@ export async function createBatonWorker(
   { workflowBundlePath, env = process.env, tracing = tracingOff }: { workflowBundlePath?: string; env?: NodeJS.ProcessEnv; tracing?: Tracing } = {},
 ): Promise<BatonWorker> {
   const graceMs = shutdownGraceMs(env);
-  const stores = openStores(settings, env);
-  const keys = await loadIdentityKeys({ env, devKeyFile: join(settings.home, 'identity-key.json') });
-  const oauthClients = new Map<string, AppOAuthClient>();
-  for (const app of settings.apps.values()) {
-    if (app.mode === 'user_oauth' && app.client && connectors.get(app.id)?.oauth) oauthClients.set(app.id, new AppOAuthClient(app));
-  }
-  // Address, TLS, API key, connect timeout, namespace check: core/temporal/connect.ts. Once connected,
-  // the SDK's pollers retry by themselves while Temporal is away (see worker/main.ts's connection watch).
-  const connection = await connectWorkerConnection(settings.temporal).catch((error: unknown) => {
-    stores.db.close();
+  const stores = await openStores(settings, env);
+  let connection: NativeConnection | undefined;
+  try {
+    const keys = await loadIdentityKeys({ env, devKeyFile: join(settings.home, 'identity-key.json') });
+    const oauthClients = new Map<string, AppOAuthClient>();
+    for (const app of settings.apps.values()) {
+      if (app.mode === 'user_oauth' && app.client && connectors.get(app.id)?.oauth) oauthClients.set(app.id, new AppOAuthClient(app));
+    }
+    // Address, TLS, API key, connect timeout, namespace check: core/temporal/connect.ts. Once connected,
+    // the SDK's pollers retry by themselves while Temporal is away (see worker/main.ts's connection watch).
+    const connected = await connectWorkerConnection(settings.temporal);
+    connection = connected;
+    const worker = await Worker.create({
+      connection: connected,
+      namespace: settings.temporal.namespace,
+      taskQueue: settings.temporal.taskQueue,
+      // On SIGTERM: stop polling, let activities in hand finish (then cancel them), give up after the force time.
+      shutdownGraceTime: graceMs,
+      shutdownForceTime: graceMs + 10_000,
+      // A prebuilt bundle already contains the workflow interceptors (see bundle.ts).
+      ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath: defaultWorkflowsPath }),
+      activities: createActivities({
+        ...stores,
+        settings,
+        oauthClients,
+        secretsDir: settings.secretsDir,
+        clientCredentials: new ClientCredentialsTokens(),
+        tokenExchanges: new TokenExchanges(),
+        toolCredential: (tool, app) => settings.config.tools[tool]?.credentials[app],
+        consentNotifier: consentWebhook(env.BATON_CONSENT_WEBHOOK_URL),
+      }),
+      sinks: workflowSpanSinks(tracing),
+      interceptors: {
+        // Tracing first (outermost), so the activity's span also covers the identity check.
+        activity: [...activityTracing(tracing), identityInterceptor(createIdentityVerifier(keys.publicKeys), { scheduledRuns: createScheduledRunCheck({ store: new ScheduleStore(stores.db) }) })],
+        ...(workflowBundlePath ? {} : { workflowModules: [workflowInterceptorsPath] }),
+      },
+    });
+    return {
+      worker,
+      connection: connected,
+      stores,
+      async close() {
+        try {
+          await connected.close();
+        } finally {
+          await stores.close();
+        }
+      },
+    };
+  } catch (error) {
+    // The worker never started: release what was opened, and report the error that stopped it.
+    await connection?.close().catch(() => undefined);
+    await stores.close().catch(() => undefined);
     throw error;
-  });
-  const worker = await Worker.create({
-    connection,
-    namespace: settings.temporal.namespace,
-    taskQueue: settings.temporal.taskQueue,
-    // On SIGTERM: stop polling, let activities in hand finish (then cancel them), give up after the force time.
-    shutdownGraceTime: graceMs,
-    shutdownForceTime: graceMs + 10_000,
-    // A prebuilt bundle already contains the workflow interceptors (see bundle.ts).
-    ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath: defaultWorkflowsPath }),
-    activities: createActivities({
-      ...stores,
-      settings,
-      oauthClients,
-      secretsDir: settings.secretsDir,
-      clientCredentials: new ClientCredentialsTokens(),
-      tokenExchanges: new TokenExchanges(),
-      toolCredential: (tool, app) => settings.config.tools[tool]?.credentials[app],
-      consentNotifier: consentWebhook(env.BATON_CONSENT_WEBHOOK_URL),
-    }),
-    sinks: workflowSpanSinks(tracing),
-    interceptors: {
-      // Tracing first (outermost), so the activity's span also covers the identity check.
-      activity: [...activityTracing(tracing), identityInterceptor(createIdentityVerifier(keys.publicKeys), { scheduledRuns: createScheduledRunCheck({ store: new ScheduleStore(stores.db) }) })],
-      ...(workflowBundlePath ? {} : { workflowModules: [workflowInterceptorsPath] }),
-    },
-  });
-  return {
-    worker,
-    connection,
-    stores,
-    async close() {
-      await connection.close();
-      stores.db.close();
-    },
-  };
+  }
 }
-

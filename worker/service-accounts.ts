@@ -6,15 +6,15 @@ import type { Vault } from '../core/vault/index.ts';
  * provide them at deploy time: `BATON_<APP>_SERVICE_USERNAME` + `_SERVICE_PASSWORD` for Basic apps
  * (Jira: account e-mail + API token), `BATON_<APP>_SERVICE_TOKEN` for Bearer apps.
  */
-export function storeServiceAccountsFromEnv(vault: Vault, env: NodeJS.ProcessEnv): string[] {
+export async function storeServiceAccountsFromEnv(vault: Vault, env: NodeJS.ProcessEnv): Promise<string[]> {
   const stored: string[] = [];
   for (const connector of connectors.values()) {
     const prefix = `BATON_${connector.id.toUpperCase()}_SERVICE_`;
     const username = env[`${prefix}USERNAME`];
     const password = env[`${prefix}PASSWORD`];
     const token = env[`${prefix}TOKEN`];
-    if (username && password) vault.putServiceCredential(connector.id, { username, password }, username);
-    else if (token) vault.putServiceCredential(connector.id, { token }, `${connector.id} service token`);
+    if (username && password) await vault.putServiceCredential(connector.id, { username, password }, username);
+    else if (token) await vault.putServiceCredential(connector.id, { token }, `${connector.id} service token`);
     else continue;
     stored.push(connector.id);
   }

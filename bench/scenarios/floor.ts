@@ -24,7 +24,7 @@ export async function measureFloor(gs: GatewayStack, iterations: number, progres
   for (const user of demoUsers) {
     userHeaders.set(user, { github: await bearer(gs, user, 'github'), slack: await bearer(gs, user, 'slack') });
   }
-  const jira = gs.stack.stores.vault.getServiceCredential('jira');
+  const jira = await gs.stack.stores.vault.getServiceCredential('jira');
   if (!jira?.username || !jira.password) throw new Error('no Jira service account in the vault (the worker stores it at start)');
   const jiraHeaders = { authorization: `Basic ${Buffer.from(`${jira.username}:${jira.password}`).toString('base64')}` };
 

@@ -17,7 +17,7 @@ export async function warmUp(gs: GatewayStack, clients: BenchClients, progress: 
     const client = await clients.connect(user);
     byUser.set(user, client);
     await callOk(client, 'triage_pull_request');
-    const apps = gs.stack.stores.vault.listConnections(demoTenant, user).filter((c) => c.status === 'active').map((c) => c.app);
+    const apps = (await gs.stack.stores.vault.listConnections(demoTenant, user)).filter((c) => c.status === 'active').map((c) => c.app);
     if (!apps.includes('github') || !apps.includes('slack')) {
       throw new Error(`after consent ${user} in tenant ${demoTenant} has connections [${apps.join(', ')}], expected github and slack`);
     }

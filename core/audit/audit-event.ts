@@ -78,7 +78,12 @@ export interface AuditEventInput {
 }
 
 export interface AuditRecord extends Required<Omit<AuditEventInput, 'credential'>> {
+  /** The global order records were inserted in (across every writer). */
   seq: number;
+  /** The chain this record belongs to (one per writer process; `legacy` for records from before chains). */
+  chain: string;
+  /** Its position in that chain, from 1. */
+  chainSeq: number;
   at: number;
   credential: AuditCredential | null;
   prevHash: string;

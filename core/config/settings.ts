@@ -6,7 +6,7 @@ import { loadConfigFile } from './file/load-config.ts';
 import { configSchema, type BatonConfig, type CredentialConfig, type ExtraHeaderConfig } from './file/schema.ts';
 import { sandboxEndpoints } from './sandbox-endpoints.ts';
 import { loadTemporalSettings, type TemporalSettings } from '../temporal/settings.ts';
-import { describePostgresUrl } from '../storage/postgres.ts';
+import { DEFAULT_POOL_SIZE, describePostgresUrl, type PostgresOptions } from '../storage/postgres.ts';
 
 export interface AppSettings {
   id: string;
@@ -28,6 +28,10 @@ export interface BatonSettings {
   databasePath: string;
   /** `BATON_DATABASE_URL` (postgres://user:password@host:port/database): PostgreSQL instead of the SQLite file. */
   databaseUrl?: string;
+  /** PostgreSQL pool: `BATON_DATABASE_POOL_SIZE` (10), `BATON_DATABASE_CONNECT_TIMEOUT_SECONDS` (10), `BATON_DATABASE_STATEMENT_TIMEOUT_SECONDS` (30). */
+  databasePool: PostgresOptions;
+  /** `BATON_AUDIT_CHECKPOINT_SECONDS` (10): how often a process that appended audit records writes a checkpoint. */
+  auditCheckpointEveryMs: number;
   /** Address, namespace, task queue, TLS and API key (core/temporal/settings.ts). */
   temporal: TemporalSettings;
   /** Where browsers reach the gateway; the OAuth redirect URI hangs off it. */
@@ -46,6 +50,10 @@ const environment = z.object({
   BATON_DB: z.string().optional(),
   // Checked below, without echoing the value: it holds the database password.
   BATON_DATABASE_URL: z.string().optional(),
+  BATON_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(DEFAULT_POOL_SIZE),
+  BATON_DATABASE_CONNECT_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  BATON_DATABASE_STATEMENT_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
+  BATON_AUDIT_CHECKPOINT_SECONDS: z.coerce.number().positive().default(10),
   BATON_PUBLIC_URL: url.default('http://127.0.0.1:8080'),
   BATON_SANDBOX_URL: url.optional(),
   BATON_CONFIG: z.string().optional(),
@@ -105,6 +113,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
     home,
     databasePath: vars.BATON_DB ? resolve(vars.BATON_DB) : resolve(home, 'baton.db'),
     ...(databaseUrl ? { databaseUrl } : {}),
+    auditCheckpointEveryMs: vars.BATON_AUDIT_CHECKPOINT_SECONDS * 1000,
+    databasePool: {
+      poolSize: vars.BATON_DATABASE_POOL_SIZE,
+      connectTimeoutMs: vars.BATON_DATABASE_CONNECT_TIMEOUT_SECONDS * 1000,
+      statementTimeoutMs: vars.BATON_DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000,
+    },
     temporal: loadTemporalSettings(env, { config: loaded?.config.temporal, file: loaded?.file, baseDir: loaded?.baseDir ?? process.cwd() }),
     publicUrl: vars.BATON_PUBLIC_URL.replace(/\/$/, ''),
     apps,

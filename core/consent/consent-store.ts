@@ -41,35 +41,45 @@ export class ConsentStore {
     this.#db = db;
   }
 
-  /** Idempotent: an activity retried after a crash records the same request once. */
-  record(request: Omit<ConsentRequest, 'status' | 'createdAt' | 'resolvedAt'>): void {
-    this.#db.run(
+  /**
+   * Idempotent: an activity retried after a crash records the same request once. Resolves to true when this
+   * call recorded it, false when it was there already (one statement, so of concurrent calls exactly one wins).
+   */
+  async record(request: Omit<ConsentRequest, 'status' | 'createdAt' | 'resolvedAt'>): Promise<boolean> {
+    const { changes } = await this.#db.run(
       `INSERT INTO consent_requests (id, tenant, subject, app, scopes, reason, root_workflow_id, waiting_workflow_id, status, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (id) DO NOTHING`,
       request.id, request.tenant, request.subject, request.app, JSON.stringify(request.scopes), request.reason,
       request.rootWorkflowId, request.waitingWorkflowId, Date.now(),
     );
+    return changes === 1;
   }
 
-  get(id: string): ConsentRequest | undefined {
-    const row = this.#db.get<ConsentRow>('SELECT * FROM consent_requests WHERE id = ?', id);
+  async get(id: string): Promise<ConsentRequest | undefined> {
+    const row = await this.#db.get<ConsentRow>('SELECT * FROM consent_requests WHERE id = ?', id);
     return row && toRequest(row);
   }
 
-  pendingFor(tenant: string, subject: string, app: string): ConsentRequest[] {
-    return this.#db
-      .all<ConsentRow>(`SELECT * FROM consent_requests WHERE tenant = ? AND subject = ? AND app = ? AND status = 'pending' ORDER BY created_at`, tenant, subject, app)
-      .map(toRequest);
+  async pendingFor(tenant: string, subject: string, app: string): Promise<ConsentRequest[]> {
+    const rows = await this.#db.all<ConsentRow>(
+      `SELECT * FROM consent_requests WHERE tenant = ? AND subject = ? AND app = ? AND status = 'pending' ORDER BY created_at`,
+      tenant,
+      subject,
+      app,
+    );
+    return rows.map(toRequest);
   }
 
   /** Every request still waiting on this user, oldest first (the runs page shows a Connect button for each). */
-  pendingForUser(tenant: string, subject: string): ConsentRequest[] {
-    return this.#db.all<ConsentRow>(`SELECT * FROM consent_requests WHERE tenant = ? AND subject = ? AND status = 'pending' ORDER BY created_at`, tenant, subject).map(toRequest);
+  async pendingForUser(tenant: string, subject: string): Promise<ConsentRequest[]> {
+    const rows = await this.#db.all<ConsentRow>(`SELECT * FROM consent_requests WHERE tenant = ? AND subject = ? AND status = 'pending' ORDER BY created_at`, tenant, subject);
+    return rows.map(toRequest);
   }
 
-  /** Closes a pending request; returns false when it was already closed (nothing changes then). */
-  resolve(id: string, status: Exclude<ConsentStatus, 'pending'>): boolean {
-    return this.#db.run(`UPDATE consent_requests SET status = ?, resolved_at = ? WHERE id = ? AND status = 'pending'`, status, Date.now(), id).changes === 1;
+  /** Closes a pending request; resolves to false when it was already closed (nothing changes then). */
+  async resolve(id: string, status: Exclude<ConsentStatus, 'pending'>): Promise<boolean> {
+    const { changes } = await this.#db.run(`UPDATE consent_requests SET status = ?, resolved_at = ? WHERE id = ? AND status = 'pending'`, status, Date.now(), id);
+    return changes === 1;
   }
 }
 
@@ -84,7 +94,7 @@ function toRequest(row: ConsentRow): ConsentRequest {
     rootWorkflowId: row.root_workflow_id,
     waitingWorkflowId: row.waiting_workflow_id,
     status: row.status,
-    createdAt: row.created_at,
-    resolvedAt: row.resolved_at,
+    createdAt: Number(row.created_at),
+    resolvedAt: row.resolved_at === null ? null : Number(row.resolved_at),
   };
 }

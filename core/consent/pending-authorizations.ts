@@ -41,30 +41,30 @@ export class PendingAuthorizations {
     this.#db = db;
   }
 
-  add(pending: PendingAuthorization): void {
-    this.#db.run('DELETE FROM consent_authorizations WHERE expires_at < ?', Date.now());
-    this.#db.run(
+  async add(pending: PendingAuthorization): Promise<void> {
+    await this.#db.run('DELETE FROM consent_authorizations WHERE expires_at < ?', Date.now());
+    await this.#db.run(
       'INSERT INTO consent_authorizations (state, tenant, subject, app, consent_id, session_binding, code_verifier, redirect_uri, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       pending.state, pending.tenant, pending.subject, pending.app, pending.consentId, pending.sessionBinding, pending.codeVerifier, pending.redirectUri, Date.now() + LIFETIME_MS,
     );
   }
 
-  /** Takes (and so spends) the authorization for `state`, checking it belongs to this app and browser session. */
-  take(state: string, expected: { app: string; sessionBinding: string }): TakeResult {
-    return this.#db.transaction((): TakeResult => {
-      const row = this.#db.get<Row>('SELECT * FROM consent_authorizations WHERE state = ?', state);
-      if (!row) return { kind: 'unknown' };
-      this.#db.run('DELETE FROM consent_authorizations WHERE state = ?', state);
-      if (row.expires_at < Date.now()) return { kind: 'expired' };
-      if (row.app !== expected.app) return { kind: 'other_app' };
-      if (row.session_binding !== expected.sessionBinding) return { kind: 'other_session' };
-      return {
-        kind: 'ok',
-        pending: {
-          state: row.state, tenant: row.tenant, subject: row.subject, app: row.app, consentId: row.consent_id,
-          sessionBinding: row.session_binding, codeVerifier: row.code_verifier, redirectUri: row.redirect_uri,
-        },
-      };
-    });
+  /**
+   * Takes (and so spends) the authorization for `state`, checking it belongs to this app and browser session.
+   * One `DELETE … RETURNING`: of concurrent callbacks with the same `state`, in any process, only one gets the row.
+   */
+  async take(state: string, expected: { app: string; sessionBinding: string }): Promise<TakeResult> {
+    const row = await this.#db.get<Row>('DELETE FROM consent_authorizations WHERE state = ? RETURNING *', state);
+    if (!row) return { kind: 'unknown' };
+    if (Number(row.expires_at) < Date.now()) return { kind: 'expired' };
+    if (row.app !== expected.app) return { kind: 'other_app' };
+    if (row.session_binding !== expected.sessionBinding) return { kind: 'other_session' };
+    return {
+      kind: 'ok',
+      pending: {
+        state: row.state, tenant: row.tenant, subject: row.subject, app: row.app, consentId: row.consent_id,
+        sessionBinding: row.session_binding, codeVerifier: row.code_verifier, redirectUri: row.redirect_uri,
+      },
+    };
   }
 }

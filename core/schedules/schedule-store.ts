@@ -96,8 +96,8 @@ export class ScheduleStore {
     // Its tables come with the schema migrations (core/storage/migrations.ts, version 2).
   }
 
-  create(schedule: ScheduleRecord): void {
-    this.#db.run(
+  async create(schedule: ScheduleRecord): Promise<void> {
+    await this.#db.run(
       `INSERT INTO baton_schedules (id, tenant, subject, tool, arguments, timing, note, workflow_id_prefix, identity_expires_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       schedule.id, schedule.tenant, schedule.subject, schedule.tool, JSON.stringify(schedule.arguments ?? null), JSON.stringify(schedule.timing),
@@ -105,66 +105,72 @@ export class ScheduleStore {
     );
   }
 
-  get(id: string): ScheduleRecord | undefined {
-    const row = this.#db.get<ScheduleRow>('SELECT * FROM baton_schedules WHERE id = ?', id);
+  async get(id: string): Promise<ScheduleRecord | undefined> {
+    const row = await this.#db.get<ScheduleRow>('SELECT * FROM baton_schedules WHERE id = ?', id);
     return row && toSchedule(row);
   }
 
   /** The schedule, only if it is this user's: someone else's id reveals nothing, not even that it exists. */
-  findOwned(id: string, user: { tenant: string; subject: string }): ScheduleRecord | undefined {
-    const row = this.#db.get<ScheduleRow>('SELECT * FROM baton_schedules WHERE id = ? AND tenant = ? AND subject = ?', id, user.tenant, user.subject);
+  async findOwned(id: string, user: { tenant: string; subject: string }): Promise<ScheduleRecord | undefined> {
+    const row = await this.#db.get<ScheduleRow>('SELECT * FROM baton_schedules WHERE id = ? AND tenant = ? AND subject = ?', id, user.tenant, user.subject);
     return row && toSchedule(row);
   }
 
-  listFor(user: { tenant: string; subject: string }): ScheduleRecord[] {
-    return this.#db.all<ScheduleRow>('SELECT * FROM baton_schedules WHERE tenant = ? AND subject = ? ORDER BY created_at DESC', user.tenant, user.subject).map(toSchedule);
+  async listFor(user: { tenant: string; subject: string }): Promise<ScheduleRecord[]> {
+    const rows = await this.#db.all<ScheduleRow>('SELECT * FROM baton_schedules WHERE tenant = ? AND subject = ? ORDER BY created_at DESC', user.tenant, user.subject);
+    return rows.map(toSchedule);
   }
 
   /** Everyone's (owners and admins may look), newest first. */
-  listAll(limit: number): ScheduleRecord[] {
-    return this.#db.all<ScheduleRow>('SELECT * FROM baton_schedules ORDER BY created_at DESC LIMIT ?', Math.min(Math.max(Math.trunc(limit), 1), 10_000)).map(toSchedule);
+  async listAll(limit: number): Promise<ScheduleRecord[]> {
+    const rows = await this.#db.all<ScheduleRow>('SELECT * FROM baton_schedules ORDER BY created_at DESC LIMIT ?', Math.min(Math.max(Math.trunc(limit), 1), 10_000));
+    return rows.map(toSchedule);
   }
 
-  countFor(user: { tenant: string; subject: string }): number {
-    return Number(this.#db.get<{ n: number }>('SELECT COUNT(*) AS n FROM baton_schedules WHERE tenant = ? AND subject = ?', user.tenant, user.subject)?.n ?? 0);
+  async countFor(user: { tenant: string; subject: string }): Promise<number> {
+    const row = await this.#db.get<{ n: number }>('SELECT COUNT(*) AS n FROM baton_schedules WHERE tenant = ? AND subject = ?', user.tenant, user.subject);
+    return Number(row?.n ?? 0);
   }
 
-  /** Returns false when there was no such schedule. */
-  delete(id: string): boolean {
-    return this.#db.run('DELETE FROM baton_schedules WHERE id = ?', id).changes === 1;
+  /** Resolves to false when there was no such schedule. */
+  async delete(id: string): Promise<boolean> {
+    return (await this.#db.run('DELETE FROM baton_schedules WHERE id = ?', id)).changes === 1;
   }
 
   /** Whether an admin has disabled the user (the gateway's `disabled_users`): their schedules then act no more. */
-  isDisabled(user: { tenant: string; subject: string }): boolean {
-    return this.#db.get<{ one: number }>('SELECT 1 AS one FROM disabled_users WHERE tenant = ? AND subject = ?', user.tenant, user.subject) !== undefined;
+  async isDisabled(user: { tenant: string; subject: string }): Promise<boolean> {
+    return (await this.#db.get<{ one: number }>('SELECT 1 AS one FROM disabled_users WHERE tenant = ? AND subject = ?', user.tenant, user.subject)) !== undefined;
   }
 
-  scheduledRun(workflowId: string): ScheduledRun | undefined {
-    const row = this.#db.get<ScheduledRunRow>('SELECT * FROM baton_scheduled_runs WHERE workflow_id = ?', workflowId);
+  async scheduledRun(workflowId: string): Promise<ScheduledRun | undefined> {
+    const row = await this.#db.get<ScheduledRunRow>('SELECT * FROM baton_scheduled_runs WHERE workflow_id = ?', workflowId);
     return row && toScheduledRun(row);
   }
 
   /** The schedule's runs, newest first. */
-  runsOf(scheduleId: string, limit: number): ScheduledRun[] {
-    return this.#db
-      .all<ScheduledRunRow>('SELECT * FROM baton_scheduled_runs WHERE schedule_id = ? ORDER BY started_at DESC LIMIT ?', scheduleId, Math.min(Math.max(Math.trunc(limit), 1), 1000))
-      .map(toScheduledRun);
+  async runsOf(scheduleId: string, limit: number): Promise<ScheduledRun[]> {
+    const rows = await this.#db.all<ScheduledRunRow>(
+      'SELECT * FROM baton_scheduled_runs WHERE schedule_id = ? ORDER BY started_at DESC LIMIT ?',
+      scheduleId,
+      Math.min(Math.max(Math.trunc(limit), 1), 1000),
+    );
+    return rows.map(toScheduledRun);
   }
 
   /**
    * A run the worker verified as started by its schedule: kept so later steps need not ask Temporal
    * again, and put on the owner's run list (their Runs page and `/api/runs`) — no gateway started it.
    */
-  recordScheduledRun(run: ScheduledRun): void {
-    this.#db.transaction(() => {
-      this.#db.run(
+  async recordScheduledRun(run: ScheduledRun): Promise<void> {
+    await this.#db.transaction(async (tx) => {
+      await tx.run(
         `INSERT INTO baton_scheduled_runs (workflow_id, run_id, schedule_id, tenant, subject, tool, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (workflow_id) DO UPDATE SET run_id = excluded.run_id`,
         run.workflowId, run.runId, run.scheduleId, run.tenant, run.subject, run.tool, run.startedAt,
       );
       // The gateway's run registry (gateway_runs, created by the schema migrations): never re-attached by an
       // MCP call (not handed back), never "delivered": it is the owner's to look at.
-      this.#db.run(
+      await tx.run(
         `INSERT INTO gateway_runs (workflow_id, tenant, subject, tool, arguments_digest, created_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?, NULL)
          ON CONFLICT (workflow_id) DO NOTHING`,
         run.workflowId, run.tenant, run.subject, run.tool, `schedule:${run.scheduleId}`, run.startedAt,

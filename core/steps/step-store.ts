@@ -12,12 +12,12 @@ export class StepStore {
     this.#db = db;
   }
 
-  find(stepKey: string): { result: unknown } | undefined {
-    const row = this.#db.get<{ result: string }>('SELECT result FROM step_results WHERE step_key = ?', stepKey);
+  async find(stepKey: string): Promise<{ result: unknown } | undefined> {
+    const row = await this.#db.get<{ result: string }>('SELECT result FROM step_results WHERE step_key = ?', stepKey);
     return row && { result: JSON.parse(row.result) };
   }
 
-  save(stepKey: string, result: unknown): void {
-    this.#db.run('INSERT INTO step_results (step_key, result, completed_at) VALUES (?, ?, ?) ON CONFLICT (step_key) DO NOTHING', stepKey, JSON.stringify(result ?? null), Date.now());
+  async save(stepKey: string, result: unknown): Promise<void> {
+    await this.#db.run('INSERT INTO step_results (step_key, result, completed_at) VALUES (?, ?, ?) ON CONFLICT (step_key) DO NOTHING', stepKey, JSON.stringify(result ?? null), Date.now());
   }
 }

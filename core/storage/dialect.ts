@@ -36,6 +36,16 @@ function mapColumnTypes(code: string): string {
     .replace(/\bTEXT\b(?!\s+COLLATE\b)/g, 'TEXT COLLATE "C"');
 }
 
+/**
+ * The statements of a script, one string each, split at every `;` outside literals and comments (a driver
+ * given several statements at once runs the first only, or refuses them). Empty statements are dropped.
+ */
+export function splitSqlStatements(sql: string): string[] {
+  return statements(tokens(sql))
+    .map((statement) => statement.map((token) => (token.code ? token.text : /^(--|\/\*)/.test(token.text) ? '' : token.text)).join('').replace(/;\s*$/, '').trim())
+    .filter(Boolean);
+}
+
 interface Token {
   /** False for string literals, quoted identifiers and comments. */
   code: boolean;

@@ -1,10 +1,11 @@
 import type { SqlDatabase } from '../db.ts';
+import { splitSqlStatements } from './dialect.ts';
 
 /**
  * Baton's database schema, as an ordered list of migrations. Every process applies the ones its database
- * lacks when it opens the database (`openSqlite`, `openPostgres`), inside one write transaction: on SQLite
- * `BEGIN IMMEDIATE`, on PostgreSQL the database-wide write lock, so two processes starting at once apply
- * each migration once and the second one finds it done. PostgreSQL's DDL is transactional too: a migration
+ * lacks when it opens the database (`openSqlite`, `openPostgres`), inside one transaction holding the
+ * `baton.migrations` lock (SQLite's `BEGIN IMMEDIATE`; on PostgreSQL a named advisory lock only migrations
+ * take), so two processes starting at once apply each migration once and the second one finds it done. PostgreSQL's DDL is transactional too: a migration
  * that fails leaves nothing half-applied.
  *
  * The SQL is written once, in the portable spelling (SQLite's; see storage/dialect.ts for how it is mapped
@@ -14,8 +15,38 @@ import type { SqlDatabase } from '../db.ts';
 export interface Migration {
   version: number;
   name: string;
-  sql: string;
+  /** Portable SQL, or one text per backend where they cannot share one (changing a primary key, say). */
+  sql: string | { sqlite: string; postgres: string };
 }
+
+/**
+ * Migration 3 on both backends. Records written before it form the chain `legacy` (their position is their
+ * old sequence number, their hash the version-1 link over part of the record); every writer process appends
+ * to a chain of its own from now on (hash version 2, over the whole record).
+ */
+const AUDIT_CHAINS_COMMON = `
+ALTER TABLE audit_events ADD COLUMN chain TEXT NOT NULL DEFAULT 'legacy';
+ALTER TABLE audit_events ADD COLUMN chain_seq INTEGER;
+ALTER TABLE audit_events ADD COLUMN hash_version INTEGER NOT NULL DEFAULT 1;
+UPDATE audit_events SET chain_seq = seq;
+CREATE UNIQUE INDEX audit_events_chain_position ON audit_events (chain, chain_seq);
+-- The chains: one per writer process, opened when it first appends, closed when it shuts down.
+CREATE TABLE audit_chains (
+  id TEXT PRIMARY KEY,
+  writer TEXT NOT NULL,
+  opened_at INTEGER NOT NULL,
+  closed_at INTEGER
+);
+INSERT INTO audit_chains (id, writer, opened_at) SELECT 'legacy', 'before parallel chains', MIN(at) FROM audit_events HAVING COUNT(*) > 0;
+-- Checkpoints: a chain of their own, each naming the head of every chain written to since the one before.
+CREATE TABLE audit_checkpoints (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  heads TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+`;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -235,6 +266,22 @@ CREATE TABLE IF NOT EXISTS baton_scheduled_runs (
 CREATE INDEX IF NOT EXISTS baton_scheduled_runs_by_schedule ON baton_scheduled_runs (schedule_id, started_at);
 `,
   },
+  {
+    version: 3,
+    name: 'audit trail in parallel chains, one per writer, tied together by checkpoints (core/audit/)',
+    sql: {
+      sqlite: `
+${AUDIT_CHAINS_COMMON}
+`,
+      postgres: `
+-- seq stays the global order of insertion, now drawn from a sequence instead of read-then-write.
+CREATE SEQUENCE IF NOT EXISTS audit_events_seq OWNED BY audit_events.seq;
+SELECT setval('audit_events_seq', GREATEST((SELECT MAX(seq) FROM audit_events), 0) + 1, false);
+ALTER TABLE audit_events ALTER COLUMN seq SET DEFAULT nextval('audit_events_seq');
+${AUDIT_CHAINS_COMMON}
+`,
+    },
+  },
 ];
 
 /** The schema version this build of Baton writes. */
@@ -247,30 +294,35 @@ export class SchemaTooNewError extends Error {
 
 /**
  * Applies the migrations `db` lacks, oldest first, each recorded in `schema_migrations` (version, name,
- * applied_at) in the same transaction as its DDL. Returns the versions it applied.
+ * applied_at) in the same transaction as its DDL. Resolves to the versions it applied.
  */
-export function migrate(db: SqlDatabase, migrations: readonly Migration[] = MIGRATIONS, now: () => number = Date.now): number[] {
-  return db.transaction(() => {
-    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version INTEGER PRIMARY KEY,
-      name TEXT NOT NULL,
-      applied_at INTEGER NOT NULL
-    )`);
-    const applied = new Set(db.all<{ version: number }>('SELECT version FROM schema_migrations').map((row) => Number(row.version)));
-    const known = migrations.at(-1)?.version ?? 0;
-    const newest = Math.max(0, ...applied);
-    if (newest > known) {
-      throw new SchemaTooNewError(
-        `the database's schema is at version ${newest}, but this Baton knows migrations up to ${known} only; run the Baton version that migrated it (or a newer one)`,
-      );
-    }
-    const done: number[] = [];
-    for (const migration of migrations) {
-      if (applied.has(migration.version)) continue;
-      db.exec(migration.sql);
-      db.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', migration.version, migration.name, now());
-      done.push(migration.version);
-    }
-    return done;
-  });
+export function migrate(db: SqlDatabase, migrations: readonly Migration[] = MIGRATIONS, now: () => number = Date.now): Promise<number[]> {
+  return db.transaction(
+    async (tx) => {
+      await tx.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        applied_at INTEGER NOT NULL
+      )`);
+      const applied = new Set((await tx.all<{ version: number }>('SELECT version FROM schema_migrations')).map((row) => Number(row.version)));
+      const known = migrations.at(-1)?.version ?? 0;
+      const newest = Math.max(0, ...applied);
+      if (newest > known) {
+        throw new SchemaTooNewError(
+          `the database's schema is at version ${newest}, but this Baton knows migrations up to ${known} only; run the Baton version that migrated it (or a newer one)`,
+        );
+      }
+      const done: number[] = [];
+      for (const migration of migrations) {
+        if (applied.has(migration.version)) continue;
+        const sql = typeof migration.sql === 'string' ? migration.sql : migration.sql[db.dialect];
+        // One statement at a time: a transaction's statements go through the extended protocol, one each.
+        for (const statement of splitSqlStatements(sql)) await tx.run(statement);
+        await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', migration.version, migration.name, now());
+        done.push(migration.version);
+      }
+      return done;
+    },
+    { lock: 'baton.migrations' },
+  );
 }

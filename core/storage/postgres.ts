@@ -1,42 +1,31 @@
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { SqlDatabase, SqlValue } from '../db.ts';
+import pg from 'pg';
+import type { SqlDatabase, SqlExecutor, SqlValue, TransactionOptions } from '../db.ts';
 import { toPostgresSql } from './dialect.ts';
-import { migrate } from './migrations.ts';
-import type { PostgresReply, PostgresRequest, PostgresWorkerData, SerialisedError } from './postgres-worker.ts';
+import { DatabaseUnavailableError, PostgresError } from './errors.ts';
+import { migrate, type Migration } from './migrations.ts';
+
+export { DatabaseUnavailableError, isUniqueViolation, PostgresError } from './errors.ts';
 
 export interface PostgresOptions {
-  /** How long to wait for the server to accept the connection (default 10 s). */
+  /** Connections in the pool (default 10: enough to keep a 2-core process busy while queries wait on the network). */
+  poolSize?: number;
+  /** How long to wait for the server to accept a new connection, or for a free one from the pool (default 10 s). */
   connectTimeoutMs?: number;
   /** A statement (lock waits included) running longer than this is cancelled by the server (default 30 s). */
   statementTimeoutMs?: number;
+  /** The migrations to bring the schema to (default: all of them; tests open older schemas). */
+  migrations?: readonly Migration[];
 }
 
-/**
- * The key of the database-wide write lock (a transaction-level advisory lock): every `transaction()` takes
- * it first, so writers across all processes serialise exactly as SQLite's `BEGIN IMMEDIATE` makes them.
- * Stores rely on that: the audit chain reads its last link then appends the next, an OAuth `state` is read
- * then spent, an API token name is checked then taken. Taken before any row lock, it cannot deadlock.
- */
-const WRITE_LOCK_KEY = 0x6261746f6e; // "baton"
+export const DEFAULT_POOL_SIZE = 10;
 
-/** A PostgreSQL error, with its SQLSTATE (`code`, e.g. 23505 for a unique violation) when the server sent one. */
-export class PostgresError extends Error {
-  override name = 'PostgresError';
-  readonly code: string | undefined;
-  readonly detail: string | undefined;
-  readonly constraint: string | undefined;
-  constructor(message: string, error: Pick<SerialisedError, 'code' | 'detail' | 'constraint'>) {
-    super(message);
-    this.code = error.code;
-    this.detail = error.detail;
-    this.constraint = error.constraint;
-  }
-}
-
-/** PostgreSQL could not be reached or refused the login. The message never contains the password. */
-export class DatabaseUnavailableError extends Error {
-  override name = 'DatabaseUnavailableError';
-}
+// BIGINT (int8) and NUMERIC come back as JS numbers, as SQLite returns them: every such column holds epoch
+// milliseconds, versions, counts or sequence numbers, all far inside Number's exact range.
+const toNumber = (text: string) => Number(text);
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC ? toNumber : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
 
 /**
  * Where a PostgreSQL URL points, for messages: `postgres://user@host:port/database`, never the password.
@@ -57,17 +46,16 @@ export function describePostgresUrl(url: string): string {
 }
 
 /**
- * Opens a PostgreSQL database behind the same synchronous `SqlDatabase` the stores use on SQLite, and
- * brings its schema up to date. The process's one connection lives in a worker thread (postgres-worker.ts);
- * each call posts the request and blocks on Atomics.wait until the thread has the answer, so a transaction's
- * statements run on that one connection, in order, with no other JavaScript of this thread in between.
- * The price: the event loop waits for each round trip (a fraction of a millisecond on a nearby server),
- * as it does for SQLite's disk.
+ * Opens a PostgreSQL database over a connection pool (`pg.Pool`) and brings its schema up to date. Every
+ * statement is asynchronous: while one waits for the server the process goes on answering requests and
+ * heartbeating activities. A statement outside a transaction takes any free connection; a transaction holds
+ * one connection from BEGIN to COMMIT. No lock is taken but those the statements take themselves (row locks,
+ * and the named locks of `transaction(…, { lock })`).
  *
- * Throws DatabaseUnavailableError, naming the server but never the password, when the server cannot be
- * reached, refuses the login, or has no such database.
+ * Rejects with DatabaseUnavailableError, naming the server but never the password, when the server cannot
+ * be reached, refuses the login, or has no such database.
  */
-export function openPostgres(url: string, options: PostgresOptions = {}): SqlDatabase {
+export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<SqlDatabase> {
   const where = describePostgresUrl(url);
   const password = (() => {
     try {
@@ -81,104 +69,115 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDat
   const redact = (text: string) => (password.length >= 8 ? text.split(password).join('***') : text);
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
+  const pool = new pg.Pool({
+    connectionString: url,
+    types,
+    application_name: 'baton',
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    // A network that stops answering fails the query instead of hanging the caller.
+    query_timeout: statementTimeoutMs + 5_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+  });
+  // An idle connection the server closes (restart, terminated backend) is dropped by the pool; without a
+  // listener its error would crash the process.
+  pool.on('error', () => undefined);
 
-  let channel: Channel | null = null;
-  let closed = false;
-  let depth = 0;
-
-  const connectOrThrow = (): Channel => {
-    const opened = openChannel({ url, connectTimeoutMs, statementTimeoutMs });
-    // Loading the driver in a fresh thread takes a moment on a busy machine: allowed for on top of the connect timeout.
-    const reply = opened.call({ kind: 'connect' }, connectTimeoutMs + 20_000);
-    if (!reply.ok) {
-      opened.terminate();
-      throw new DatabaseUnavailableError(`Cannot connect to PostgreSQL at ${where}: ${redact(describeConnectError(reply.error))}`);
-    }
-    return opened;
+  const translate = (error: unknown): Error => {
+    const { message, code, detail, constraint } = (error ?? {}) as { message?: string; code?: string; detail?: string; constraint?: string };
+    const text = redact(message ?? String(error));
+    const sqlState = code !== undefined && /^[0-9A-Z]{5}$/.test(code);
+    // Not an answer from the server (a socket error, no free connection in time, a query timeout), or the
+    // server saying it is going away (SQLSTATE classes 08 and 57P): the database is unavailable.
+    if (!sqlState || /^(08|57P0[1-3])/.test(code)) return new DatabaseUnavailableError(`PostgreSQL at ${where} did not answer: ${text}`);
+    return new PostgresError(text, { code, detail, constraint });
   };
-
-  const call = (request: PostgresRequest): { rows: Record<string, unknown>[]; rowCount: number } => {
-    if (closed) throw new Error(`the PostgreSQL database ${where} is closed`);
-    if (!channel) {
-      if (depth > 0) throw new DatabaseUnavailableError(`the connection to PostgreSQL at ${where} was lost during a transaction; it was rolled back`);
-      channel = connectOrThrow();
-    }
-    let reply: PostgresReply;
-    try {
-      reply = channel.call(request, statementTimeoutMs + 15_000);
-    } catch (error) {
-      // No answer at all: the thread is gone or stuck. A fresh one (and connection) serves the next call.
-      channel.terminate();
-      channel = null;
-      throw new DatabaseUnavailableError(`PostgreSQL at ${where} did not answer: ${redact((error as Error).message)}`);
-    }
-    if (!reply.ok) throw new PostgresError(redact(reply.error.message), reply.error);
-    return reply;
-  };
-
-  const query = (sql: string, params: SqlValue[]) => call({ kind: 'query', sql: toPostgresSql(sql), params, inTransaction: depth > 0 });
-  const execNow = (sql: string) => void call({ kind: 'exec', sql, inTransaction: depth > 0 });
-  const exec = (sql: string) => {
-    const translated = toPostgresSql(sql);
-    // Two processes running the same CREATE TABLE IF NOT EXISTS at once can collide in PostgreSQL's catalog
-    // (a unique violation on pg_type): a store that still creates its own table does so under the write lock.
-    if (depth === 0 && /\bCREATE\s+(UNIQUE\s+)?(TABLE|INDEX)\b/i.test(translated)) database.transaction(() => execNow(translated));
-    else execNow(translated);
-  };
-
-  const database: SqlDatabase = {
-    run: (sql, ...params) => ({ changes: query(sql, params).rowCount }),
-    get: <T>(sql: string, ...params: SqlValue[]) => query(sql, params).rows[0] as T | undefined,
-    all: <T>(sql: string, ...params: SqlValue[]) => query(sql, params).rows as T[],
-    transaction: <T>(work: () => T): T => {
-      // Joined, as on SQLite, by a store called from inside another store's transaction.
-      if (depth > 0) return work();
-      const rollback = () => {
-        try {
-          execNow('ROLLBACK');
-        } catch {
-          // The connection is gone: the server rolled the transaction back itself.
-        }
-      };
+  const on = (client: pg.Pool | pg.PoolClient): SqlExecutor => {
+    const query = async (sql: string, params: SqlValue[]) => {
       try {
-        // One round trip: the transaction and, first thing in it, the write lock. (Sent outside the
-        // transaction, so a connection the server dropped since the last call is replaced first.)
-        execNow(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+        return await client.query({ text: toPostgresSql(sql), values: params.map(toParam) });
       } catch (error) {
-        rollback();
-        throw error;
+        throw translate(error);
       }
-      depth += 1;
+    };
+    return {
+      run: async (sql, ...params) => ({ changes: (await query(sql, params)).rowCount ?? 0 }),
+      get: async <T>(sql: string, ...params: SqlValue[]) => (await query(sql, params)).rows[0] as T | undefined,
+      all: async <T>(sql: string, ...params: SqlValue[]) => (await query(sql, params)).rows as T[],
+    };
+  };
+  const simple = async (client: pg.Pool | pg.PoolClient, sql: string) => {
+    try {
+      await client.query(sql);
+    } catch (error) {
+      throw translate(error);
+    }
+  };
+
+  let closed = false;
+  const database: SqlDatabase = {
+    dialect: 'postgres',
+    ...on(pool),
+    async transaction<T>(work: (tx: SqlExecutor) => Promise<T>, transactionOptions: TransactionOptions = {}): Promise<T> {
+      let client: pg.PoolClient;
       try {
-        const result = work();
-        execNow('COMMIT');
-        return result;
+        client = await pool.connect();
       } catch (error) {
-        rollback();
+        throw translate(error);
+      }
+      let broken = false;
+      // The pool listens for errors on idle connections only: one dropped mid-transaction (server restart,
+      // terminated backend) would otherwise be an unhandled 'error' event. The next statement fails instead.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
+      try {
+        await simple(client, 'BEGIN');
+        if (transactionOptions.lock) {
+          await client.query({ text: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', values: [transactionOptions.lock] }).catch((error: unknown) => {
+            throw translate(error);
+          });
+        }
+        const value = await work(on(client));
+        await simple(client, 'COMMIT');
+        return value;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          // The connection is gone: the server rolled the transaction back itself. Not returned to the pool.
+          broken = true;
+        }
         throw error;
       } finally {
-        depth -= 1;
+        client.off('error', onError);
+        client.release(broken);
       }
     },
-    exec,
-    close: () => {
+    exec: (sql) => simple(pool, toPostgresSql(sql)),
+    close: async () => {
       if (closed) return;
-      try {
-        channel?.call({ kind: 'close' }, 5_000);
-      } catch {
-        // Closing anyway.
-      }
       closed = true;
-      channel?.terminate();
-      channel = null;
+      await pool.end();
     },
   };
 
-  channel = connectOrThrow();
   try {
-    migrate(database);
+    // One round trip first, so an unreachable server or a refused login is reported as such.
+    const client = await pool.connect();
+    client.release();
   } catch (error) {
-    database.close();
+    await pool.end().catch(() => undefined);
+    const { message, code } = (error ?? {}) as { message?: string; code?: string };
+    throw new DatabaseUnavailableError(`Cannot connect to PostgreSQL at ${where}: ${redact(describeConnectError(message ?? String(error), code))}`);
+  }
+  try {
+    await migrate(database, options.migrations);
+  } catch (error) {
+    await database.close();
     if (error instanceof PostgresError && error.code === '42501') {
       throw new DatabaseUnavailableError(
         `Cannot create Baton's tables in PostgreSQL at ${where}: ${error.message} (the user needs to own the database, or the CREATE privilege on its schema)`,
@@ -189,57 +188,25 @@ export function openPostgres(url: string, options: PostgresOptions = {}): SqlDat
   return database;
 }
 
-interface Channel {
-  /** Sends one request and blocks until its reply; throws when none comes within `timeoutMs`. */
-  call(request: PostgresRequest, timeoutMs: number): PostgresReply;
-  terminate(): void;
+function toParam(value: SqlValue): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array && !Buffer.isBuffer(value)) return Buffer.from(value);
+  return value;
 }
 
-function openChannel(options: Omit<PostgresWorkerData, 'signal' | 'port'>): Channel {
-  const signal = new SharedArrayBuffer(4);
-  const wake = new Int32Array(signal);
-  const { port1, port2 } = new MessageChannel();
-  const data: PostgresWorkerData = { ...options, signal, port: port2 };
-  const worker = new Worker(new URL('./postgres-worker.ts', import.meta.url), { workerData: data, transferList: [port2 as MessagePort] });
-  // The facade drives the thread synchronously: it must not keep the process alive by itself.
-  worker.unref();
-  port1.unref();
-  let failure: Error | null = null;
-  worker.on('error', (error) => (failure = error));
-  worker.on('exit', (code) => (failure ??= new Error(`the database thread exited (code ${code})`)));
-  return {
-    call(request, timeoutMs) {
-      if (failure) throw failure;
-      Atomics.store(wake, 0, 0);
-      port1.postMessage(request);
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const waited = Atomics.wait(wake, 0, 0, Math.max(0, deadline - Date.now()));
-        const received = receiveMessageOnPort(port1);
-        if (received) return received.message as PostgresReply;
-        if (waited === 'timed-out' || Date.now() >= deadline) throw new Error(`no reply within ${Math.round(timeoutMs / 1000)} s`);
-      }
-    },
-    terminate() {
-      port1.close();
-      void worker.terminate();
-    },
-  };
-}
-
-function describeConnectError(error: SerialisedError): string {
-  switch (error.code) {
+function describeConnectError(message: string, code: string | undefined): string {
+  switch (code) {
     case '28P01':
     case '28000':
-      return `${error.message} (check the user name and password in BATON_DATABASE_URL)`;
+      return `${message} (check the user name and password in BATON_DATABASE_URL)`;
     case '3D000':
-      return `${error.message} (create it, e.g. createdb, or name an existing one in BATON_DATABASE_URL)`;
+      return `${message} (create it, e.g. createdb, or name an existing one in BATON_DATABASE_URL)`;
     case 'ECONNREFUSED':
-      return `${error.message} (is the server running and listening there?)`;
+      return `${message} (is the server running and listening there?)`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `${error.message} (the host name does not resolve)`;
+      return `${message} (the host name does not resolve)`;
     default:
-      return error.message;
+      return message;
   }
 }

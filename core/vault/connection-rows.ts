@@ -1,4 +1,4 @@
-import type { SqlDatabase } from '../db.ts';
+import type { SqlExecutor } from '../db.ts';
 import { seal, unseal } from './cipher.ts';
 import { VaultCorruptError } from './errors.ts';
 import type { VaultKeys } from './key.ts';
@@ -40,7 +40,7 @@ export function connectionAad(id: ConnectionId): string {
   return `connection:${[id.tenant, id.subject, id.app].map(encodeURIComponent).join(':')}`;
 }
 
-export function readConnectionRow(db: SqlDatabase, id: ConnectionId): ConnectionRow | undefined {
+export function readConnectionRow(db: SqlExecutor, id: ConnectionId): Promise<ConnectionRow | undefined> {
   return db.get<ConnectionRow>(`SELECT * FROM vault_connections WHERE ${WHERE_CONNECTION}`, ...connectionParams(id));
 }
 

@@ -13,21 +13,21 @@ const KEY_CHECK_PLAINTEXT = 'baton vault key check';
  * previous key are fine as long as that key is still configured; a value under any other key means a
  * key is missing from the configuration, and the process refuses to start rather than fail those calls.
  */
-export function verifyVaultKey(db: SqlDatabase, keys: VaultKeys, now: number): void {
+export async function verifyVaultKey(db: SqlDatabase, keys: VaultKeys, now: number): Promise<void> {
   const ring = keyringOf(keys);
   // ON CONFLICT DO NOTHING: two processes creating the vault at once agree on whichever row landed first.
-  db.run('INSERT INTO vault_meta (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING', KEY_CHECK_NAME, seal(ring, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD), now);
-  checkKeyCheckValue(db, ring);
-  assertEverySealedValueHasAKey(db, keys);
+  await db.run('INSERT INTO vault_meta (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING', KEY_CHECK_NAME, seal(ring, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD), now);
+  await checkKeyCheckValue(db, ring);
+  await assertEverySealedValueHasAKey(db, keys);
 }
 
 /**
  * Throws VaultKeyMismatchError unless the configured keys open the vault's key check value (nothing to
  * check in a vault that has none yet): the keys belong to this vault.
  */
-export function checkKeyCheckValue(db: SqlDatabase, keys: VaultKeys): void {
+export async function checkKeyCheckValue(db: SqlDatabase, keys: VaultKeys): Promise<void> {
   const ring = keyringOf(keys);
-  const row = db.get<{ value: string }>('SELECT value FROM vault_meta WHERE name = ?', KEY_CHECK_NAME);
+  const row = await db.get<{ value: string }>('SELECT value FROM vault_meta WHERE name = ?', KEY_CHECK_NAME);
   if (!row) return;
   let opened: string;
   try {
@@ -46,10 +46,10 @@ export function checkKeyCheckValue(db: SqlDatabase, keys: VaultKeys): void {
 }
 
 /** Refuses (VaultKeyMismatchError) when any sealed value names a key that is neither current nor previous. */
-function assertEverySealedValueHasAKey(db: SqlDatabase, keys: VaultKeys): void {
+async function assertEverySealedValueHasAKey(db: SqlDatabase, keys: VaultKeys): Promise<void> {
   const unknown = new Map<string, string[]>();
   for (const spec of SEALED_COLUMNS) {
-    for (const [fingerprint, count] of countByKey(db, spec)) {
+    for (const [fingerprint, count] of await countByKey(db, spec)) {
       // Malformed values are one row's problem (that connection reads as "unreadable"), not a key problem.
       if (fingerprint === 'malformed' || findVaultKey(keys, fingerprint)) continue;
       unknown.set(fingerprint, [...(unknown.get(fingerprint) ?? []), `${count} ${count === 1 ? singular(spec.label) : spec.label}`]);

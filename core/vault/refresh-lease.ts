@@ -17,10 +17,12 @@ export interface LeaseTiming {
  * refreshes a given connection at a time. Returns without running `work` once the row's version moves past
  * `seenVersion` (someone else refreshed, reconnected or marked it): the caller re-reads instead.
  *
- * The lease is a plain conditional UPDATE rather than a transaction because the refresh awaits the network,
- * and a database transaction held across that await would block every other writer. It is atomic on both
- * backends: SQLite runs one writer at a time; PostgreSQL makes a second, concurrent UPDATE of the row wait for
- * the first and then re-checks its WHERE against the row the first one committed, so it takes nothing.
+ * The lease is one conditional UPDATE rather than a transaction because the refresh awaits the network,
+ * and a transaction held across that await would keep the row locked (on SQLite, the whole file) and a
+ * pooled connection busy for as long as the app takes. The UPDATE is atomic on both backends, needing no
+ * lock of Baton's own: SQLite runs one writer at a time; PostgreSQL makes a second, concurrent UPDATE of the
+ * row wait for the first and then re-checks its WHERE against the row the first one committed, so it takes
+ * nothing.
  */
 export async function withRefreshLease(
   db: SqlDatabase,
@@ -35,7 +37,7 @@ export async function withRefreshLease(
   const giveUpAt = timing.now() + 2 * timing.leaseMs + timing.pollMs;
   for (;;) {
     const now = timing.now();
-    const taken = db.run(
+    const { changes } = await db.run(
       `UPDATE vault_connections SET refresh_lease_owner = ?, refresh_lease_until = ?
        WHERE ${WHERE_CONNECTION} AND version = ? AND (refresh_lease_until IS NULL OR refresh_lease_until < ?)`,
       owner,
@@ -43,16 +45,16 @@ export async function withRefreshLease(
       ...connectionParams(id),
       seenVersion,
       now,
-    ).changes === 1;
-    if (taken) {
+    );
+    if (changes === 1) {
       try {
         await work();
       } finally {
-        releaseRefreshLease(db, id, owner);
+        await releaseRefreshLease(db, id, owner);
       }
       return;
     }
-    const current = db.get<{ version: number }>(`SELECT version FROM vault_connections WHERE ${WHERE_CONNECTION}`, ...connectionParams(id));
+    const current = await db.get<{ version: number }>(`SELECT version FROM vault_connections WHERE ${WHERE_CONNECTION}`, ...connectionParams(id));
     if (!current || Number(current.version) !== seenVersion) return;
     if (timing.now() > giveUpAt) {
       throw new VaultBusyError(`timed out waiting for another process to refresh the ${id.app} connection of ${id.subject}; try again`);
@@ -62,8 +64,8 @@ export async function withRefreshLease(
 }
 
 /** Only the owner releases, so a holder whose lease expired cannot clear the lease a successor took. */
-function releaseRefreshLease(db: SqlDatabase, id: ConnectionId, owner: string): void {
-  db.run(
+async function releaseRefreshLease(db: SqlDatabase, id: ConnectionId, owner: string): Promise<void> {
+  await db.run(
     `UPDATE vault_connections SET refresh_lease_owner = NULL, refresh_lease_until = NULL WHERE ${WHERE_CONNECTION} AND refresh_lease_owner = ?`,
     ...connectionParams(id),
     owner,

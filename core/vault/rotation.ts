@@ -49,7 +49,8 @@ export interface RotationOptions {
   deleteUnderLostKeys?: readonly string[];
   /** Delete values that are corrupt (malformed or failing authentication under a configured key). */
   deleteCorrupt?: boolean;
-  onBatch?: (label: string, reencrypted: number) => void;
+  /** Called after each batch's transaction; a promise it returns (renewing a lease, say) is awaited before the next batch. */
+  onBatch?: (label: string, reencrypted: number) => void | Promise<void>;
 }
 
 const MAX_PASSES = 10;
@@ -68,7 +69,10 @@ export async function reencryptVault(db: SqlDatabase, keys: VaultKeys, options: 
   const ring = keyringOf(keys);
   const current = ring.current.fingerprint;
   const batchSize = Math.max(1, options.batchSize ?? 100);
-  const columns: ColumnReport[] = SEALED_COLUMNS.map((spec) => ({ label: spec.label, reencrypted: 0, alreadyCurrent: countByKey(db, spec).get(current) ?? 0, unreadable: [] }));
+  const columns: ColumnReport[] = [];
+  for (const spec of SEALED_COLUMNS) {
+    columns.push({ label: spec.label, reencrypted: 0, alreadyCurrent: (await countByKey(db, spec)).get(current) ?? 0, unreadable: [] });
+  }
   let passes = 0;
   for (;;) {
     passes += 1;
@@ -83,7 +87,7 @@ export async function reencryptVault(db: SqlDatabase, keys: VaultKeys, options: 
   }
   const remaining = new Map<string, number>();
   for (const spec of SEALED_COLUMNS) {
-    for (const [fingerprint, count] of countByKey(db, spec)) {
+    for (const [fingerprint, count] of await countByKey(db, spec)) {
       if (fingerprint !== current) remaining.set(fingerprint, (remaining.get(fingerprint) ?? 0) + count);
     }
   }
@@ -102,8 +106,8 @@ async function reencryptColumn(db: SqlDatabase, keys: VaultKeys, spec: SealedCol
     if (spec.where) conditions.push(spec.where);
     // Keyset pagination: values that cannot be moved are passed over instead of being selected again.
     if (after) conditions.push(`(${keyList}) > (${after.map(() => '?').join(', ')})`);
-    const batch = db.transaction(() => {
-      const rows = db.all<SealedRow & { sealed: string }>(
+    const batch = await db.transaction(async (tx) => {
+      const rows = await tx.all<SealedRow & { sealed: string }>(
         `SELECT ${columns} FROM ${spec.table} WHERE ${conditions.join(' AND ')} ORDER BY ${keyList} LIMIT ?`,
         sealedPrefix(current.fingerprint),
         ...(after ?? []),
@@ -115,22 +119,22 @@ async function reencryptColumn(db: SqlDatabase, keys: VaultKeys, spec: SealedCol
         const opened = openForRotation(keys, spec, row);
         if ('problem' in opened) {
           const doomed = opened.missingKey === undefined ? options.deleteCorrupt === true : (options.deleteUnderLostKeys ?? []).includes(opened.missingKey);
-          const deleted = doomed && db.run(`DELETE FROM ${spec.table} WHERE ${matchRow} AND ${spec.column} = ?`, ...rowKey, row.sealed).changes === 1;
+          const deleted = doomed && (await tx.run(`DELETE FROM ${spec.table} WHERE ${matchRow} AND ${spec.column} = ?`, ...rowKey, row.sealed)).changes === 1;
           report.unreadable.push({ label: spec.label, what: spec.describe(row), reason: opened.problem, ...(opened.missingKey ? { missingKey: opened.missingKey } : {}), deleted });
           continue;
         }
         const resealed = seal(current, opened.plaintext, spec.aad(row));
-        // Conditional on the value we opened: if it changed meanwhile (only possible where the database does
-        // not serialise transactions), the newer value stands and the next pass looks at it again.
-        const changed = db.run(`UPDATE ${spec.table} SET ${spec.column} = ? WHERE ${matchRow} AND ${spec.column} = ?`, resealed, ...rowKey, row.sealed).changes;
-        movedInBatch += changed;
+        // Conditional on the value we opened: if another process wrote the row after our SELECT (the SELECT
+        // locks nothing on PostgreSQL), the newer value stands and the next pass looks at it again.
+        const { changes } = await tx.run(`UPDATE ${spec.table} SET ${spec.column} = ? WHERE ${matchRow} AND ${spec.column} = ?`, resealed, ...rowKey, row.sealed);
+        movedInBatch += changes;
       }
       return { rows, movedInBatch };
     });
     if (batch.rows.length === 0) return moved;
     moved += batch.movedInBatch;
     report.reencrypted += batch.movedInBatch;
-    options.onBatch?.(spec.label, report.reencrypted);
+    await options.onBatch?.(spec.label, report.reencrypted);
     const last = batch.rows.at(-1)!;
     after = spec.keyColumns.map((column) => last[column] as SqlValue);
     // Let other processes' writes (and this process's event loop) in between transactions.
@@ -154,9 +158,14 @@ function openForRotation(keys: VaultKeys, spec: SealedColumn, row: { sealed: str
 const LOCK_NAME = 'rotation_lock';
 const LOCK_LEASE_MS = 120_000;
 
+/** The named lock (a PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE serialises anyway) that acquirers of the lease take. */
+const LOCK_TRANSACTION = 'baton.vault-rotation';
+
 /**
- * One key rotation at a time across every machine sharing the database: a lease in `vault_meta`, taken in a
- * transaction, renewed while the rotation runs and released at the end (a crashed rotation's lease lapses).
+ * One key rotation at a time across every machine sharing the database: a lease in `vault_meta`, renewed
+ * while the rotation runs and released at the end (a crashed rotation's lease lapses). Taking it reads the
+ * lease and writes it in one transaction holding the `baton.vault-rotation` lock, so of two acquirers the
+ * second reads what the first wrote; nothing else takes that lock.
  */
 export class RotationLock {
   readonly #db: SqlDatabase;
@@ -168,38 +177,39 @@ export class RotationLock {
     this.#now = now;
   }
 
-  /** Throws VaultBusyError naming the holder when another rotation holds the lease. */
-  acquire(): void {
-    this.#db.transaction(() => {
-      const row = this.#db.get<{ value: string }>('SELECT value FROM vault_meta WHERE name = ?', LOCK_NAME);
+  /** Rejects with VaultBusyError naming the holder when another rotation holds the lease. */
+  acquire(): Promise<void> {
+    return this.#db.transaction(async (tx) => {
+      const row = await tx.get<{ value: string }>('SELECT value FROM vault_meta WHERE name = ?', LOCK_NAME);
       const held = row ? parseLock(row.value) : undefined;
       if (held && held.owner !== this.#owner && held.until > this.#now()) {
         throw new VaultBusyError(`another key rotation is running (${held.by}, until ${new Date(held.until).toISOString()} unless it renews); wait for it to finish`);
       }
       const value = JSON.stringify({ owner: this.#owner, by: `pid ${process.pid} on ${hostname()}`, until: this.#now() + LOCK_LEASE_MS });
-      this.#db.run(
+      await tx.run(
         'INSERT INTO vault_meta (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at',
         LOCK_NAME,
         value,
         this.#now(),
       );
-    });
+    }, { lock: LOCK_TRANSACTION });
   }
 
-  renew(): void {
-    this.acquire();
+  renew(): Promise<void> {
+    return this.acquire();
   }
 
-  release(): void {
-    const row = this.#db.get<{ value: string }>('SELECT value FROM vault_meta WHERE name = ?', LOCK_NAME);
-    if (row && parseLock(row.value)?.owner === this.#owner) this.#db.run('DELETE FROM vault_meta WHERE name = ? AND value = ?', LOCK_NAME, row.value);
+  /** Deletes the lease if it is still this lock's: the DELETE is conditional on the exact value read, so a successor's lease stays. */
+  async release(): Promise<void> {
+    const row = await this.#db.get<{ value: string }>('SELECT value FROM vault_meta WHERE name = ?', LOCK_NAME);
+    if (row && parseLock(row.value)?.owner === this.#owner) await this.#db.run('DELETE FROM vault_meta WHERE name = ? AND value = ?', LOCK_NAME, row.value);
   }
 }
 
 function parseLock(value: string): { owner: string; by: string; until: number } | undefined {
   try {
     const parsed = JSON.parse(value) as { owner?: unknown; by?: unknown; until?: unknown };
-    return typeof parsed.owner === 'string' && typeof parsed.until === 'number' ? { owner: parsed.owner, by: String(parsed.by ?? 'unknown'), until: parsed.until } : undefined;
+    return typeof parsed.owner === 'string' && typeof parsed.until === 'number' ? { owner: parsed.owner, by: typeof parsed.by === 'string' ? parsed.by : 'unknown', until: parsed.until } : undefined;
   } catch {
     return undefined;
   }

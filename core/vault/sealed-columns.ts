@@ -1,4 +1,4 @@
-import type { SqlDatabase } from '../db.ts';
+import type { SqlExecutor } from '../db.ts';
 import { connectionAad } from './connection-rows.ts';
 
 /**
@@ -78,10 +78,10 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
 ];
 
 /** How many sealed values of this column each key fingerprint holds ("malformed" for values that are not sealed values). */
-export function countByKey(db: SqlDatabase, spec: SealedColumn): Map<string, number> {
+export async function countByKey(db: SqlExecutor, spec: SealedColumn): Promise<Map<string, number>> {
   // The first 20 characters are "v1.<16 hex fingerprint>."; grouping on them needs no decryption.
   const head = `substr(${spec.column}, 1, 20)`;
-  const rows = db.all<{ head: string | null; n: number | string }>(
+  const rows = await db.all<{ head: string | null; n: number | string }>(
     `SELECT ${head} AS head, COUNT(*) AS n FROM ${spec.table}${spec.where ? ` WHERE ${spec.where}` : ''} GROUP BY ${head}`,
   );
   const counts = new Map<string, number>();
@@ -93,6 +93,8 @@ export function countByKey(db: SqlDatabase, spec: SealedColumn): Map<string, num
 }
 
 /** Sealed values per key fingerprint, per column label. */
-export function vaultKeyCensus(db: SqlDatabase): Map<string, Map<string, number>> {
-  return new Map(SEALED_COLUMNS.map((spec) => [spec.label, countByKey(db, spec)]));
+export async function vaultKeyCensus(db: SqlExecutor): Promise<Map<string, Map<string, number>>> {
+  const census = new Map<string, Map<string, number>>();
+  for (const spec of SEALED_COLUMNS) census.set(spec.label, await countByKey(db, spec));
+  return census;
 }

@@ -50,25 +50,27 @@ export class Vault {
    * keyring that misses a key some value is still sealed with. `keys`: one key, or during a rotation the
    * current key (new values) plus previous keys (opening values not yet re-encrypted).
    */
-  static open(db: SqlDatabase, keys: VaultKeys, options: VaultOptions = {}): Vault {
+  static async open(db: SqlDatabase, keys: VaultKeys, options: VaultOptions = {}): Promise<Vault> {
     const now = options.now ?? Date.now;
     const key = keyringOf(keys);
-    verifyVaultKey(db, key, now());
+    await verifyVaultKey(db, key, now());
     return new Vault(db, key, { now, leaseMs: options.refreshLeaseMs ?? 30_000, pollMs: options.refreshPollMs ?? 50 });
   }
 
   /** Stores (or replaces, on reconnect) a user's connection; it becomes active again. */
-  putConnection(input: PutConnectionInput): ConnectionInfo {
+  async putConnection(input: PutConnectionInput): Promise<ConnectionInfo> {
     assertConnectionInput(input);
     const now = this.#lease.now();
-    this.#db.run(
+    // RETURNING: the row as this statement left it, even if another write follows at once.
+    const row = await this.#db.get<ConnectionRow>(
       `INSERT INTO vault_connections (tenant, subject, app, sealed_secret, expires_at, scopes, external_account_id, external_login,
          status, status_reason, created_at, updated_at, last_used_at, version, refresh_lease_owner, refresh_lease_until)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', NULL, ?, ?, NULL, 1, NULL, NULL)
        ON CONFLICT (tenant, subject, app) DO UPDATE SET
          sealed_secret = excluded.sealed_secret, expires_at = excluded.expires_at, scopes = excluded.scopes,
          external_account_id = excluded.external_account_id, external_login = excluded.external_login,
-         status = 'active', status_reason = NULL, updated_at = excluded.updated_at, version = vault_connections.version + 1`,
+         status = 'active', status_reason = NULL, updated_at = excluded.updated_at, version = vault_connections.version + 1
+       RETURNING *`,
       ...connectionParams(input),
       sealConnectionSecret(this.#key, input, { accessToken: input.accessToken, refreshToken: input.refreshToken }),
       input.expiresAt ?? null,
@@ -78,23 +80,23 @@ export class Vault {
       now,
       now,
     );
-    return this.#requireInfo(input);
+    if (!row) throw new Error(`connection ${input.app} of ${input.subject} was not returned by the statement that wrote it`);
+    return toConnectionInfo(row);
   }
 
-  getConnectionInfo(tenant: string, subject: string, app: string): ConnectionInfo | undefined {
-    const row = readConnectionRow(this.#db, { tenant, subject, app });
+  async getConnectionInfo(tenant: string, subject: string, app: string): Promise<ConnectionInfo | undefined> {
+    const row = await readConnectionRow(this.#db, { tenant, subject, app });
     return row && toConnectionInfo(row);
   }
 
-  listConnections(tenant: string, subject: string): ConnectionInfo[] {
-    return this.#db
-      .all<ConnectionRow>('SELECT * FROM vault_connections WHERE tenant = ? AND subject = ? ORDER BY app', tenant, subject)
-      .map(toConnectionInfo);
+  async listConnections(tenant: string, subject: string): Promise<ConnectionInfo[]> {
+    const rows = await this.#db.all<ConnectionRow>('SELECT * FROM vault_connections WHERE tenant = ? AND subject = ? ORDER BY app', tenant, subject);
+    return rows.map(toConnectionInfo);
   }
 
-  /** Returns false when there is no such connection. */
-  markConnection(tenant: string, subject: string, app: string, status: 'needs_reconsent' | 'revoked', reason: string): boolean {
-    const changes = this.#db.run(
+  /** Resolves to false when there is no such connection. */
+  async markConnection(tenant: string, subject: string, app: string, status: 'needs_reconsent' | 'revoked', reason: string): Promise<boolean> {
+    const { changes } = await this.#db.run(
       `UPDATE vault_connections SET status = ?, status_reason = ?, updated_at = ?, version = version + 1 WHERE ${WHERE_CONNECTION}`,
       status,
       reason,
@@ -102,31 +104,28 @@ export class Vault {
       tenant,
       subject,
       app,
-    ).changes;
+    );
     return changes === 1;
   }
 
-  /** Returns false when there was no such connection. */
-  deleteConnection(tenant: string, subject: string, app: string): boolean {
-    return this.#db.run(`DELETE FROM vault_connections WHERE ${WHERE_CONNECTION}`, tenant, subject, app).changes === 1;
+  /** Resolves to false when there was no such connection. */
+  async deleteConnection(tenant: string, subject: string, app: string): Promise<boolean> {
+    return (await this.#db.run(`DELETE FROM vault_connections WHERE ${WHERE_CONNECTION}`, tenant, subject, app)).changes === 1;
   }
 
   /**
-   * Removes a user's connection and hands back its tokens, in one transaction: from the moment this returns
-   * no resolve can use the connection (the next one finds none and asks for consent), and the caller holds
-   * the only copy of the tokens, to revoke them at the app. `secret` is null when the sealed value could
+   * Removes a user's connection and hands back its tokens, in one statement (`DELETE … RETURNING`): of
+   * concurrent calls (in any process) only one gets the row; from the moment this resolves no resolve can
+   * use the connection (the next one finds none and asks for consent), and the caller holds the only copy
+   * of the tokens, to revoke them at the app. `secret` is null when the sealed value could
    * not be read (the row is deleted all the same). Undefined when there was no such connection.
    */
-  takeConnectionForRevocation(
+  async takeConnectionForRevocation(
     tenant: string,
     subject: string,
     app: string,
-  ): { info: ConnectionInfo; secret: { accessToken: string; refreshToken?: string } | null } | undefined {
-    const row = this.#db.transaction(() => {
-      const found = readConnectionRow(this.#db, { tenant, subject, app });
-      if (found) this.#db.run(`DELETE FROM vault_connections WHERE ${WHERE_CONNECTION}`, tenant, subject, app);
-      return found;
-    });
+  ): Promise<{ info: ConnectionInfo; secret: { accessToken: string; refreshToken?: string } | null } | undefined> {
+    const row = await this.#db.get<ConnectionRow>(`DELETE FROM vault_connections WHERE ${WHERE_CONNECTION} RETURNING *`, tenant, subject, app);
     if (!row) return undefined;
     let secret: ConnectionSecret | null = null;
     try {
@@ -137,13 +136,13 @@ export class Vault {
     return { info: toConnectionInfo(row), secret };
   }
 
-  putServiceCredential(app: string, secret: Record<string, string>, label?: string): void {
+  async putServiceCredential(app: string, secret: Record<string, string>, label?: string): Promise<void> {
     if (!app) throw new TypeError('putServiceCredential needs an app');
     if (typeof secret !== 'object' || secret === null || Object.values(secret).some((value) => typeof value !== 'string')) {
       throw new TypeError('a service credential must be an object of string values');
     }
     const now = this.#lease.now();
-    this.#db.run(
+    await this.#db.run(
       `INSERT INTO vault_service_credentials (app, label, sealed_secret, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (app) DO UPDATE SET label = excluded.label, sealed_secret = excluded.sealed_secret, updated_at = excluded.updated_at`,
       app,
@@ -155,8 +154,8 @@ export class Vault {
   }
 
   /** Throws VaultCorruptError / VaultKeyMismatchError rather than returning a credential it cannot vouch for. */
-  getServiceCredential(app: string): Record<string, string> | undefined {
-    const row = this.#db.get<{ sealed_secret: string }>('SELECT sealed_secret FROM vault_service_credentials WHERE app = ?', app);
+  async getServiceCredential(app: string): Promise<Record<string, string> | undefined> {
+    const row = await this.#db.get<{ sealed_secret: string }>('SELECT sealed_secret FROM vault_service_credentials WHERE app = ?', app);
     return row && (JSON.parse(unseal(this.#key, row.sealed_secret, serviceAad(app))) as Record<string, string>);
   }
 
@@ -165,23 +164,23 @@ export class Vault {
    * so workflows carry only `ref`. Sealed bound to the ref and the user: another user's identity
    * cannot read it. Expired tokens are swept on every write.
    */
-  putInboundToken(ref: string, owner: { tenant: string; subject: string }, token: string, expiresAt: number): void {
-    this.#db.run('DELETE FROM vault_inbound_tokens WHERE expires_at < ?', Date.now());
-    this.#db.run(
+  async putInboundToken(ref: string, owner: { tenant: string; subject: string }, token: string, expiresAt: number): Promise<void> {
+    await this.#db.run('DELETE FROM vault_inbound_tokens WHERE expires_at < ?', Date.now());
+    await this.#db.run(
       'INSERT INTO vault_inbound_tokens (ref, tenant, subject, sealed_token, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING',
       ref, owner.tenant, owner.subject, seal(this.#key, token, inboundAad(ref, owner)), expiresAt,
     );
   }
 
   /** The caller's inbound token behind `ref`, only for its owner and only while it has not expired. */
-  getInboundToken(ref: string, owner: { tenant: string; subject: string }): { token: string; expiresAt: number } | undefined {
-    const row = this.#db.get<{ sealed_token: string; expires_at: number }>('SELECT sealed_token, expires_at FROM vault_inbound_tokens WHERE ref = ? AND tenant = ? AND subject = ?', ref, owner.tenant, owner.subject);
-    if (!row || row.expires_at <= Date.now()) return undefined;
-    return { token: unseal(this.#key, row.sealed_token, inboundAad(ref, owner)), expiresAt: row.expires_at };
+  async getInboundToken(ref: string, owner: { tenant: string; subject: string }): Promise<{ token: string; expiresAt: number } | undefined> {
+    const row = await this.#db.get<{ sealed_token: string; expires_at: number }>('SELECT sealed_token, expires_at FROM vault_inbound_tokens WHERE ref = ? AND tenant = ? AND subject = ?', ref, owner.tenant, owner.subject);
+    if (!row || Number(row.expires_at) <= Date.now()) return undefined;
+    return { token: unseal(this.#key, row.sealed_token, inboundAad(ref, owner)), expiresAt: Number(row.expires_at) };
   }
 
-  deleteServiceCredential(app: string): boolean {
-    return this.#db.run('DELETE FROM vault_service_credentials WHERE app = ?', app).changes === 1;
+  async deleteServiceCredential(app: string): Promise<boolean> {
+    return (await this.#db.run('DELETE FROM vault_service_credentials WHERE app = ?', app)).changes === 1;
   }
 
   /**
@@ -200,7 +199,7 @@ export class Vault {
     const id: ConnectionId = { tenant: args.tenant, subject: args.subject, app: args.app };
     let marginMs = args.marginMs ?? DEFAULT_MARGIN_MS;
     for (let round = 0; ; round++) {
-      const row = readConnectionRow(this.#db, id);
+      const row = await readConnectionRow(this.#db, id);
       if (!row) throw new ConnectionUnavailableError(id, 'never_connected');
       const secret = this.#usableSecret(id, row);
       const now = this.#lease.now();
@@ -237,10 +236,10 @@ export class Vault {
     }
   }
 
-  #recordUse(row: ConnectionRow, secret: ConnectionSecret, now: number): ResolvedUserToken {
+  async #recordUse(row: ConnectionRow, secret: ConnectionSecret, now: number): Promise<ResolvedUserToken> {
     // lastUsedAt deliberately leaves `version` alone: it is not a credential change and must not wake
     // refresh waiters or invalidate a refresh another process is about to store.
-    this.#db.run(`UPDATE vault_connections SET last_used_at = ? WHERE ${WHERE_CONNECTION}`, now, ...connectionParams(row));
+    await this.#db.run(`UPDATE vault_connections SET last_used_at = ? WHERE ${WHERE_CONNECTION}`, now, ...connectionParams(row));
     return { accessToken: secret.accessToken, info: { ...toConnectionInfo(row), lastUsedAt: now } };
   }
 
@@ -256,7 +255,7 @@ export class Vault {
   }
 
   async #refreshHoldingLease(id: ConnectionId, seenVersion: number, refresh: Refresher): Promise<void> {
-    const row = readConnectionRow(this.#db, id);
+    const row = await readConnectionRow(this.#db, id);
     if (!row || Number(row.version) !== seenVersion || row.status !== 'active') return;
     const secret = unsealConnectionSecret(this.#key, row);
     if (!secret.refreshToken) return;
@@ -266,13 +265,13 @@ export class Vault {
     } catch (error) {
       if (!(error instanceof RefreshRejectedError)) throw error;
       // Conditional on the version we refreshed from: if the user reconnected meanwhile, that connection stands.
-      const marked = this.#db.run(
+      const { changes: marked } = await this.#db.run(
         `UPDATE vault_connections SET status = 'needs_reconsent', status_reason = 'refresh_failed', updated_at = ?, version = version + 1
          WHERE ${WHERE_CONNECTION} AND version = ?`,
         this.#lease.now(),
         ...connectionParams(id),
         seenVersion,
-      ).changes;
+      );
       if (marked === 1) throw new ConnectionUnavailableError(id, 'refresh_failed', { detail: error.message, cause: error });
       return;
     }
@@ -282,7 +281,7 @@ export class Vault {
     // Providers that rotate refresh tokens invalidate the old one, so the new one must be stored; the old one
     // is kept only when none came back.
     const rotated: ConnectionSecret = { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken ?? secret.refreshToken };
-    this.#db.run(
+    await this.#db.run(
       `UPDATE vault_connections SET sealed_secret = ?, expires_at = ?, scopes = ?, updated_at = ?, version = version + 1
        WHERE ${WHERE_CONNECTION} AND version = ?`,
       sealConnectionSecret(this.#key, id, rotated),
@@ -294,11 +293,6 @@ export class Vault {
     );
   }
 
-  #requireInfo(id: ConnectionId): ConnectionInfo {
-    const info = this.getConnectionInfo(id.tenant, id.subject, id.app);
-    if (!info) throw new Error(`connection ${id.app} of ${id.subject} vanished right after being written`);
-    return info;
-  }
 }
 
 function assertConnectionInput(input: PutConnectionInput): void {

@@ -1,7 +1,7 @@
 import type { AccessConfig, BatonConfig, ServerConfig } from '../../core/config/file/schema.ts';
 import { UNVERIFIED_ISSUER } from '../../core/identity/context.ts';
 import type { Principal } from '../auth/principal.ts';
-import type { AccessGrants } from './access-grants.ts';
+import type { AccessGrant, AccessGrants } from '../../core/access/access-grants.ts';
 
 export type Role = BatonConfig['roles'][string];
 
@@ -16,6 +16,17 @@ function listed(access: AccessConfig, principal: Principal): boolean {
   // User ids only, never e-mail claims: any identity provider can claim any address.
   if (access.users.includes('*') || access.users.includes(principal.subject)) return true;
   return principal.groups.some((group) => access.groups.includes(group));
+}
+
+/** A list declared in the file (if any) with the run-time grants added; undefined when there is neither. */
+function merged(declared: AccessConfig | undefined, granted: readonly AccessGrant[]): AccessConfig | undefined {
+  if (!declared && granted.length === 0) return undefined;
+  const values = (kind: string) => granted.filter((grant) => grant.kind === kind).map((grant) => grant.value);
+  return {
+    users: [...(declared?.users ?? []), ...values('user')],
+    groups: [...(declared?.groups ?? []), ...values('group')],
+    apiTokens: [...(declared?.apiTokens ?? []), ...values('api_token')],
+  };
 }
 
 /**
@@ -41,31 +52,28 @@ export class AccessPolicy {
   }
 
   /** The server's access list as it stands now: the file's entries and the run-time grants. */
-  accessList(server: string): AccessConfig {
-    return this.#merged(this.#config.servers[server]?.access, server) ?? { users: [], groups: [], apiTokens: [] };
+  async accessList(server: string): Promise<AccessConfig> {
+    return this.#serverList(server, await this.#grants.forList(server));
   }
 
   /**
    * A tool's own list (file plus run-time grants, kept under `tool:<name>`), or undefined when it has
    * none: then the server's list alone decides.
    */
-  toolAccessList(tool: string): AccessConfig | undefined {
-    return this.#merged(this.#config.tools[tool]?.access, `tool:${tool}`);
+  async toolAccessList(tool: string): Promise<AccessConfig | undefined> {
+    return this.#toolList(tool, await this.#grants.forList(`tool:${tool}`));
   }
 
-  #merged(declared: AccessConfig | undefined, grantsKey: string): AccessConfig | undefined {
-    const granted = this.#grants.forList(grantsKey);
-    if (!declared && granted.length === 0) return undefined;
-    const values = (kind: string) => granted.filter((grant) => grant.kind === kind).map((grant) => grant.value);
-    return {
-      users: [...(declared?.users ?? []), ...values('user')],
-      groups: [...(declared?.groups ?? []), ...values('group')],
-      apiTokens: [...(declared?.apiTokens ?? []), ...values('api_token')],
-    };
+  #serverList(server: string, granted: readonly AccessGrant[]): AccessConfig {
+    return merged(this.#config.servers[server]?.access, granted) ?? { users: [], groups: [], apiTokens: [] };
   }
 
-  mayUseServer(principal: Principal, server: string): boolean {
-    return this.#config.servers[server] !== undefined && listed(this.accessList(server), principal);
+  #toolList(tool: string, granted: readonly AccessGrant[]): AccessConfig | undefined {
+    return merged(this.#config.tools[tool]?.access, granted);
+  }
+
+  async mayUseServer(principal: Principal, server: string): Promise<boolean> {
+    return this.#config.servers[server] !== undefined && listed(await this.accessList(server), principal);
   }
 
   exposes(server: string, tool: string): boolean {
@@ -73,10 +81,26 @@ export class AccessPolicy {
     return tools === '*' || (tools?.includes(tool) ?? false);
   }
 
-  mayRun(principal: Principal, server: string, tool: string): boolean {
-    if (!this.exposes(server, tool) || !this.mayUseServer(principal, server)) return false;
-    const own = this.toolAccessList(tool);
-    return own === undefined || listed(own, principal);
+  async mayRun(principal: Principal, server: string, tool: string): Promise<boolean> {
+    const [allowed] = await this.mayRunEach(principal, server, [tool]);
+    return allowed === true;
+  }
+
+  /**
+   * For each of `tools`, whether the caller may run it on `server`, in order. The run-time grants of the
+   * server's list and of every tool's are read at once, so a tools listing costs one query.
+   */
+  async mayRunEach(principal: Principal, server: string, tools: readonly string[]): Promise<boolean[]> {
+    const exposed = tools.filter((tool) => this.exposes(server, tool));
+    if (this.#config.servers[server] === undefined || exposed.length === 0) return tools.map(() => false);
+    const grants = await this.#grants.forLists([server, ...exposed.map((tool) => `tool:${tool}`)]);
+    const grantsOf = (list: string) => grants.filter((grant) => grant.server === list);
+    if (!listed(this.#serverList(server, grantsOf(server)), principal)) return tools.map(() => false);
+    return tools.map((tool) => {
+      if (!this.exposes(server, tool)) return false;
+      const own = this.#toolList(tool, grantsOf(`tool:${tool}`));
+      return own === undefined || listed(own, principal);
+    });
   }
 
   /** Roles are keyed by user id alone (so a browser session's user has the same role as their tokens). */

@@ -32,22 +32,24 @@ export class ToolAccess {
   }
 
   /** Tools (not callables) the access lists let this caller run on `server`. */
-  permitted(principal: Principal, server: string): CallableDefinition[] {
-    return this.#deps.tools.filter((tool) => tool.kind === 'tool' && this.#deps.policy.mayRun(principal, server, tool.name));
+  async permitted(principal: Principal, server: string): Promise<CallableDefinition[]> {
+    const tools = this.#deps.tools.filter((tool) => tool.kind === 'tool');
+    const allowed = await this.#deps.policy.mayRunEach(principal, server, tools.map((tool) => tool.name));
+    return tools.filter((_, index) => allowed[index]);
   }
 
   /** The tools the caller may actually run there: permitted, and needing no connection the caller cannot have. */
-  runnable(principal: Principal, server: string): CallableDefinition[] {
-    return this.permitted(principal, server).filter((tool) => this.#deps.runner.mayRun(principal, tool));
+  async runnable(principal: Principal, server: string): Promise<CallableDefinition[]> {
+    return (await this.permitted(principal, server)).filter((tool) => this.#deps.runner.mayRun(principal, tool));
   }
 
   /** Whether the caller may run `name` on `server`, and if not, a clear reason (no workflow starts). */
-  decide(principal: Principal, server: string, name: string): ToolDecision {
+  async decide(principal: Principal, server: string, name: string): Promise<ToolDecision> {
     const known = this.#byName.get(name);
     if (known?.kind !== 'tool' || !this.#deps.policy.exposes(server, name)) {
       return { allowed: false, refusal: 'unknown_tool', message: `Unknown tool "${name}".`, tool: undefined };
     }
-    if (!this.#deps.policy.mayRun(principal, server, name)) {
+    if (!(await this.#deps.policy.mayRun(principal, server, name))) {
       const who = principal.authMethod === 'api_token' ? `api_token ${principal.subject.replace(/^api-token:/, '')}` : `user ${principal.subject}`;
       return {
         allowed: false,

@@ -1,9 +1,9 @@
-import type { BrowserSessions } from '../web/browser-sessions.ts';
+import type { BrowserSessions } from '../../core/sessions/browser-sessions.ts';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { AuditLog } from '../../core/audit/audit-log.ts';
 import type { AuditActor } from '../../core/audit/audit-event.ts';
-import type { RunRegistry } from '../runs/run-registry.ts';
-import type { DisabledUsers } from './disabled-users.ts';
+import type { RunRegistry } from '../../core/runs/run-registry.ts';
+import type { DisabledUsers } from '../../core/access/disabled-users.ts';
 
 export interface DisableResult {
   /** False when the user was already disabled (their runs are swept again all the same). */
@@ -37,19 +37,19 @@ export class UserDisabling {
 
   async disable(user: { tenant: string; subject: string }, actor: AuditActor, reason: string | null = null): Promise<DisableResult> {
     // Refuse first, so no new run starts while the old ones are being cancelled.
-    const newlyDisabled = this.#disabledUsers.disable(user, actor.subject, reason);
+    const newlyDisabled = await this.#disabledUsers.disable(user, actor.subject, reason);
     // Baton's own pages too: their browser sessions end now, and signing in again is refused.
-    const sessionsClosed = this.#sessions.closeAllFor(user);
+    const sessionsClosed = await this.#sessions.closeAllFor(user);
     const cancelledRuns: string[] = [];
     const failedRuns: DisableResult['failedRuns'] = [];
-    for (const run of this.#runs.undelivered(user)) {
+    for (const run of await this.#runs.undelivered(user)) {
       try {
         if (await this.#cancelIfOpen(run.workflowId)) cancelledRuns.push(run.workflowId);
       } catch (error) {
         failedRuns.push({ workflowId: run.workflowId, error: error instanceof Error ? error.message : String(error) });
       }
     }
-    this.#audit.record({
+    await this.#audit.record({
       kind: 'admin.change',
       outcome: failedRuns.length === 0 ? 'ok' : 'partial',
       actor,
@@ -68,10 +68,10 @@ export class UserDisabling {
     return { newlyDisabled, cancelledRuns, failedRuns };
   }
 
-  /** Returns false when the user was not disabled (nothing is recorded then). */
-  enable(user: { tenant: string; subject: string }, actor: AuditActor): boolean {
-    if (!this.#disabledUsers.enable(user)) return false;
-    this.#audit.record({
+  /** Resolves to false when the user was not disabled (nothing is recorded then). */
+  async enable(user: { tenant: string; subject: string }, actor: AuditActor): Promise<boolean> {
+    if (!(await this.#disabledUsers.enable(user))) return false;
+    await this.#audit.record({
       kind: 'admin.change',
       outcome: 'ok',
       actor,

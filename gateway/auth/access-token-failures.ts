@@ -116,6 +116,8 @@ function at(epochSeconds: unknown, preposition = 'at'): string {
 /** Token-supplied values are quoted and cut short so a hostile token cannot flood logs or forge text. */
 export function quote(value: unknown): string {
   if (value === undefined) return '(none)';
+  // A claim of any JSON type, shown the way JavaScript prints it (an array as its items, joined by commas).
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   const text = JSON.stringify(typeof value === 'string' ? value : String(value));
   return text.length > 100 ? `${text.slice(0, 97)}…"` : text;
 }

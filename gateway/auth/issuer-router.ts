@@ -22,6 +22,8 @@ export function verifierPerIssuer(verifiers: ReadonlyMap<string, AccessTokenVeri
       if (verifier) return verifier.verify(token);
       throw new InboundAuthError(
         'invalid_token',
+        // `iss` as the token has it, whatever its JSON type.
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string
         `The bearer token was issued by ${JSON.stringify(String(issuer ?? '(no issuer)')).slice(0, 120)}, but this server accepts tokens from ${[...verifiers.keys()].join(', ')} only; sign in through one of them.`,
       );
     },

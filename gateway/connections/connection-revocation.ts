@@ -41,7 +41,7 @@ export class ConnectionRevocation {
   }
 
   async revoke(user: { tenant: string; subject: string }, app: string, actor: AuditActor): Promise<RevocationResult> {
-    const taken = this.#stores.vault.takeConnectionForRevocation(user.tenant, user.subject, app);
+    const taken = await this.#stores.vault.takeConnectionForRevocation(user.tenant, user.subject, app);
     if (!taken) return { revoked: false, revokedAtProvider: false, providerError: null };
 
     const atProvider = taken.secret
@@ -51,7 +51,7 @@ export class ConnectionRevocation {
     // Apps without a revocation API (a personal API key entered on Baton's page) are not a failure.
     const outcome = atProvider.ok || !atProvider.attempted ? 'ok' : 'provider_failed';
 
-    this.#stores.audit.record({
+    await this.#stores.audit.record({
       kind: 'connection.revoked',
       outcome,
       actor,

@@ -59,8 +59,8 @@ export class ConnectFlow {
   }
 
   /** The pending consent request behind a link, only for the user whose run raised it. */
-  openRequest(consentId: string, user: BrowserUser): ConnectionKey & { appName: string; personalApiKey: PersonalApiKey | undefined } {
-    const request = this.#stores.consents.get(consentId);
+  async openRequest(consentId: string, user: BrowserUser): Promise<ConnectionKey & { appName: string; personalApiKey: PersonalApiKey | undefined }> {
+    const request = await this.#stores.consents.get(consentId);
     if (!request) throw new ConnectFlowError('unknown_request', `There is no consent request "${consentId}"; the link may be mistyped.`);
     if (request.tenant !== user.tenant || request.subject !== user.subject) {
       throw new ConnectFlowError('wrong_user', `This link was made for another user's run. Sign out and sign in as that user, or ask your assistant again to get your own link.`);
@@ -79,7 +79,7 @@ export class ConnectFlow {
 
   /** Where to send `user` for the consent request a paused run raised; only the run's own user may use it. */
   async authorizeUrlForConsent(consentId: string, user: BrowserUser): Promise<URL> {
-    const request = this.openRequest(consentId, user);
+    const request = await this.openRequest(consentId, user);
     return this.authorizeUrl({ tenant: request.tenant, subject: request.subject, app: request.app }, user.sessionBinding, consentId);
   }
 
@@ -88,7 +88,7 @@ export class ConnectFlow {
    * first (who does it belong to?), then kept encrypted and never shown again; the waiting runs resume.
    */
   async savePersonalApiKey(consentId: string, user: BrowserUser, key: string): Promise<CallbackResult> {
-    const request = this.openRequest(consentId, user);
+    const request = await this.openRequest(consentId, user);
     return this.#storePersonalApiKey({ tenant: request.tenant, subject: request.subject, app: request.app }, consentId, key);
   }
 
@@ -109,8 +109,8 @@ export class ConnectFlow {
     const account = await this.#whoAmI(connector, presented).catch((error: Error) => {
       throw new ConnectFlowError('rejected_key', `${appName} did not accept this key (${error.message}). Check it and try again.`);
     });
-    this.#stores.vault.putConnection({ ...connection, accessToken: key, scopes: [], externalAccountId: account.id, externalLogin: account.login });
-    this.#recordDecision(connection, consentId, 'granted', account.login);
+    await this.#stores.vault.putConnection({ ...connection, accessToken: key, scopes: [], externalAccountId: account.id, externalLogin: account.login });
+    await this.#recordDecision(connection, consentId, 'granted', account.login);
     const resumedWorkflows = await resumeWaitingRuns(this.#client, this.#stores.consents, connection, 'granted');
     return { ...connection, outcome: 'connected', externalLogin: account.login, resumedWorkflows };
   }
@@ -119,13 +119,13 @@ export class ConnectFlow {
     const { connector, client } = this.#oauthApp(key.app);
     const redirectUri = oauthRedirectUri(this.#settings, key.app);
     const { url, state, codeVerifier } = await client.startAuthorization(redirectUri, connector.oauth?.scopeSeparator ?? ' ');
-    this.#pending.add({ ...key, consentId, sessionBinding, state, codeVerifier, redirectUri });
+    await this.#pending.add({ ...key, consentId, sessionBinding, state, codeVerifier, redirectUri });
     return url;
   }
 
   /** Handles the app's redirect back to Baton (`/oauth/callback/{app}?code=…&state=…` or `?error=access_denied`). */
   async handleCallback(app: string, callback: URL, sessionBinding: string): Promise<CallbackResult> {
-    const taken = this.#pending.take(callback.searchParams.get('state') ?? '', { app, sessionBinding });
+    const taken = await this.#pending.take(callback.searchParams.get('state') ?? '', { app, sessionBinding });
     if (taken.kind === 'expired') throw new ConnectFlowError('expired_state', 'This sign-in took longer than 10 minutes and has expired. Open the consent link from your assistant again.');
     if (taken.kind === 'other_session') {
       throw new ConnectFlowError('other_session', 'This sign-in was started in another browser session, so it cannot be finished here. Open the consent link again in this browser.');
@@ -136,11 +136,11 @@ export class ConnectFlow {
     const { connector, client } = this.#oauthApp(pending.app);
     const tokens = await client.finishAuthorization(callback, pending);
     if (tokens === 'denied') {
-      this.#recordDecision(key, pending.consentId, 'denied', null);
+      await this.#recordDecision(key, pending.consentId, 'denied', null);
       return { ...key, outcome: 'denied', externalLogin: null, resumedWorkflows: await resumeWaitingRuns(this.#client, this.#stores.consents, key, 'denied') };
     }
     const account = await this.#whoAmI(connector, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
-    this.#stores.vault.putConnection({
+    await this.#stores.vault.putConnection({
       ...key,
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken,
@@ -149,7 +149,7 @@ export class ConnectFlow {
       externalAccountId: account.id,
       externalLogin: account.login,
     });
-    this.#recordDecision(key, pending.consentId, 'granted', account.login);
+    await this.#recordDecision(key, pending.consentId, 'granted', account.login);
     const resumedWorkflows = await resumeWaitingRuns(this.#client, this.#stores.consents, key, 'granted');
     return { ...key, outcome: 'connected', externalLogin: account.login, resumedWorkflows };
   }
@@ -158,13 +158,13 @@ export class ConnectFlow {
    * The user's answer on the app's consent screen (or Baton's key form), and the connection it made: the
    * trail shows who connected which account, and through which consent request.
    */
-  #recordDecision(key: ConnectionKey, consentId: string | null, decision: 'granted' | 'denied', externalLogin: string | null): void {
+  async #recordDecision(key: ConnectionKey, consentId: string | null, decision: 'granted' | 'denied', externalLogin: string | null): Promise<void> {
     const actor = { tenant: key.tenant, subject: key.subject, email: null, name: null, authMethod: 'browser' };
-    const request = consentId ? this.#stores.consents.get(consentId) : undefined;
+    const request = consentId ? await this.#stores.consents.get(consentId) : undefined;
     const common = { actor, app: key.app, rootRunId: request?.rootWorkflowId ?? null, detail: { consentId } };
-    if (consentId) this.#stores.audit.record({ ...common, kind: decision === 'granted' ? 'consent.granted' : 'consent.denied', outcome: decision, durationMs: request ? Date.now() - request.createdAt : null });
+    if (consentId) await this.#stores.audit.record({ ...common, kind: decision === 'granted' ? 'consent.granted' : 'consent.denied', outcome: decision, durationMs: request ? Date.now() - request.createdAt : null });
     if (decision === 'granted') {
-      this.#stores.audit.record({ ...common, kind: 'connection.connected', outcome: 'ok', credential: { mode: this.#settings.apps.get(key.app)?.mode ?? 'user_oauth', owner: 'user', externalAccount: externalLogin, reason: null } });
+      await this.#stores.audit.record({ ...common, kind: 'connection.connected', outcome: 'ok', credential: { mode: this.#settings.apps.get(key.app)?.mode ?? 'user_oauth', owner: 'user', externalAccount: externalLogin, reason: null } });
     }
   }
 

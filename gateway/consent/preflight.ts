@@ -15,12 +15,12 @@ export interface AppToConnect {
  * connection and that the user has not connected, or must reconnect — known before the run starts,
  * so the user can be asked once for all of them. Service-account apps need nothing from the user.
  */
-export function appsToConnect(tool: CallableDefinition, user: { tenant: string; subject: string }, settings: BatonSettings, vault: Vault): AppToConnect[] {
+export async function appsToConnect(tool: CallableDefinition, user: { tenant: string; subject: string }, settings: BatonSettings, vault: Vault): Promise<AppToConnect[]> {
   const missing: AppToConnect[] = [];
   for (const appId of requiredApps(tool)) {
     const app = settings.apps.get(appId);
     if (!app || !needsUserConnection(app, settings, tool.name)) continue;
-    const connection = vault.getConnectionInfo(user.tenant, user.subject, appId);
+    const connection = await vault.getConnectionInfo(user.tenant, user.subject, appId);
     if (connection?.status === 'active') continue;
     missing.push({
       app: appId,

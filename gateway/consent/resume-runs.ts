@@ -14,7 +14,7 @@ export interface ConnectionKey {
  * repeated signal (harmless), never to a run left waiting.
  */
 export async function resumeWaitingRuns(client: Client, consents: ConsentStore, key: ConnectionKey, decision: 'granted' | 'denied'): Promise<string[]> {
-  const waiting = consents.pendingFor(key.tenant, key.subject, key.app);
+  const waiting = await consents.pendingFor(key.tenant, key.subject, key.app);
   const signalled = new Set<string>();
   for (const request of waiting) {
     if (!signalled.has(request.waitingWorkflowId)) {
@@ -25,7 +25,7 @@ export async function resumeWaitingRuns(client: Client, consents: ConsentStore, 
       }
       signalled.add(request.waitingWorkflowId);
     }
-    consents.resolve(request.id, decision);
+    await consents.resolve(request.id, decision);
   }
   return [...signalled];
 }

@@ -2,9 +2,9 @@ import express, { type RequestHandler, type Response, type Router } from 'expres
 import { z } from 'zod';
 import type { AuditLog } from '../../core/audit/audit-log.ts';
 import { actorOf } from '../audit/actor.ts';
-import type { AccessGrants } from '../access/access-grants.ts';
+import type { AccessGrants } from '../../core/access/access-grants.ts';
 import type { AccessPolicy, Role } from '../access/access-policy.ts';
-import { ApiTokenError, type ApiTokenStore } from '../auth/api-tokens.ts';
+import { ApiTokenError, type ApiTokenStore } from '../../core/api-tokens/api-token-store.ts';
 import { extrasOf } from '../mcp/mcp-server.ts';
 import { roleGate } from './role-gate.ts';
 
@@ -42,84 +42,87 @@ export function adminRoutes(deps: AdminDependencies): Router {
   };
 
   /** Every change made here is in the audit trail, with who made it. */
-  const changed = (req: express.Request, action: string, detail: Record<string, string>) =>
-    void deps.audit.record({ kind: 'admin.change', outcome: 'ok', actor: actorOf(extrasOf(req.auth).principal), client: extrasOf(req.auth).principal.clientId, action, detail });
+  const changed = async (req: express.Request, action: string, detail: Record<string, string>): Promise<void> => {
+    await deps.audit.record({ kind: 'admin.change', outcome: 'ok', actor: actorOf(extrasOf(req.auth).principal), client: extrasOf(req.auth).principal.clientId, action, detail });
+  };
 
   // Route parameters, as plain strings (Express types a parameter as possibly repeated).
   const param = (req: express.Request, name: string) => String(req.params[name]);
 
   router.use('/admin', express.json({ limit: '16kb' }), deps.authenticate);
 
-  router.get('/admin/servers', allow(canRead, 'Reading the configuration'), (_req, res) => {
-    res.json({ servers: deps.policy.servers().map((name) => ({ name, tools: deps.policy.server(name)!.tools, access: deps.policy.accessList(name) })) });
+  router.get('/admin/servers', allow(canRead, 'Reading the configuration'), async (_req, res) => {
+    const servers = await Promise.all(deps.policy.servers().map(async (name) => ({ name, tools: deps.policy.server(name)!.tools, access: await deps.policy.accessList(name) })));
+    res.json({ servers });
   });
 
-  router.post('/admin/servers/:server/access', allow(canChange, 'Changing access lists'), (req, res) => {
+  router.post('/admin/servers/:server/access', allow(canChange, 'Changing access lists'), async (req, res) => {
     if (!server(param(req, 'server'), res)) return;
     const body = grantBody.safeParse(req.body);
     if (!body.success) return badRequest(res, 'Send {"kind": "user" | "group" | "api_token", "value": "<name>"}.');
-    const added = deps.grants.add({ server: param(req, 'server'), ...body.data, addedBy: extrasOf(req.auth).principal.subject });
-    if (added) changed(req, 'access.grant', { list: param(req, 'server'), kind: body.data.kind, value: body.data.value });
-    res.status(added ? 201 : 200).json({ access: deps.policy.accessList(param(req, 'server')) });
+    const added = await deps.grants.add({ server: param(req, 'server'), ...body.data, addedBy: extrasOf(req.auth).principal.subject });
+    if (added) await changed(req, 'access.grant', { list: param(req, 'server'), kind: body.data.kind, value: body.data.value });
+    res.status(added ? 201 : 200).json({ access: await deps.policy.accessList(param(req, 'server')) });
   });
 
-  router.delete('/admin/servers/:server/access/:kind/:value', allow(canChange, 'Changing access lists'), (req, res) => {
+  router.delete('/admin/servers/:server/access/:kind/:value', allow(canChange, 'Changing access lists'), async (req, res) => {
     if (!server(param(req, 'server'), res)) return;
     const kind = grantBody.shape.kind.safeParse(param(req, 'kind'));
     if (!kind.success) return badRequest(res, 'The kind is user, group or api_token.');
-    if (!deps.grants.remove(param(req, 'server'), kind.data, param(req, 'value'))) {
+    if (!(await deps.grants.remove(param(req, 'server'), kind.data, param(req, 'value')))) {
       res.status(404).json({ error: 'not_found', message: `${kind.data} ${param(req, 'value')} was not granted at run time on ${param(req, 'server')}; entries from the configuration file are changed there.` });
       return;
     }
-    changed(req, 'access.revoke', { list: param(req, 'server'), kind: kind.data, value: param(req, 'value') });
-    res.json({ access: deps.policy.accessList(param(req, 'server')) });
+    await changed(req, 'access.revoke', { list: param(req, 'server'), kind: kind.data, value: param(req, 'value') });
+    res.json({ access: await deps.policy.accessList(param(req, 'server')) });
   });
 
-  router.get('/admin/tools', allow(canRead, 'Reading the configuration'), (_req, res) => {
-    res.json({ tools: deps.tools.map((name) => ({ name, access: deps.policy.toolAccessList(name) ?? null })) });
+  router.get('/admin/tools', allow(canRead, 'Reading the configuration'), async (_req, res) => {
+    res.json({ tools: await Promise.all(deps.tools.map(async (name) => ({ name, access: (await deps.policy.toolAccessList(name)) ?? null }))) });
   });
 
-  router.post('/admin/tools/:tool/access', allow(canEditTools, "Changing a tool's access list"), (req, res) => {
+  router.post('/admin/tools/:tool/access', allow(canEditTools, "Changing a tool's access list"), async (req, res) => {
     const tool = param(req, 'tool');
     if (!deps.tools.includes(tool)) return void res.status(404).json({ error: 'not_found', message: `There is no tool "${tool}".` });
     const body = grantBody.safeParse(req.body);
     if (!body.success) return badRequest(res, 'Send {"kind": "user" | "group" | "api_token", "value": "<name>"}.');
-    const added = deps.grants.add({ server: `tool:${tool}`, ...body.data, addedBy: extrasOf(req.auth).principal.subject });
-    if (added) changed(req, 'access.grant', { list: `tool:${tool}`, kind: body.data.kind, value: body.data.value });
-    res.status(added ? 201 : 200).json({ access: deps.policy.toolAccessList(tool) });
+    const added = await deps.grants.add({ server: `tool:${tool}`, ...body.data, addedBy: extrasOf(req.auth).principal.subject });
+    if (added) await changed(req, 'access.grant', { list: `tool:${tool}`, kind: body.data.kind, value: body.data.value });
+    res.status(added ? 201 : 200).json({ access: await deps.policy.toolAccessList(tool) });
   });
 
-  router.delete('/admin/tools/:tool/access/:kind/:value', allow(canEditTools, "Changing a tool's access list"), (req, res) => {
+  router.delete('/admin/tools/:tool/access/:kind/:value', allow(canEditTools, "Changing a tool's access list"), async (req, res) => {
     const kind = grantBody.shape.kind.safeParse(param(req, 'kind'));
     if (!kind.success) return badRequest(res, 'The kind is user, group or api_token.');
-    if (!deps.grants.remove(`tool:${param(req, 'tool')}`, kind.data, param(req, 'value'))) {
+    if (!(await deps.grants.remove(`tool:${param(req, 'tool')}`, kind.data, param(req, 'value')))) {
       return void res.status(404).json({ error: 'not_found', message: `${kind.data} ${param(req, 'value')} was not granted at run time on ${param(req, 'tool')}.` });
     }
-    changed(req, 'access.revoke', { list: `tool:${param(req, 'tool')}`, kind: kind.data, value: param(req, 'value') });
-    res.json({ access: deps.policy.toolAccessList(param(req, 'tool')) ?? null });
+    await changed(req, 'access.revoke', { list: `tool:${param(req, 'tool')}`, kind: kind.data, value: param(req, 'value') });
+    res.json({ access: (await deps.policy.toolAccessList(param(req, 'tool'))) ?? null });
   });
 
-  router.get('/admin/api-tokens', allow(canChange, 'Listing API tokens'), (_req, res) => void res.json({ apiTokens: deps.apiTokens.list() }));
+  router.get('/admin/api-tokens', allow(canChange, 'Listing API tokens'), async (_req, res) => void res.json({ apiTokens: await deps.apiTokens.list() }));
 
-  router.post('/admin/api-tokens', allow(canChange, 'Creating API tokens'), (req, res) => {
+  router.post('/admin/api-tokens', allow(canChange, 'Creating API tokens'), async (req, res) => {
     const body = tokenBody.safeParse(req.body);
     if (!body.success) return badRequest(res, 'Send {"name": "<token name>", "tenant"?: "<tenant>"}.');
+    let created;
     try {
-      const created = deps.apiTokens.create(body.data.name, { tenant: body.data.tenant });
-      changed(req, 'api_token.create', { name: body.data.name });
-      res.status(201).json(created);
+      created = await deps.apiTokens.create(body.data.name, { tenant: body.data.tenant });
     } catch (error) {
       if (!(error instanceof ApiTokenError)) throw error;
-      badRequest(res, error.message);
+      return badRequest(res, error.message);
     }
+    await changed(req, 'api_token.create', { name: body.data.name });
+    res.status(201).json(created);
   });
 
-  router.delete('/admin/api-tokens/:name', allow(canChange, 'Revoking API tokens'), (req, res) => {
-    if (!deps.apiTokens.revoke(param(req, 'name'))) {
+  router.delete('/admin/api-tokens/:name', allow(canChange, 'Revoking API tokens'), async (req, res) => {
+    if (!(await deps.apiTokens.revoke(param(req, 'name')))) {
       res.status(404).json({ error: 'not_found', message: `No active API token is named or numbered "${param(req, 'name')}".` });
       return;
     }
-    changed(req, 'api_token.revoke', { name: param(req, 'name') });
+    await changed(req, 'api_token.revoke', { name: param(req, 'name') });
     res.json({ revoked: param(req, 'name') });
   });
 

@@ -33,53 +33,53 @@ export function auditRoutes(deps: AuditRouteDependencies): Router {
   router.use('/api/audit', deps.authenticate);
 
   /** The caller's filter, narrowed to their own records unless their role reads everyone's; undefined when refused. */
-  const scopedFilter = (req: Request, res: Response, filter: AuditFilter): AuditFilter | undefined => {
+  const scopedFilter = async (req: Request, res: Response, filter: AuditFilter): Promise<AuditFilter | undefined> => {
     const { principal } = extrasOf(req.auth);
     if (readsEveryonesAudit(deps.policy, principal)) return filter;
     if ((filter.subject !== undefined && filter.subject !== principal.subject) || (filter.tenant !== undefined && filter.tenant !== principal.tenant)) {
       const message = `You can read only your own audit records (${principal.subject}); everyone's needs the ${auditReaders.join(' or ')} role.`;
-      deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, action: `GET ${req.path}`, message, detail: { askedFor: filter.subject ?? null } });
+      await deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, action: `GET ${req.path}`, message, detail: { askedFor: filter.subject ?? null } });
       res.status(403).json({ error: 'forbidden', message });
       return undefined;
     }
     return { ...filter, tenant: principal.tenant, subject: principal.subject };
   };
 
-  const parsed = (req: Request, res: Response, query: Record<string, unknown>): AuditFilter | undefined => {
+  const parsed = async (req: Request, res: Response, query: Record<string, unknown>): Promise<AuditFilter | undefined> => {
+    let filter: AuditFilter;
     try {
-      return scopedFilter(req, res, parseAuditFilter(query));
+      filter = parseAuditFilter(query);
     } catch (error) {
       if (!(error instanceof AuditFilterError)) throw error;
       res.status(400).json({ error: 'invalid_request', message: error.message });
       return undefined;
     }
+    return scopedFilter(req, res, filter);
   };
 
-  router.get('/api/audit', (req, res) => {
-    const filter = parsed(req, res, req.query);
+  router.get('/api/audit', async (req, res) => {
+    const filter = await parsed(req, res, req.query);
     if (!filter) return;
-    const records = deps.audit.query(filter);
+    const records = await deps.audit.query(filter);
     const limit = filter.limit ?? 100;
     res.json({ records, next: records.length === limit ? { before: records.at(-1)!.seq } : null });
   });
 
-  router.get('/api/audit/export', (req, res) => {
+  router.get('/api/audit/export', async (req, res) => {
     const { limit: _limit, before: _before, ...query } = req.query;
-    const filter = parsed(req, res, query);
+    const filter = await parsed(req, res, query);
     if (!filter) return;
     res.type('application/x-ndjson').set('content-disposition', 'attachment; filename="baton-audit.jsonl"');
-    for (const record of deps.audit.stream(filter)) res.write(`${JSON.stringify(record)}\n`);
+    for await (const record of deps.audit.stream(filter)) res.write(`${JSON.stringify(record)}\n`);
     res.end();
   });
 
-  router.get('/api/audit/who', (req, res) => {
+  router.get('/api/audit/who', async (req, res) => {
     const query = whoQuery.safeParse(req.query);
     if (!query.success) return void res.status(400).json({ error: 'invalid_request', message: 'Ask with ?app=<app>&object=<id>, e.g. ?app=jira&object=OPS-12 or ?app=github&object=comment:981.' });
     const { principal } = extrasOf(req.auth);
     const everyone = readsEveryonesAudit(deps.policy, principal);
-    const changes = deps.audit
-      .whoChanged(query.data.app, query.data.object)
-      .filter((record) => everyone || (record.actor.tenant === principal.tenant && record.actor.subject === principal.subject));
+    const changes = (await deps.audit.whoChanged(query.data.app, query.data.object)).filter((record) => everyone || (record.actor.tenant === principal.tenant && record.actor.subject === principal.subject));
     res.json({
       app: query.data.app,
       object: query.data.object,

@@ -1,6 +1,6 @@
 import type { RequestHandler, Response } from 'express';
 import { InboundAuthError, requireScopes, type AccessTokenVerifier } from '../auth/access-token-verifier.ts';
-import { isApiToken, type ApiTokenStore } from '../auth/api-tokens.ts';
+import { isApiToken, type ApiTokenStore } from '../../core/api-tokens/api-token-store.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { RequestExtras } from '../mcp/mcp-server.ts';
 
@@ -55,7 +55,7 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
 
 async function authenticate(token: string, options: BearerAuthOptions): Promise<Principal> {
   if (isApiToken(token)) {
-    const principal = options.apiTokens.authenticate(token);
+    const principal = await options.apiTokens.authenticate(token);
     if (!principal) throw new InboundAuthError('invalid_token', 'The API token is unknown or has been revoked. Ask an admin for a new one (`baton api-token create <name>`).');
     return principal;
   }

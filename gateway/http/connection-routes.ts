@@ -20,9 +20,9 @@ export function connectionRoutes(deps: ConnectionRoutesDependencies): Router {
   const router = express.Router();
   router.use('/api/connections', deps.authenticate);
 
-  router.get('/api/connections', (req, res) => {
+  router.get('/api/connections', async (req, res) => {
     const { principal } = extrasOf(req.auth);
-    const connections = deps.stores.vault.listConnections(principal.tenant, principal.subject).map((connection) => ({
+    const connections = (await deps.stores.vault.listConnections(principal.tenant, principal.subject)).map((connection) => ({
       app: connection.app,
       status: connection.status,
       externalLogin: connection.externalLogin,

@@ -14,7 +14,7 @@ export function healthRoutes(deps: { client: Client; db: SqlDatabase; verifier: 
     const checks = {
       // With a deadline: while Temporal is away the client's retries would otherwise outlast any probe's timeout.
       temporal: () => deps.client.connection.withDeadline(Date.now() + 3_000, () => deps.client.connection.workflowService.getSystemInfo({})).then(() => undefined),
-      database: async () => void deps.db.get('SELECT 1 AS ok'),
+      database: async () => void (await deps.db.get('SELECT 1 AS ok')),
       jwks: () => deps.verifier.checkKeys(),
     };
     const results: Record<string, string> = {};

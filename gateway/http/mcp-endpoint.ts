@@ -5,7 +5,7 @@ import { rateLimit } from 'express-rate-limit';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from 'pino';
-import type { LegacyClientCapabilities } from '../mcp/legacy-clients.ts';
+import type { LegacyClientCapabilities } from '../../core/mcp/legacy-clients.ts';
 import { extrasOf } from '../mcp/mcp-server.ts';
 import { echoableId, jsonRpcShapeProblem } from './json-rpc-shape.ts';
 
@@ -56,7 +56,7 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
     async (req, res) => {
       const body = req.body as { method?: string; params?: { capabilities?: unknown } };
       const extras = extrasOf(req.auth);
-      if (body.method === 'initialize') options.legacyClients.recordInitialize(extras.principal, body.params?.capabilities);
+      if (body.method === 'initialize') await options.legacyClients.recordInitialize(extras.principal, body.params?.capabilities);
       await serve(options, req, res, body);
     },
   );

@@ -3,7 +3,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import type { BatonStores } from '../../core/stores.ts';
 import { extrasOf } from '../mcp/mcp-server.ts';
-import type { RunRegistry } from '../runs/run-registry.ts';
+import type { RunRegistry } from '../../core/runs/run-registry.ts';
 import { ownRunView, runViews, type RunView } from '../web/account-views.ts';
 
 export interface RunRoutesDependencies {

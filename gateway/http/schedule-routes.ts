@@ -11,7 +11,7 @@ import { extrasOf } from '../mcp/mcp-server.ts';
 import type { ToolRunner } from '../mcp/tool-runner.ts';
 import { InvalidScheduleError, type ScheduleService } from '../schedules/schedule-service.ts';
 import type { ScheduleSettings } from '../schedules/schedule-settings.ts';
-import { roleGate } from './role-gate.ts';
+import { roleCheck } from './role-gate.ts';
 import { jsonBodyErrors, perCallerRateLimit, refuseTool, validateToolInput } from './tool-run-routes.ts';
 
 export interface ScheduleRoutesDependencies {
@@ -60,7 +60,7 @@ const canSeeAll = ['owner', 'admin'] as const;
  */
 export function scheduleRoutes(deps: ScheduleRoutesDependencies): Router {
   const router = express.Router();
-  const allow = roleGate(deps.policy, deps.audit);
+  const allowed = roleCheck(deps.policy, deps.audit);
   const body = scheduleBody(deps.settings.minIntervalSeconds);
   router.use('/api/schedules', deps.authenticate);
 
@@ -72,7 +72,7 @@ export function scheduleRoutes(deps: ScheduleRoutesDependencies): Router {
       return;
     }
     const { tool: name, cron, intervalSeconds, timezone, note } = parsed.data;
-    const decision = deps.access.decide(principal, deps.server, name);
+    const decision = await deps.access.decide(principal, deps.server, name);
     if (!decision.allowed) return refuseTool(res, decision, { principal, audit: deps.audit, server: deps.server, name, action: 'POST /api/schedules' });
     const { tool } = decision;
     if (deps.runner.usesCallerToken(tool)) {
@@ -81,7 +81,7 @@ export function scheduleRoutes(deps: ScheduleRoutesDependencies): Router {
     }
     const valid = validateToolInput(res, tool, parsed.data.arguments);
     if (!valid.ok) return;
-    if (deps.store.countFor(principal) >= deps.settings.maxPerUser) {
+    if ((await deps.store.countFor(principal)) >= deps.settings.maxPerUser) {
       res.status(409).json({ error: 'too_many_schedules', message: `You have ${deps.settings.maxPerUser} schedules, the most one user may keep; delete one first.` });
       return;
     }
@@ -96,19 +96,18 @@ export function scheduleRoutes(deps: ScheduleRoutesDependencies): Router {
     }
   });
 
-  router.get('/api/schedules', (req, res, next) => {
+  router.get('/api/schedules', async (req, res) => {
     const query = listQuery.safeParse(req.query);
     if (!query.success) return void res.status(400).json({ error: 'invalid_request', message: 'The only parameter is all=true (owners and admins).' });
     const { principal } = extrasOf(req.auth);
-    if (query.data.all !== 'true') return void res.set('Cache-Control', 'no-store').json({ schedules: deps.store.listFor(principal).map(shown) });
-    allow(canSeeAll, "Listing everyone's schedules")(req, res, (error?: unknown) => {
-      if (error) return next(error);
-      res.set('Cache-Control', 'no-store').json({ schedules: deps.store.listAll(1000).map((schedule) => ({ ...shown(schedule), owner: { tenant: schedule.tenant, subject: schedule.subject } })) });
-    });
+    if (query.data.all !== 'true') return void res.set('Cache-Control', 'no-store').json({ schedules: (await deps.store.listFor(principal)).map(shown) });
+    if (!(await allowed(canSeeAll, "Listing everyone's schedules", req, res))) return;
+    const schedules = await deps.store.listAll(1000);
+    res.set('Cache-Control', 'no-store').json({ schedules: schedules.map((schedule) => ({ ...shown(schedule), owner: { tenant: schedule.tenant, subject: schedule.subject } })) });
   });
 
   router.get('/api/schedules/:id', async (req, res, next) => {
-    const schedule = visibleTo(req, extrasOf(req.auth).principal);
+    const schedule = await visibleTo(req, extrasOf(req.auth).principal);
     if (!schedule) return notFound(req, res);
     try {
       const live = await deps.service.liveState(schedule.id);
@@ -117,7 +116,7 @@ export function scheduleRoutes(deps: ScheduleRoutesDependencies): Router {
         paused: live?.paused ?? null,
         nextRunTimes: live?.nextRunTimes.map((time) => time.toISOString()) ?? [],
         runsStarted: live?.runsStarted ?? null,
-        recentRuns: deps.store.runsOf(schedule.id, 20).map((run) => ({ runId: run.workflowId, startedAt: new Date(run.startedAt).toISOString() })),
+        recentRuns: (await deps.store.runsOf(schedule.id, 20)).map((run) => ({ runId: run.workflowId, startedAt: new Date(run.startedAt).toISOString() })),
       });
     } catch (error) {
       next(error);
@@ -126,7 +125,7 @@ export function scheduleRoutes(deps: ScheduleRoutesDependencies): Router {
 
   router.delete('/api/schedules/:id', async (req, res, next) => {
     const { principal } = extrasOf(req.auth);
-    const schedule = visibleTo(req, principal);
+    const schedule = await visibleTo(req, principal);
     if (!schedule) return notFound(req, res);
     try {
       await deps.service.delete(schedule, principal);
@@ -145,12 +144,12 @@ export function scheduleRoutes(deps: ScheduleRoutesDependencies): Router {
   return router;
 
   /** The caller's own schedule, or nothing: another user's id is answered like an unknown one. */
-  function visibleTo(req: Request, principal: Principal): ScheduleRecord | undefined {
+  async function visibleTo(req: Request, principal: Principal): Promise<ScheduleRecord | undefined> {
     return deps.store.findOwned(String(req.params.id), principal);
   }
 
   function notFound(req: Request, res: Response): void {
-    res.status(404).json({ error: 'not_found', message: `No schedule "${req.params.id}" of yours is known here.` });
+    res.status(404).json({ error: 'not_found', message: `No schedule "${String(req.params.id)}" of yours is known here.` });
   }
 }
 

@@ -37,13 +37,13 @@ const runBody = z
   .strict();
 
 /** A refusal as an HTTP answer: unknown tools are 404, access decisions 403 (and audited, as over MCP). */
-export function refuseTool(res: Response, decision: Exclude<ToolDecision, { allowed: true }>, context: { principal: Principal; audit: AuditLog; server: string; name: string; action: string }): void {
+export async function refuseTool(res: Response, decision: Exclude<ToolDecision, { allowed: true }>, context: { principal: Principal; audit: AuditLog; server: string; name: string; action: string }): Promise<void> {
   if (decision.refusal === 'unknown_tool') {
     res.status(404).json({ error: 'unknown_tool', message: decision.message });
     return;
   }
   const { principal } = context;
-  context.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, server: context.server, tool: context.name, action: context.action, message: decision.message });
+  await context.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, server: context.server, tool: context.name, action: context.action, message: decision.message });
   res.status(403).json({ error: 'forbidden', message: decision.message });
 }
 
@@ -101,7 +101,7 @@ export function toolRunRoutes(deps: ToolRunRoutesDependencies): Router {
       res.status(400).json({ error: 'invalid_request', message: `Send {"arguments": {...}, "wait": seconds (optional, at most ${deps.maxWaitSeconds})}: ${describeIssues(body.error).join('; ')}` });
       return;
     }
-    const decision = deps.access.decide(principal, deps.server, name);
+    const decision = await deps.access.decide(principal, deps.server, name);
     if (!decision.allowed) return refuseTool(res, decision, { principal, audit: deps.audit, server: deps.server, name, action: `POST /api/tools/${name}/runs` });
     const valid = validateToolInput(res, decision.tool, body.data.arguments);
     if (!valid.ok) return;

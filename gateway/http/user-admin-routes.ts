@@ -2,7 +2,7 @@ import express, { type RequestHandler, type Response, type Router } from 'expres
 import { z } from 'zod';
 import type { AuditLog } from '../../core/audit/audit-log.ts';
 import type { AccessPolicy, Role } from '../access/access-policy.ts';
-import type { DisabledUsers } from '../access/disabled-users.ts';
+import type { DisabledUsers } from '../../core/access/disabled-users.ts';
 import type { UserDisabling } from '../access/user-disabling.ts';
 import { actorOf } from '../audit/actor.ts';
 import { extrasOf } from '../mcp/mcp-server.ts';
@@ -39,8 +39,8 @@ export function userAdminRoutes(deps: UserAdminDependencies): Router {
 
   router.use('/admin/users', express.json({ limit: '16kb' }), deps.authenticate);
 
-  router.get('/admin/users/disabled', allow(canChange, 'Listing disabled users'), (_req, res) => {
-    res.json({ disabledUsers: deps.disabledUsers.list() });
+  router.get('/admin/users/disabled', allow(canChange, 'Listing disabled users'), async (_req, res) => {
+    res.json({ disabledUsers: await deps.disabledUsers.list() });
   });
 
   router.post('/admin/users/:subject/disable', allow(canChange, 'Disabling users'), async (req, res, next) => {
@@ -65,10 +65,10 @@ export function userAdminRoutes(deps: UserAdminDependencies): Router {
     }
   });
 
-  router.post('/admin/users/:subject/enable', allow(canChange, 'Enabling users'), (req, res) => {
+  router.post('/admin/users/:subject/enable', allow(canChange, 'Enabling users'), async (req, res) => {
     const user = target(req, res);
     if (!user) return;
-    if (!deps.disabling.enable({ tenant: user.tenant, subject: user.subject }, actorOf(extrasOf(req.auth).principal))) {
+    if (!(await deps.disabling.enable({ tenant: user.tenant, subject: user.subject }, actorOf(extrasOf(req.auth).principal)))) {
       res.status(404).json({ error: 'not_found', message: `${user.subject} (tenant ${user.tenant}) is not disabled.` });
       return;
     }

@@ -22,7 +22,7 @@ import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
 import { inputRequiredPrompt, textPrompt, urlElicitationError, authRequiredBody } from './consent-prompts.ts';
 import { HEADER_OVERRIDE, HeaderOverrideError } from './header-override.ts';
-import type { LegacyClientCapabilities } from './legacy-clients.ts';
+import type { LegacyClientCapabilities } from '../../core/mcp/legacy-clients.ts';
 import type { McpCallMetrics } from './mcp-metrics.ts';
 import type { CallOutcome, ToolRunner } from './tool-runner.ts';
 
@@ -86,30 +86,34 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       {
         capabilities: { tools: {} },
         instructions: 'Baton runs composite tools as you. When a tool needs an app you have not connected, you get a link to connect it; then call the tool again.',
-        requestState: { verify: codec.verify },
+        requestState: { verify: (state, ctx) => codec.verify(state, ctx) },
       },
     );
-    const visible = access.runnable(principal, deps.server);
-    // Someone with no tool here sees nothing at all, not even get_run_result.
-    const listed = visible.length > 0 ? [...visible.map(describeTool), describeGetRunResult()] : [];
+    // Read when a request needs it (tools/list, get_run_result), once per request.
+    let visibleTools: Promise<CallableDefinition[]> | undefined;
+    const visible = () => (visibleTools ??= access.runnable(principal, deps.server));
 
-    server.setRequestHandler('tools/list', () => ({ tools: listed }));
+    server.setRequestHandler('tools/list', async () => {
+      const tools = await visible();
+      // Someone with no tool here sees nothing at all, not even get_run_result.
+      return { tools: tools.length > 0 ? [...tools.map(describeTool), describeGetRunResult()] : [] };
+    });
 
     server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
       const { name, arguments: args } = request.params;
       const started = performance.now();
-      const style = promptStyle(era, ctx, principal);
-      if (name === GET_RUN_RESULT && visible.length > 0) {
+      const style = await promptStyle(era, ctx, principal);
+      if (name === GET_RUN_RESULT && (await visible()).length > 0) {
         const { runId } = validate(getRunResultInput, args, name);
         const outcome = await deps.runner.attach(principal, runId, byName);
         if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `No run "${runId}" of yours is known here. Use the runId a previous answer gave you.`);
         return answer(outcome);
       }
-      const decision = access.decide(principal, deps.server, name);
+      const decision = await access.decide(principal, deps.server, name);
       if (!decision.allowed) {
         const reason = decision.refusal === 'unknown_tool' ? `${decision.message} Call tools/list to see the tools you may run.` : decision.message;
         // A real tool the caller may not run is an access decision worth keeping; a typo is not.
-        if (byName.get(name)?.kind === 'tool') deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, server: deps.server, tool: name, message: reason });
+        if (byName.get(name)?.kind === 'tool') await deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, server: deps.server, tool: name, message: reason });
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, reason);
       }
       const { tool } = decision;
@@ -157,14 +161,14 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
     return server;
   };
 
-  function promptStyle(era: 'legacy' | 'modern', ctx: ServerContext, principal: Principal): PromptStyle {
+  async function promptStyle(era: 'legacy' | 'modern', ctx: ServerContext, principal: Principal): Promise<PromptStyle> {
     if (deps.gateway.consentPromptMode === 'http-401') return 'http_401';
     if (era === 'modern') {
       const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
       const capabilities = envelope?.[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: { url?: object } } | undefined;
       return capabilities?.elicitation?.url ? 'input_required' : 'text';
     }
-    return deps.legacyClients.supportsUrlElicitation(principal) ? 'url_elicitation_error' : 'text';
+    return (await deps.legacyClients.supportsUrlElicitation(principal)) ? 'url_elicitation_error' : 'text';
   }
 }
 

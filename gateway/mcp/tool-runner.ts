@@ -11,7 +11,7 @@ import { runStatusQuery, type PendingConsent } from '../../workflows/protocol.ts
 import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
 import { appsToConnect } from '../consent/preflight.ts';
-import type { RunRegistry } from '../runs/run-registry.ts';
+import type { RunRegistry } from '../../core/runs/run-registry.ts';
 import { awaitRunOutcome } from '../temporal/await-outcome.ts';
 import { actingAs } from '../temporal/identity-propagation.ts';
 import { startTool } from '../temporal/start-tool.ts';
@@ -116,11 +116,15 @@ export class ToolRunner {
     const digest = argumentsDigest(input);
     const notBefore = Date.now() - this.#deps.gateway.requestStateTtlSeconds * 1000;
     const waitMs = Math.min(options.waitMs ?? this.#deps.gateway.callWaitMs, this.#deps.gateway.callWaitMs);
-    const waiting = options.fresh ? undefined : this.#deps.runs.findHandedBack(principal, tool.name, digest, notBefore);
+    const waiting = options.fresh ? undefined : await this.#deps.runs.findHandedBack(principal, tool.name, digest, notBefore);
     if (waiting) return this.#follow(principal, tool, waiting.workflowId, waitMs);
-    const identity = { ...identityOf(principal, inbound.server), inboundTokenRef: this.#keepCallerToken(principal, tool, inbound.token), headerOverrideRef: this.#keepOverride(principal, overrides) };
+    const identity = {
+      ...identityOf(principal, inbound.server),
+      inboundTokenRef: await this.#keepCallerToken(principal, tool, inbound.token),
+      headerOverrideRef: await this.#keepOverride(principal, overrides),
+    };
     const handle = await startTool(this.#deps.client, this.#deps.sign, { tool, input, identity, taskQueue: this.#deps.settings.temporal.taskQueue });
-    this.#deps.runs.recordStarted({ workflowId: handle.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
+    await this.#deps.runs.recordStarted({ workflowId: handle.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
     return this.#follow(principal, tool, handle.workflowId, waitMs);
   }
 
@@ -128,27 +132,27 @@ export class ToolRunner {
    * A tool whose apps act with the caller's own token (passthrough, token exchange) gets it through the
    * vault: the run carries only the reference. Nothing is kept for other tools, or for API tokens.
    */
-  #keepCallerToken(principal: Principal, tool: CallableDefinition, token: string): string | null {
+  async #keepCallerToken(principal: Principal, tool: CallableDefinition, token: string): Promise<string | null> {
     if (!this.usesCallerToken(tool) || principal.authMethod === 'api_token' || token === '') return null;
     const { stores } = this.#deps;
     const ref = `inbound/${randomUUID()}`;
     // An unverified passthrough token has no expiry Baton knows of: keep it no longer than a run is resumable.
     const expiresAt = principal.expiresAt !== null ? principal.expiresAt * 1000 : Date.now() + this.#deps.gateway.requestStateTtlSeconds * 1000;
-    stores.vault.putInboundToken(ref, principal, token, expiresAt);
+    await stores.vault.putInboundToken(ref, principal, token, expiresAt);
     return `vault:${ref}`;
   }
 
   /** The client's per-call headers are secrets too: into the vault for this run, the reference into the identity. */
-  #keepOverride(principal: Principal, overrides: Record<string, Record<string, string>> | undefined): string | null {
+  async #keepOverride(principal: Principal, overrides: Record<string, Record<string, string>> | undefined): Promise<string | null> {
     if (!overrides) return null;
     const ref = `override/${randomUUID()}`;
-    this.#deps.stores.vault.putInboundToken(ref, principal, JSON.stringify(overrides), Date.now() + this.#deps.gateway.requestStateTtlSeconds * 1000);
+    await this.#deps.stores.vault.putInboundToken(ref, principal, JSON.stringify(overrides), Date.now() + this.#deps.gateway.requestStateTtlSeconds * 1000);
     return `vault:${ref}`;
   }
 
   /** Re-attaches to a run by id (requestState, get_run_result); only the caller's own runs are found. */
   async attach(principal: Principal, runId: string, tools: ReadonlyMap<string, CallableDefinition>): Promise<CallOutcome | undefined> {
-    const run = this.#deps.runs.findOwned(runId, principal);
+    const run = await this.#deps.runs.findOwned(runId, principal);
     const tool = run && tools.get(run.tool);
     if (!run || !tool) return undefined;
     return this.#follow(principal, tool, run.workflowId);
@@ -160,16 +164,16 @@ export class ToolRunner {
     const outcome = await awaitRunOutcome(client, runId, token, await this.#alreadyAnswered(runId, token), waitMs, this.#deps.stopWaiting);
     switch (outcome.state) {
       case 'completed':
-        runs.markDelivered(runId);
+        await runs.markDelivered(runId);
         return { kind: 'completed', runId, result: outcome.result };
       case 'failed':
-        runs.markDelivered(runId);
+        await runs.markDelivered(runId);
         return { kind: 'failed', runId, message: outcome.error.message };
       case 'paused':
-        runs.markHandedBack(runId);
-        return { kind: 'needs_consent', runId, links: this.#consentLinks(principal, tool, runId, outcome.pending) };
+        await runs.markHandedBack(runId);
+        return { kind: 'needs_consent', runId, links: await this.#consentLinks(principal, tool, runId, outcome.pending) };
       default:
-        runs.markHandedBack(runId);
+        await runs.markHandedBack(runId);
         return { kind: 'still_running', runId };
     }
   }
@@ -182,27 +186,29 @@ export class ToolRunner {
     const handle = this.#deps.client.workflow.getHandle(runId);
     try {
       const status = await actingAs(token, () => handle.query(runStatusQuery));
-      return status.pending.map((p) => p.consentId).filter((id) => this.#deps.stores.consents.get(id)?.status !== 'pending');
+      const ids = status.pending.map((p) => p.consentId);
+      const requests = await Promise.all(ids.map((id) => this.#deps.stores.consents.get(id)));
+      return ids.filter((_, index) => requests[index]?.status !== 'pending');
     } catch {
       return []; // a closed run answers from its result; nothing to look past
     }
   }
 
   /** One link per app: the run's own consent requests first, then pre-flight requests for apps it will need later. */
-  #consentLinks(principal: Principal, tool: CallableDefinition, runId: string, pending: PendingConsent[]): ConsentLink[] {
+  async #consentLinks(principal: Principal, tool: CallableDefinition, runId: string, pending: PendingConsent[]): Promise<ConsentLink[]> {
     const { stores, settings } = this.#deps;
     const links = new Map<string, ConsentLink>();
     const link = (consentId: string, app: string, appName: string, message: string) => ({ app, appName, consentId, url: `${settings.publicUrl}/connect/${consentId}`, message });
     for (const consent of pending) {
       if (!links.has(consent.app)) links.set(consent.app, link(consent.consentId, consent.app, consent.appName, consent.message));
     }
-    for (const missing of appsToConnect(tool, principal, settings, stores.vault)) {
+    for (const missing of await appsToConnect(tool, principal, settings, stores.vault)) {
       if (links.has(missing.app)) continue;
-      const open = stores.consents.pendingFor(principal.tenant, principal.subject, missing.app).find((request) => request.rootWorkflowId === runId);
+      const open = (await stores.consents.pendingFor(principal.tenant, principal.subject, missing.app)).find((request) => request.rootWorkflowId === runId);
       const consentId = open?.id ?? randomUUID();
       if (!open) {
-        stores.consents.record({ id: consentId, tenant: principal.tenant, subject: principal.subject, app: missing.app, scopes: missing.scopes, reason: missing.reason, rootWorkflowId: runId, waitingWorkflowId: runId });
-        stores.audit.record({
+        await stores.consents.record({ id: consentId, tenant: principal.tenant, subject: principal.subject, app: missing.app, scopes: missing.scopes, reason: missing.reason, rootWorkflowId: runId, waitingWorkflowId: runId });
+        await stores.audit.record({
           kind: 'consent.requested',
           outcome: 'pending',
           actor: actorOf(principal),

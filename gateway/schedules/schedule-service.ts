@@ -84,7 +84,7 @@ export class ScheduleService {
       identityExpiresAt,
       createdAt: Date.now(),
     };
-    store.create(record);
+    await store.create(record);
     const searchAttributes = [
       { key: BatonUser, value: principal.subject },
       { key: BatonTool, value: tool.name },
@@ -104,11 +104,11 @@ export class ScheduleService {
         }),
       );
     } catch (error) {
-      store.delete(id);
+      await store.delete(id);
       const refusal = invalidArgument(error);
       throw refusal === undefined ? error : new InvalidScheduleError(`Temporal refused the schedule: ${refusal}.`);
     }
-    audit.record({
+    await audit.record({
       kind: 'schedule.created',
       outcome: 'ok',
       actor: actorOf(principal),
@@ -143,8 +143,8 @@ export class ScheduleService {
     } catch (error) {
       if (!(error instanceof ScheduleNotFoundError)) throw error;
     }
-    this.#deps.store.delete(schedule.id);
-    this.#deps.audit.record({
+    await this.#deps.store.delete(schedule.id);
+    await this.#deps.audit.record({
       kind: 'schedule.deleted',
       outcome: 'ok',
       actor: actorOf(by),

@@ -26,7 +26,7 @@ export async function awaitRunOutcome(client: Client, workflowId: string, signed
   try {
     return await Promise.race([update, sleep(waitMs, { state: 'still_running' } as const, { signal: timeout.signal }), stopped]);
   } catch (error) {
-    return closedRunOutcome(client, workflowId, error);
+    return await closedRunOutcome(client, workflowId, error);
   } finally {
     timeout.abort();
     update.catch(() => undefined); // an update outliving the wait must not become an unhandled rejection

@@ -10,10 +10,10 @@ import type { AccessPolicy } from '../access/access-policy.ts';
 import { browserActor } from '../audit/actor.ts';
 import type { ConnectionRevocation } from '../connections/connection-revocation.ts';
 import { ConnectFlowError, type ConnectFlow } from '../consent/connect-flow.ts';
-import type { RunRegistry } from '../runs/run-registry.ts';
+import type { RunRegistry } from '../../core/runs/run-registry.ts';
 import { accountMessagePage, auditPage, connectionsPage, runPage, runsPage, type AuditFilterForm, type Notice, type PageFrame } from './account-pages.ts';
 import { appNameOf, connectionViews, ownRunView, runViews } from './account-views.ts';
-import type { BrowserSession, BrowserSessions } from './browser-sessions.ts';
+import type { BrowserSession, BrowserSessions } from '../../core/sessions/browser-sessions.ts';
 import { CsrfTokens } from './csrf.ts';
 import type { OidcSignIn } from './oidc-sign-in.ts';
 import { clearSessionCookie, redirectToSignIn, SESSION_COOKIE } from './sign-in-redirect.ts';
@@ -90,7 +90,7 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
     (handler: (req: Request, res: Response, session: BrowserSession) => Promise<void> | void) =>
     async (req: Request, res: Response): Promise<void> => {
       try {
-        const session = sessionOf(req);
+        const session = await sessionOf(req);
         if (!session) return await redirectToSignIn({ signIn, sessions, secureCookies }, res, req.originalUrl);
         await handler(req, res, session);
       } catch (error) {
@@ -103,7 +103,7 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
   const form =
     (action: string, handler: (req: Request, res: Response, session: BrowserSession, app: string) => Promise<void> | void) =>
     async (req: Request, res: Response): Promise<void> => {
-      const session = sessionOf(req);
+      const session = await sessionOf(req);
       const app = typeof req.params.app === 'string' ? req.params.app : '';
       if (!session || !csrf.matches(session.binding, purpose(action, app), req.body?.csrf)) {
         log.info({ action, app, signedIn: session !== undefined }, 'account form refused: no valid CSRF token');
@@ -127,10 +127,10 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
 
   router.get(
     '/account/connections',
-    page((req, res, session) => {
+    page(async (req, res, session) => {
       const app = text(req.query.app);
       const notice = typeof req.query.notice === 'string' && Object.hasOwn(notices, req.query.notice) && settings.apps.has(app) ? notices[req.query.notice]!(appNameOf(app)) : undefined;
-      html(res, 200, connectionsPage(frameOf(session), connectionViews({ settings, stores, flow }, session), appTokens(session), notice));
+      html(res, 200, connectionsPage(frameOf(session), await connectionViews({ settings, stores, flow }, session), appTokens(session), notice));
     }),
   );
 
@@ -148,7 +148,7 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
     '/account/connections/:app/revoke',
     urlencoded,
     form('revoke', async (_req, res, session, app) => {
-      if (!settings.apps.has(app) && !stores.vault.getConnectionInfo(session.tenant, session.subject, app)) {
+      if (!settings.apps.has(app) && !(await stores.vault.getConnectionInfo(session.tenant, session.subject, app))) {
         html(res, 404, accountMessagePage(frameOf(session), 'Unknown app', `There is no app "${app}".`, { href: '/account/connections', text: 'Back to your connections' }));
         return;
       }
@@ -170,7 +170,7 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
       } catch (error) {
         if (!(error instanceof ConnectFlowError) || error.kind !== 'rejected_key') throw error;
         // Back to the page with the message next to the field; the key itself is never echoed.
-        html(res, 400, connectionsPage(frameOf(session), connectionViews({ settings, stores, flow }, session), appTokens(session), undefined, { app, message: error.message }));
+        html(res, 400, connectionsPage(frameOf(session), await connectionViews({ settings, stores, flow }, session), appTokens(session), undefined, { app, message: error.message }));
       }
     }),
   );
@@ -178,8 +178,8 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
   router.post(
     '/account/sign-out',
     urlencoded,
-    form('sign-out', (req, res) => {
-      sessions.close(req.cookies?.[SESSION_COOKIE]);
+    form('sign-out', async (req, res) => {
+      await sessions.close(req.cookies?.[SESSION_COOKIE]);
       clearSessionCookie(res, secureCookies);
       html(res, 200, accountMessagePage(null, 'Signed out', 'You are signed out of Baton in this browser.', { href: '/account', text: 'Sign in again' }));
     }),
@@ -204,7 +204,7 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
 
   router.get(
     '/account/audit',
-    page((req, res, session) => {
+    page(async (req, res, session) => {
       const everyone = mayAuditEveryone(session);
       const filters: AuditFilterForm = { user: everyone ? text(req.query.user) : '', app: text(req.query.app), tool: text(req.query.tool), outcome: text(req.query.outcome), since: text(req.query.since) };
       const query: AuditFilter = { tenant: session.tenant, limit: AUDIT_SHOWN };
@@ -220,7 +220,7 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
         if (Number.isFinite(since)) query.since = since;
         else notice = { kind: 'alert', text: `“Since” must be a date (YYYY-MM-DD); it was ignored.` };
       }
-      html(res, 200, auditPage(frameOf(session), { everyone, filters, records: stores.audit.query(query), limit: AUDIT_SHOWN, names: appNameOf }, notice));
+      html(res, 200, auditPage(frameOf(session), { everyone, filters, records: await stores.audit.query(query), limit: AUDIT_SHOWN, names: appNameOf }, notice));
     }),
   );
 

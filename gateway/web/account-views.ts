@@ -5,7 +5,7 @@ import type { BatonSettings } from '../../core/config/settings.ts';
 import type { BatonStores } from '../../core/stores.ts';
 import type { ConnectionInfo } from '../../core/vault/connection-types.ts';
 import type { ConnectFlow } from '../consent/connect-flow.ts';
-import type { RegisteredRun, RunRegistry } from '../runs/run-registry.ts';
+import type { RegisteredRun, RunRegistry } from '../../core/runs/run-registry.ts';
 
 /**
  * What the account pages show, gathered from the vault, the run registry, the consent store, the audit
@@ -50,7 +50,7 @@ export const appNameOf = (app: string) => connectors.get(app)?.displayName ?? ap
  * The apps a user connects for themselves (OAuth with a configured client, or their own API key, as the
  * app's configuration or a tool's override says), plus any app they hold a connection to anyway.
  */
-export function connectionViews(deps: { settings: BatonSettings; stores: BatonStores; flow: ConnectFlow }, user: AccountUser): AppConnectionView[] {
+export async function connectionViews(deps: { settings: BatonSettings; stores: BatonStores; flow: ConnectFlow }, user: AccountUser): Promise<AppConnectionView[]> {
   const { settings, stores, flow } = deps;
   const toolOverrides = Object.values(settings.config.tools).flatMap((tool) => Object.entries(tool.credentials));
   const connectable = (app: string): AppConnectionView['connectWith'] | undefined => {
@@ -60,7 +60,7 @@ export function connectionViews(deps: { settings: BatonSettings; stores: BatonSt
     const userOauth = (appSettings.credential?.mode ?? appSettings.mode) === 'user_oauth' || toolOverrides.some(([name, credential]) => name === app && credential.mode === 'user_oauth');
     return userOauth ? 'oauth' : undefined;
   };
-  const held = new Map(stores.vault.listConnections(user.tenant, user.subject).map((info) => [info.app, info]));
+  const held = new Map((await stores.vault.listConnections(user.tenant, user.subject)).map((info) => [info.app, info]));
   const apps = [...new Set([...settings.apps.keys(), ...held.keys()])];
   return apps
     .map((app) => ({ app, connectWith: connectable(app), connection: held.get(app) }))
@@ -99,7 +99,7 @@ async function viewOf(deps: { stores: BatonStores; client: Client }, run: Regist
   const waitingOn = [...newestPerApp.values()].map((request) => ({ consentId: request.id, app: request.app, appName: appNameOf(request.app) }));
   const state: RunState =
     temporalStatus === null ? 'unknown' : temporalStatus === 'RUNNING' || temporalStatus === 'CONTINUED_AS_NEW' ? (waitingOn.length ? 'waiting' : 'running') : (closedStates[temporalStatus] ?? 'unknown');
-  const finished = state === 'failed' ? deps.stores.audit.query({ rootRunId: run.workflowId, kind: 'tool_call.finished', limit: 1 })[0] : undefined;
+  const finished = state === 'failed' ? (await deps.stores.audit.query({ rootRunId: run.workflowId, kind: 'tool_call.finished', limit: 1 }))[0] : undefined;
   return {
     runId: run.workflowId,
     tool: run.tool,
@@ -108,18 +108,18 @@ async function viewOf(deps: { stores: BatonStores; client: Client }, run: Regist
     temporalStatus,
     failure: state === 'failed' ? (finished?.message ?? closedWithoutMessage[temporalStatus ?? ''] ?? 'The run failed.') : null,
     waitingOn: state === 'waiting' ? waitingOn : [],
-    steps: deps.stores.audit.forRun(run.workflowId),
+    steps: await deps.stores.audit.forRun(run.workflowId),
   };
 }
 
 /** The user's recent runs, newest first, with their status, what they wait for, and their steps. */
 export async function runViews(deps: { stores: BatonStores; client: Client; runs: RunRegistry }, user: AccountUser, limit: number): Promise<RunView[]> {
-  const pending = deps.stores.consents.pendingForUser(user.tenant, user.subject);
-  return Promise.all(deps.runs.listFor(user, limit).map((run) => viewOf(deps, run, pending)));
+  const [pending, runs] = await Promise.all([deps.stores.consents.pendingForUser(user.tenant, user.subject), deps.runs.listFor(user, limit)]);
+  return Promise.all(runs.map((run) => viewOf(deps, run, pending)));
 }
 
 /** One of the user's runs; undefined when there is no such run or it is someone else's (the same answer for both). */
 export async function ownRunView(deps: { stores: BatonStores; client: Client; runs: RunRegistry }, user: AccountUser, runId: string): Promise<RunView | undefined> {
-  const run = deps.runs.findOwned(runId, user);
-  return run && viewOf(deps, run, deps.stores.consents.pendingForUser(user.tenant, user.subject));
+  const run = await deps.runs.findOwned(runId, user);
+  return run && viewOf(deps, run, await deps.stores.consents.pendingForUser(user.tenant, user.subject));
 }

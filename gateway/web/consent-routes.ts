@@ -1,11 +1,11 @@
-import { disabledMessage, type DisabledUsers } from '../access/disabled-users.ts';
+import { disabledMessage, type DisabledUsers } from '../../core/access/disabled-users.ts';
 import cookieParser from 'cookie-parser';
 import express, { type Response, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { connectors } from '../../apps/index.ts';
 import { ConnectFlow, ConnectFlowError, type ConnectFailure } from '../consent/connect-flow.ts';
-import { BrowserSessions } from './browser-sessions.ts';
+import { BrowserSessions } from '../../core/sessions/browser-sessions.ts';
 import { CsrfTokens } from './csrf.ts';
 import { OidcSignIn, SignInError } from './oidc-sign-in.ts';
 import { page, secretFormPage } from './pages.ts';
@@ -67,14 +67,14 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
   router.use(['/connect', '/auth', '/oauth'], helmet(), cookieParser());
 
   router.get('/connect/:requestId', async (req, res) => {
-    const session = sessions.find(req.cookies?.[SESSION_COOKIE]);
+    const session = await sessions.find(req.cookies?.[SESSION_COOKIE]);
     try {
       if (!session) {
         await redirectToSignIn({ signIn, sessions, secureCookies }, res, `/connect/${encodeURIComponent(req.params.requestId)}`);
         return;
       }
       const user = { tenant: session.tenant, subject: session.subject, sessionBinding: session.binding };
-      const request = flow.openRequest(req.params.requestId, user);
+      const request = await flow.openRequest(req.params.requestId, user);
       if (request.personalApiKey) {
         res.type('html').send(keyForm(req.params.requestId, request.appName, session.binding));
         return;
@@ -86,7 +86,7 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
   });
 
   router.post('/connect/:requestId', express.urlencoded({ extended: false, limit: '8kb' }), async (req, res) => {
-    const session = sessions.find(req.cookies?.[SESSION_COOKIE]);
+    const session = await sessions.find(req.cookies?.[SESSION_COOKIE]);
     const { requestId } = req.params;
     if (!session || !csrf.matches(session.binding, requestId, req.body?.csrf)) {
       res.status(403).type('html').send(page('This form has expired', 'Open the link from your assistant again and enter the key there.'));
@@ -101,7 +101,7 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
       res.type('html').send(page(`${appName} key saved`, `${appName} connected as @${result.externalLogin} — you can return to your assistant.`, [yourConnections]));
     } catch (error) {
       if (error instanceof ConnectFlowError && error.kind === 'rejected_key') {
-        res.status(400).type('html').send(keyForm(requestId, flow.openRequest(requestId, user).appName, session.binding, error.message));
+        res.status(400).type('html').send(keyForm(requestId, (await flow.openRequest(requestId, user)).appName, session.binding, error.message));
         return;
       }
       sendFailure(res, error, log);
@@ -110,7 +110,7 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
 
   router.get('/auth/callback', async (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : '';
-    const pending = sessions.takeSignIn(state, req.cookies?.[SIGN_IN_COOKIE]);
+    const pending = await sessions.takeSignIn(state, req.cookies?.[SIGN_IN_COOKIE]);
     res.clearCookie(SIGN_IN_COOKIE, { path: '/' });
     if (!pending) {
       res.status(400).type('html').send(page('This sign-in cannot be finished', 'The sign-in expired, was already used, or was started in another browser. Open the consent link from your assistant again.'));
@@ -118,12 +118,12 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
     }
     try {
       const user = await signIn.finish(new URL(req.originalUrl, 'http://gateway.invalid'), { state, ...pending });
-      const disabled = disabledUsers.find(user.tenant, user.subject);
+      const disabled = await disabledUsers.find(user.tenant, user.subject);
       if (disabled) {
         res.status(403).type('html').send(page('This account is disabled', disabledMessage(disabled)));
         return;
       }
-      setSessionCookie(res, sessions.open(user), secureCookies);
+      setSessionCookie(res, await sessions.open(user), secureCookies);
       // Only ever back to a consent or account page of this gateway: the return path came from our own table.
       res.redirect(302, safeReturnTo(pending.returnTo));
     } catch (error) {
@@ -132,7 +132,7 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
   });
 
   router.get('/oauth/callback/:app', async (req, res) => {
-    const session = sessions.find(req.cookies?.[SESSION_COOKIE]);
+    const session = await sessions.find(req.cookies?.[SESSION_COOKIE]);
     try {
       const result = await flow.handleCallback(req.params.app, new URL(req.originalUrl, 'http://gateway.invalid'), session?.binding ?? '');
       const appName = connectors.get(result.app)?.displayName ?? result.app;

@@ -1,5 +1,5 @@
 import type { CookieOptions, Response } from 'express';
-import { newCookieValue, SESSION_LIFETIME_MS, type BrowserSessions } from './browser-sessions.ts';
+import { newCookieValue, SESSION_LIFETIME_MS, type BrowserSessions } from '../../core/sessions/browser-sessions.ts';
 import type { OidcSignIn } from './oidc-sign-in.ts';
 
 /** The browser session of Baton's pages (its value is never stored, only its hash). */
@@ -33,7 +33,7 @@ export function safeReturnTo(path: string): string {
 export async function redirectToSignIn(deps: { signIn: OidcSignIn; sessions: BrowserSessions; secureCookies: boolean }, res: Response, returnTo: string): Promise<void> {
   const started = await deps.signIn.start();
   const signInCookie = newCookieValue();
-  deps.sessions.startSignIn(started.state, signInCookie, { codeVerifier: started.codeVerifier, nonce: started.nonce, returnTo: safeReturnTo(returnTo) });
+  await deps.sessions.startSignIn(started.state, signInCookie, { codeVerifier: started.codeVerifier, nonce: started.nonce, returnTo: safeReturnTo(returnTo) });
   res.cookie(SIGN_IN_COOKIE, signInCookie, cookieOptions(deps.secureCookies, SIGN_IN_LIFETIME_MS));
   res.redirect(302, started.url.toString());
 }

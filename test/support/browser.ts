@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /**
- * Real Chromium for browser tests: Debian's `chromium` package driven by playwright-core (which ships
- * no browser of its own). `CHROMIUM_PATH` names another binary. A missing browser fails the suite with
- * how to install it: a browser test is never skipped silently.
+ * Real Chromium for browser tests, driven by playwright-core (which ships no browser of its own): the one
+ * `CHROMIUM_PATH` names, which `npm test` sets to the Chromium it found or installed
+ * (scripts/provision-chromium.ts). A missing browser fails the suite with how to get one: a browser test is
+ * never skipped silently.
  */
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -17,7 +18,8 @@ export function chromiumPath(): string {
   if (!existsSync(path)) {
     throw new Error(
       `No Chromium at ${path}${process.env.CHROMIUM_PATH ? ' (from CHROMIUM_PATH)' : ''}. The browser tests need a real Chromium: ` +
-        'install Debian\'s package (`sudo apt-get update && sudo apt-get install -y chromium`, as .ci/run does) or set CHROMIUM_PATH to a Chromium binary.',
+        "run the suite through `npm test` (it finds a Chromium on PATH or, as root on Debian/Ubuntu, installs Debian's), " +
+        'install one (`sudo apt-get install chromium fonts-liberation`), or set CHROMIUM_PATH to a Chromium binary.',
     );
   }
   return path;
@@ -60,7 +62,11 @@ export class BrowserUser {
   async screenshot(step: string): Promise<string> {
     mkdirSync(screenshotDir, { recursive: true });
     this.#shot += 1;
-    const safe = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    const safe = (text: string) =>
+      text
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '');
     const path = join(screenshotDir, `${safe(this.#test)}-${String(this.#shot).padStart(2, '0')}-${safe(step)}.png`);
     await this.page.screenshot({ path, fullPage: true });
     return path;

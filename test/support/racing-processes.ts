@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** What the script starts with: `openTestDatabase()` opens the database named by the variables passed in `env`. */
+/** What the script starts with: `await openTestDatabase()` opens the database named by the variables passed in `env`. */
 const PRELUDE = `
 import { openDatabase } from ${JSON.stringify(new URL('../../core/db.ts', import.meta.url).href)};
 const openTestDatabase = () => openDatabase({ databasePath: process.env.BATON_DB, databaseUrl: process.env.BATON_DATABASE_URL });

@@ -103,7 +103,7 @@ export class Stack {
       Object.assign(workerEnv, env);
     }
     const settings = loadSettings(workerEnv);
-    const stores = openStores(settings, workerEnv);
+    const stores = await openStores(settings, workerEnv);
     const client = await connectTemporal(settings);
     const stack = new Stack({ sandbox, settings, stores, client, sign: await createIdentitySigner(identityKey), workerEnv, home, identityKey });
     await stack.#worker.start();
@@ -157,7 +157,7 @@ export class Stack {
   async close(): Promise<void> {
     await this.#worker.stop();
     await this.client.connection.close();
-    this.stores.db.close();
+    await this.stores.close();
     await this.sandbox.close();
     rmSync(this.#home, { recursive: true, force: true });
   }

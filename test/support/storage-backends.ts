@@ -6,7 +6,7 @@
  *     beforeAll(() => backend.setUp());
  *     afterAll(() => backend.tearDown());
  *     beforeEach(() => backend.fresh());
- *     … backend.open() …
+ *     … await backend.open() …
  *   });
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,20 +22,20 @@ export interface StorageBackend {
   /** In afterAll: removes what setUp and fresh made. */
   tearDown(): Promise<void>;
   /** In beforeEach: from now on open() reaches an empty database (schema in place). */
-  fresh(): void;
-  /** A new connection to the current database; the caller closes it. */
-  open(): SqlDatabase;
+  fresh(): Promise<void>;
+  /** A new connection (SQLite) or pool (PostgreSQL) to the current database; the caller closes it. */
+  open(): Promise<SqlDatabase>;
   /** The variables that point a Baton process (CLI, worker, a child script) at the current database. */
   env(): { BATON_DB: string } | { BATON_DATABASE_URL: string };
   /** Everything the database stores, as text, to prove a secret is not in it: SQLite's file bytes (WAL included), PostgreSQL's rows. */
-  storedText(db: SqlDatabase): string;
+  storedText(db: SqlDatabase): Promise<string>;
   /** Another database, brand new: no Baton process has opened it yet, so no migration has run. */
   newDatabase(): Promise<SpareDatabase>;
 }
 
 export interface SpareDatabase {
   env: { BATON_DB: string } | { BATON_DATABASE_URL: string };
-  open(): SqlDatabase;
+  open(): Promise<SqlDatabase>;
   drop(): Promise<void>;
 }
 
@@ -52,14 +52,14 @@ function sqliteBackend(label: string): StorageBackend {
     tearDown: async () => {
       for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
     },
-    fresh() {
+    async fresh() {
       const dir = mkdtempSync(join(tmpdir(), `baton-${label}-`));
       dirs.push(dir);
       path = join(dir, 'baton.db');
     },
     open: () => openSqlite(path),
     env: () => ({ BATON_DB: path }),
-    storedText: () =>
+    storedText: async () =>
       [path, `${path}-wal`]
         .filter((file) => existsSync(file))
         .map((file) => readFileSync(file).toString('latin1'))
@@ -85,28 +85,31 @@ function postgresBackend(label: string): StorageBackend {
     name: 'PostgreSQL',
     async setUp() {
       database = await createTestDatabase(label);
-      admin = openPostgres(database.url);
+      admin = await openPostgres(database.url, { poolSize: 2 });
     },
     async tearDown() {
-      admin?.close();
+      await admin?.close();
       admin = undefined;
       await database?.drop();
       database = undefined;
     },
-    fresh() {
+    async fresh() {
       // Emptying every table is as good as a new database (the migrations already ran) and far quicker;
       // DELETE beats TRUNCATE on tables this small.
       url();
       const db = admin!;
-      const tables = userTables(db).filter((table) => table !== 'schema_migrations');
-      db.exec(tables.map((table) => `DELETE FROM "${table}";`).join('\n'));
+      const tables = (await userTables(db)).filter((table) => table !== 'schema_migrations');
+      await db.exec(tables.map((table) => `DELETE FROM "${table}";`).join('\n'));
     },
     open: () => openPostgres(url()),
     env: () => ({ BATON_DATABASE_URL: url() }),
-    storedText: (db) =>
-      userTables(db)
-        .flatMap((table) => db.all<{ row: string }>(`SELECT t::text AS row FROM "${table}" t`).map((row) => row.row))
-        .join('\n'),
+    storedText: async (db) => {
+      const rows: string[] = [];
+      for (const table of await userTables(db)) {
+        for (const row of await db.all<{ row: string }>(`SELECT t::text AS row FROM "${table}" t`)) rows.push(row.row);
+      }
+      return rows.join('\n');
+    },
     async newDatabase() {
       const spare = await createTestDatabase(`${label}_spare`);
       return { env: { BATON_DATABASE_URL: spare.url }, open: () => openPostgres(spare.url), drop: () => spare.drop() };
@@ -114,6 +117,7 @@ function postgresBackend(label: string): StorageBackend {
   };
 }
 
-function userTables(db: SqlDatabase): string[] {
-  return db.all<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename").map((row) => row.name);
+async function userTables(db: SqlDatabase): Promise<string[]> {
+  const rows = await db.all<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename");
+  return rows.map((row) => row.name);
 }

@@ -1,4 +1,4 @@
-import type { SqlDatabase } from '../../core/db.ts';
+import type { SqlDatabase } from '../db.ts';
 
 export interface RegisteredRun {
   workflowId: string;
@@ -43,8 +43,8 @@ export class RunRegistry {
     this.#db = db;
   }
 
-  recordStarted(run: Omit<RegisteredRun, 'createdAt' | 'deliveredAt'>): void {
-    this.#db.run(
+  async recordStarted(run: Omit<RegisteredRun, 'createdAt' | 'deliveredAt'>): Promise<void> {
+    await this.#db.run(
       'INSERT INTO gateway_runs (workflow_id, tenant, subject, tool, arguments_digest, created_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
       run.workflowId, run.tenant, run.subject, run.tool, run.argumentsDigest, Date.now(),
     );
@@ -54,8 +54,8 @@ export class RunRegistry {
    * The caller was told to come back (the run paused for consent, or outlived the wait): a later call of
    * the same tool with the same arguments by the same user is that come-back, not a new request.
    */
-  markHandedBack(workflowId: string): void {
-    this.#db.run('UPDATE gateway_runs SET handed_back_at = ? WHERE workflow_id = ? AND handed_back_at IS NULL', Date.now(), workflowId);
+  async markHandedBack(workflowId: string): Promise<void> {
+    await this.#db.run('UPDATE gateway_runs SET handed_back_at = ? WHERE workflow_id = ? AND handed_back_at IS NULL', Date.now(), workflowId);
   }
 
   /**
@@ -63,8 +63,8 @@ export class RunRegistry {
    * handed back and whose outcome they have not received. A run still in its first call is never
    * matched, so two separate identical requests made at once stay two runs.
    */
-  findHandedBack(user: { tenant: string; subject: string }, tool: string, argumentsDigest: string, notBefore: number): RegisteredRun | undefined {
-    const row = this.#db.get<Row>(
+  async findHandedBack(user: { tenant: string; subject: string }, tool: string, argumentsDigest: string, notBefore: number): Promise<RegisteredRun | undefined> {
+    const row = await this.#db.get<Row>(
       `SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? AND tool = ? AND arguments_digest = ?
        AND handed_back_at IS NOT NULL AND delivered_at IS NULL AND handed_back_at >= ?
        ORDER BY handed_back_at DESC LIMIT 1`,
@@ -74,25 +74,25 @@ export class RunRegistry {
   }
 
   /** The run, only if it belongs to this user: someone else's run id reveals nothing, not even that it exists. */
-  findOwned(workflowId: string, user: { tenant: string; subject: string }): RegisteredRun | undefined {
-    const row = this.#db.get<Row>('SELECT * FROM gateway_runs WHERE workflow_id = ? AND tenant = ? AND subject = ?', workflowId, user.tenant, user.subject);
+  async findOwned(workflowId: string, user: { tenant: string; subject: string }): Promise<RegisteredRun | undefined> {
+    const row = await this.#db.get<Row>('SELECT * FROM gateway_runs WHERE workflow_id = ? AND tenant = ? AND subject = ?', workflowId, user.tenant, user.subject);
     return row && toRun(row);
   }
 
   /** The user's runs whose outcome has not been delivered: in flight, paused, or finished but not yet fetched. */
-  undelivered(user: { tenant: string; subject: string }): RegisteredRun[] {
-    return this.#db
-      .all<Row>('SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? AND delivered_at IS NULL ORDER BY created_at', user.tenant, user.subject)
-      .map(toRun);
+  async undelivered(user: { tenant: string; subject: string }): Promise<RegisteredRun[]> {
+    const rows = await this.#db.all<Row>('SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? AND delivered_at IS NULL ORDER BY created_at', user.tenant, user.subject);
+    return rows.map(toRun);
   }
 
   /** The user's own runs, newest first (the account pages' run list); never anyone else's. */
-  listFor(user: { tenant: string; subject: string }, limit: number): RegisteredRun[] {
+  async listFor(user: { tenant: string; subject: string }, limit: number): Promise<RegisteredRun[]> {
     const bounded = Math.min(Math.max(Math.trunc(limit), 1), 1000);
-    return this.#db.all<Row>('SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? ORDER BY created_at DESC LIMIT ?', user.tenant, user.subject, bounded).map(toRun);
+    const rows = await this.#db.all<Row>('SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? ORDER BY created_at DESC LIMIT ?', user.tenant, user.subject, bounded);
+    return rows.map(toRun);
   }
 
-  markDelivered(workflowId: string): void {
-    this.#db.run('UPDATE gateway_runs SET delivered_at = ? WHERE workflow_id = ? AND delivered_at IS NULL', Date.now(), workflowId);
+  async markDelivered(workflowId: string): Promise<void> {
+    await this.#db.run('UPDATE gateway_runs SET delivered_at = ? WHERE workflow_id = ? AND delivered_at IS NULL', Date.now(), workflowId);
   }
 }

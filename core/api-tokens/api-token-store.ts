@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { SqlDatabase } from '../../core/db.ts';
-import type { Principal } from './principal.ts';
+import { isUniqueViolation, type SqlDatabase } from '../db.ts';
+import type { Principal } from '../identity/principal.ts';
 
 export const API_TOKEN_PREFIX = 'baton_';
 export const API_TOKEN_ISSUER = 'urn:baton:api-token';
@@ -11,7 +11,7 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 // The id is hex so it never contains "_", which keeps "baton_<id>_<secret>" splittable even though the
 // base64url secret may contain "_". 32 secret bytes encode to exactly 43 characters.
 const TOKEN_PATTERN = /^baton_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
-/** last_used_at is written at most this often per token, so busy callers do not turn reads into writes. */
+/** last_used_at is written at most once in this long per token, so busy callers do not turn reads into writes. */
 const LAST_USED_RESOLUTION_MS = 60 * 1000;
 
 export interface ApiTokenInfo {
@@ -58,18 +58,19 @@ export class ApiTokenStore {
     this.#db = db;
   }
 
-  create(name: string, options: { tenant?: string } = {}): CreatedApiToken {
+  /**
+   * A new token. Names are unique among live tokens: the database's partial unique index on live names
+   * decides, in the one INSERT, so two gateways creating the same name at once cannot both succeed.
+   */
+  async create(name: string, options: { tenant?: string } = {}): Promise<CreatedApiToken> {
     const tenant = checkedNameAndTenant(name, options.tenant);
     const { id, secret, token } = generateApiToken();
-    this.#db.transaction(() => {
-      if (this.#db.get('SELECT id FROM api_tokens WHERE name = ? AND revoked_at IS NULL', name)) {
-        throw new ApiTokenError(`An API token named ${JSON.stringify(name)} already exists; revoke it first or choose another name.`);
-      }
-      this.#db.run(
-        'INSERT INTO api_tokens (id, name, tenant, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)',
-        id, name, tenant, hashSecret(secret), Date.now(),
-      );
-    });
+    const { changes } = await this.#db.run(
+      `INSERT INTO api_tokens (id, name, tenant, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (name) WHERE revoked_at IS NULL DO NOTHING`,
+      id, name, tenant, hashSecret(secret), Date.now(),
+    );
+    if (changes === 0) throw new ApiTokenError(`An API token named ${JSON.stringify(name)} already exists; revoke it first or choose another name.`);
     return { id, name, token };
   }
 
@@ -77,37 +78,45 @@ export class ApiTokenStore {
    * A token declared in the configuration file (its value from a secret reference): stored (hashed)
    * under its own id, and active again at every start — the file is where it is managed.
    */
-  declare(name: string, token: string, options: { tenant?: string } = {}): void {
+  async declare(name: string, token: string, options: { tenant?: string } = {}): Promise<void> {
     const tenant = checkedNameAndTenant(name, options.tenant);
     const match = TOKEN_PATTERN.exec(token);
     if (!match) throw new ApiTokenError('must be a Baton API token (baton_<id>_<secret>); make one with `baton api-token generate`');
     const [, id, secret] = match as unknown as [string, string, string];
-    this.#db.transaction(() => {
-      if (this.#db.get('SELECT id FROM api_tokens WHERE name = ? AND revoked_at IS NULL AND id <> ?', name, id)) {
-        throw new ApiTokenError(`the name ${JSON.stringify(name)} belongs to another live token; revoke it (baton api-token revoke ${name}) or rename this one`);
-      }
-      this.#db.run(
+    try {
+      // One statement: inserted, or (same id) brought back to life under the file's name. Another live token
+      // holding the name trips the unique index on live names, whichever gateway got there first.
+      await this.#db.run(
         `INSERT INTO api_tokens (id, name, tenant, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, tenant = excluded.tenant, secret_hash = excluded.secret_hash, revoked_at = NULL`,
         id, name, tenant, hashSecret(secret), Date.now(),
       );
-    });
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new ApiTokenError(`the name ${JSON.stringify(name)} belongs to another live token; revoke it (baton api-token revoke ${name}) or rename this one`);
+      }
+      throw error;
+    }
   }
 
   /** The caller the token stands for, or undefined for a malformed, unknown, wrong or revoked token. */
-  authenticate(token: string): Principal | undefined {
+  async authenticate(token: string): Promise<Principal | undefined> {
     const match = typeof token === 'string' ? TOKEN_PATTERN.exec(token) : null;
     if (!match) return undefined;
     const [, id, secret] = match as unknown as [string, string, string];
-    const row = this.#db.get<ApiTokenRow>('SELECT * FROM api_tokens WHERE id = ?', id);
+    const row = await this.#db.get<ApiTokenRow>('SELECT * FROM api_tokens WHERE id = ?', id);
     if (!row || row.revoked_at !== null) return undefined;
     // Both sides are 32-byte digests, so the comparison takes the same time whatever the secret.
     if (!timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), Buffer.from(hashSecret(secret), 'hex'))) return undefined;
     const now = Date.now();
-    this.#db.run(
-      'UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
-      now, id, now - LAST_USED_RESOLUTION_MS,
-    );
+    // Only when the row read says the mark is stale, so most calls are one SELECT; the WHERE keeps two
+    // gateways touching it at once to one write.
+    if (row.last_used_at === null || row.last_used_at <= now - LAST_USED_RESOLUTION_MS) {
+      await this.#db.run(
+        'UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
+        now, id, now - LAST_USED_RESOLUTION_MS,
+      );
+    }
     return {
       kind: 'service',
       authMethod: 'api_token',
@@ -130,27 +139,24 @@ export class ApiTokenStore {
   }
 
   /** Revokes the live token with this id, else the one with this name; false when there is none. */
-  revoke(nameOrId: string): boolean {
-    return this.#db.transaction(() => {
-      const now = Date.now();
-      const byId = this.#db.run('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', now, nameOrId);
-      if (byId.changes > 0) return true;
-      return this.#db.run('UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL', now, nameOrId).changes > 0;
-    });
+  async revoke(nameOrId: string): Promise<boolean> {
+    const now = Date.now();
+    const byId = await this.#db.run('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', now, nameOrId);
+    if (byId.changes > 0) return true;
+    return (await this.#db.run('UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL', now, nameOrId)).changes > 0;
   }
 
   /** Every token, revoked ones included, oldest first; secrets are not stored, so none can be listed. */
-  list(): ApiTokenInfo[] {
-    return this.#db
-      .all<ApiTokenRow>('SELECT * FROM api_tokens ORDER BY created_at, id')
-      .map((row) => ({
-        id: row.id,
-        name: row.name,
-        tenant: row.tenant,
-        createdAt: row.created_at,
-        lastUsedAt: row.last_used_at,
-        revokedAt: row.revoked_at,
-      }));
+  async list(): Promise<ApiTokenInfo[]> {
+    const rows = await this.#db.all<ApiTokenRow>('SELECT * FROM api_tokens ORDER BY created_at, id');
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      tenant: row.tenant,
+      createdAt: row.created_at,
+      lastUsedAt: row.last_used_at,
+      revokedAt: row.revoked_at,
+    }));
   }
 }
 

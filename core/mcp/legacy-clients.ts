@@ -1,5 +1,5 @@
-import type { SqlDatabase } from '../../core/db.ts';
-import type { Principal } from '../auth/principal.ts';
+import type { SqlDatabase } from '../db.ts';
+import type { Principal } from '../identity/principal.ts';
 
 /**
  * What 2025-era clients said they can do. Those clients declare capabilities once, at `initialize`,
@@ -13,18 +13,18 @@ export class LegacyClientCapabilities {
     this.#db = db;
   }
 
-  recordInitialize(principal: Principal, capabilities: unknown): void {
+  async recordInitialize(principal: Principal, capabilities: unknown): Promise<void> {
     const elicitation = (capabilities as { elicitation?: { url?: unknown } } | undefined)?.elicitation;
     const urlElicitation = typeof elicitation?.url === 'object' && elicitation.url !== null;
-    this.#db.run(
+    await this.#db.run(
       `INSERT INTO mcp_legacy_clients (tenant, subject, client_key, url_elicitation, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (tenant, subject, client_key) DO UPDATE SET url_elicitation = excluded.url_elicitation, updated_at = excluded.updated_at`,
       principal.tenant, principal.subject, clientKey(principal), urlElicitation ? 1 : 0, Date.now(),
     );
   }
 
-  supportsUrlElicitation(principal: Principal): boolean {
-    const row = this.#db.get<{ url_elicitation: number }>(
+  async supportsUrlElicitation(principal: Principal): Promise<boolean> {
+    const row = await this.#db.get<{ url_elicitation: number }>(
       'SELECT url_elicitation FROM mcp_legacy_clients WHERE tenant = ? AND subject = ? AND client_key = ?',
       principal.tenant, principal.subject, clientKey(principal),
     );
