@@ -51,7 +51,7 @@ function replay(res: Response, stored: StoredResponse): void {
 
 /** Calls `onDone` with the status, type and body the handler sends. */
 function captureResponse(res: Response, onDone: (stored: StoredResponse) => void): void {
-  const end = res.end;
+  const end = res.end.bind(res);
   res.end = function (this: Response, ...args: unknown[]) {
     const [chunk, encoding] = args;
     const body =

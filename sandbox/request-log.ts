@@ -124,7 +124,7 @@ function headersOf(req: Request): Record<string, string> {
  */
 export function logRequests(log: RequestLog, app: AppName, base: string): RequestHandler {
   return (req, res, next) => {
-    const end = res.end;
+    const end = res.end.bind(res);
     let logged = false;
     res.end = function (this: Response, ...args: unknown[]) {
       if (!logged) {

@@ -41,7 +41,7 @@ test('a literal secret is refused: secrets are references', () => {
 });
 
 test('malformed YAML, misspelt keys and several problems at once', () => {
-  expect(problemIn('apps: [unclosed')).toMatch(/^baton\.yaml is not valid YAML:\n  baton\.yaml:1:\d+ /);
+  expect(problemIn('apps: [unclosed')).toMatch(/^baton\.yaml is not valid YAML:\n {2}baton\.yaml:1:\d+ /);
   expect(problemIn('servers:\n  default:\n    tools: "*"\n    access: { users: [alice] }\n    colour: blue\n')).toContain('baton.yaml:5:5  servers.default: Unrecognized key: "colour"');
   const many = problemIn('apps:\n  slack:\n    credential: { mode: api_key, name: X-Key, scope: shared }\nroles:\n  bob: superuser\n');
   expect(many).toContain('has 2 problems');

@@ -37,7 +37,7 @@ export async function measureResume(gs: GatewayStack, clients: BenchClients, rou
   try {
     for (let round = 0; round < rounds; round += 1) {
       const { user, client } = consentClients[round % consentClients.length]!;
-      if (!gs.stack.stores.vault.deleteConnection(demoTenant, user, 'github')) throw new Error(`${user} had no GitHub connection to remove`);
+      if (!(await gs.stack.stores.vault.deleteConnection(demoTenant, user, 'github'))) throw new Error(`${user} had no GitHub connection to remove`);
       const seen = timings.get(user)!.length;
       const { runId } = await callOk(client, 'read_pull_request');
       const callbacks = timings.get(user)!.slice(seen);

@@ -1,5 +1,5 @@
 import type { SqlDatabase } from '../db.ts';
-import { chainHash, checkpointHash, GENESIS, type ChainHead } from './audit-chain.ts';
+import { chainHash, checkpointHash, GENESIS } from './audit-chain.ts';
 import { fromRow, hashVersionOf, type AuditRow } from './audit-log.ts';
 import { checkpointFromRow, type CheckpointRow } from './checkpoints.ts';
 

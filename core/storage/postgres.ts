@@ -22,9 +22,9 @@ export const DEFAULT_POOL_SIZE = 10;
 // BIGINT (int8) and NUMERIC come back as JS numbers, as SQLite returns them: every such column holds epoch
 // milliseconds, versions, counts or sequence numbers, all far inside Number's exact range.
 const toNumber = (text: string) => Number(text);
+const numericTypes = new Set<number>([pg.types.builtins.INT8, pg.types.builtins.NUMERIC]);
 const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC ? toNumber : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (numericTypes.has(oid) ? toNumber : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
 };
 
 /**

@@ -53,7 +53,7 @@ const discoveryAliases = [
  * endpoint, and for Baton exchanging a user's token for one to an app's API (RFC 8693, token-exchange.ts).
  * All its state lives in this instance.
  */
-export async function createIdentityProvider(options: IdpOptions & { sandboxUrl: string; onIssued(secret: string): void }): Promise<IdentityProvider> {
+export async function createIdentityProvider(options: IdpOptions & { sandboxUrl: string; onIssued: (secret: string) => void }): Promise<IdentityProvider> {
   const issuer = `${options.sandboxUrl}${idpPath}`;
   const batonClient = options.clients?.baton;
   const signing = await prepareSigningKeys(options.signingKeys);

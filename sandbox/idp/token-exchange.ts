@@ -30,7 +30,7 @@ export interface TokenExchange {
   /** Registers the grant on the provider; every client whose metadata lists the grant type may then ask. */
   register(provider: Provider): void;
   /** The `act` claim for a token this exchange issued (for `extraTokenClaims`), undefined for any other. */
-  actorClaimOf(token: object): ActorClaim | undefined;
+  actorClaimOf: (token: object) => ActorClaim | undefined;
 }
 
 /**
