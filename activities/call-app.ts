@@ -32,10 +32,7 @@ export function createCallApp(deps: CallAppDependencies) {
     }
     const action = connector.actions[actionName];
     if (!action) {
-      throw ApplicationFailure.nonRetryable(
-        `${connector.displayName} has no action "${actionName}". Known actions: ${Object.keys(connector.actions).join(', ')}.`,
-        FailureType.unknownAction,
-      );
+      throw ApplicationFailure.nonRetryable(`${connector.displayName} has no action "${actionName}". Known actions: ${Object.keys(connector.actions).join(', ')}.`, FailureType.unknownAction);
     }
     const parsed = action.input.safeParse(input);
     if (!parsed.success) {

@@ -10,8 +10,7 @@ import { FailureType } from './contract.ts';
 
 type CallerTokenMode = Extract<CredentialConfig, { mode: 'passthrough' | 'token_exchange' }>;
 
-export const isCallerTokenMode = (credential: CredentialConfig | undefined): credential is CallerTokenMode =>
-  credential?.mode === 'passthrough' || credential?.mode === 'token_exchange';
+export const isCallerTokenMode = (credential: CredentialConfig | undefined): credential is CallerTokenMode => credential?.mode === 'passthrough' || credential?.mode === 'token_exchange';
 
 export interface CallerTokenSources {
   vault: Vault;
@@ -31,9 +30,11 @@ export async function callerToken(caller: Caller, connector: AppConnector, vault
   const stored = ref ? await vault.getInboundToken(ref, identity) : undefined;
   if (!ref || !stored) {
     const why =
-      identity.authMethod === 'api_token' ? 'API-token callers have no token of their own to pass on'
-      : !ref ? 'the caller sent no token to pass on'
-      : "the caller's sign-in token is no longer available (it expired)";
+      identity.authMethod === 'api_token'
+        ? 'API-token callers have no token of their own to pass on'
+        : !ref
+          ? 'the caller sent no token to pass on'
+          : "the caller's sign-in token is no longer available (it expired)";
     throw ApplicationFailure.nonRetryable(`${connector.displayName} is given the caller's own token, but ${why}; sign in again and call the tool again.`, FailureType.appRequestFailed);
   }
   return { ref, token: stored.token };

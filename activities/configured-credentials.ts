@@ -36,14 +36,22 @@ export function secretReader(connector: AppConnector, secretsDir: string) {
       return readSecret(ref, { env: process.env, baseDir: secretsDir });
     } catch (error) {
       if (!(error instanceof SecretUnavailableError)) throw error;
-      throw ApplicationFailure.nonRetryable(`${connector.displayName}'s ${field} (${describeSecretRef(ref)}) is unavailable: ${error.message}. An administrator must provide it.`, FailureType.serviceAccountMissing);
+      throw ApplicationFailure.nonRetryable(
+        `${connector.displayName}'s ${field} (${describeSecretRef(ref)}) is unavailable: ${error.message}. An administrator must provide it.`,
+        FailureType.serviceAccountMissing,
+      );
     }
   };
 }
 
 export async function organisationCredential(connector: AppConnector, app: AppSettings, credential: OrganisationMode, sources: OrganisationCredentialSources): Promise<PresentedCredential> {
   const secret = secretReader(connector, sources.secretsDir);
-  const organisation = (headers: Record<string, string>, externalAccount: string, query?: Record<string, string>): PresentedCredential => ({ headers, query, owner: 'service_account', externalAccount });
+  const organisation = (headers: Record<string, string>, externalAccount: string, query?: Record<string, string>): PresentedCredential => ({
+    headers,
+    query,
+    owner: 'service_account',
+    externalAccount,
+  });
   switch (credential.mode) {
     case 'none':
       return { headers: {}, owner: 'none', externalAccount: null };
@@ -62,7 +70,12 @@ export async function organisationCredential(connector: AppConnector, app: AppSe
       const tokenUrl = credential.tokenUrl ?? app.endpoints.tokenUrl;
       if (!tokenUrl) throw ApplicationFailure.nonRetryable(`${connector.displayName} has no token URL for the client-credentials grant; set credential.tokenUrl.`, FailureType.serviceAccountMissing);
       const clientId = secret(credential.clientId, 'client id');
-      const token = await sources.clientCredentials.token(`${connector.id}\0${clientId}`, { tokenUrl, clientId, clientSecret: secret(credential.clientSecret, 'client secret'), scopes: credential.scopes });
+      const token = await sources.clientCredentials.token(`${connector.id}\0${clientId}`, {
+        tokenUrl,
+        clientId,
+        clientSecret: secret(credential.clientSecret, 'client secret'),
+        scopes: credential.scopes,
+      });
       return organisation({ authorization: `Bearer ${token}` }, `client:${clientId}`);
     }
   }

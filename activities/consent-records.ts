@@ -23,9 +23,25 @@ export function createConsentActivities(
       const caller = currentCaller();
       const { tenant, subject } = caller.identity;
       // A retried activity must not ask twice: only the first recording (the one whose insert landed) is audited (and notified).
-      const recorded = await consents.record({ id: request.consentId, tenant, subject, app: request.app, scopes: request.scopes, reason: request.reason, rootWorkflowId: request.rootWorkflowId, waitingWorkflowId: request.waitingWorkflowId });
+      const recorded = await consents.record({
+        id: request.consentId,
+        tenant,
+        subject,
+        app: request.app,
+        scopes: request.scopes,
+        reason: request.reason,
+        rootWorkflowId: request.rootWorkflowId,
+        waitingWorkflowId: request.waitingWorkflowId,
+      });
       if (!recorded) return;
-      await audit.record({ ...auditContextOf(caller), kind: 'consent.requested', outcome: 'pending', app: request.app, message: `needs ${request.app} (${request.reason})`, detail: { consentId: request.consentId } });
+      await audit.record({
+        ...auditContextOf(caller),
+        kind: 'consent.requested',
+        outcome: 'pending',
+        app: request.app,
+        message: `needs ${request.app} (${request.reason})`,
+        detail: { consentId: request.consentId },
+      });
       const scheduleId = caller.binding.schedule;
       if (scheduleId !== undefined && notifications.notify) {
         await notifications.notify({

@@ -51,7 +51,6 @@ export interface BatonActivities {
   recordRunEvent(input: RunEvent): Promise<void>;
 }
 
-
 /** Failure types Baton raises on purpose; workflow code and clients match on these. */
 export const FailureType = {
   connectionRequired: 'ConnectionRequired',

@@ -48,7 +48,13 @@ export async function resolveCredential(caller: Caller, connector: AppConnector,
   if (!oauthClient) {
     throw ApplicationFailure.nonRetryable(`${connector.displayName} has no OAuth client configured, so users cannot connect it.`, FailureType.appRequestFailed);
   }
-  const { secret, login } = await userSecret(caller, connector, app, sources.vault, auditedRefresh(caller, connector, sources.audit, (token) => oauthClient.refresh(token)));
+  const { secret, login } = await userSecret(
+    caller,
+    connector,
+    app,
+    sources.vault,
+    auditedRefresh(caller, connector, sources.audit, (token) => oauthClient.refresh(token)),
+  );
   return { headers: { authorization: `Bearer ${secret}` }, owner: 'user', externalAccount: login };
 }
 

@@ -36,7 +36,12 @@ export async function extraHeaders(caller: Caller, connector: AppConnector, app:
       case 'service_token': {
         const secret = secretReader(connector, sources.secretsDir);
         const clientId = secret(header.clientId, `${header.name} header client id`);
-        const token = await sources.clientCredentials.token(`header\0${header.tokenUrl}\0${clientId}`, { tokenUrl: header.tokenUrl, clientId, clientSecret: secret(header.clientSecret, `${header.name} header client secret`), scopes: header.scopes });
+        const token = await sources.clientCredentials.token(`header\0${header.tokenUrl}\0${clientId}`, {
+          tokenUrl: header.tokenUrl,
+          clientId,
+          clientSecret: secret(header.clientSecret, `${header.name} header client secret`),
+          scopes: header.scopes,
+        });
         headers[name] = `${header.prefix}${token}`;
         break;
       }
@@ -51,7 +56,10 @@ export async function extraHeaders(caller: Caller, connector: AppConnector, app:
 /** A vault credential for a header: the organisation's (a stored service credential), or the caller's own connection. */
 async function vaultCredential(caller: Caller, connector: AppConnector, credential: string, perUser: boolean, vault: Vault): Promise<string> {
   const missing = (whose: string) =>
-    ApplicationFailure.nonRetryable(`${connector.displayName} calls need the vault credential "${credential}" (${whose}), and there is none; an administrator must store it.`, FailureType.serviceAccountMissing);
+    ApplicationFailure.nonRetryable(
+      `${connector.displayName} calls need the vault credential "${credential}" (${whose}), and there is none; an administrator must store it.`,
+      FailureType.serviceAccountMissing,
+    );
   if (!perUser) {
     const stored = await vault.getServiceCredential(credential);
     const value = stored?.token ?? stored?.key;
@@ -61,9 +69,14 @@ async function vaultCredential(caller: Caller, connector: AppConnector, credenti
   refuseServiceCaller(caller, connector); // nobody-in-particular callers have no credential of their own
   const { tenant, subject } = caller.identity;
   try {
-    const { accessToken } = await vault.resolveUserAccessToken({ tenant, subject, app: credential, refresh: async () => {
-      throw new Error(`the "${credential}" credential of ${subject} cannot be renewed here`);
-    } });
+    const { accessToken } = await vault.resolveUserAccessToken({
+      tenant,
+      subject,
+      app: credential,
+      refresh: async () => {
+        throw new Error(`the "${credential}" credential of ${subject} cannot be renewed here`);
+      },
+    });
     return accessToken;
   } catch (error) {
     if (error instanceof ConnectionUnavailableError) throw missing(`${subject}'s own`);

@@ -74,11 +74,14 @@ export function createScheduledRunCheck({ store, settleMs = 3_000 }: ScheduledRu
     if (known && known.scheduleId === scheduleId && (!atRoot || known.runId === execution.runId)) return;
 
     const client = context.client;
-    const description = await client.workflow.getHandle(root).describe().catch((error: unknown) => {
-      // Temporal unreachable is worth another attempt; a root it does not know is not.
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-      throw new IdentityRejectedError(`Run "${root}" is unknown to Temporal, so it cannot have been started by schedule "${scheduleId}".`);
-    });
+    const description = await client.workflow
+      .getHandle(root)
+      .describe()
+      .catch((error: unknown) => {
+        // Temporal unreachable is worth another attempt; a root it does not know is not.
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        throw new IdentityRejectedError(`Run "${root}" is unknown to Temporal, so it cannot have been started by schedule "${scheduleId}".`);
+      });
     if (description.type !== binding.tool) throw new IdentityRejectedError(`Run "${root}" is a "${description.type}" run; schedule "${scheduleId}" runs "${binding.tool}".`);
     if (atRoot && description.runId !== execution.runId) throw new IdentityRejectedError(`Run "${root}" has moved on to another execution; this step's identity is not accepted.`);
     // Every run a schedule starts carries this; its absence settles the matter at once. Its presence

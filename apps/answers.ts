@@ -4,13 +4,7 @@ import type { AppAnswer } from './types.ts';
  * Reads a REST API's answer the way GitHub and Jira report errors: 2xx is success, 401 means the
  * credential itself was refused, 429 and 5xx are worth retrying, anything else is a final refusal.
  */
-export function readRestAnswer<Result>(
-  appName: string,
-  status: number,
-  body: unknown,
-  toResult: (body: unknown) => Result,
-  objectRef?: (result: Result) => string,
-): AppAnswer<Result> {
+export function readRestAnswer<Result>(appName: string, status: number, body: unknown, toResult: (body: unknown) => Result, objectRef?: (result: Result) => string): AppAnswer<Result> {
   if (status >= 200 && status < 300) {
     const result = toResult(body);
     return { kind: 'ok', result, objectRef: objectRef?.(result) };

@@ -45,7 +45,14 @@ const addNote = {
   description: 'Add a note to a customer (POST /api/v1/notes).',
   input: z.object({ customerId: z.string().min(1), text: z.string().min(1).max(5000) }),
   toRequest: (input) => ({ method: 'POST', path: '/api/v1/notes', body: input }),
-  readAnswer: (status, body) => readRestAnswer('CRM', status, body, (note) => note as Note, (note) => `note:${note.id}`),
+  readAnswer: (status, body) =>
+    readRestAnswer(
+      'CRM',
+      status,
+      body,
+      (note) => note as Note,
+      (note) => `note:${note.id}`,
+    ),
 } satisfies AppAction<z.ZodObject<{ customerId: z.ZodString; text: z.ZodString }>, Note>;
 
 const status = {

@@ -49,7 +49,13 @@ const createIssueComment = {
     body: { body },
   }),
   readAnswer: (status, body) =>
-    readRestAnswer('GitHub', status, body, (comment) => comment as IssueComment, (comment) => `comment:${comment.id}`),
+    readRestAnswer(
+      'GitHub',
+      status,
+      body,
+      (comment) => comment as IssueComment,
+      (comment) => `comment:${comment.id}`,
+    ),
 } satisfies AppAction<z.ZodObject<typeof repoRef & { issue_number: z.ZodNumber; body: z.ZodString }>, IssueComment>;
 
 /**

@@ -22,7 +22,13 @@ const createIssue = {
     body: { fields: { project: { key: projectKey }, summary, issuetype: { name: issueType }, description } },
   }),
   readAnswer: (status, body) =>
-    readRestAnswer('Jira', status, body, (issue) => issue as CreatedIssue, (issue) => `issue:${issue.key}`),
+    readRestAnswer(
+      'Jira',
+      status,
+      body,
+      (issue) => issue as CreatedIssue,
+      (issue) => `issue:${issue.key}`,
+    ),
 } satisfies AppAction<z.ZodType<{ projectKey: string; summary: string; issueType: string; description?: string }>, CreatedIssue>;
 
 const getIssue = {

@@ -6,12 +6,7 @@ const credentialErrors = new Set(['not_authed', 'invalid_auth', 'token_expired',
 const transientErrors = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
 
 /** Slack answers HTTP 200 with `{ok: false, error}` for failures; read that, not the status. */
-function readSlackAnswer<Result>(
-  status: number,
-  body: unknown,
-  toResult: (body: Record<string, unknown>) => Result,
-  objectRef?: (result: Result) => string,
-): AppAnswer<Result> {
+function readSlackAnswer<Result>(status: number, body: unknown, toResult: (body: Record<string, unknown>) => Result, objectRef?: (result: Result) => string): AppAnswer<Result> {
   const record = (body ?? {}) as Record<string, unknown>;
   if (status === 200 && record.ok === true) {
     const result = toResult(record);
@@ -26,8 +21,7 @@ const authTest: AppAction<z.ZodObject<{}>, ExternalAccount> = {
   description: 'The user and workspace the token belongs to (auth.test).',
   input: z.object({}),
   toRequest: () => ({ method: 'POST', path: '/auth.test' }),
-  readAnswer: (status, body) =>
-    readSlackAnswer(status, body, (answer) => ({ id: String(answer.user_id), login: String(answer.user) })),
+  readAnswer: (status, body) => readSlackAnswer(status, body, (answer) => ({ id: String(answer.user_id), login: String(answer.user) })),
 };
 
 interface PostedMessage {
@@ -42,7 +36,12 @@ const postMessage = {
   toRequest: (input) => ({ method: 'POST', path: '/chat.postMessage', body: input }),
   readAnswer: (status, body) =>
     // The message's reference is channel/ts, what its permalink encodes: "who posted this?" is answerable.
-    readSlackAnswer(status, body, (answer) => ({ channel: String(answer.channel), ts: String(answer.ts) }), (posted) => `message:${posted.channel}/${posted.ts}`),
+    readSlackAnswer(
+      status,
+      body,
+      (answer) => ({ channel: String(answer.channel), ts: String(answer.ts) }),
+      (posted) => `message:${posted.channel}/${posted.ts}`,
+    ),
 } satisfies AppAction<z.ZodObject<{ channel: z.ZodString; text: z.ZodString }>, PostedMessage>;
 
 const getPermalink = {
@@ -56,8 +55,7 @@ const listConversations = {
   description: 'Channels the user can see (conversations.list).',
   input: z.object({}),
   toRequest: () => ({ method: 'GET', path: '/conversations.list' }),
-  readAnswer: (status, body) =>
-    readSlackAnswer(status, body, (answer) => ({ channels: answer.channels as Array<{ id: string; name: string }> })),
+  readAnswer: (status, body) => readSlackAnswer(status, body, (answer) => ({ channels: answer.channels as Array<{ id: string; name: string }> })),
 } satisfies AppAction<z.ZodObject<{}>, { channels: Array<{ id: string; name: string }> }>;
 
 /**

@@ -16,10 +16,7 @@ export interface AppRequest {
 }
 
 /** What the app answered, after the connector read the app's own way of reporting errors. */
-export type AppAnswer<Result> =
-  | { kind: 'ok'; result: Result; objectRef?: string }
-  | { kind: 'credential_rejected'; message: string }
-  | { kind: 'failed'; message: string; retryable: boolean };
+export type AppAnswer<Result> = { kind: 'ok'; result: Result; objectRef?: string } | { kind: 'credential_rejected'; message: string } | { kind: 'failed'; message: string; retryable: boolean };
 
 export interface AppAction<Input extends z.ZodType = z.ZodType, Result = unknown> {
   description: string;

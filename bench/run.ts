@@ -49,9 +49,7 @@ try {
   const triageSequential = await measureSequential(pair, 'triage_pull_request', config.sequentialTriage, progress);
 
   progress(`(c) connecting ${config.concurrentCallers} MCP clients (half alice, half bob)`);
-  const callers = await Promise.all(
-    Array.from({ length: config.concurrentCallers }, (_, i) => clients.connect(demoUsers[i % demoUsers.length] as DemoUserName)),
-  );
+  const callers = await Promise.all(Array.from({ length: config.concurrentCallers }, (_, i) => clients.connect(demoUsers[i % demoUsers.length] as DemoUserName)));
   open.push(...callers);
   const readConcurrent = await measureConcurrent(callers, 'read_pull_request', config.concurrentCallsEach, progress);
   const triageConcurrent = await measureConcurrent(callers, 'triage_pull_request', config.concurrentCallsEach, progress);

@@ -14,7 +14,7 @@ const tokens = new ApiTokenStore(db);
 const changes = operatorChanges(settings, db, values.tenant);
 try {
   if (action === 'generate') {
-    console.error('A new token, not stored anywhere: put it where baton.yaml\'s apiTokens entry points (env: or file:).');
+    console.error("A new token, not stored anywhere: put it where baton.yaml's apiTokens entry points (env: or file:).");
     process.stdout.write(`${generateApiToken().token}\n`);
   } else if (action === 'create' && target) {
     const created = await tokens.create(target, { tenant: values.tenant });

@@ -12,19 +12,25 @@ function credentialCell(record: AuditRecord): string {
 /** Audit records as a plain text table, oldest at the top like a log. */
 export function formatAuditTable(records: readonly AuditRecord[]): string {
   if (records.length === 0) return 'No audit records match.';
-  const rows = [...records].reverse().map((record) => [
-    new Date(record.at).toISOString().replace(/\.\d+Z$/, 'Z'),
-    record.actor.subject,
-    record.kind,
-    record.tool ?? '-',
-    [record.app, record.action].filter(Boolean).join(' ') || '-',
-    credentialCell(record),
-    record.outcome,
-    record.upstreamStatus === null ? '-' : String(record.upstreamStatus),
-    record.durationMs === null ? '-' : String(record.durationMs),
-    record.rootRunId ?? '-',
-  ]);
+  const rows = [...records]
+    .reverse()
+    .map((record) => [
+      new Date(record.at).toISOString().replace(/\.\d+Z$/, 'Z'),
+      record.actor.subject,
+      record.kind,
+      record.tool ?? '-',
+      [record.app, record.action].filter(Boolean).join(' ') || '-',
+      credentialCell(record),
+      record.outcome,
+      record.upstreamStatus === null ? '-' : String(record.upstreamStatus),
+      record.durationMs === null ? '-' : String(record.durationMs),
+      record.rootRunId ?? '-',
+    ]);
   const widths = columns.map((title, index) => Math.max(title.length, ...rows.map((row) => row[index]!.length)));
-  const line = (cells: readonly string[]) => cells.map((cell, index) => cell.padEnd(widths[index]!)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, index) => cell.padEnd(widths[index]!))
+      .join('  ')
+      .trimEnd();
   return [line(columns), ...rows.map(line)].join('\n');
 }

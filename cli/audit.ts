@@ -70,7 +70,9 @@ if (values.help) {
   else if (answer.changes.length === 0) console.log(`No recorded change of ${values.object} in ${values.app} that you can see.`);
   else {
     for (const change of answer.changes) {
-      const credential = change.credential ? `${change.credential.owner === 'user' ? `${change.person.subject}'s own connection` : 'the service account'} (${change.credential.externalAccount ?? 'unknown account'}; ${change.credential.mode})` : 'none';
+      const credential = change.credential
+        ? `${change.credential.owner === 'user' ? `${change.person.subject}'s own connection` : 'the service account'} (${change.credential.externalAccount ?? 'unknown account'}; ${change.credential.mode})`
+        : 'none';
       console.log(`${change.person.name ?? change.person.subject} <${change.person.email ?? 'no e-mail'}> (${change.person.subject}, signed in with ${change.person.authMethod})`);
       console.log(`  at ${change.at}: ${values.app} ${change.action} in tool ${change.tool}, as ${credential}`);
       console.log(`  run path: ${change.runPath.join(' > ')}`);

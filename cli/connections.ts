@@ -59,7 +59,9 @@ async function asOperator(action: string, user: { tenant: string; subject: strin
       const connections = await stores.vault.listConnections(user.tenant, user.subject);
       if (connections.length === 0) console.log(`${user.subject} (tenant ${user.tenant}) has no app connections.`);
       for (const connection of connections) {
-        console.log(line({ ...connection, connectedAt: new Date(connection.createdAt).toISOString(), lastUsedAt: connection.lastUsedAt === null ? null : new Date(connection.lastUsedAt).toISOString() }));
+        console.log(
+          line({ ...connection, connectedAt: new Date(connection.createdAt).toISOString(), lastUsedAt: connection.lastUsedAt === null ? null : new Date(connection.lastUsedAt).toISOString() }),
+        );
       }
       return;
     }

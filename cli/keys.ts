@@ -15,26 +15,10 @@ import { join } from 'node:path';
 import type { JSONWebKeySet, JWK } from 'jose';
 import { loadSettings, type BatonSettings } from '../core/config/settings.ts';
 import { openDatabase, type SqlDatabase } from '../core/db.ts';
-import {
-  generateIdentityKey,
-  loadIdentityKeys,
-  readDevIdentityFile,
-  toPublicJwk,
-  withNewSigningKey,
-  withoutKey,
-  writeDevIdentityFile,
-} from '../core/identity/keys.ts';
+import { generateIdentityKey, loadIdentityKeys, readDevIdentityFile, toPublicJwk, withNewSigningKey, withoutKey, writeDevIdentityFile } from '../core/identity/keys.ts';
 import { vaultKeyFile } from '../core/stores.ts';
 import { checkKeyCheckValue } from '../core/vault/key-check.ts';
-import {
-  describeKeyring,
-  generateVaultKey,
-  loadVaultKeyring,
-  readDevKeyFile,
-  readDevKeyFileTexts,
-  writeDevKeyFile,
-  type VaultKeyring,
-} from '../core/vault/key.ts';
+import { describeKeyring, generateVaultKey, loadVaultKeyring, readDevKeyFile, readDevKeyFileTexts, writeDevKeyFile, type VaultKeyring } from '../core/vault/key.ts';
 import { VaultKeyMismatchError } from '../core/vault/errors.ts';
 import { reencryptVault, RotationLock, type RotationReport } from '../core/vault/rotation.ts';
 import { vaultKeyCensus } from '../core/vault/sealed-columns.ts';
@@ -85,7 +69,8 @@ function commandKeyring(settings: BatonSettings): { ring: VaultKeyring; mode: 'e
   if (process.env.BATON_VAULT_KEY !== undefined || process.env.BATON_VAULT_PREVIOUS_KEYS) {
     return { ring: loadVaultKeyring({ env: process.env }), mode: 'env', file };
   }
-  if (!existsSync(file)) throw new UsageError(`BATON_VAULT_KEY is not set and there is no development vault key file at ${file}; set BATON_VAULT_KEY (and BATON_VAULT_PREVIOUS_KEYS) as the gateways and workers have them`);
+  if (!existsSync(file))
+    throw new UsageError(`BATON_VAULT_KEY is not set and there is no development vault key file at ${file}; set BATON_VAULT_KEY (and BATON_VAULT_PREVIOUS_KEYS) as the gateways and workers have them`);
   const [current, ...previous] = readDevKeyFile(file);
   return { ring: { current: current!, previous }, mode: 'file', file };
 }
@@ -102,9 +87,7 @@ function printReport(report: RotationReport): void {
   for (const column of report.columns) {
     const unreadable = column.unreadable.length;
     const deleted = column.unreadable.filter((value) => value.deleted).length;
-    console.log(
-      `  ${`${column.label}:`.padEnd(21)} ${column.reencrypted} re-encrypted, ${column.alreadyCurrent} already current, ${unreadable} unreadable${deleted ? ` (${deleted} deleted)` : ''}`,
-    );
+    console.log(`  ${`${column.label}:`.padEnd(21)} ${column.reencrypted} re-encrypted, ${column.alreadyCurrent} already current, ${unreadable} unreadable${deleted ? ` (${deleted} deleted)` : ''}`);
     for (const value of column.unreadable) console.log(`      ${value.what}: ${value.reason}${value.deleted ? ' — deleted' : ''}`);
   }
 }
@@ -251,7 +234,9 @@ async function vaultStatus(settings: BatonSettings): Promise<void> {
   const { ring, mode, file } = commandKeyring(settings);
   const db = await openDatabase(settings);
   try {
-    console.log(`Vault keys (${mode === 'env' ? 'BATON_VAULT_KEY / BATON_VAULT_PREVIOUS_KEYS' : file}): current ${ring.current.fingerprint}${ring.previous.length ? `, previous ${ring.previous.map((key) => key.fingerprint).join(', ')}` : ''}`);
+    console.log(
+      `Vault keys (${mode === 'env' ? 'BATON_VAULT_KEY / BATON_VAULT_PREVIOUS_KEYS' : file}): current ${ring.current.fingerprint}${ring.previous.length ? `, previous ${ring.previous.map((key) => key.fingerprint).join(', ')}` : ''}`,
+    );
     await printCensus(db, ring);
   } finally {
     await db.close();

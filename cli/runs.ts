@@ -28,7 +28,8 @@ function describe(run: ListedRun, withSteps: boolean): string {
   for (const wait of run.waitingFor) lines.push(`  waiting for you to connect ${wait.appName}: ${wait.connectUrl}`);
   if (withSteps) {
     for (const step of run.steps) {
-      const whose = !step.credential || step.credential.owner === 'none' ? 'no credential' : step.credential.owner === 'user' ? `your ${step.credential.externalAccount ?? ''} connection` : 'the service account';
+      const whose =
+        !step.credential || step.credential.owner === 'none' ? 'no credential' : step.credential.owner === 'user' ? `your ${step.credential.externalAccount ?? ''} connection` : 'the service account';
       lines.push(`  ${step.app} ${step.action} → ${step.outcome} (${whose})`);
     }
   }

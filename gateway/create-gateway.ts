@@ -80,18 +80,24 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const verifierFor = (audience: string) =>
     verifierPerIssuer(
       new Map([
-        [gateway.identityProvider.issuer, createAccessTokenVerifier({ issuer: gateway.identityProvider.issuer, audience, jwks: gateway.identityProvider.jwks, defaultTenant: gateway.defaultTenant, homeIssuer })],
-        ...settings.config.identityProviders.map((idp) => [
-          idp.issuer,
-          createAccessTokenVerifier({
-            issuer: idp.issuer,
-            audience,
-            jwks: idp.jwks ?? { url: idp.jwksUrl! },
-            defaultTenant: idp.defaultTenant ?? gateway.defaultTenant,
-            claimNames: { tenant: idp.tenantClaim, groups: idp.groupsClaim },
-            homeIssuer,
-          }),
-        ] as const),
+        [
+          gateway.identityProvider.issuer,
+          createAccessTokenVerifier({ issuer: gateway.identityProvider.issuer, audience, jwks: gateway.identityProvider.jwks, defaultTenant: gateway.defaultTenant, homeIssuer }),
+        ],
+        ...settings.config.identityProviders.map(
+          (idp) =>
+            [
+              idp.issuer,
+              createAccessTokenVerifier({
+                issuer: idp.issuer,
+                audience,
+                jwks: idp.jwks ?? { url: idp.jwksUrl! },
+                defaultTenant: idp.defaultTenant ?? gateway.defaultTenant,
+                claimNames: { tenant: idp.tenantClaim, groups: idp.groupsClaim },
+                homeIssuer,
+              }),
+            ] as const,
+        ),
       ]),
     );
   const apiTokens = new ApiTokenStore(stores.db);
@@ -123,13 +129,15 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const browserSessions = new BrowserSessions(stores.db);
   const refuseDisabled = (authenticate: RequestHandler) => refuseDisabledUsers(authenticate, { disabledUsers, audit: stores.audit });
   const bearerFor = (resourceUrl: string) =>
-    refuseDisabled(bearerAuth({
-      verifier: resourceUrl === gateway.resourceUrl ? mainVerifier : verifierFor(resourceUrl),
-      apiTokens,
-      requiredScopes: gateway.requiredScopes,
-      resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl),
-      resourceUrl,
-    }));
+    refuseDisabled(
+      bearerAuth({
+        verifier: resourceUrl === gateway.resourceUrl ? mainVerifier : verifierFor(resourceUrl),
+        apiTokens,
+        requiredScopes: gateway.requiredScopes,
+        resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl),
+        resourceUrl,
+      }),
+    );
 
   const app = express();
   app.disable('x-powered-by');
@@ -164,7 +172,20 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   );
   const schedules = new ScheduleStore(stores.db);
   const scheduleService = new ScheduleService({ client, sign: deps.sign, store: schedules, audit: stores.audit, taskQueue: settings.temporal.taskQueue, consentTimeoutMs: triggers.consentTimeoutMs });
-  app.use(scheduleRoutes({ authenticate: bearerFor(gateway.resourceUrl), access: toolAccess, runner, policy, service: scheduleService, store: schedules, audit: stores.audit, settings: triggers, server: 'default', ...apiLimits }));
+  app.use(
+    scheduleRoutes({
+      authenticate: bearerFor(gateway.resourceUrl),
+      access: toolAccess,
+      runner,
+      policy,
+      service: scheduleService,
+      store: schedules,
+      audit: stores.audit,
+      settings: triggers,
+      server: 'default',
+      ...apiLimits,
+    }),
+  );
   // Before adminRoutes, whose `/admin` authentication would otherwise run a second time for these.
   app.use(
     userAdminRoutes({
@@ -176,7 +197,9 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
     }),
   );
   app.use(auditRoutes({ authenticate: bearerFor(gateway.resourceUrl), policy, audit: stores.audit }));
-  app.use(adminRoutes({ authenticate: bearerFor(gateway.resourceUrl), tools: deps.tools.filter((tool) => tool.kind === 'tool').map((tool) => tool.name), policy, grants, apiTokens, audit: stores.audit }));
+  app.use(
+    adminRoutes({ authenticate: bearerFor(gateway.resourceUrl), tools: deps.tools.filter((tool) => tool.kind === 'tool').map((tool) => tool.name), policy, grants, apiTokens, audit: stores.audit }),
+  );
   for (const { path, resourceUrl, handler, auth } of servers) {
     // A passthrough server is no OAuth resource of Baton's: it advertises no authorization server.
     if (auth.mode === 'oauth') app.use(protectedResourceRoutes({ resourceUrl, issuer: gateway.identityProvider.issuer, scopes: gateway.requiredScopes }));

@@ -60,7 +60,17 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
     opened.push(() => tracing.shutdown());
     const client = await connectTemporal(settings, { tracer: tracing.tracer });
     opened.push(() => client.connection.close());
-    const gateway = await createGateway({ settings, gateway: gatewaySettings, stores, client, sign: await createIdentitySigner(keys.privateJwk), tools: options.tools, log: options.log, version, env });
+    const gateway = await createGateway({
+      settings,
+      gateway: gatewaySettings,
+      stores,
+      client,
+      sign: await createIdentitySigner(keys.privateJwk),
+      tools: options.tools,
+      log: options.log,
+      version,
+      env,
+    });
     const handle = tracing.tracer ? traceRequests(tracing.tracer, gateway.app) : gateway.app;
     let draining = false;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -107,9 +117,7 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`Port ${port} on ${host} is in use; set PORT to another port.`) : error),
-    );
+    server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new Error(`Port ${port} on ${host} is in use; set PORT to another port.`) : error));
     server.listen(port, host, resolve);
   });
 }

@@ -114,7 +114,11 @@ function isRedirect(status: number): boolean {
 }
 
 function summarise(html: string): string {
-  return html.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
+  return html
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300);
 }
 
 /** Good enough for the sandbox's own pages: double-quoted attributes, inputs and buttons inside forms. */

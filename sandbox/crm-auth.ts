@@ -74,12 +74,7 @@ export function createCrmAuthenticator(deps: {
       const kind = audiences.includes(deps.resource()) ? 'idp_jwt' : 'idp_jwt_foreign_audience';
       if (verified.status === 'expired') return invalidToken(kind, token, 'token_expired', 'The identity-provider token has expired.');
       if (kind === 'idp_jwt_foreign_audience' && credentials.foreignAudienceTokens === 'reject') {
-        return invalidToken(
-          kind,
-          token,
-          'invalid_audience',
-          `The token was issued for ${audiences.join(', ')}, not for this CRM (${deps.resource()}); exchange it for a CRM token first.`,
-        );
+        return invalidToken(kind, token, 'invalid_audience', `The token was issued for ${audiences.join(', ')}, not for this CRM (${deps.resource()}); exchange it for a CRM token first.`);
       }
       return { ok: true, kind, presented: token, subject: String(verified.claims.sub) };
     }
@@ -92,16 +87,18 @@ export function createCrmAuthenticator(deps: {
     const headerKey = req.get('x-api-key');
     const queryKeys = new URLSearchParams(req.originalUrl.split('?')[1] ?? '').getAll('api_key');
     const header = readAuthorization(authorization);
-    const places = [
-      ...(authorization === undefined ? [] : ['Authorization header']),
-      ...(headerKey === undefined ? [] : ['X-Api-Key header']),
-      ...queryKeys.map(() => 'api_key query parameter'),
-    ];
+    const places = [...(authorization === undefined ? [] : ['Authorization header']), ...(headerKey === undefined ? [] : ['X-Api-Key header']), ...queryKeys.map(() => 'api_key query parameter')];
     const seen = (recognised: Recognised): CrmAuthentication => ({ ...recognised, scheme: header.scheme });
 
     if (places.length === 0) {
       return seen(
-        refuse('none', null, 'missing_credentials', 'This endpoint needs a credential: an OAuth access token, an API key (X-Api-Key header or api_key query parameter), the integration token, an identity-provider token, or the service user by Basic auth.', `Bearer ${realm}`),
+        refuse(
+          'none',
+          null,
+          'missing_credentials',
+          'This endpoint needs a credential: an OAuth access token, an API key (X-Api-Key header or api_key query parameter), the integration token, an identity-provider token, or the service user by Basic auth.',
+          `Bearer ${realm}`,
+        ),
       );
     }
     if (places.length > 1) {
@@ -112,9 +109,7 @@ export function createCrmAuthenticator(deps: {
     if (header.scheme === 'basic') return seen(basic(header.value, header.password));
     if (header.scheme === 'bearer' && header.value) return seen(await bearer(header.value));
     const scheme = /^\s*(\S*)/.exec(authorization ?? '')![1] || '(none)';
-    return seen(
-      refuse('unsupported_scheme', header.value, 'unsupported_scheme', `Authorization scheme "${scheme}" is not supported; use Bearer or Basic.`, `Bearer ${realm}`),
-    );
+    return seen(refuse('unsupported_scheme', header.value, 'unsupported_scheme', `Authorization scheme "${scheme}" is not supported; use Bearer or Basic.`, `Bearer ${realm}`));
   };
 }
 

@@ -56,9 +56,7 @@ export interface RunningCrm {
 
 export function resolveCrmCredentials(options: CrmOptions = {}): CrmCredentials {
   return {
-    clients: options.clients?.length
-      ? options.clients.map((client) => ({ ...client }))
-      : [{ clientId: `baton-crm-${randomBytes(6).toString('hex')}`, clientSecret: randomToken('crm_cs_') }],
+    clients: options.clients?.length ? options.clients.map((client) => ({ ...client })) : [{ clientId: `baton-crm-${randomBytes(6).toString('hex')}`, clientSecret: randomToken('crm_cs_') }],
     organisationApiKey: options.organisationApiKey ?? randomToken('crm_org_'),
     userApiKeys: Object.fromEntries(demoUsers.map((user) => [user.username, randomToken('crm_uk_')])),
     integrationToken: options.integrationToken ?? randomToken('crm_int_'),

@@ -131,10 +131,7 @@ export function createGithub(ctx: SandboxContext, client: OAuthClient): GithubSa
   /** GitHub answers 404, not 403, for a private repository the user cannot see: its existence is secret. */
   const visibleRepo = (owner: string, name: string, user: DemoUser): RepoFixture | undefined =>
     repositories.find(
-      (repo) =>
-        repo.owner.toLowerCase() === owner.toLowerCase() &&
-        repo.name.toLowerCase() === name.toLowerCase() &&
-        (!repo.private || repo.collaborators.includes(user.github.login)),
+      (repo) => repo.owner.toLowerCase() === owner.toLowerCase() && repo.name.toLowerCase() === name.toLowerCase() && (!repo.private || repo.collaborators.includes(user.github.login)),
     );
 
   const webUrl = (repo: RepoFixture, path: string) => `${ctx.publicUrl()}/github/web/${repo.owner}/${repo.name}${path}`;

@@ -41,10 +41,7 @@ interface CodeRecord {
   redeemedAs: Grant | null;
 }
 
-export type AccessTokenCheck =
-  | { status: 'valid'; grant: Grant }
-  | { status: 'expired' | 'revoked'; grant: Grant }
-  | { status: 'unknown' };
+export type AccessTokenCheck = { status: 'valid'; grant: Grant } | { status: 'expired' | 'revoked'; grant: Grant } | { status: 'unknown' };
 
 export interface IssuedTokens {
   grant: Grant;
@@ -54,9 +51,7 @@ export interface IssuedTokens {
   expiresIn: number;
 }
 
-export type GrantOutcome =
-  | { ok: true; tokens: IssuedTokens }
-  | { ok: false; error: 'invalid_grant'; description: string; grant: Grant | null };
+export type GrantOutcome = { ok: true; tokens: IssuedTokens } | { ok: false; error: 'invalid_grant'; description: string; grant: Grant | null };
 
 export interface GrantStoreOptions {
   accessTokenPrefix: string;

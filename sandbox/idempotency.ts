@@ -55,11 +55,7 @@ function captureResponse(res: Response, onDone: (stored: StoredResponse) => void
   res.end = function (this: Response, ...args: unknown[]) {
     const [chunk, encoding] = args;
     const body =
-      typeof chunk === 'string'
-        ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
-        : chunk instanceof Uint8Array
-          ? Buffer.from(chunk)
-          : Buffer.alloc(0);
+      typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : chunk instanceof Uint8Array ? Buffer.from(chunk) : Buffer.alloc(0);
     const contentType = res.get('Content-Type');
     onDone({ status: res.statusCode, contentType: contentType ?? null, body });
     return (end as (...endArgs: unknown[]) => Response).apply(this, args);

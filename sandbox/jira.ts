@@ -50,11 +50,7 @@ export function createJira(ctx: SandboxContext, account: JiraServiceAccount): Ji
 
   const authenticate: RequestHandler = (req, res, next) => {
     const header = readAuthorization(req.get('authorization'));
-    const valid =
-      header.scheme === 'basic' &&
-      header.value === account.email &&
-      header.password !== null &&
-      sameSecret(header.password, account.apiToken);
+    const valid = header.scheme === 'basic' && header.value === account.email && header.password !== null && sameSecret(header.password, account.apiToken);
     noteCredential(res, { scheme: header.scheme, presented: header.value, user: valid ? 'service-account' : null, valid });
     if (!valid) {
       res.status(401).json(notAuthenticated);

@@ -87,12 +87,14 @@ export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig
   };
 
   const showError = (res: Response, status: number, title: string, message: string) => {
-    res.status(status).type('html').send(errorPage({ appName: config.displayName, title, message }));
+    res
+      .status(status)
+      .type('html')
+      .send(errorPage({ appName: config.displayName, title, message }));
   };
 
   // Only paths on this app may be returned to, so the sign-in page is no open redirector.
-  const safeReturnTo = (value: string | undefined): string | undefined =>
-    value && value.startsWith(`${paths.prefix}/`) && !value.includes('\\') && !value.startsWith('//') ? value : undefined;
+  const safeReturnTo = (value: string | undefined): string | undefined => (value && value.startsWith(`${paths.prefix}/`) && !value.includes('\\') && !value.startsWith('//') ? value : undefined);
 
   router.get(paths.signIn, ...browserRoutes, (req, res) => {
     const returnTo = safeReturnTo(stringParams(req.query).return_to) ?? '';
@@ -104,15 +106,18 @@ export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig
     const returnTo = safeReturnTo(form.return_to);
     const user = checkPassword(form.username ?? '', form.password ?? '');
     if (!user) {
-      res.status(401).type('html').send(
-        signInPage({
-          appName: config.displayName,
-          action: paths.signIn,
-          returnTo: returnTo ?? '',
-          username: form.username ?? '',
-          error: 'Incorrect username or password.',
-        }),
-      );
+      res
+        .status(401)
+        .type('html')
+        .send(
+          signInPage({
+            appName: config.displayName,
+            action: paths.signIn,
+            returnTo: returnTo ?? '',
+            username: form.username ?? '',
+            error: 'Incorrect username or password.',
+          }),
+        );
       return;
     }
     res.cookie(sessionCookie, sessions.signIn(user.username), { httpOnly: true, path: paths.prefix, sameSite: 'lax' });
@@ -222,10 +227,7 @@ export function createOAuthServer(ctx: SandboxContext, config: OAuthServerConfig
     });
   });
 
-  const exchangeGrant = (
-    params: Record<string, string>,
-    clientId: string,
-  ): { outcome: GrantOutcome } | { outcome?: undefined; error: TokenError; description: string } => {
+  const exchangeGrant = (params: Record<string, string>, clientId: string): { outcome: GrantOutcome } | { outcome?: undefined; error: TokenError; description: string } => {
     switch (params.grant_type) {
       case 'authorization_code': {
         const { code, redirect_uri: redirectUri, code_verifier: codeVerifier } = params;
@@ -316,13 +318,7 @@ function scopeList(value: string | undefined): string[] {
 function isLoopbackRedirect(uri: string): boolean {
   try {
     const url = new URL(uri);
-    return (
-      url.protocol === 'http:' &&
-      ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) &&
-      url.hash === '' &&
-      url.username === '' &&
-      url.password === ''
-    );
+    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.hash === '' && url.username === '' && url.password === '';
   } catch {
     return false;
   }

@@ -32,18 +32,8 @@ ${error}<form method="post" action="${escapeHtml(page.action)}">
   );
 }
 
-export function consentPage(page: {
-  appName: string;
-  user: string;
-  clientId: string;
-  scopes: string[];
-  redirectUri: string;
-  action: string;
-  transaction: string;
-}): string {
-  const scopes = page.scopes.length
-    ? `<ul>${page.scopes.map((scope) => `<li><code>${escapeHtml(scope)}</code></li>`).join('')}</ul>`
-    : '<p>No scopes requested.</p>';
+export function consentPage(page: { appName: string; user: string; clientId: string; scopes: string[]; redirectUri: string; action: string; transaction: string }): string {
+  const scopes = page.scopes.length ? `<ul>${page.scopes.map((scope) => `<li><code>${escapeHtml(scope)}</code></li>`).join('')}</ul>` : '<p>No scopes requested.</p>';
   return layout(
     `Authorize ${page.clientId}`,
     `<p>Signed in to ${escapeHtml(page.appName)} as ${escapeHtml(page.user)}</p>

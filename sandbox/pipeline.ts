@@ -8,12 +8,7 @@ import { logRequests, type AppName } from './request-log.ts';
  * `base` is where the sandbox mounts the real service's root, e.g. "/github/api" for api.github.com.
  */
 export function observedEndpoint(ctx: SandboxContext, app: AppName, base: string): RequestHandler[] {
-  return [
-    logRequests(ctx.requestLog, app, base),
-    express.json(),
-    express.urlencoded({ extended: false }),
-    ctx.delays.middleware(app, base),
-  ];
+  return [logRequests(ctx.requestLog, app, base), express.json(), express.urlencoded({ extended: false }), ctx.delays.middleware(app, base)];
 }
 
 /** Request parameters as flat strings, from the query and a JSON or form body alike. */

@@ -64,12 +64,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     secrets: new IssuedSecrets(),
   };
   const crmCredentials = resolveCrmCredentials(options.crm);
-  for (const secret of [
-    options.clients.github.clientSecret,
-    options.clients.slack.clientSecret,
-    options.jiraServiceAccount.apiToken,
-    ...crmSecrets(crmCredentials),
-  ]) {
+  for (const secret of [options.clients.github.clientSecret, options.clients.slack.clientSecret, options.jiraServiceAccount.apiToken, ...crmSecrets(crmCredentials)]) {
     ctx.secrets.add(secret);
   }
 

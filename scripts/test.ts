@@ -1,5 +1,5 @@
 /**
- * `npm test`: type-checks, provisions what the suites need that npm does not bring — a Chromium
+ * `npm test`: checks the code (prettier, eslint, tsc), provisions what the suites need that npm does not bring — a Chromium
  * (scripts/provision-chromium.ts) and a PostgreSQL server (scripts/postgres-server.ts; BATON_TEST_DATABASE_URL
  * names one of your own instead) — bundles workflow code and starts one Temporal dev server for the whole
  * suite, then runs jest (extra arguments go to jest, e.g. `npm test -- test/vault.test.ts`). What it
@@ -84,6 +84,10 @@ process.on('exit', () => {
   for (const part of started) part.stopNow?.();
 });
 
+// The code checks itself before anything starts: layout, lint (type-aware: floating and misused promises
+// above all, since every store call is asynchronous), types.
+run('checking formatting (prettier --check; `npm run format` fixes it)', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
+run('linting (eslint)', bin('eslint'), ['--max-warnings', '0', '.']);
 run('type-checking (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', root]);
 
 const jestEnv: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: '1' };

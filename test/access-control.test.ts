@@ -30,7 +30,8 @@ let gs: GatewayStack;
 
 gatewayStackForSuite((started) => (gs = started), { config });
 
-const list = async (token: string, url = gs.mcpUrl) => (await postMcp(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${token}` })).json.result.tools.map((t: { name: string }) => t.name).sort();
+const list = async (token: string, url = gs.mcpUrl) =>
+  (await postMcp(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${token}` })).json.result.tools.map((t: { name: string }) => t.name).sort();
 const call = (token: string, name: string, args: unknown, url = gs.mcpUrl) => postMcp(url, toolsCall(name, args), { authorization: `Bearer ${token}` });
 
 function batonAccess(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -93,7 +94,11 @@ test('a virtual server exposes exactly its subset, to its own list, at its own U
 });
 
 const admin = async (token: string, method: string, path: string, body?: unknown) => {
-  const response = await fetch(`${gs.url}/admin${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${gs.url}/admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: response.status, json: (await response.json()) as any };
 };
 
@@ -101,9 +106,15 @@ test('the admin API: admins change access lists and API tokens, viewers only rea
   const bob = await gs.tokenFor('bob'); // admin role, not on any access list
   const alice = await gs.tokenFor('alice'); // viewer role
 
-  expect(await admin(alice, 'GET', '/servers')).toMatchObject({ status: 200, json: { servers: expect.arrayContaining([expect.objectContaining({ name: 'triage', tools: ['triage_pull_request'] })]) } });
+  expect(await admin(alice, 'GET', '/servers')).toMatchObject({
+    status: 200,
+    json: { servers: expect.arrayContaining([expect.objectContaining({ name: 'triage', tools: ['triage_pull_request'] })]) },
+  });
   const refused = await admin(alice, 'POST', '/servers/default/access', { kind: 'user', value: 'bob' });
-  expect(refused).toEqual({ status: 403, json: { error: 'forbidden', message: 'Changing access lists needs the owner or admin role; alice has the viewer role (roles are set in the configuration file).' } });
+  expect(refused).toEqual({
+    status: 403,
+    json: { error: 'forbidden', message: 'Changing access lists needs the owner or admin role; alice has the viewer role (roles are set in the configuration file).' },
+  });
 
   // An admin role grants managing access, not running tools: bob adds himself, and only then can run.
   expect(await list(bob)).toEqual([]);

@@ -110,9 +110,7 @@ describe.each(storageBackends('api_tokens'))('API tokens on $name', (backend) =>
     await store.declare('from-file', declared, { tenant: 'acme' }); // every start declares it again
     expect((await store.authenticate(declared))?.subject).toBe('api-token:from-file');
     await store.create('taken');
-    await expect(store.declare('taken', generateApiToken().token)).rejects.toThrow(
-      'the name "taken" belongs to another live token; revoke it (baton api-token revoke taken) or rename this one',
-    );
+    await expect(store.declare('taken', generateApiToken().token)).rejects.toThrow('the name "taken" belongs to another live token; revoke it (baton api-token revoke taken) or rename this one');
     // Revoked in the database, active again at the next start: the file is where it is managed.
     expect(await store.revoke('from-file')).toBe(true);
     await store.declare('from-file', declared, { tenant: 'acme' });

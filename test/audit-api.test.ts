@@ -68,7 +68,11 @@ test("the run's records: the tool call's start and end, one record per app call,
   }
   const appCalls = records.filter((record) => record.kind === 'app_call');
   expect(appCalls.map((record) => [record.credential?.owner, record.runPath.length])).toEqual([
-    ['user', 2], ['user', 2], ['user', 2], ['service_account', 2], ['user', 1],
+    ['user', 2],
+    ['user', 2],
+    ['user', 2],
+    ['service_account', 2],
+    ['user', 1],
   ]);
   expect(appCalls.every((record) => record.upstreamStatus! >= 200 && record.upstreamStatus! < 300 && record.durationMs! >= 0)).toBe(true);
 });
@@ -76,8 +80,15 @@ test("the run's records: the tool call's start and end, one record per app call,
 test('"who made that change?" for the Jira ticket, the Slack message and the GitHub comment: alice, when, the run path and the credential', async () => {
   const messageTs = /\/p(\d+)(\d{6})$/.exec(demo.slackMessageUrl)!.slice(1).join('.');
   const commentId = /issuecomment-(\d+)$/.exec(demo.commentUrl)![1]!;
-  for (const [app, object, credential] of [['jira', demo.jiraKey, 'service_account'], ['slack', messageTs, 'user'], ['github', `comment:${commentId}`, 'user']] as const) {
-    const { status, body } = await api<{ changes: Array<{ person: { subject: string }; at: string; runPath: string[]; credential: { owner: string } }> }>(tokens.alice, `/api/audit/who?app=${app}&object=${encodeURIComponent(object)}`);
+  for (const [app, object, credential] of [
+    ['jira', demo.jiraKey, 'service_account'],
+    ['slack', messageTs, 'user'],
+    ['github', `comment:${commentId}`, 'user'],
+  ] as const) {
+    const { status, body } = await api<{ changes: Array<{ person: { subject: string }; at: string; runPath: string[]; credential: { owner: string } }> }>(
+      tokens.alice,
+      `/api/audit/who?app=${app}&object=${encodeURIComponent(object)}`,
+    );
     expect(status).toBe(200);
     expect(body.changes).toHaveLength(1);
     expect(body.changes[0]).toMatchObject({ person: { subject: 'alice' }, at: expect.stringMatching(/^\d{4}-/), credential: { owner: credential } });
@@ -104,7 +115,12 @@ test("bob cannot read alice's records through the API: his own only, and asking 
   // "Who made that change?" shows bob nothing of alice's either.
   expect((await api<{ changes: unknown[] }>(tokens.bob, `/api/audit/who?app=jira&object=${demo.jiraKey}`)).body.changes).toEqual([]);
   const export_ = await api<string>(tokens.bob, '/api/audit/export');
-  expect(export_.body.trim().split('\n').map((line) => (JSON.parse(line) as AuditRecord).actor.subject)).not.toContain('alice');
+  expect(
+    export_.body
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as AuditRecord).actor.subject),
+  ).not.toContain('alice');
 
   // The refusal is itself on the trail, for the owner to see.
   const denied = await api<{ records: AuditRecord[] }>(tokens.alice, '/api/audit?user=bob&kind=access.denied');
@@ -146,12 +162,15 @@ test('baton audit: a table or JSON for alice; bob asking for alice is refused; e
   expect((JSON.parse(json.stdout) as AuditRecord[]).map((record) => record.app)).toEqual(['github', 'jira', 'slack', 'slack', 'github']);
 
   const refused = await cli(tokens.bob, '--user', 'alice');
-  expect(refused).toMatchObject({ status: 1, stdout: '', stderr: expect.stringContaining("403: You can read only your own audit records (bob)") });
+  expect(refused).toMatchObject({ status: 1, stdout: '', stderr: expect.stringContaining('403: You can read only your own audit records (bob)') });
   const bobsOwn = await cli(tokens.bob, '--json', '--limit', '1000');
   expect((JSON.parse(bobsOwn.stdout) as AuditRecord[]).every((record) => record.actor.subject === 'bob')).toBe(true);
 
   const exported = await cli(tokens.alice, 'export', '--run', demo.runId);
-  const records = exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as AuditRecord);
+  const records = exported.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as AuditRecord);
   expect(records.map((record) => record.kind)).toEqual(['tool_call.started', 'app_call', 'app_call', 'app_call', 'app_call', 'app_call', 'tool_call.finished']);
   expect(records.every((record) => /^[\w-]{43}$/.test(record.hash) && record.seq > 0)).toBe(true);
 
@@ -168,6 +187,13 @@ test('admin changes through the API are recorded with who made them', async () =
   const forbidden = await fetch(`${gs.url}/admin/api-tokens`, { method: 'POST', headers: { authorization: `Bearer ${tokens.bob}`, 'content-type': 'application/json' }, body: '{"name":"x"}' });
   expect(forbidden.status).toBe(403);
   const { body } = await api<{ records: AuditRecord[] }>(tokens.alice, '/api/audit?since=1m&limit=20');
-  expect(body.records.find((record) => record.kind === 'admin.change')).toMatchObject({ actor: { subject: 'alice' }, action: 'access.grant', detail: { list: 'default', kind: 'user', value: 'carol' } });
-  expect(body.records.find((record) => record.kind === 'access.denied' && record.actor.subject === 'bob')).toMatchObject({ action: 'POST /admin/api-tokens', message: 'Creating API tokens needs the owner or admin role' });
+  expect(body.records.find((record) => record.kind === 'admin.change')).toMatchObject({
+    actor: { subject: 'alice' },
+    action: 'access.grant',
+    detail: { list: 'default', kind: 'user', value: 'carol' },
+  });
+  expect(body.records.find((record) => record.kind === 'access.denied' && record.actor.subject === 'bob')).toMatchObject({
+    action: 'POST /admin/api-tokens',
+    message: 'Creating API tokens needs the owner or admin role',
+  });
 });

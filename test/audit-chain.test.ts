@@ -29,12 +29,27 @@ let backend: StorageBackend;
 
 const runEvents: AuditEventInput[] = [
   { kind: 'tool_call.started', outcome: 'started', actor, tool: 'triage_pull_request', rootRunId: 'run-1', runPath: ['run-1'] },
-  ...([['github', 'pulls.get', null], ['slack', 'chat.postMessage', 'message:C1/1.2'], ['jira', 'issues.create', 'issue:OPS-1'], ['github', 'issues.createComment', 'comment:7']] as const).map(
-    ([app, action, objectRef]): AuditEventInput => ({
-      kind: 'app_call', outcome: 'ok', actor, tool: 'triage_pull_request', rootRunId: 'run-1', runPath: ['run-1'], app, action, objectRef, upstreamStatus: 200, durationMs: 12,
-      credential: { mode: 'user_oauth', owner: 'user', externalAccount: 'alice-gh', reason: null },
-    }),
-  ),
+  ...(
+    [
+      ['github', 'pulls.get', null],
+      ['slack', 'chat.postMessage', 'message:C1/1.2'],
+      ['jira', 'issues.create', 'issue:OPS-1'],
+      ['github', 'issues.createComment', 'comment:7'],
+    ] as const
+  ).map(([app, action, objectRef]): AuditEventInput => ({
+    kind: 'app_call',
+    outcome: 'ok',
+    actor,
+    tool: 'triage_pull_request',
+    rootRunId: 'run-1',
+    runPath: ['run-1'],
+    app,
+    action,
+    objectRef,
+    upstreamStatus: 200,
+    durationMs: 12,
+    credential: { mode: 'user_oauth', owner: 'user', externalAccount: 'alice-gh', reason: null },
+  })),
   { kind: 'tool_call.finished', outcome: 'completed', actor, tool: 'triage_pull_request', rootRunId: 'run-1', runPath: ['run-1'], durationMs: 80 },
 ];
 
@@ -51,8 +66,11 @@ async function logWithSixRecords(): Promise<{ home: string; db: SqlDatabase; cha
 
 function verifyWithCli(home: string, ...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [baton, 'audit', 'verify', ...args], { env: { ...databaseFreeEnv(), ...backend.env(), BATON_HOME: home, BATON_AUDIT_KEY: auditKey.toString('base64'), BATON_CONFIG: '' } }, (error, stdout, stderr) =>
-      resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [baton, 'audit', 'verify', ...args],
+      { env: { ...databaseFreeEnv(), ...backend.env(), BATON_HOME: home, BATON_AUDIT_KEY: auditKey.toString('base64'), BATON_CONFIG: '' } },
+      (error, stdout, stderr) => resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -91,7 +109,7 @@ describe.each(storageBackends('audit_chain'))('the audit chain on $name', (curre
     expect(result.stdout).toContain('1 problem(s) in 6 records');
   });
 
-  test('a field added to a record\'s JSON is an edit: the whole record is hashed', async () => {
+  test("a field added to a record's JSON is an edit: the whole record is hashed", async () => {
     const { home, db } = await logWithSixRecords();
     const [ticket] = await db.all<{ seq: number; credential: string }>("SELECT seq, credential FROM audit_events WHERE object_ref = 'issue:OPS-1'");
     const credential = { ...JSON.parse(ticket!.credential), approvedBy: 'security' };
@@ -121,7 +139,12 @@ describe.each(storageBackends('audit_chain'))('the audit chain on $name', (curre
     const report = await verifyAuditChain(db, auditKey);
     const moved = await db.get<{ seq: number }>('SELECT seq FROM audit_events WHERE chain = ? AND chain_seq = 3', chain);
     await db.close();
-    expect(report.problems).toContainEqual({ seq: moved!.seq, chain, kind: 'deleted', message: `the record written just before record #${moved!.seq} in chain ${chain} is gone (deleted or replaced)` });
+    expect(report.problems).toContainEqual({
+      seq: moved!.seq,
+      chain,
+      kind: 'deleted',
+      message: `the record written just before record #${moved!.seq} in chain ${chain} is gone (deleted or replaced)`,
+    });
   });
 
   test('two swapped records are both named as out of order', async () => {
@@ -233,17 +256,55 @@ result({ chain: records[0].chain, last: records.at(-1).chainSeq });`,
       let prevHash = GENESIS;
       for (const [index, event] of runEvents.entries()) {
         const content = {
-          at: 1_790_000_000_000 + index, kind: event.kind, outcome: event.outcome, actor, client: null, server: null, tool: event.tool ?? null, rootRunId: event.rootRunId ?? null,
-          runPath: event.runPath ?? [], app: event.app ?? null, action: event.action ?? null, credential: event.credential ?? null, upstreamStatus: event.upstreamStatus ?? null,
-          durationMs: event.durationMs ?? null, objectRef: event.objectRef ?? null, message: null, traceId: null, detail: {}, chain: 'legacy',
+          at: 1_790_000_000_000 + index,
+          kind: event.kind,
+          outcome: event.outcome,
+          actor,
+          client: null,
+          server: null,
+          tool: event.tool ?? null,
+          rootRunId: event.rootRunId ?? null,
+          runPath: event.runPath ?? [],
+          app: event.app ?? null,
+          action: event.action ?? null,
+          credential: event.credential ?? null,
+          upstreamStatus: event.upstreamStatus ?? null,
+          durationMs: event.durationMs ?? null,
+          objectRef: event.objectRef ?? null,
+          message: null,
+          traceId: null,
+          detail: {},
+          chain: 'legacy',
         };
         const hash = chainHash(auditKey, prevHash, content, 1);
         await old.run(
           `INSERT INTO audit_events (seq, at, kind, outcome, tenant, subject, email, name, auth_method, client, server, tool, root_run_id, run_path, app, action, credential,
              upstream_status, duration_ms, object_ref, message, trace_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          index + 1, content.at, content.kind, content.outcome, actor.tenant, actor.subject, actor.email, actor.name, actor.authMethod, null, null, content.tool, content.rootRunId,
-          JSON.stringify(content.runPath), content.app, content.action, content.credential && JSON.stringify(content.credential), content.upstreamStatus, content.durationMs,
-          content.objectRef, null, null, '{}', prevHash, hash,
+          index + 1,
+          content.at,
+          content.kind,
+          content.outcome,
+          actor.tenant,
+          actor.subject,
+          actor.email,
+          actor.name,
+          actor.authMethod,
+          null,
+          null,
+          content.tool,
+          content.rootRunId,
+          JSON.stringify(content.runPath),
+          content.app,
+          content.action,
+          content.credential && JSON.stringify(content.credential),
+          content.upstreamStatus,
+          content.durationMs,
+          content.objectRef,
+          null,
+          null,
+          '{}',
+          prevHash,
+          hash,
         );
         prevHash = hash;
       }

@@ -47,9 +47,7 @@ test('a callable cannot be started as a tool', async () => {
 test('bad input that bypasses the client check is refused by the workflow itself', async () => {
   const workflowId = `triage_pull_request-${randomUUID()}`;
   const token = await stack.sign(alice, { rootWorkflowId: workflowId, tool: 'triage_pull_request' });
-  const handle = await actingAs(token, () =>
-    stack.client.workflow.start('triage_pull_request', { taskQueue: stack.settings.temporal.taskQueue, workflowId, args: [{ repo: 42 }, {}] }),
-  );
+  const handle = await actingAs(token, () => stack.client.workflow.start('triage_pull_request', { taskQueue: stack.settings.temporal.taskQueue, workflowId, args: [{ repo: 42 }, {}] }));
   expect(await failureOf(handle)).toEqual({ type: 'InvalidToolInput', message: expect.stringMatching(/^Invalid input for "triage_pull_request": repo: /) });
 });
 
@@ -65,7 +63,11 @@ test('an unknown tool name fails with a clear error', async () => {
 test.each([
   [{ app: 'nosuchapp', action: 'x', input: {} }, 'UnknownApp', 'Unknown app "nosuchapp". Known apps: github, slack, jira, crm.'],
   [{ app: 'github', action: 'repos.delete', input: {} }, 'UnknownAction', 'GitHub has no action "repos.delete". Known actions: users.getAuthenticated, pulls.get, issues.createComment.'],
-  [{ app: 'slack', action: 'chat.postMessage', input: { channel: '#triage' } }, 'InvalidActionInput', 'Invalid input for Slack chat.postMessage: text: Invalid input: expected string, received undefined'],
+  [
+    { app: 'slack', action: 'chat.postMessage', input: { channel: '#triage' } },
+    'InvalidActionInput',
+    'Invalid input for Slack chat.postMessage: text: Invalid input: expected string, received undefined',
+  ],
 ])('app call %j fails with %s', async (request, type, message) => {
   const { requests: before } = await stack.sandboxGet<{ requests: unknown[] }>('/_sandbox/requests');
   const handle = await stack.run(alice, callAnything, request);

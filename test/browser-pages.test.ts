@@ -414,24 +414,69 @@ describe('templates', () => {
   const frame = { user: { subject: script, name: script, email: null }, signOutCsrf: `"${script}` };
   const at = Date.UTC(2025, 0, 6, 10, 0);
   const info: ConnectionInfo = {
-    tenant: 'acme', subject: 'alice', app: 'github', status: 'needs_reconsent', statusReason: script, scopes: [script], expiresAt: null,
-    externalAccountId: '1', externalLogin: script, createdAt: at, updatedAt: at, lastUsedAt: at, version: 1,
+    tenant: 'acme',
+    subject: 'alice',
+    app: 'github',
+    status: 'needs_reconsent',
+    statusReason: script,
+    scopes: [script],
+    expiresAt: null,
+    externalAccountId: '1',
+    externalLogin: script,
+    createdAt: at,
+    updatedAt: at,
+    lastUsedAt: at,
+    version: 1,
   };
   const record: AuditRecord = {
-    seq: 1, at, kind: 'app_call', outcome: script, actor: { tenant: 'acme', subject: script, email: script, name: script, authMethod: 'oauth' },
-    client: script, server: script, tool: script, rootRunId: script, runPath: [script], app: script, action: script,
-    credential: { mode: script, owner: 'user', externalAccount: script, reason: script }, upstreamStatus: 500, durationMs: 3, objectRef: script,
-    message: script, traceId: script, detail: {}, chain: script, chainSeq: 1, prevHash: '', hash: '',
+    seq: 1,
+    at,
+    kind: 'app_call',
+    outcome: script,
+    actor: { tenant: 'acme', subject: script, email: script, name: script, authMethod: 'oauth' },
+    client: script,
+    server: script,
+    tool: script,
+    rootRunId: script,
+    runPath: [script],
+    app: script,
+    action: script,
+    credential: { mode: script, owner: 'user', externalAccount: script, reason: script },
+    upstreamStatus: 500,
+    durationMs: 3,
+    objectRef: script,
+    message: script,
+    traceId: script,
+    detail: {},
+    chain: script,
+    chainSeq: 1,
+    prevHash: '',
+    hash: '',
   };
   const run: RunView = { runId: script, tool: script, createdAt: at, state: 'failed', temporalStatus: 'FAILED', failure: script, waitingOn: [], steps: [record] };
   const tokens = () => ({ connect: script, revoke: script, key: script });
   const names = (app: string) => app;
 
   test.each([
-    ['connections', connectionsPage(frame, [{ app: script, appName: script, connectWith: 'oauth', connection: info }, { app: 'crm', appName: script, connectWith: 'api_key', connection: undefined }], tokens, { kind: 'alert', text: script }, { app: 'crm', message: script })],
+    [
+      'connections',
+      connectionsPage(
+        frame,
+        [
+          { app: script, appName: script, connectWith: 'oauth', connection: info },
+          { app: 'crm', appName: script, connectWith: 'api_key', connection: undefined },
+        ],
+        tokens,
+        { kind: 'alert', text: script },
+        { app: 'crm', message: script },
+      ),
+    ],
     ['runs', runsPage(frame, [run, { ...run, state: 'waiting', failure: null, waitingOn: [{ consentId: script, app: script, appName: script }] }], names)],
     ['run', runPage(frame, run, names)],
-    ['audit', auditPage(frame, { everyone: true, filters: { user: script, app: script, tool: script, outcome: script, since: script }, records: [record], limit: 10, names }, { kind: 'status', text: script })],
+    [
+      'audit',
+      auditPage(frame, { everyone: true, filters: { user: script, app: script, tool: script, outcome: script, since: script }, records: [record], limit: 10, names }, { kind: 'status', text: script }),
+    ],
   ])('%s page escapes every value', (_name, html) => {
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toContain('"<');

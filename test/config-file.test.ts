@@ -58,17 +58,28 @@ test('the gateway does not half-start on a bad file: it says why and releases it
   const port = await freePort();
   const file = fileWith('bad-mode.yaml', 'apps:\n  github:\n    credential: { mode: magic }\n');
   await expect(
-    serveGateway({ env: { BATON_CONFIG: file, PORT: String(port), BATON_IDP_ISSUER: 'http://127.0.0.1:9/idp', BATON_IDP_CLIENT_ID: 'x', BATON_IDP_CLIENT_SECRET: 'y', BATON_HOME: dir }, tools, log: createLogger({ level: 'silent' }) }),
+    serveGateway({
+      env: { BATON_CONFIG: file, PORT: String(port), BATON_IDP_ISSUER: 'http://127.0.0.1:9/idp', BATON_IDP_CLIENT_ID: 'x', BATON_IDP_CLIENT_SECRET: 'y', BATON_HOME: dir },
+      tools,
+      log: createLogger({ level: 'silent' }),
+    }),
   ).rejects.toThrow(`${file}:3:19  apps.github.credential.mode: unknown credential mode`);
-  const refused = await new Promise<string>((resolve) => connect(port, '127.0.0.1').on('connect', () => resolve('connected')).on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error')));
+  const refused = await new Promise<string>((resolve) =>
+    connect(port, '127.0.0.1')
+      .on('connect', () => resolve('connected'))
+      .on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error')),
+  );
   expect(refused).toBe('ECONNREFUSED');
 });
 
 test('the worker refuses to start on a bad file with the same message', async () => {
   const file = fileWith('bad-yaml.yaml', 'servers: [');
   const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
-    execFile(process.execPath, [fileURLToPath(new URL('../worker/main.ts', import.meta.url))], { env: { PATH: process.env.PATH, BATON_CONFIG: file, BATON_HOME: dir, NODE_NO_WARNINGS: '1' } }, (error, _stdout, stderr) =>
-      resolve({ code: Number(error?.code ?? 0), stderr }),
+    execFile(
+      process.execPath,
+      [fileURLToPath(new URL('../worker/main.ts', import.meta.url))],
+      { env: { PATH: process.env.PATH, BATON_CONFIG: file, BATON_HOME: dir, NODE_NO_WARNINGS: '1' } },
+      (error, _stdout, stderr) => resolve({ code: Number(error?.code ?? 0), stderr }),
     );
   });
   expect(result.code).toBe(1);

@@ -65,7 +65,10 @@ test('a denial ends the step with a clear "declined" error', async () => {
 
   const result = await stack.consent(carol, 'github', 'deny');
   expect(result.outcome).toBe('denied');
-  const final = await stack.awaitOutcome(handle, paused.pending.map((p) => p.consentId));
+  const final = await stack.awaitOutcome(
+    handle,
+    paused.pending.map((p) => p.consentId),
+  );
   expect(final).toMatchObject({ state: 'failed', error: { type: 'ConsentDeclined', message: 'Alice Example declined to connect GitHub, so the run cannot continue.' } });
   await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
   expect((await stack.stores.consents.get(paused.pending[0]!.consentId))?.status).toBe('denied');
@@ -76,7 +79,10 @@ test('a consent that never comes times out with a clear error and the request is
   const dave = { ...alice, tenant: 'timeout-tenant' };
   const handle = await stack.run(dave, commentOnPullRequest, { repo: 'acme/widgets', number: 1, body: 'too late' }, { consentTimeoutMs: 2_000 });
   const paused = await stack.awaitOutcome(handle);
-  const final = await stack.awaitOutcome(handle, paused.pending.map((p) => p.consentId));
+  const final = await stack.awaitOutcome(
+    handle,
+    paused.pending.map((p) => p.consentId),
+  );
   expect(final).toMatchObject({
     state: 'failed',
     error: { type: 'ConsentTimedOut', message: 'Timed out after 2 seconds waiting for Alice Example to connect GitHub. Run the tool again to get a new link.' },

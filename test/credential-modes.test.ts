@@ -194,7 +194,13 @@ test('extra headers ride on top of any mode; what the client sent (cookie, its o
   const apiCalls = requests.filter((r) => r.path.startsWith('/api/'));
   expect(apiCalls).toHaveLength(6);
   for (const call of apiCalls) {
-    expect(call.headers).toMatchObject({ 'x-baton-user': 'alice', 'x-baton-email': 'alice@example.com', 'x-source': 'baton-tests', 'x-forwarded-token': `Bearer ${aliceToken}`, 'x-partner-key': partnerKey });
+    expect(call.headers).toMatchObject({
+      'x-baton-user': 'alice',
+      'x-baton-email': 'alice@example.com',
+      'x-source': 'baton-tests',
+      'x-forwarded-token': `Bearer ${aliceToken}`,
+      'x-partner-key': partnerKey,
+    });
     expect(call.headers['x-service-token']).toMatch(/^Bearer \S{20,}$/);
     expect(call.headers.cookie).toBeUndefined();
     expect(call.headers['x-internal-secret']).toBeUndefined();
@@ -230,12 +236,14 @@ test('a three-level tool mixing modes: each levelâ€™s call carries its own modeâ
   ]);
 });
 
-test('per-call header override: the client\'s headers replace the credential for apps that allow it, minus restricted ones', async () => {
+test("per-call header override: the client's headers replace the credential for apps that allow it, minus restricted ones", async () => {
   const since = await lastLogSeq(gs.stack.sandbox.url);
   const aliceKey = crm.userApiKeys.alice!;
   const forward = JSON.stringify({ crm: { 'X-Api-Key': aliceKey, 'X-Internal-Trace': 'trace-1', Cookie: 'c=1' }, github: { Authorization: 'Bearer not-for-github' } });
   const client = new Client({ name: 'forwarding-client', version: '1' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(gs.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${await gs.tokenFor('alice')}`, 'X-Baton-Forward-Headers': forward } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(gs.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${await gs.tokenFor('alice')}`, 'X-Baton-Forward-Headers': forward } } }),
+  );
   const answer = await client.callTool({ name: 'crm_probe_bearer', arguments: {} });
   expect(answer.structuredContent).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
   await client.close();
@@ -249,7 +257,9 @@ test('per-call header override: the client\'s headers replace the credential for
   }
 
   const broken = new Client({ name: 'broken-client', version: '1' });
-  await broken.connect(new StreamableHTTPClientTransport(new URL(gs.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${await gs.tokenFor('alice')}`, 'X-Baton-Forward-Headers': '{not json' } } }));
+  await broken.connect(
+    new StreamableHTTPClientTransport(new URL(gs.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${await gs.tokenFor('alice')}`, 'X-Baton-Forward-Headers': '{not json' } } }),
+  );
   await expect(broken.callTool({ name: 'crm_probe_bearer', arguments: {} })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('X-Baton-Forward-Headers is not valid JSON') });
   await broken.close();
 });

@@ -76,7 +76,9 @@ test('a caller over the rate limit gets a clear 429; other callers are unaffecte
 test('requests with a foreign Host or Origin are refused (DNS-rebinding protection)', async () => {
   // fetch() will not send a made-up Host header, so this one goes out through node:http.
   const foreignHost = await new Promise<number>((resolve, reject) => {
-    request(`${gs.url}/healthz`, { headers: { host: 'evil.example' } }, (response) => resolve(response.resume().statusCode!)).on('error', reject).end();
+    request(`${gs.url}/healthz`, { headers: { host: 'evil.example' } }, (response) => resolve(response.resume().statusCode!))
+      .on('error', reject)
+      .end();
   });
   expect(foreignHost).toBe(403);
   const foreignOrigin = await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { ...asAlice(), origin: 'https://evil.example' });
@@ -93,7 +95,11 @@ test('logs are structured and never contain a bearer token, code or state', asyn
   await gs.consentInBrowser(authorizationUrls.github, 'alice');
   await client.close();
 
-  const entries = logLines.join('').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const entries = logLines
+    .join('')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
   expect(entries.some((entry) => entry.path === '/mcp' && entry.status === 200)).toBe(true);
   expect(entries.some((entry) => typeof entry.path === 'string' && entry.path.startsWith('/oauth/callback/github'))).toBe(true);
   const issued = await gs.stack.sandboxGet<{ secrets: string[] }>('/_sandbox/issued-secrets');

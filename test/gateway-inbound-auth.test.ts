@@ -47,15 +47,23 @@ test.each([
   ['wrong issuer', async () => idpSigned({ ...validClaims(), iss: 'http://127.0.0.1:1/evil-idp' }), /accepts tokens from/],
   ['wrong audience', async () => idpSigned({ ...validClaims(), aud: 'http://127.0.0.1:1/other-mcp' }), /not for this server/],
   ['alg none', async () => new UnsecuredJWT(validClaims()).encode(), /algorithm "none"/],
-  ['HS256 signed with the public key', async () => {
-    const { d: _private, ...publicJwk } = gs.idpKey;
-    return new SignJWT(validClaims()).setProtectedHeader({ alg: 'HS256', kid: gs.idpKey.kid! }).sign(new TextEncoder().encode(JSON.stringify(publicJwk)));
-  }, /algorithm "HS256"/],
+  [
+    'HS256 signed with the public key',
+    async () => {
+      const { d: _private, ...publicJwk } = gs.idpKey;
+      return new SignJWT(validClaims()).setProtectedHeader({ alg: 'HS256', kid: gs.idpKey.kid! }).sign(new TextEncoder().encode(JSON.stringify(publicJwk)));
+    },
+    /algorithm "HS256"/,
+  ],
   ['unknown kid', async () => idpSigned(validClaims(), { kid: 'no-such-key' }), /"no-such-key" is not one the identity provider publishes/],
-  ['signature from another key', async () => {
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    return idpSigned(validClaims(), { key: await exportJWK(privateKey) });
-  }, /signature does not match/],
+  [
+    'signature from another key',
+    async () => {
+      const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+      return idpSigned(validClaims(), { key: await exportJWK(privateKey) });
+    },
+    /signature does not match/,
+  ],
 ])('%s token: 401, a clear reason, and no run started', async (_name, makeToken, reason) => {
   const answer = await postMcp(gs.mcpUrl, toolsCall('read_pull_request', { repo: 'acme/widgets', number: 1 }), { authorization: `Bearer ${await makeToken()}` });
   expect(answer.status).toBe(401);
@@ -103,7 +111,9 @@ test('an API token caller lists and runs service-account tools only, and a revok
 
   await expect(client.callTool({ name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 1 } })).rejects.toMatchObject({
     code: -32602,
-    message: expect.stringContaining("API-token callers have no personal connections; use OAuth sign-in or a service-account tool. (\"triage_pull_request\" acts with each caller's own GitHub and Slack connection.)"),
+    message: expect.stringContaining(
+      'API-token callers have no personal connections; use OAuth sign-in or a service-account tool. ("triage_pull_request" acts with each caller\'s own GitHub and Slack connection.)',
+    ),
   });
   await client.close();
 

@@ -45,13 +45,14 @@ test('a paused run survives a gateway restart: consent still resumes it and the 
 test("bob cannot use alice's requestState", async () => {
   const alice = await gs.connect(await gs.tokenFor('alice'), modernManual);
   // alice has GitHub by now but not Slack: triage pauses for Slack.
-  const paused = await alice.callTool({ name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 1 } }, { allowInputRequired: true }) as unknown as InputRequired;
+  const paused = (await alice.callTool({ name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 1 } }, { allowInputRequired: true })) as unknown as InputRequired;
   expect(paused.resultType).toBe('input_required');
   await alice.close();
 
   const bob = await gs.connect(await gs.tokenFor('bob'), modernManual);
-  await expect(bob.callTool({ name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 1 }, requestState: paused.requestState } as never, { allowInputRequired: true }))
-    .rejects.toMatchObject({ code: -32602, message: expect.stringContaining('Invalid or expired requestState') });
+  await expect(
+    bob.callTool({ name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 1 }, requestState: paused.requestState } as never, { allowInputRequired: true }),
+  ).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('Invalid or expired requestState') });
   await bob.close();
 }, 60_000);
 

@@ -26,8 +26,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => gs?.close());
 
-
-
 const holdJira = (ms: number) => gs.stack.sandboxPost('/_sandbox/delay', { app: 'jira', pathPrefix: '/rest/api/3/issue', ms, times: 1 });
 
 test('SIGTERM to a gateway process: the tools/call waiting on a run is answered with a handle, the process exits 0, the run completes', async () => {

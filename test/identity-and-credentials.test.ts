@@ -72,10 +72,7 @@ test('identity survives continue-as-new', async () => {
 
 test('alice and bob each run the demo tool with their own tokens; Jira gets the service account', async () => {
   const since = await lastSeq();
-  const [aliceRun, bobRun] = await Promise.all([
-    stack.run(alice, triagePullRequest, { repo: 'acme/widgets', number: 1 }),
-    stack.run(bob, triagePullRequest, { repo: 'acme/widgets', number: 1 }),
-  ]);
+  const [aliceRun, bobRun] = await Promise.all([stack.run(alice, triagePullRequest, { repo: 'acme/widgets', number: 1 }), stack.run(bob, triagePullRequest, { repo: 'acme/widgets', number: 1 })]);
   const [aliceResult, bobResult] = (await Promise.all([aliceRun.result(), bobRun.result()])) as Array<{ title: string; slackMessageUrl: string; jiraKey: string }>;
   for (const result of [aliceResult, bobResult]) {
     expect(result.title).toBe('Add retry to widget sync');
@@ -152,7 +149,7 @@ test('a tool that calls an app it did not declare fails with a clear error', asy
   expect(status.error.message).toMatch(/does not declare it in `apps`/);
 });
 
-test('signals and updates sent as a user carry that user\'s signed identity header', async () => {
+test("signals and updates sent as a user carry that user's signed identity header", async () => {
   const carol = { ...alice, tenant: 'header-tenant' };
   const handle = await stack.run(carol, commentOnPullRequest, { repo: 'acme/widgets', number: 1, body: 'x' }, { consentTimeoutMs: 60_000 });
   const token = await stack.sign(carol, { rootWorkflowId: handle.workflowId, tool: 'comment_on_pull_request' });

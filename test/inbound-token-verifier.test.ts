@@ -1,12 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK } from 'jose';
-import {
-  createAccessTokenVerifier,
-  InboundAuthError,
-  requireScopes,
-  type AccessTokenVerifierOptions,
-} from '../gateway/auth/access-token-verifier.ts';
+import { createAccessTokenVerifier, InboundAuthError, requireScopes, type AccessTokenVerifierOptions } from '../gateway/auth/access-token-verifier.ts';
 import type { Principal } from '../gateway/auth/principal.ts';
 
 const ISSUER = 'https://idp.example.test';
@@ -49,12 +44,15 @@ async function startJwksServer(keys: JWK[], options: { hang?: boolean } = {}): P
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/jwks`,
-    publish: (next) => { published = next; },
+    publish: (next) => {
+      published = next;
+    },
     fetches: () => fetchCount,
-    stop: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections(); // keep-alive sockets would otherwise keep serving the old keys
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // keep-alive sockets would otherwise keep serving the old keys
+      }),
   };
 }
 
@@ -73,7 +71,9 @@ async function sign(key: SigningKey, overrides: Claims = {}, header: { kid?: str
 /** Asserts the specific failure, and that the message never echoes the token. */
 async function expectRejected(attempt: Promise<unknown>, code: string, status: number, fragment: string, token?: string): Promise<InboundAuthError> {
   const error = await attempt.then(
-    () => { throw new Error('expected the token to be rejected'); },
+    () => {
+      throw new Error('expected the token to be rejected');
+    },
     (caught: unknown) => caught,
   );
   expect(error).toBeInstanceOf(InboundAuthError);
@@ -190,18 +190,12 @@ describe('access token verifier (remote JWKS)', () => {
 
   test('a token from another issuer', async () => {
     const token = await sign(keyOne, { iss: 'https://evil.example.test' });
-    await expectRejected(
-      verifierFor(jwks.url).verify(token), 'invalid_token', 401,
-      `was issued by "https://evil.example.test", but this server accepts tokens from ${ISSUER} only`, token,
-    );
+    await expectRejected(verifierFor(jwks.url).verify(token), 'invalid_token', 401, `was issued by "https://evil.example.test", but this server accepts tokens from ${ISSUER} only`, token);
   });
 
   test('a token for another audience', async () => {
     const token = await sign(keyOne, { aud: 'https://other.example.test/mcp' });
-    await expectRejected(
-      verifierFor(jwks.url).verify(token), 'invalid_token', 401,
-      `was issued for "https://other.example.test/mcp", not for this server (${AUDIENCE})`, token,
-    );
+    await expectRejected(verifierFor(jwks.url).verify(token), 'invalid_token', 401, `was issued for "https://other.example.test/mcp", not for this server (${AUDIENCE})`, token);
   });
 
   test('an unsecured token (alg none)', async () => {
@@ -217,10 +211,7 @@ describe('access token verifier (remote JWKS)', () => {
 
   test('a signing key the identity provider does not publish', async () => {
     const token = await sign(stranger);
-    await expectRejected(
-      verifierFor(jwks.url).verify(token), 'invalid_token', 401,
-      `The token's signing key "key-unknown" is not one the identity provider publishes at ${jwks.url}`, token,
-    );
+    await expectRejected(verifierFor(jwks.url).verify(token), 'invalid_token', 401, `The token's signing key "key-unknown" is not one the identity provider publishes at ${jwks.url}`, token);
   });
 
   test('a signature by another key under a published kid', async () => {
@@ -318,8 +309,18 @@ describe('access token verifier (inline JWKS)', () => {
 
 describe('requireScopes', () => {
   const principal: Principal = {
-    kind: 'user', authMethod: 'oauth', subject: 'user-123', email: null, name: null, tenant: 'default', groups: [],
-    issuer: ISSUER, clientId: 'agent-app', scopes: ['mcp:tools'], expiresAt: null, apiTokenId: null,
+    kind: 'user',
+    authMethod: 'oauth',
+    subject: 'user-123',
+    email: null,
+    name: null,
+    tenant: 'default',
+    groups: [],
+    issuer: ISSUER,
+    clientId: 'agent-app',
+    scopes: ['mcp:tools'],
+    expiresAt: null,
+    apiTokenId: null,
   };
 
   test('passes when every scope is granted', () => {
@@ -330,7 +331,9 @@ describe('requireScopes', () => {
   test('lists the missing scopes for a step-up challenge', async () => {
     const error = await expectRejected(
       (async () => requireScopes(principal, ['mcp:tools', 'mcp:admin', 'files:write']))(),
-      'insufficient_scope', 403, 'lacks the scopes mcp:admin files:write (it has: mcp:tools)',
+      'insufficient_scope',
+      403,
+      'lacks the scopes mcp:admin files:write (it has: mcp:tools)',
     );
     expect(error.requiredScopes).toEqual(['mcp:tools', 'mcp:admin', 'files:write']);
   });

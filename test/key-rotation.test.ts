@@ -112,7 +112,10 @@ async function sealedValues() {
       sealed: row.sealed,
       aad: `connection:${[row.tenant, row.subject, row.app].map(encodeURIComponent).join(':')}`,
     })),
-    ...(await db.all<{ app: string; sealed: string }>('SELECT app, sealed_secret AS sealed FROM vault_service_credentials')).map((row) => ({ sealed: row.sealed, aad: `service:${encodeURIComponent(row.app)}` })),
+    ...(await db.all<{ app: string; sealed: string }>('SELECT app, sealed_secret AS sealed FROM vault_service_credentials')).map((row) => ({
+      sealed: row.sealed,
+      aad: `service:${encodeURIComponent(row.app)}`,
+    })),
     ...(await db.all<{ ref: string; tenant: string; subject: string; sealed: string }>('SELECT ref, tenant, subject, sealed_token AS sealed FROM vault_inbound_tokens')).map((row) => ({
       sealed: row.sealed,
       aad: `inbound:${[row.ref, row.tenant, row.subject].map(encodeURIComponent).join(':')}`,
@@ -129,12 +132,23 @@ test('(a) vault key rotation while runs use connections: no failed call, every v
   // Plenty of other users' values, so the rotation takes many small transactions while the runs go on.
   for (let n = 0; n < 400; n++) {
     await stack.stores.vault.putConnection({
-      tenant: 'bulk', subject: `user-${String(n).padStart(3, '0')}`, app: 'github', accessToken: `bulk-access-${n}`, refreshToken: `bulk-refresh-${n}`,
-      scopes: ['repo'], externalAccountId: `bulk-${n}`, externalLogin: `user-${n}`,
+      tenant: 'bulk',
+      subject: `user-${String(n).padStart(3, '0')}`,
+      app: 'github',
+      accessToken: `bulk-access-${n}`,
+      refreshToken: `bulk-refresh-${n}`,
+      scopes: ['repo'],
+      externalAccountId: `bulk-${n}`,
+      externalLogin: `user-${n}`,
     });
   }
   for (let n = 0; n < 200; n++) await stack.stores.vault.putInboundToken(`bulk-ref-${n}`, { tenant: 'bulk', subject: `user-${n}` }, `bulk-inbound-${n}`, Date.now() + 3_600_000);
-  const versionsBefore = new Map((await stack.stores.db.all<{ key: string; version: number }>("SELECT subject || '/' || app AS key, version FROM vault_connections WHERE tenant = 'acme'")).map((row) => [row.key, Number(row.version)]));
+  const versionsBefore = new Map(
+    (await stack.stores.db.all<{ key: string; version: number }>("SELECT subject || '/' || app AS key, version FROM vault_connections WHERE tenant = 'acme'")).map((row) => [
+      row.key,
+      Number(row.version),
+    ]),
+  );
   expect((await sealedValues()).every((value) => value.fingerprint === oldKey.fingerprint)).toBe(true);
 
   // Runs calling GitHub and Slack as alice and bob, back to back, from start to finish of the rotation.
@@ -279,8 +293,7 @@ test('(b) identity key rotation: a paused run signed with the old key completes,
   await redeployWorker({ BATON_IDENTITY_JWKS: JSON.stringify(jwks) });
   gatewayKey = newKey;
   const signNew = await createIdentitySigner(newKey);
-  const runNew = (user: typeof alice, tool: typeof probeIdentity, input: unknown) =>
-    startTool(stack.client, signNew, { tool, input, identity: user, taskQueue: stack.settings.temporal.taskQueue });
+  const runNew = (user: typeof alice, tool: typeof probeIdentity, input: unknown) => startTool(stack.client, signNew, { tool, input, identity: user, taskQueue: stack.settings.temporal.taskQueue });
   const fresh = await runNew(alice, probeIdentity, {});
   expect(await fresh.result()).toMatchObject({ identity: { subject: 'alice' }, githubLogin: 'alice' });
 
@@ -313,9 +326,7 @@ test('(b) identity key rotation: a paused run signed with the old key completes,
   await expect(stale.result()).rejects.toThrow();
   const refused = await stale.query<{ state: string; error: { type: string; message: string } }>('baton.status');
   expect(refused).toMatchObject({ state: 'failed', error: { type: 'IdentityRejected' } });
-  expect(refused.error.message).toBe(
-    `The run's identity was rejected: it was signed by a key this worker does not trust (key id "${oldKey.kid}": retired, or never in BATON_IDENTITY_JWKS).`,
-  );
+  expect(refused.error.message).toBe(`The run's identity was rejected: it was signed by a key this worker does not trust (key id "${oldKey.kid}": retired, or never in BATON_IDENTITY_JWKS).`);
   // The new key keeps working.
   expect(await (await runNew(alice, probeIdentity, {})).result()).toMatchObject({ identity: { subject: 'alice' } });
   // Nobody can retire the key the gateways sign with.
@@ -340,7 +351,9 @@ test('(c) development key file: the command makes the new key, and a running pro
 
       const rotation = await runBaton(env, 'keys', 'rotate-vault', '--settle-ms', '100');
       expect({ status: rotation.status, stderr: rotation.stderr }).toEqual({ status: 0, stderr: '' });
-      const keyLines = readFileSync(join(home, 'vault.key'), 'utf8').split('\n').filter((line) => line && !line.startsWith('#'));
+      const keyLines = readFileSync(join(home, 'vault.key'), 'utf8')
+        .split('\n')
+        .filter((line) => line && !line.startsWith('#'));
       expect(keyLines).toHaveLength(1);
       const newKey = parseVaultKey(keyLines[0]!, 'file', 'new');
       expect(newKey.fingerprint).not.toBe(oldKey.fingerprint);

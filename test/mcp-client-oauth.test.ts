@@ -56,6 +56,9 @@ test('a client with only the MCP URL discovers the identity provider, registers,
   expect(tools.map((t) => t.name)).toContain('triage_pull_request');
   const paused = await client.callTool({ name: 'read_pull_request', arguments: { repo: 'acme/widgets', number: 1 } });
   expect(paused.structuredContent).toMatchObject({ status: 'auth_required' });
-  expect(await gs.stack.stores.consents.get(new URL((paused.structuredContent as { authorizationUrls: { github: string } }).authorizationUrls.github).pathname.split('/').pop()!)).toMatchObject({ subject: 'alice', tenant: 'acme' });
+  expect(await gs.stack.stores.consents.get(new URL((paused.structuredContent as { authorizationUrls: { github: string } }).authorizationUrls.github).pathname.split('/').pop()!)).toMatchObject({
+    subject: 'alice',
+    tenant: 'acme',
+  });
   await client.close();
 }, 60_000);

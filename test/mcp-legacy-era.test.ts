@@ -14,7 +14,10 @@ test('a 2025-era client with URL elicitation gets -32042, and its retry re-attac
   const { tools } = await client.listTools();
   expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['triage_pull_request', 'read_pull_request', 'open_ops_ticket', 'get_run_result']));
 
-  const first = await client.callTool(triage).then(() => undefined, (error: { code: number; data: { elicitations: { mode: string; elicitationId: string; url: string; message: string }[] } }) => error);
+  const first = await client.callTool(triage).then(
+    () => undefined,
+    (error: { code: number; data: { elicitations: { mode: string; elicitationId: string; url: string; message: string }[] } }) => error,
+  );
   expect(first?.code).toBe(-32042);
   const elicitations = first!.data.elicitations;
   expect(elicitations).toEqual([
@@ -32,7 +35,10 @@ test('a 2025-era client with URL elicitation gets -32042, and its retry re-attac
   const runId = String((result._meta as Record<string, unknown>)['baton/runId']);
   const consent = (await gs.stack.stores.audit.query({ rootRunId: runId })).filter((record) => record.kind.startsWith('consent.'));
   expect(consent.map((record) => [record.kind, record.app]).sort()).toEqual([
-    ['consent.granted', 'github'], ['consent.granted', 'slack'], ['consent.requested', 'github'], ['consent.requested', 'slack'],
+    ['consent.granted', 'github'],
+    ['consent.granted', 'slack'],
+    ['consent.requested', 'github'],
+    ['consent.requested', 'slack'],
   ]);
 
   // The outcome was delivered: the same call again is a new run, not a replay of the old one.

@@ -55,7 +55,9 @@ test('alice with no connections: input_required with a link per app, consent in 
 test('a forged or foreign requestState is refused before anything runs', async () => {
   const client = await gs.connect(await gs.tokenFor('bob'), { ...modern, inputRequired: { autoFulfill: false } });
   const before = await runsOf('triage_pull_request');
-  const forged = client.callTool({ name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 2 }, requestState: 'v1.eyJwIjp7InJ1bklkIjoieCJ9fQ.AAAA' } as never, { allowInputRequired: true });
+  const forged = client.callTool({ name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 2 }, requestState: 'v1.eyJwIjp7InJ1bklkIjoieCJ9fQ.AAAA' } as never, {
+    allowInputRequired: true,
+  });
   await expect(forged).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('Invalid or expired requestState') });
   expect(await runsOf('triage_pull_request')).toEqual(before);
   await client.close();

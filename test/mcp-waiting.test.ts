@@ -60,7 +60,10 @@ test('two identical calls made at the same time are two requests: two runs, each
   const [one, two] = await Promise.all([gs.connect(token), gs.connect(token)]);
   const answers = await Promise.all([one.callTool(readPr), two.callTool(readPr)]);
   const handles = answers.map((a) => a.structuredContent as { status: string; runId: string });
-  expect(handles).toEqual([{ status: 'running', runId: expect.any(String) }, { status: 'running', runId: expect.any(String) }]);
+  expect(handles).toEqual([
+    { status: 'running', runId: expect.any(String) },
+    { status: 'running', runId: expect.any(String) },
+  ]);
   expect(handles[0]!.runId).not.toBe(handles[1]!.runId);
   expect(await resultOf(one, handles[0]!.runId)).toMatchObject({ title: expect.any(String) });
   expect(await resultOf(two, handles[1]!.runId)).toMatchObject({ title: expect.any(String) });

@@ -44,7 +44,7 @@ async function submitKey(page: { url: URL; html: string }, browser: CookieKeepin
   return { status: response.status, html: await response.text() };
 }
 
-test("alice enters her own key once; her calls use it; bob is asked for his own and his calls use his", async () => {
+test('alice enters her own key once; her calls use it; bob is asked for his own and his calls use his', async () => {
   const { alice: aliceKey, bob: bobKey } = gs.stack.sandbox.crm.userApiKeys as { alice: string; bob: string };
 
   const alice = await gs.connect(await gs.tokenFor('alice'));

@@ -175,10 +175,12 @@ describe('values and statements', () => {
     expect(committed).toEqual({ inside: 1, outside: 0 });
     expect(await count()).toBe(2);
     // A failing statement rolls the transaction back too.
-    await expect(db.transaction(async (tx) => {
-      await tx.run(insertStep('c'));
-      await tx.run(insertStep('a')); // duplicate key
-    })).rejects.toMatchObject({ code: '23505' });
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.run(insertStep('c'));
+        await tx.run(insertStep('a')); // duplicate key
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
     expect(await count()).toBe(2);
   });
 

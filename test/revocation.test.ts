@@ -74,7 +74,7 @@ interface AuthRequired {
 
 const structuredOf = (result: Awaited<ReturnType<McpClient['callTool']>>) => result.structuredContent as unknown as AuthRequired;
 
-test('revoking GitHub while alice\'s run is paused before its second GitHub call: the run asks for consent again and never presents the revoked token', async () => {
+test("revoking GitHub while alice's run is paused before its second GitHub call: the run asks for consent again and never presents the revoked token", async () => {
   await gs.stack.consent(alice, 'github');
   const token = await gs.tokenFor('alice');
   const client = await gs.connect(token);
@@ -90,9 +90,7 @@ test('revoking GitHub while alice\'s run is paused before its second GitHub call
   // While it is paused, alice disconnects GitHub through the API.
   const beforeRevoke = await lastLogSeq(gs.stack.sandbox.url);
   const listed = await api(token, 'GET', '/api/connections');
-  expect(listed.json.connections).toEqual([
-    { app: 'github', status: 'active', externalLogin: 'alice', scopes: ['repo'], connectedAt: expect.any(String), lastUsedAt: expect.any(String) },
-  ]);
+  expect(listed.json.connections).toEqual([{ app: 'github', status: 'active', externalLogin: 'alice', scopes: ['repo'], connectedAt: expect.any(String), lastUsedAt: expect.any(String) }]);
   const revoked = await api(token, 'DELETE', '/api/connections/github');
   expect(revoked).toEqual({ status: 200, json: { app: 'github', revoked: true, revokedAtProvider: true, providerError: null } });
   expect(await gs.stack.stores.vault.getConnectionInfo('acme', 'alice', 'github')).toBeUndefined();
@@ -102,7 +100,13 @@ test('revoking GitHub while alice\'s run is paused before its second GitHub call
   const revocationCalls = await requestsSince(beforeRevoke);
   const clientId = gs.stack.settings.apps.get('github')!.client!.clientId;
   expect(revocationCalls).toEqual([
-    expect.objectContaining({ app: 'github', method: 'DELETE', path: `/applications/${clientId}/token`, status: 204, credential: expect.objectContaining({ scheme: 'basic', presented: clientId, user: 'alice' }) }),
+    expect.objectContaining({
+      app: 'github',
+      method: 'DELETE',
+      path: `/applications/${clientId}/token`,
+      status: 204,
+      credential: expect.objectContaining({ scheme: 'basic', presented: clientId, user: 'alice' }),
+    }),
   ]);
 
   // One audit record naming alice as the one who revoked it, and no token in it.
@@ -193,7 +197,10 @@ test('an operator revokes a connection with the CLI: the vault row is gone and t
   expect(record).toMatchObject({ outcome: 'ok', actor: { subject: expect.stringMatching(/^operator:/), authMethod: 'cli' }, detail: { revokedAtProvider: true } });
   expect(JSON.stringify(record)).not.toContain(oldToken);
 
-  expect(await cli('connections', 'revoke', '--user', 'bob', '--app', 'slack', '--tenant', 'acme')).toMatchObject({ status: 1, stderr: expect.stringContaining('bob (tenant acme) has no slack connection') });
+  expect(await cli('connections', 'revoke', '--user', 'bob', '--app', 'slack', '--tenant', 'acme')).toMatchObject({
+    status: 1,
+    stderr: expect.stringContaining('bob (tenant acme) has no slack connection'),
+  });
   expect(await cli('connections', 'revoke', '--user', 'bob')).toMatchObject({ status: 2, stderr: expect.stringContaining('usage: baton connections') });
 }, 120_000);
 
@@ -245,7 +252,10 @@ test('an admin disables alice: her paused run is cancelled, her calls are refuse
 
   const refused = await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${aliceToken}` });
   expect(refused.status).toBe(403);
-  expect(refused.json).toEqual({ error: 'access_denied', error_description: expect.stringMatching(/^alice has been disabled by an administrator \(since .*\): left the company\. Baton refuses every call/) });
+  expect(refused.json).toEqual({
+    error: 'access_denied',
+    error_description: expect.stringMatching(/^alice has been disabled by an administrator \(since .*\): left the company\. Baton refuses every call/),
+  });
   expect((await api(aliceToken, 'GET', '/api/connections')).status).toBe(403);
 
   const [change] = (await audit.query({ kind: 'admin.change', subject: 'carol' })).filter((record) => record.action === 'user.disable');
@@ -282,7 +292,12 @@ test('an operator disables and enables a user with the CLI, cancelling their in-
   const disabled = await cli('users', 'disable', 'bob', '--tenant', 'acme');
   expect(disabled).toMatchObject({ status: 0, stdout: expect.stringContaining('Disabled bob (tenant acme)') });
   expect(disabled.stdout).toContain(paused.runId);
-  expect((await gs.stack.client.workflow.getHandle(paused.runId).result().catch((error: unknown) => error))).toBeInstanceOf(WorkflowFailedError);
+  expect(
+    await gs.stack.client.workflow
+      .getHandle(paused.runId)
+      .result()
+      .catch((error: unknown) => error),
+  ).toBeInstanceOf(WorkflowFailedError);
   expect((await postMcp(gs.mcpUrl, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${bobToken}` })).status).toBe(403);
   expect((await cli('users', 'list')).stdout).toMatch(/^bob +tenant=acme {2}disabled=.* by operator:/m);
   // His pages are closed too: the session is gone, and signing in again is refused with the reason.

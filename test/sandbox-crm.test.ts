@@ -59,8 +59,6 @@ async function crm(path: string, init: RequestInit = {}): Promise<CrmResponse> {
   return { status: response.status, body, headers: response.headers, logged: requests[0] };
 }
 
-
-
 function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
@@ -342,7 +340,7 @@ describe("OAuth at the CRM's own authorization server", () => {
     }
   });
 
-  test("a revoked user token is refused as revoked; GitHub still has no client credentials grant", async () => {
+  test('a revoked user token is refused as revoked; GitHub still has no client credentials grant', async () => {
     const tokens = await signInToCrm('alice');
     expect((await sandboxControl(sandbox.url, '/revoke-user-grants', { app: 'crm', user: 'alice' })).revokedGrants).toBeGreaterThan(0);
     const revoked = await crm('/v1/me', { headers: { Authorization: `Bearer ${tokens.access_token}` } });
@@ -393,13 +391,7 @@ describe('identity-provider tokens', () => {
     try {
       const key = await importJWK(idpKey, 'ES256');
       const sign = (aud: string) =>
-        new SignJWT({})
-          .setProtectedHeader({ alg: 'ES256', kid: idpKey.kid!, typ: 'at+jwt' })
-          .setIssuer(strict.idpIssuer)
-          .setAudience(aud)
-          .setSubject('alice')
-          .setExpirationTime('5m')
-          .sign(key);
+        new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: idpKey.kid!, typ: 'at+jwt' }).setIssuer(strict.idpIssuer).setAudience(aud).setSubject('alice').setExpirationTime('5m').sign(key);
       const foreign = await fetch(`${strict.url}/crm/api/v1/me`, { headers: { Authorization: `Bearer ${await sign('http://127.0.0.1:3000/mcp')}` } });
       expect(foreign.status).toBe(401);
       expect(await jsonOf(foreign)).toEqual({

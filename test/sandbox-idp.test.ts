@@ -190,9 +190,9 @@ describe('sign-in with a dynamically registered MCP client', () => {
     expect(page).toContain('Incorrect username or password.');
     expect(parseForms(page)[0]!.fields).toMatchObject({ username: 'alice', password: '' });
 
-    await expect(
-      signInOverHttp({ issuer: sandbox.idpIssuer, clientId: body.client_id, redirectUri: mcpRedirectUri, resource, scope, username: 'alice', password: 'bob' }),
-    ).rejects.toThrow('Sign-in as alice was refused');
+    await expect(signInOverHttp({ issuer: sandbox.idpIssuer, clientId: body.client_id, redirectUri: mcpRedirectUri, resource, scope, username: 'alice', password: 'bob' })).rejects.toThrow(
+      'Sign-in as alice was refused',
+    );
   });
 
   test('deny at the consent page sends access_denied back to the client', async () => {

@@ -99,8 +99,6 @@ async function jira(path: string, authorization: string | null, init: RequestIni
 }
 const jiraAuth = basic(jiraServiceAccount.email, jiraServiceAccount.apiToken);
 
-
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('OAuth authorization server', () => {
@@ -251,8 +249,7 @@ describe('OAuth authorization server', () => {
     const { verifier, challenge } = pkce();
     const redirect = await approveConsentOverHttp(authorizeUrl('github', { code_challenge: challenge }), alice, 'approve');
     const code = redirect.searchParams.get('code')!;
-    const exchange = (codeVerifier: string) =>
-      tokenRequest('github', { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: codeVerifier });
+    const exchange = (codeVerifier: string) => tokenRequest('github', { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: codeVerifier });
 
     const wrongVerifier = await exchange(pkce().verifier);
     expect(wrongVerifier).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: expect.any(String) } });
@@ -343,7 +340,7 @@ describe('OAuth authorization server', () => {
     }
   });
 
-  test('RFC 7009 revocation ends the token\'s whole grant', async () => {
+  test("RFC 7009 revocation ends the token's whole grant", async () => {
     const tokens = await signInAs('slack', alice);
     const unauthenticated = await fetch(new URL(revokePath.slack, sandbox.url), { method: 'POST', body: new URLSearchParams({ token: tokens.refresh_token }) });
     expect(unauthenticated.status).toBe(401);
@@ -405,7 +402,7 @@ describe('GitHub API', () => {
     }
   });
 
-  test('comments are created as the token\'s user and can be read back', async () => {
+  test("comments are created as the token's user and can be read back", async () => {
     const created = await github('/repos/acme/widgets/issues/1/comments', bobToken, { method: 'POST', body: JSON.stringify({ body: 'LGTM from bob' }) });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
@@ -466,10 +463,7 @@ describe('Slack Web API', () => {
 
     const list = await slack('conversations.list', token);
     expect(list.body.channels).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ id: 'C0TRIAGE', name: 'triage', is_private: false }),
-        expect.objectContaining({ id: 'C0GENERAL', name: 'general', is_private: false }),
-      ]),
+      expect.arrayContaining([expect.objectContaining({ id: 'C0TRIAGE', name: 'triage', is_private: false }), expect.objectContaining({ id: 'C0GENERAL', name: 'general', is_private: false })]),
     );
 
     const state = await sandboxControl(sandbox.url, '/state');
@@ -615,7 +609,7 @@ describe('idempotency, request log and controls', () => {
     expect((await sandboxControl(sandbox.url, '/requests')).requests).toEqual([]);
   });
 
-  test('revoke-user-grants invalidates that user\'s tokens for that app only', async () => {
+  test("revoke-user-grants invalidates that user's tokens for that app only", async () => {
     const aliceGithub = await signInAs('github', alice);
     const bobGithub = await signInAs('github', bob);
     const aliceSlack = await signInAs('slack', alice);

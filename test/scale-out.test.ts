@@ -114,7 +114,15 @@ beforeAll(async () => {
   gateways = ports.map((port) => new BatonProcess({ ...shared, PORT: String(port) }));
   await Promise.all(gateways.map((gateway) => gateway.start()));
   for (const user of users) {
-    const signedIn = await signInOverHttp({ issuer: stack.sandbox.idpIssuer, clientId: cliClient.clientId, redirectUri: cliClient.redirectUri, resource: `${publicUrl}/mcp`, scope: 'openid profile email mcp:tools', username: user, password: user });
+    const signedIn = await signInOverHttp({
+      issuer: stack.sandbox.idpIssuer,
+      clientId: cliClient.clientId,
+      redirectUri: cliClient.redirectUri,
+      resource: `${publicUrl}/mcp`,
+      scope: 'openid profile email mcp:tools',
+      username: user,
+      password: user,
+    });
     tokens.set(user, signedIn.accessToken);
   }
 }, 150_000);

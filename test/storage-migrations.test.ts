@@ -15,11 +15,11 @@ import { storageBackends } from './support/storage-backends.ts';
 
 describe('the PostgreSQL dialect', () => {
   test('? placeholders become $1, $2, … in order; a ? inside a literal, identifier or comment stays', () => {
-    expect(toPostgresSql("SELECT * FROM t WHERE a = ? AND b = '?' AND \"c?\" = ? -- why?\n AND d = ? /* ? */")).toBe(
-      "SELECT * FROM t WHERE a = $1 AND b = '?' AND \"c?\" = $2 -- why?\n AND d = $3 /* ? */",
+    expect(toPostgresSql('SELECT * FROM t WHERE a = ? AND b = \'?\' AND "c?" = ? -- why?\n AND d = ? /* ? */')).toBe(
+      'SELECT * FROM t WHERE a = $1 AND b = \'?\' AND "c?" = $2 -- why?\n AND d = $3 /* ? */',
     );
     expect(toPostgresSql("SELECT 'it''s ?' || ?")).toBe("SELECT 'it''s ?' || $1");
-    expect(toPostgresSql("SELECT $$ ? $$, ?")).toBe('SELECT $$ ? $$, $1');
+    expect(toPostgresSql('SELECT $$ ? $$, ?')).toBe('SELECT $$ ? $$, $1');
     expect(toPostgresSql("SELECT * FROM t WHERE x LIKE '%:' || ? ESCAPE '\\'")).toBe("SELECT * FROM t WHERE x LIKE '%:' || $1 ESCAPE '\\'");
   });
 
@@ -30,9 +30,7 @@ describe('the PostgreSQL dialect', () => {
     expect(toPostgresSql('ALTER TABLE t ADD COLUMN n INTEGER')).toBe('ALTER TABLE t ADD COLUMN n BIGINT');
     expect(toPostgresSql("SELECT 'INTEGER', CAST(x AS INTEGER) FROM t")).toBe("SELECT 'INTEGER', CAST(x AS INTEGER) FROM t");
     // Statement by statement: the CREATE INDEX after a CREATE TABLE is left alone, the next CREATE TABLE mapped.
-    expect(toPostgresSql('CREATE TABLE a (n INTEGER); CREATE INDEX a_n ON a (n); CREATE TABLE b (m INTEGER)')).toBe(
-      'CREATE TABLE a (n BIGINT); CREATE INDEX a_n ON a (n); CREATE TABLE b (m BIGINT)',
-    );
+    expect(toPostgresSql('CREATE TABLE a (n INTEGER); CREATE INDEX a_n ON a (n); CREATE TABLE b (m INTEGER)')).toBe('CREATE TABLE a (n BIGINT); CREATE INDEX a_n ON a (n); CREATE TABLE b (m BIGINT)');
     // A type already given a collation keeps it.
     expect(toPostgresSql('CREATE TABLE c (name TEXT COLLATE "en_US")')).toBe('CREATE TABLE c (name TEXT COLLATE "en_US")');
   });

@@ -33,7 +33,16 @@ describe.each(storageBackends('stores'))('stores on $name', (backend) => {
   afterEach(() => db.close());
 
   describe('consent requests', () => {
-    const request = (id: string, app = 'github') => ({ id, tenant: 'acme', subject: 'alice', app, scopes: ['repo'], reason: 'triage needs GitHub', rootWorkflowId: `root-${id}`, waitingWorkflowId: `child-${id}` });
+    const request = (id: string, app = 'github') => ({
+      id,
+      tenant: 'acme',
+      subject: 'alice',
+      app,
+      scopes: ['repo'],
+      reason: 'triage needs GitHub',
+      rootWorkflowId: `root-${id}`,
+      waitingWorkflowId: `child-${id}`,
+    });
 
     test('are recorded once, found by id and by user, and resolved once', async () => {
       const consents = new ConsentStore(db);
@@ -57,7 +66,14 @@ describe.each(storageBackends('stores'))('stores on $name', (backend) => {
 
   describe('pending authorizations', () => {
     const pending = (state: string): PendingAuthorization => ({
-      state, tenant: 'acme', subject: 'alice', app: 'github', consentId: 'c1', sessionBinding: 'browser-1', codeVerifier: `verifier-${state}`, redirectUri: 'http://127.0.0.1/oauth/callback/github',
+      state,
+      tenant: 'acme',
+      subject: 'alice',
+      app: 'github',
+      consentId: 'c1',
+      sessionBinding: 'browser-1',
+      codeVerifier: `verifier-${state}`,
+      redirectUri: 'http://127.0.0.1/oauth/callback/github',
     });
 
     test('are single use, and bound to their app and browser session', async () => {
@@ -95,7 +111,19 @@ await db.close();`,
   });
 
   describe('the audit log', () => {
-    const event = (overrides: Partial<AuditEventInput> = {}): AuditEventInput => ({ kind: 'app_call', outcome: 'ok', actor, tool: 'triage', rootRunId: 'run-1', runPath: ['run-1'], app: 'github', action: 'issues.get', upstreamStatus: 200, durationMs: 12, ...overrides });
+    const event = (overrides: Partial<AuditEventInput> = {}): AuditEventInput => ({
+      kind: 'app_call',
+      outcome: 'ok',
+      actor,
+      tool: 'triage',
+      rootRunId: 'run-1',
+      runPath: ['run-1'],
+      app: 'github',
+      action: 'issues.get',
+      upstreamStatus: 200,
+      durationMs: 12,
+      ...overrides,
+    });
 
     test('records round-trip with every field, and queries filter, page and stream them', async () => {
       const key = randomBytes(32);
@@ -103,9 +131,18 @@ await db.close();`,
       const log = new AuditLog(db, key, { now: () => clock++ });
       const seen: number[] = [];
       log.onRecord((record) => seen.push(record.seq));
-      const first = await log.record(event({ credential: { mode: 'user_oauth', owner: 'user', externalAccount: 'alice-gh', reason: null }, objectRef: 'issue:OPS-12', traceId: 'trace-1', detail: { consentId: 'c1', retried: false, attempt: 2 } }));
+      const first = await log.record(
+        event({
+          credential: { mode: 'user_oauth', owner: 'user', externalAccount: 'alice-gh', reason: null },
+          objectRef: 'issue:OPS-12',
+          traceId: 'trace-1',
+          detail: { consentId: 'c1', retried: false, attempt: 2 },
+        }),
+      );
       await log.record(event({ app: 'slack', action: 'chat.postMessage', objectRef: 'message:C1/1700.5' }));
-      const third = await log.record(event({ actor: { ...actor, subject: 'bob', email: null, name: null }, rootRunId: 'run-2', runPath: ['run-2', 'child-2'], outcome: 'failed', upstreamStatus: 500 }));
+      const third = await log.record(
+        event({ actor: { ...actor, subject: 'bob', email: null, name: null }, rootRunId: 'run-2', runPath: ['run-2', 'child-2'], outcome: 'failed', upstreamStatus: 500 }),
+      );
       const fourth = await log.record(event({ kind: 'tool_call.finished', outcome: 'completed', app: null, action: null, upstreamStatus: null }));
       for (let i = 0; i < 5; i++) await log.record(event({ rootRunId: 'run-3', objectRef: `comment:${i}` }));
 
@@ -254,7 +291,18 @@ await db.close();`,
   test('what a 2025-era client declared is remembered per user and client', async () => {
     const clients = new LegacyClientCapabilities(db);
     const principal: Principal = {
-      kind: 'user', authMethod: 'oauth', subject: 'alice', email: null, name: null, tenant: 'acme', groups: [], issuer: 'https://idp.example', clientId: 'cursor', scopes: [], expiresAt: null, apiTokenId: null,
+      kind: 'user',
+      authMethod: 'oauth',
+      subject: 'alice',
+      email: null,
+      name: null,
+      tenant: 'acme',
+      groups: [],
+      issuer: 'https://idp.example',
+      clientId: 'cursor',
+      scopes: [],
+      expiresAt: null,
+      apiTokenId: null,
     };
     expect(await clients.supportsUrlElicitation(principal)).toBe(false);
     await clients.recordInitialize(principal, { elicitation: { url: {} } });

@@ -155,7 +155,11 @@ temporal:
     expect(nativeConnectionOptions(fromFile)).toEqual({
       address: 'acme.a1b2c.tmprl.cloud:7233',
       apiKey: 'cloud-key',
-      tls: { serverNameOverride: 'temporal.test', serverRootCACertificate: readFileSync(pki.caCert), clientCertPair: { crt: readFileSync(pki.clientCert), key: Buffer.from(readFileSync(pki.clientKey, 'utf8').trim()) } },
+      tls: {
+        serverNameOverride: 'temporal.test',
+        serverRootCACertificate: readFileSync(pki.caCert),
+        clientCertPair: { crt: readFileSync(pki.clientCert), key: Buffer.from(readFileSync(pki.clientKey, 'utf8').trim()) },
+      },
     });
     const overridden = loadSettings({ ...base, TEMPORAL_ADDRESS: 'other:7233', TEMPORAL_NAMESPACE: 'other-ns', TEMPORAL_TLS: 'false' }).temporal;
     expect(overridden).toMatchObject({ address: 'other:7233', namespace: 'other-ns', tls: null });
@@ -240,7 +244,14 @@ describe('clear errors, fast, instead of hanging', () => {
       const worker = await new BatonProcess(env, ['worker']).runToEnd();
       expect(worker.code).toBe(1);
       expect(worker.output).toContain(`worker failed: Cannot reach Temporal at ${address}: connection refused`);
-      const gateway = await new BatonProcess({ ...env, PORT: '0', BATON_IDP_ISSUER: 'http://127.0.0.1:9/idp', BATON_IDP_JWKS: '{"keys":[]}', BATON_IDP_CLIENT_ID: 'x', BATON_IDP_CLIENT_SECRET: 'y' }).runToEnd();
+      const gateway = await new BatonProcess({
+        ...env,
+        PORT: '0',
+        BATON_IDP_ISSUER: 'http://127.0.0.1:9/idp',
+        BATON_IDP_JWKS: '{"keys":[]}',
+        BATON_IDP_CLIENT_ID: 'x',
+        BATON_IDP_CLIENT_SECRET: 'y',
+      }).runToEnd();
       expect(gateway.code).toBe(1);
       expect(gateway.output).toContain(`gateway failed to start: Cannot reach Temporal at ${address}: connection refused`);
       expect(worker.ms + gateway.ms).toBeLessThan(30_000);
@@ -263,7 +274,8 @@ describe('TLS for real, through a TLS front of the dev server', () => {
     await Promise.all([front?.close(), mtlsFront?.close(), cloudFront?.close()]);
   });
 
-  const tlsEnv = (address: string, extra: NodeJS.ProcessEnv = {}) => settingsFrom({ TEMPORAL_ADDRESS: address, TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert, TEMPORAL_TLS_SERVER_NAME: pki.serverName, BATON_TEMPORAL_CONNECT_TIMEOUT_SECONDS: '5', ...extra });
+  const tlsEnv = (address: string, extra: NodeJS.ProcessEnv = {}) =>
+    settingsFrom({ TEMPORAL_ADDRESS: address, TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert, TEMPORAL_TLS_SERVER_NAME: pki.serverName, BATON_TEMPORAL_CONNECT_TIMEOUT_SECONDS: '5', ...extra });
 
   test('server-authenticated TLS with a private CA and a server name: both connections work', async () => {
     await bothConnect(tlsEnv(front.address));
@@ -285,8 +297,10 @@ describe('TLS for real, through a TLS front of the dev server', () => {
     }
   });
 
-  test("a server certificate Baton does not trust: says to set the CA", async () => {
-    const { client, worker } = await bothFail(settingsFrom({ TEMPORAL_ADDRESS: front.address, TEMPORAL_TLS: 'true', TEMPORAL_TLS_SERVER_NAME: pki.serverName, BATON_TEMPORAL_CONNECT_TIMEOUT_SECONDS: '3' }));
+  test('a server certificate Baton does not trust: says to set the CA', async () => {
+    const { client, worker } = await bothFail(
+      settingsFrom({ TEMPORAL_ADDRESS: front.address, TEMPORAL_TLS: 'true', TEMPORAL_TLS_SERVER_NAME: pki.serverName, BATON_TEMPORAL_CONNECT_TIMEOUT_SECONDS: '3' }),
+    );
     for (const error of [client, worker]) {
       expect(error.problem).toBe('tls');
       expect(error.message).toMatch(new RegExp(`TLS handshake with Temporal at ${front.address} failed: .*set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA certificate that signed it`));

@@ -30,7 +30,6 @@ let gs: GatewayStack;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-
 /** A file-backed dev server on `port`; right after a kill the port may still be held for a moment, so a few tries. */
 async function startTemporal(): Promise<TestWorkflowEnvironment> {
   for (let attempt = 1; ; attempt += 1) {
@@ -75,11 +74,15 @@ function runIdOf(answer: Answer): string {
 }
 
 async function resultOf(client: McpClient, runId: string): Promise<Record<string, unknown>> {
-  return until(`the result of ${runId}`, async () => {
-    const got = await client.callTool({ name: 'get_run_result', arguments: { runId } });
-    const content = got.structuredContent as Record<string, unknown> | undefined;
-    return content && content.status !== 'running' ? content : undefined;
-  }, 90_000);
+  return until(
+    `the result of ${runId}`,
+    async () => {
+      const got = await client.callTool({ name: 'get_run_result', arguments: { runId } });
+      const content = got.structuredContent as Record<string, unknown> | undefined;
+      return content && content.status !== 'running' ? content : undefined;
+    },
+    90_000,
+  );
 }
 
 test('Temporal restarts (same database file) with runs paused and running; the worker reconnects by itself and every run completes', async () => {
@@ -118,7 +121,10 @@ test('Temporal restarts (same database file) with runs paused and running; the w
   await until('the gateway to be ready again', async () => ((await fetch(`${gs.url}/readyz`)).status === 200 ? true : undefined), 60_000);
 
   // The paused runs survived in the database file: consent, and they resume.
-  for (const [user, link] of [['alice', links.alice], ['bob', links.bob]] as const) {
+  for (const [user, link] of [
+    ['alice', links.alice],
+    ['bob', links.bob],
+  ] as const) {
     const page = await gs.consentInBrowser(link, user);
     expect(page.status).toBe(200);
   }

@@ -25,8 +25,7 @@ beforeAll(async () => {
 }, 120_000);
 
 /** What the worker process counted, from its own /metrics. */
-const metricValue = async (name: string, labels: Record<string, string>) =>
-  sample((await scrapeMetrics(stack.workerMetricsUrl)).text, name, labels);
+const metricValue = async (name: string, labels: Record<string, string>) => sample((await scrapeMetrics(stack.workerMetricsUrl)).text, name, labels);
 
 afterAll(async () => stack?.close());
 
@@ -73,7 +72,9 @@ test('a revoked refresh token pauses the run for re-consent; consenting again co
   expect(paused.state).toBe('paused');
   expect(paused.pending[0]).toMatchObject({ app: 'github', reason: 'refresh_failed' });
   expect(await stack.stores.vault.getConnectionInfo('acme', 'bob', 'github')).toMatchObject({ status: 'needs_reconsent', statusReason: 'refresh_failed' });
-  expect(await stack.stores.audit.query({ tenant: 'acme', subject: 'bob', kind: 'connection.refresh_failed' })).toEqual([expect.objectContaining({ app: 'github', outcome: 'rejected', rootRunId: handle.workflowId })]);
+  expect(await stack.stores.audit.query({ tenant: 'acme', subject: 'bob', kind: 'connection.refresh_failed' })).toEqual([
+    expect.objectContaining({ app: 'github', outcome: 'rejected', rootRunId: handle.workflowId }),
+  ]);
   expect(await metricValue('baton_token_refreshes_total', { app: 'github', outcome: 'rejected' })).toBe(1);
   expect(await metricValue('baton_consent_prompts_total', { app: 'github' })).toBeGreaterThanOrEqual(1);
 
@@ -91,7 +92,9 @@ test('an access token the provider revoked (401 from the API) also pauses for re
   const handle = await stack.run(frank, callAnything, { app: 'github', action: 'users.getAuthenticated', input: {} });
   const paused = await stack.awaitOutcome(handle);
   expect(paused.pending[0]).toMatchObject({ app: 'github', reason: 'revoked', message: expect.stringContaining('must connect GitHub again') });
-  expect(await stack.stores.audit.query({ tenant: 'revoked-tenant', kind: 'connection.needs_reconsent' })).toEqual([expect.objectContaining({ app: 'github', actor: expect.objectContaining({ subject: 'alice' }) })]);
+  expect(await stack.stores.audit.query({ tenant: 'revoked-tenant', kind: 'connection.needs_reconsent' })).toEqual([
+    expect.objectContaining({ app: 'github', actor: expect.objectContaining({ subject: 'alice' }) }),
+  ]);
   await stack.consent(frank, 'github');
   expect(await handle.result()).toMatchObject({ login: 'alice' });
 });

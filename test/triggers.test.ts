@@ -99,7 +99,14 @@ const pr = { repo: 'acme/widgets', number: 1 };
 
 describe('the HTTP API', () => {
   test('refuses callers without a valid token, for runs and schedules alike', async () => {
-    for (const [method, path] of [['POST', '/api/tools/read_pull_request/runs'], ['GET', '/api/runs/anything'], ['GET', '/api/runs'], ['POST', '/api/schedules'], ['GET', '/api/schedules'], ['DELETE', '/api/schedules/x']] as const) {
+    for (const [method, path] of [
+      ['POST', '/api/tools/read_pull_request/runs'],
+      ['GET', '/api/runs/anything'],
+      ['GET', '/api/runs'],
+      ['POST', '/api/schedules'],
+      ['GET', '/api/schedules'],
+      ['DELETE', '/api/schedules/x'],
+    ] as const) {
       const none = await api(null, method, path, method === 'POST' ? { arguments: pr } : undefined);
       expect([path, none.status]).toEqual([path, 401]);
       expect(none.headers.get('www-authenticate')).toMatch(/^Bearer /);
@@ -125,7 +132,12 @@ describe('the HTTP API', () => {
 
     const followed = await api(tokens.alice, 'GET', done.headers.get('location')!);
     expect(followed.status).toBe(200);
-    expect(followed.json).toMatchObject({ runId: done.json.runId, tool: 'read_pull_request', state: 'completed', steps: [{ app: 'github', action: 'pulls.get', credential: { owner: 'user', externalAccount: 'alice' } }] });
+    expect(followed.json).toMatchObject({
+      runId: done.json.runId,
+      tool: 'read_pull_request',
+      state: 'completed',
+      steps: [{ app: 'github', action: 'pulls.get', credential: { owner: 'user', externalAccount: 'alice' } }],
+    });
     // bob's token on alice's run: nothing, not even that it exists.
     const cross = await api(tokens.bob, 'GET', `/api/runs/${done.json.runId}`);
     expect(cross).toMatchObject({ status: 404, json: { error: 'not_found', message: `No run "${done.json.runId}" of yours is known here.` } });
@@ -159,7 +171,7 @@ describe('the HTTP API', () => {
     expect(failed.json).toEqual({ runId: expect.any(String), status: 'failed', error: expect.stringMatching(/404|not found/i) });
   });
 
-  test('invalid arguments are a 400 with the schema\'s issues, and nothing starts', async () => {
+  test("invalid arguments are a 400 with the schema's issues, and nothing starts", async () => {
     const before = (await runsOf(gs.stack, 'read_pull_request')).length;
     const invalid = await api(tokens.alice, 'POST', '/api/tools/read_pull_request/runs', { arguments: { repo: 'acme/widgets', number: -1 } });
     expect(invalid.status).toBe(400);
@@ -181,7 +193,10 @@ describe('the HTTP API', () => {
       status: 403,
       json: { error: 'forbidden', message: 'You are not on the access list for "open_ops_ticket" on the MCP server "default". Ask an admin to add you (baton access add default user bob).' },
     });
-    expect((await gs.stack.stores.audit.query({ kind: 'access.denied', subject: 'bob', tool: 'open_ops_ticket' }))[0]).toMatchObject({ outcome: 'denied', action: 'POST /api/tools/open_ops_ticket/runs' });
+    expect((await gs.stack.stores.audit.query({ kind: 'access.denied', subject: 'bob', tool: 'open_ops_ticket' }))[0]).toMatchObject({
+      outcome: 'denied',
+      action: 'POST /api/tools/open_ops_ticket/runs',
+    });
     expect(await runsOf(gs.stack, 'open_ops_ticket')).toEqual([]);
 
     const unknown = await api(tokens.alice, 'POST', '/api/tools/delete_everything/runs', { arguments: {} });
@@ -224,27 +239,40 @@ describe('schedules', () => {
 
   async function triggerAndFindNewRun(seen: string[]): Promise<string> {
     await trigger();
-    return eventually(async () => (await scheduledRuns()).find((run) => !seen.includes(run.runId))?.runId, 30_000, 'the scheduled run to appear on alice\'s runs list');
+    return eventually(async () => (await scheduledRuns()).find((run) => !seen.includes(run.runId))?.runId, 30_000, "the scheduled run to appear on alice's runs list");
   }
 
   async function stateOf(runId: string, wanted: string): Promise<any> {
     let last: unknown;
-    return eventually(async () => {
-      const view = await api(tokens.alice, 'GET', `/api/runs/${runId}`);
-      last = view.json;
-      return view.json.state === wanted ? view.json : undefined;
-    }, 20_000, `run ${runId} to be ${wanted}`).catch((error: Error) => {
+    return eventually(
+      async () => {
+        const view = await api(tokens.alice, 'GET', `/api/runs/${runId}`);
+        last = view.json;
+        return view.json.state === wanted ? view.json : undefined;
+      },
+      20_000,
+      `run ${runId} to be ${wanted}`,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}; last seen: ${JSON.stringify(last)}\nWORKER:${gs.stack.worker.output.slice(-4000)}`);
     });
   }
 
   test('creating one takes the same checks as running the tool', async () => {
     const base = { tool: 'triage_pull_request', arguments: pr, intervalSeconds: 3600 };
-    expect(await api(tokens.bob, 'POST', '/api/schedules', { tool: 'open_ops_ticket', arguments: { summary: 'x' }, intervalSeconds: 3600 })).toMatchObject({ status: 403, json: { error: 'forbidden' } });
+    expect(await api(tokens.bob, 'POST', '/api/schedules', { tool: 'open_ops_ticket', arguments: { summary: 'x' }, intervalSeconds: 3600 })).toMatchObject({
+      status: 403,
+      json: { error: 'forbidden' },
+    });
     expect(await api(tokens.alice, 'POST', '/api/schedules', { ...base, arguments: { repo: 'nope' } })).toMatchObject({ status: 400, json: { error: 'invalid_arguments' } });
-    expect(await api(tokens.alice, 'POST', '/api/schedules', { ...base, cron: '0 * * * *' })).toMatchObject({ status: 400, json: { error: 'invalid_request', message: expect.stringContaining('exactly one of "cron" and "intervalSeconds"') } });
+    expect(await api(tokens.alice, 'POST', '/api/schedules', { ...base, cron: '0 * * * *' })).toMatchObject({
+      status: 400,
+      json: { error: 'invalid_request', message: expect.stringContaining('exactly one of "cron" and "intervalSeconds"') },
+    });
     expect(await api(tokens.alice, 'POST', '/api/schedules', { ...base, intervalSeconds: 5 })).toMatchObject({ status: 400, json: { message: expect.stringContaining('at least 60') } });
-    expect(await api(tokens.alice, 'POST', '/api/schedules', { tool: 'triage_pull_request', arguments: pr, cron: 'every full moon' })).toMatchObject({ status: 400, json: { error: 'invalid_schedule', message: expect.stringContaining('Temporal refused the schedule') } });
+    expect(await api(tokens.alice, 'POST', '/api/schedules', { tool: 'triage_pull_request', arguments: pr, cron: 'every full moon' })).toMatchObject({
+      status: 400,
+      json: { error: 'invalid_schedule', message: expect.stringContaining('Temporal refused the schedule') },
+    });
     expect(await api(tokens.alice, 'POST', '/api/schedules', { ...base, tool: 'no_such_tool' })).toMatchObject({ status: 404 });
     // Refused or invalid, nothing was kept.
     expect((await api(tokens.alice, 'GET', '/api/schedules')).json).toEqual({ schedules: [] });
@@ -278,7 +306,10 @@ describe('schedules', () => {
     // bob: not in his list, not by id, cannot delete it, and cannot list everyone's (no role).
     expect((await api(tokens.bob, 'GET', '/api/schedules')).json).toEqual({ schedules: [] });
     expect(await api(tokens.bob, 'GET', `/api/schedules/${scheduleId}`)).toMatchObject({ status: 404, json: { error: 'not_found' } });
-    expect(await api(tokens.bob, 'DELETE', `/api/schedules/${scheduleId}`)).toMatchObject({ status: 404, json: { error: 'not_found', message: `No schedule "${scheduleId}" of yours is known here.` } });
+    expect(await api(tokens.bob, 'DELETE', `/api/schedules/${scheduleId}`)).toMatchObject({
+      status: 404,
+      json: { error: 'not_found', message: `No schedule "${scheduleId}" of yours is known here.` },
+    });
     expect(await api(tokens.bob, 'GET', '/api/schedules?all=true')).toMatchObject({ status: 403 });
     // An admin sees everyone's (and whose each is), but reads or deletes none of them.
     const carol = await carolToken();
@@ -290,7 +321,13 @@ describe('schedules', () => {
 
     // In Temporal: Baton's task queue, the tool as workflow type, the user's tags, the identity as a header — no token of any app.
     const { action, raw } = await gs.stack.client.schedule.getHandle(scheduleId).describe();
-    expect(action).toMatchObject({ type: 'startWorkflow', workflowType: 'triage_pull_request', taskQueue: gs.stack.settings.temporal.taskQueue, workflowId: prefix, args: [pr, { consentTimeoutMs: 86_400_000 }] });
+    expect(action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: 'triage_pull_request',
+      taskQueue: gs.stack.settings.temporal.taskQueue,
+      workflowId: prefix,
+      args: [pr, { consentTimeoutMs: 86_400_000 }],
+    });
     const tags = action.typedSearchAttributes as TypedSearchAttributes;
     expect(tags.get(BatonUser)).toBe('alice');
     expect(tags.get(BatonTool)).toBe('triage_pull_request');
@@ -305,7 +342,14 @@ describe('schedules', () => {
     firstRun = await triggerAndFindNewRun([]);
     expect(firstRun).toMatch(new RegExp(`^${prefix}-\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$`));
     const done = await stateOf(firstRun, 'completed');
-    expect(done.steps.map((step: { app: string; action: string; credential: { owner: string; externalAccount: string } }) => [step.app, step.action, step.credential.owner, step.credential.externalAccount])).toEqual([
+    expect(
+      done.steps.map((step: { app: string; action: string; credential: { owner: string; externalAccount: string } }) => [
+        step.app,
+        step.action,
+        step.credential.owner,
+        step.credential.externalAccount,
+      ]),
+    ).toEqual([
       ['github', 'pulls.get', 'user', 'alice'],
       ['slack', 'chat.postMessage', 'user', 'alice'],
       ['slack', 'chat.getPermalink', 'user', 'alice'],
@@ -361,7 +405,11 @@ describe('schedules', () => {
     expect(consented.status).toBe(200);
     const finished = await stateOf(second, 'completed');
     // Slack: first the step that found no connection (and presented nothing), then alice's new one.
-    expect(finished.steps.filter((step: { app: string }) => step.app === 'slack').map((step: { outcome: string; credential: { owner: string; externalAccount: string | null } }) => [step.outcome, step.credential.owner, step.credential.externalAccount])).toEqual([
+    expect(
+      finished.steps
+        .filter((step: { app: string }) => step.app === 'slack')
+        .map((step: { outcome: string; credential: { owner: string; externalAccount: string | null } }) => [step.outcome, step.credential.owner, step.credential.externalAccount]),
+    ).toEqual([
       ['connection_required', 'none', null],
       ['ok', 'user', 'alice'],
       ['ok', 'user', 'alice'],
@@ -410,7 +458,7 @@ describe('schedules', () => {
     await stateOf(third, 'completed');
   }, 90_000);
 
-  test("disabling alice, or deleting the schedule, withdraws its identity — even from a run under way", async () => {
+  test('disabling alice, or deleting the schedule, withdraws its identity — even from a run under way', async () => {
     const schedule = gs.stack.client.schedule.getHandle(scheduleId);
     const seen = async () => (await schedule.describe()).info.recentActions.map((result) => result.action.workflow.workflowId);
     const failureOf = async (runId: string) => {

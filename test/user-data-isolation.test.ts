@@ -50,7 +50,7 @@ beforeAll(async () => {
   await bobClient.close();
 });
 
-test("the runs API: alice sees her completed run with its steps and whose credential; bob sees only his, waiting for him", async () => {
+test('the runs API: alice sees her completed run with its steps and whose credential; bob sees only his, waiting for him', async () => {
   const own = await api<ListedRun>(tokens.alice, `/api/runs/${aliceRun}`);
   expect(own.status).toBe(200);
   expect(own.body.state).toBe('completed');
@@ -70,7 +70,7 @@ test("the runs API: alice sees her completed run with its steps and whose creden
   expect(await api(tokens.bob, '/api/runs/no-such-run')).toEqual({ status: 404, body: { error: 'not_found', message: 'No run "no-such-run" of yours is known here.' } });
 });
 
-test('baton runs and baton connections act as the token holder: bob gets nothing of alice\'s', async () => {
+test("baton runs and baton connections act as the token holder: bob gets nothing of alice's", async () => {
   const aliceRuns = await cli(tokens.alice, 'runs');
   expect(aliceRuns.status).toBe(0);
   expect(aliceRuns.stdout).toMatch(new RegExp(`completed +triage_pull_request +${aliceRun}`));

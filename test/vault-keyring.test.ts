@@ -117,9 +117,7 @@ describe('loading the keyring', () => {
     expect(attempt).toThrow(VaultKeyError);
     expect(attempt).toThrow(/BATON_VAULT_PREVIOUS_KEYS \(entry 2\) must hold 32 random bytes/);
     expect(attempt).not.toThrow(/not-a-real-key/);
-    expect(() => loadVaultKeyring({ env: { BATON_VAULT_PREVIOUS_KEYS: keyText() }, devKeyFile: join(dir, 'vault.key') })).toThrow(
-      /BATON_VAULT_PREVIOUS_KEYS is set but BATON_VAULT_KEY is not/,
-    );
+    expect(() => loadVaultKeyring({ env: { BATON_VAULT_PREVIOUS_KEYS: keyText() }, devKeyFile: join(dir, 'vault.key') })).toThrow(/BATON_VAULT_PREVIOUS_KEYS is set but BATON_VAULT_KEY is not/);
   });
 
   test('the development key file holds the history (first key current) and a running keyring follows it', () => {
@@ -180,7 +178,9 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
     }
     expect(thrown).toBeInstanceOf(VaultKeyMismatchError);
     expect((thrown as Error).message).toMatch(
-      new RegExp(`^this vault holds 1 connection under vault key ${newer.fingerprint}, which BATON_VAULT_KEY is ${oldKey.fingerprint} cannot open\\. A key rotation is unfinished: add the missing key to BATON_VAULT_PREVIOUS_KEYS`),
+      new RegExp(
+        `^this vault holds 1 connection under vault key ${newer.fingerprint}, which BATON_VAULT_KEY is ${oldKey.fingerprint} cannot open\\. A key rotation is unfinished: add the missing key to BATON_VAULT_PREVIOUS_KEYS`,
+      ),
     );
   });
 
@@ -233,9 +233,20 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
     expect(connections.reencrypted).toBe(1);
     expect(connections.unreadable).toEqual([
       { label: 'connections', what: "alice's github connection (tenant acme)", reason: 'not a sealed value (corrupt)', deleted: false },
-      { label: 'connections', what: "bob's github connection (tenant acme)", reason: `sealed with vault key ${lostKey.fingerprint}, which is not configured`, missingKey: lostKey.fingerprint, deleted: false },
+      {
+        label: 'connections',
+        what: "bob's github connection (tenant acme)",
+        reason: `sealed with vault key ${lostKey.fingerprint}, which is not configured`,
+        missingKey: lostKey.fingerprint,
+        deleted: false,
+      },
     ]);
-    expect(report.remaining).toEqual(new Map([[lostKey.fingerprint, 1], ['malformed', 1]]));
+    expect(report.remaining).toEqual(
+      new Map([
+        [lostKey.fingerprint, 1],
+        ['malformed', 1],
+      ]),
+    );
     expect(Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM vault_connections'))?.n)).toBe(3);
 
     // Deletion is asked for by name: corrupt values, and values under a key declared lost (not just any key missing from the configuration).
@@ -250,7 +261,17 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
 
   test('a refresh in flight while its row is re-encrypted is not lost, and its waiters are not disturbed', async () => {
     const vault = await Vault.open(db, oldKey);
-    await vault.putConnection({ tenant: 'acme', subject: 'alice', app: 'github', accessToken: 'expired', refreshToken: 'refresh-1', expiresAt: Date.now() - 1000, scopes: [], externalAccountId: 'a', externalLogin: 'alice' });
+    await vault.putConnection({
+      tenant: 'acme',
+      subject: 'alice',
+      app: 'github',
+      accessToken: 'expired',
+      refreshToken: 'refresh-1',
+      expiresAt: Date.now() - 1000,
+      scopes: [],
+      externalAccountId: 'a',
+      externalLogin: 'alice',
+    });
     // The worker already runs with the new key current (deploy step 1 of a rotation).
     const worker = await Vault.open(db, { current: newer, previous: [oldKey] });
     let release!: () => void;
@@ -276,7 +297,9 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
     // The rotated refresh token was stored (sealed under the new key), so the next refresh uses it.
     expect((await fingerprintsIn(db)).every((fingerprint) => fingerprint === newer.fingerprint)).toBe(true);
     await db.run("UPDATE vault_connections SET expires_at = ? WHERE subject = 'alice'", Date.now() - 1);
-    const next = await (await Vault.open(db, newer)).resolveUserAccessToken({
+    const next = await (
+      await Vault.open(db, newer)
+    ).resolveUserAccessToken({
       tenant: 'acme',
       subject: 'alice',
       app: 'github',
@@ -310,8 +333,18 @@ describe.each(storageBackends('keyring'))('the vault mid-rotation, on $name', (b
 describe('identity keys across a rotation', () => {
   const binding = { rootWorkflowId: 'probe-1', tool: 'probe' };
   const identity = {
-    subject: 'alice', email: null, displayName: null, tenant: 'acme', authMethod: 'oauth' as const, groups: [], roles: [], issuer: 'idp',
-    inboundTokenRef: null, headerOverrideRef: null, client: null, server: null,
+    subject: 'alice',
+    email: null,
+    displayName: null,
+    tenant: 'acme',
+    authMethod: 'oauth' as const,
+    groups: [],
+    roles: [],
+    issuer: 'idp',
+    inboundTokenRef: null,
+    headerOverrideRef: null,
+    client: null,
+    server: null,
   };
 
   test('workers verify by kid with every key in the set; a retired kid is refused by name', async () => {

@@ -5,15 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SqlDatabase } from '../core/db.ts';
-import {
-  ConnectionUnavailableError,
-  loadVaultKey,
-  RefreshRejectedError,
-  Vault,
-  type PutConnectionInput,
-  type RefreshedTokens,
-  type VaultKey,
-} from '../core/vault/index.ts';
+import { ConnectionUnavailableError, loadVaultKey, RefreshRejectedError, Vault, type PutConnectionInput, type RefreshedTokens, type VaultKey } from '../core/vault/index.ts';
 import { storageBackends } from './support/storage-backends.ts';
 
 const ALICE = { tenant: 'acme', subject: 'alice', app: 'github' } as const;
@@ -40,11 +32,14 @@ function connectAlice(target: Vault, overrides: Partial<PutConnectionInput> = {}
 }
 
 /** A refresher that counts calls, remembers the refresh tokens it was given and takes `delayMs` like a real token endpoint. */
-function countingRefresher(delayMs = 50, tokens: (call: number) => RefreshedTokens = (call) => ({
-  accessToken: `access-${call}`,
-  refreshToken: `refresh-${call}`,
-  expiresAt: Date.now() + 3_600_000,
-})) {
+function countingRefresher(
+  delayMs = 50,
+  tokens: (call: number) => RefreshedTokens = (call) => ({
+    accessToken: `access-${call}`,
+    refreshToken: `refresh-${call}`,
+    expiresAt: Date.now() + 3_600_000,
+  }),
+) {
   const received: string[] = [];
   const refresh = async (refreshToken: string): Promise<RefreshedTokens> => {
     received.push(refreshToken);

@@ -3,17 +3,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SqlDatabase } from '../core/db.ts';
-import {
-  ConnectionUnavailableError,
-  loadVaultKey,
-  seal,
-  unseal,
-  Vault,
-  VaultCorruptError,
-  VaultKeyError,
-  VaultKeyMismatchError,
-  type VaultKey,
-} from '../core/vault/index.ts';
+import { ConnectionUnavailableError, loadVaultKey, seal, unseal, Vault, VaultCorruptError, VaultKeyError, VaultKeyMismatchError, type VaultKey } from '../core/vault/index.ts';
 import { storageBackends } from './support/storage-backends.ts';
 
 let dir: string;
@@ -136,9 +126,7 @@ describe('seal / unseal', () => {
     const wrong = newKey();
     const sealed = seal(right, 'top secret', 'service:slack');
     expect(() => unseal(wrong, sealed, 'service:slack')).toThrow(VaultKeyMismatchError);
-    expect(() => unseal(wrong, sealed, 'service:slack')).toThrow(
-      `encrypted with vault key ${right.fingerprint} but BATON_VAULT_KEY is ${wrong.fingerprint}; set the key this vault was created with`,
-    );
+    expect(() => unseal(wrong, sealed, 'service:slack')).toThrow(`encrypted with vault key ${right.fingerprint} but BATON_VAULT_KEY is ${wrong.fingerprint}; set the key this vault was created with`);
   });
 });
 
@@ -236,9 +224,7 @@ describe.each(storageBackends('vault'))('Vault storage on $name', (backend) => {
     }
     expect(thrown).toBeInstanceOf(VaultKeyMismatchError);
     expect((thrown as VaultKeyMismatchError).code).toBe('vault_key_mismatch');
-    expect((thrown as Error).message).toBe(
-      `this vault was encrypted with vault key ${key.fingerprint} but BATON_VAULT_KEY is ${otherKey.fingerprint}; set the key this vault was created with`,
-    );
+    expect((thrown as Error).message).toBe(`this vault was encrypted with vault key ${key.fingerprint} but BATON_VAULT_KEY is ${otherKey.fingerprint}; set the key this vault was created with`);
     // The right key still opens it, from another connection to the same database.
     const again = await backend.open();
     try {
@@ -272,9 +258,7 @@ describe.each(storageBackends('vault'))('Vault storage on $name', (backend) => {
   test("bob's ciphertext copied into alice's row is not accepted", async () => {
     await connect(vault, 'alice');
     await connect(vault, 'bob');
-    await db.run(
-      "UPDATE vault_connections SET sealed_secret = (SELECT sealed_secret FROM vault_connections WHERE subject = 'bob') WHERE subject = 'alice'",
-    );
+    await db.run("UPDATE vault_connections SET sealed_secret = (SELECT sealed_secret FROM vault_connections WHERE subject = 'bob') WHERE subject = 'alice'");
     await expect(vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never })).rejects.toMatchObject({
       reason: 'unreadable',
     });
@@ -284,9 +268,7 @@ describe.each(storageBackends('vault'))('Vault storage on $name', (backend) => {
     await connect(vault, 'alice');
     const foreign = seal(newKey(), JSON.stringify({ accessToken: 'x' }), 'connection:acme:alice:github');
     await db.run("UPDATE vault_connections SET sealed_secret = ? WHERE subject = 'alice'", foreign);
-    await expect(vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never })).rejects.toBeInstanceOf(
-      VaultKeyMismatchError,
-    );
+    await expect(vault.resolveUserAccessToken({ tenant: 'acme', subject: 'alice', app: 'github', refresh: never })).rejects.toBeInstanceOf(VaultKeyMismatchError);
   });
 
   test('never connected, revoked and needs-reconsent connections explain what the user must do', async () => {

@@ -11,11 +11,7 @@
  * `exporter` sink (worker/tracing.ts), which drops them when tracing is off.
  */
 import { defaultPayloadConverter, type Headers } from '@temporalio/common';
-import {
-  OpenTelemetryInboundInterceptor,
-  OpenTelemetryInternalsInterceptor,
-  OpenTelemetryOutboundInterceptor,
-} from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
+import { OpenTelemetryInboundInterceptor, OpenTelemetryInternalsInterceptor, OpenTelemetryOutboundInterceptor } from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
 import {
   workflowInfo,
   type ActivityInput,

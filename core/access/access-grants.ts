@@ -26,7 +26,11 @@ export class AccessGrants {
   async add(grant: Omit<AccessGrant, 'addedAt'>): Promise<boolean> {
     const { changes } = await this.#db.run(
       'INSERT INTO access_grants (server, kind, value, added_by, added_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      grant.server, grant.kind, grant.value, grant.addedBy, Date.now(),
+      grant.server,
+      grant.kind,
+      grant.value,
+      grant.addedBy,
+      Date.now(),
     );
     return changes === 1;
   }
@@ -43,10 +47,7 @@ export class AccessGrants {
   /** The entries of several lists in one read (a tools listing checks the server's list and each tool's). */
   async forLists(servers: readonly string[]): Promise<AccessGrant[]> {
     if (servers.length === 0) return [];
-    const rows = await this.#db.all<Row>(
-      `SELECT * FROM access_grants WHERE server IN (${servers.map(() => '?').join(', ')}) ORDER BY server, kind, value`,
-      ...servers,
-    );
+    const rows = await this.#db.all<Row>(`SELECT * FROM access_grants WHERE server IN (${servers.map(() => '?').join(', ')}) ORDER BY server, kind, value`, ...servers);
     return rows.map(toGrant);
   }
 }

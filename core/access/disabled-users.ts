@@ -40,7 +40,11 @@ export class DisabledUsers {
   async disable(user: { tenant: string; subject: string }, by: string, reason: string | null = null): Promise<boolean> {
     const { changes } = await this.#db.run(
       'INSERT INTO disabled_users (tenant, subject, disabled_at, disabled_by, reason) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, subject) DO NOTHING',
-      user.tenant, user.subject, Date.now(), by, reason,
+      user.tenant,
+      user.subject,
+      Date.now(),
+      by,
+      reason,
     );
     return changes === 1;
   }

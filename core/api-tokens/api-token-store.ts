@@ -68,7 +68,11 @@ export class ApiTokenStore {
     const { changes } = await this.#db.run(
       `INSERT INTO api_tokens (id, name, tenant, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (name) WHERE revoked_at IS NULL DO NOTHING`,
-      id, name, tenant, hashSecret(secret), Date.now(),
+      id,
+      name,
+      tenant,
+      hashSecret(secret),
+      Date.now(),
     );
     if (changes === 0) throw new ApiTokenError(`An API token named ${JSON.stringify(name)} already exists; revoke it first or choose another name.`);
     return { id, name, token };
@@ -89,7 +93,11 @@ export class ApiTokenStore {
       await this.#db.run(
         `INSERT INTO api_tokens (id, name, tenant, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, tenant = excluded.tenant, secret_hash = excluded.secret_hash, revoked_at = NULL`,
-        id, name, tenant, hashSecret(secret), Date.now(),
+        id,
+        name,
+        tenant,
+        hashSecret(secret),
+        Date.now(),
       );
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -112,10 +120,7 @@ export class ApiTokenStore {
     // Only when the row read says the mark is stale, so most calls are one SELECT; the WHERE keeps two
     // gateways touching it at once to one write.
     if (row.last_used_at === null || row.last_used_at <= now - LAST_USED_RESOLUTION_MS) {
-      await this.#db.run(
-        'UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
-        now, id, now - LAST_USED_RESOLUTION_MS,
-      );
+      await this.#db.run('UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)', now, id, now - LAST_USED_RESOLUTION_MS);
     }
     return {
       kind: 'service',

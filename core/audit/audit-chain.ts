@@ -21,17 +21,38 @@ export type RecordContent = Omit<AuditRecord, 'seq' | 'chainSeq' | 'prevHash' | 
  * than that it was edited.
  */
 export function chainHash(key: Uint8Array, prevHash: string, record: RecordContent, version: HashVersion = CURRENT_HASH_VERSION): string {
-  return createHmac('sha256', key).update(prevHash).update('\n').update(version === 2 ? canonicalJson(record) : legacyContent(record)).digest('base64url');
+  return createHmac('sha256', key)
+    .update(prevHash)
+    .update('\n')
+    .update(version === 2 ? canonicalJson(record) : legacyContent(record))
+    .digest('base64url');
 }
 
 /** Version 1 (records written before parallel chains): a fixed list of fields, the credential only in part. */
 function legacyContent(record: RecordContent): string {
   return JSON.stringify([
-    record.at, record.kind, record.outcome,
-    record.actor.tenant, record.actor.subject, record.actor.email, record.actor.name, record.actor.authMethod,
-    record.client, record.server, record.tool, record.rootRunId, record.runPath, record.app, record.action,
+    record.at,
+    record.kind,
+    record.outcome,
+    record.actor.tenant,
+    record.actor.subject,
+    record.actor.email,
+    record.actor.name,
+    record.actor.authMethod,
+    record.client,
+    record.server,
+    record.tool,
+    record.rootRunId,
+    record.runPath,
+    record.app,
+    record.action,
     record.credential && [record.credential.mode, record.credential.owner, record.credential.externalAccount, record.credential.reason],
-    record.upstreamStatus, record.durationMs, record.objectRef, record.message, record.traceId, record.detail,
+    record.upstreamStatus,
+    record.durationMs,
+    record.objectRef,
+    record.message,
+    record.traceId,
+    record.detail,
   ]);
 }
 

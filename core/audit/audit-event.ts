@@ -22,11 +22,23 @@ export type AuditKind =
   | 'schedule.deleted';
 
 export const auditKinds: readonly AuditKind[] = [
-  'tool_call.started', 'tool_call.finished', 'app_call',
-  'consent.requested', 'consent.granted', 'consent.denied', 'consent.expired', 'consent.cancelled',
-  'connection.connected', 'connection.refreshed', 'connection.refresh_failed', 'connection.needs_reconsent', 'connection.revoked',
-  'access.denied', 'admin.change',
-  'schedule.created', 'schedule.deleted',
+  'tool_call.started',
+  'tool_call.finished',
+  'app_call',
+  'consent.requested',
+  'consent.granted',
+  'consent.denied',
+  'consent.expired',
+  'consent.cancelled',
+  'connection.connected',
+  'connection.refreshed',
+  'connection.refresh_failed',
+  'connection.needs_reconsent',
+  'connection.revoked',
+  'access.denied',
+  'admin.change',
+  'schedule.created',
+  'schedule.deleted',
 ];
 
 /** The person an event is about (the caller, the admin making a change). */

@@ -245,7 +245,10 @@ export class AuditLog {
     const rows = await this.#db.all<AuditRow>(
       `SELECT * FROM audit_events WHERE kind = 'app_call' AND outcome = 'ok' AND app = ?
          AND (object_ref = ? OR object_ref LIKE '%:' || ? ESCAPE '\\' OR object_ref LIKE '%/' || ? ESCAPE '\\') ORDER BY seq`,
-      app, object, literal, literal,
+      app,
+      object,
+      literal,
+      literal,
     );
     return rows.map(fromRow);
   }
@@ -306,17 +309,64 @@ export interface AuditRow {
 
 /** The columns an append writes (seq is assigned by the database). */
 const COLUMNS = [
-  'chain', 'chain_seq', 'hash_version', 'at', 'kind', 'outcome', 'tenant', 'subject', 'email', 'name', 'auth_method', 'client', 'server', 'tool',
-  'root_run_id', 'run_path', 'app', 'action', 'credential', 'upstream_status', 'duration_ms', 'object_ref', 'message', 'trace_id', 'detail',
-  'prev_hash', 'hash',
+  'chain',
+  'chain_seq',
+  'hash_version',
+  'at',
+  'kind',
+  'outcome',
+  'tenant',
+  'subject',
+  'email',
+  'name',
+  'auth_method',
+  'client',
+  'server',
+  'tool',
+  'root_run_id',
+  'run_path',
+  'app',
+  'action',
+  'credential',
+  'upstream_status',
+  'duration_ms',
+  'object_ref',
+  'message',
+  'trace_id',
+  'detail',
+  'prev_hash',
+  'hash',
 ] as const;
 
 function toRow(record: AuditRecord): SqlValue[] {
   return [
-    record.chain, record.chainSeq, CURRENT_HASH_VERSION, record.at, record.kind, record.outcome, record.actor.tenant, record.actor.subject,
-    record.actor.email, record.actor.name, record.actor.authMethod, record.client, record.server, record.tool, record.rootRunId,
-    JSON.stringify(record.runPath), record.app, record.action, record.credential && JSON.stringify(record.credential), record.upstreamStatus,
-    record.durationMs, record.objectRef, record.message, record.traceId, JSON.stringify(record.detail), record.prevHash, record.hash,
+    record.chain,
+    record.chainSeq,
+    CURRENT_HASH_VERSION,
+    record.at,
+    record.kind,
+    record.outcome,
+    record.actor.tenant,
+    record.actor.subject,
+    record.actor.email,
+    record.actor.name,
+    record.actor.authMethod,
+    record.client,
+    record.server,
+    record.tool,
+    record.rootRunId,
+    JSON.stringify(record.runPath),
+    record.app,
+    record.action,
+    record.credential && JSON.stringify(record.credential),
+    record.upstreamStatus,
+    record.durationMs,
+    record.objectRef,
+    record.message,
+    record.traceId,
+    JSON.stringify(record.detail),
+    record.prevHash,
+    record.hash,
   ];
 }
 

@@ -36,10 +36,7 @@ export async function writeCheckpoint(db: SqlDatabase, key: Uint8Array, now: () 
   const at = now();
   const prevHash = last?.hash ?? GENESIS;
   try {
-    await db.run(
-      'INSERT INTO audit_checkpoints (seq, at, heads, prev_hash, hash) VALUES (?, ?, ?, ?, ?)',
-      seq, at, JSON.stringify(heads), prevHash, checkpointHash(key, prevHash, { seq, at, heads }),
-    );
+    await db.run('INSERT INTO audit_checkpoints (seq, at, heads, prev_hash, hash) VALUES (?, ?, ?, ?, ?)', seq, at, JSON.stringify(heads), prevHash, checkpointHash(key, prevHash, { seq, at, heads }));
   } catch (error) {
     if (isUniqueViolation(error)) return null;
     throw error;

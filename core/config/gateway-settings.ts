@@ -67,9 +67,7 @@ export function loadGatewaySettings(baton: BatonSettings, env: NodeJS.ProcessEnv
     throw new Error(`Environment variable ${String(issue?.path[0])} ${issue?.message}.`);
   }
   const vars = parsed.data;
-  const jwks = vars.BATON_IDP_JWKS
-    ? { keys: parseInlineJwks(vars.BATON_IDP_JWKS) }
-    : { url: vars.BATON_IDP_JWKS_URL ?? `${vars.BATON_IDP_ISSUER.replace(/\/$/, '')}/jwks` };
+  const jwks = vars.BATON_IDP_JWKS ? { keys: parseInlineJwks(vars.BATON_IDP_JWKS) } : { url: vars.BATON_IDP_JWKS_URL ?? `${vars.BATON_IDP_ISSUER.replace(/\/$/, '')}/jwks` };
   const publicHost = new URL(baton.publicUrl).hostname;
   return {
     host: vars.BATON_HOST,

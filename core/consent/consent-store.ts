@@ -49,8 +49,15 @@ export class ConsentStore {
     const { changes } = await this.#db.run(
       `INSERT INTO consent_requests (id, tenant, subject, app, scopes, reason, root_workflow_id, waiting_workflow_id, status, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (id) DO NOTHING`,
-      request.id, request.tenant, request.subject, request.app, JSON.stringify(request.scopes), request.reason,
-      request.rootWorkflowId, request.waitingWorkflowId, Date.now(),
+      request.id,
+      request.tenant,
+      request.subject,
+      request.app,
+      JSON.stringify(request.scopes),
+      request.reason,
+      request.rootWorkflowId,
+      request.waitingWorkflowId,
+      Date.now(),
     );
     return changes === 1;
   }
@@ -61,12 +68,7 @@ export class ConsentStore {
   }
 
   async pendingFor(tenant: string, subject: string, app: string): Promise<ConsentRequest[]> {
-    const rows = await this.#db.all<ConsentRow>(
-      `SELECT * FROM consent_requests WHERE tenant = ? AND subject = ? AND app = ? AND status = 'pending' ORDER BY created_at`,
-      tenant,
-      subject,
-      app,
-    );
+    const rows = await this.#db.all<ConsentRow>(`SELECT * FROM consent_requests WHERE tenant = ? AND subject = ? AND app = ? AND status = 'pending' ORDER BY created_at`, tenant, subject, app);
     return rows.map(toRequest);
   }
 

@@ -45,7 +45,15 @@ export class PendingAuthorizations {
     await this.#db.run('DELETE FROM consent_authorizations WHERE expires_at < ?', Date.now());
     await this.#db.run(
       'INSERT INTO consent_authorizations (state, tenant, subject, app, consent_id, session_binding, code_verifier, redirect_uri, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      pending.state, pending.tenant, pending.subject, pending.app, pending.consentId, pending.sessionBinding, pending.codeVerifier, pending.redirectUri, Date.now() + LIFETIME_MS,
+      pending.state,
+      pending.tenant,
+      pending.subject,
+      pending.app,
+      pending.consentId,
+      pending.sessionBinding,
+      pending.codeVerifier,
+      pending.redirectUri,
+      Date.now() + LIFETIME_MS,
     );
   }
 
@@ -62,8 +70,14 @@ export class PendingAuthorizations {
     return {
       kind: 'ok',
       pending: {
-        state: row.state, tenant: row.tenant, subject: row.subject, app: row.app, consentId: row.consent_id,
-        sessionBinding: row.session_binding, codeVerifier: row.code_verifier, redirectUri: row.redirect_uri,
+        state: row.state,
+        tenant: row.tenant,
+        subject: row.subject,
+        app: row.app,
+        consentId: row.consent_id,
+        sessionBinding: row.session_binding,
+        codeVerifier: row.code_verifier,
+        redirectUri: row.redirect_uri,
       },
     };
   }

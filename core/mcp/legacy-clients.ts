@@ -19,14 +19,20 @@ export class LegacyClientCapabilities {
     await this.#db.run(
       `INSERT INTO mcp_legacy_clients (tenant, subject, client_key, url_elicitation, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (tenant, subject, client_key) DO UPDATE SET url_elicitation = excluded.url_elicitation, updated_at = excluded.updated_at`,
-      principal.tenant, principal.subject, clientKey(principal), urlElicitation ? 1 : 0, Date.now(),
+      principal.tenant,
+      principal.subject,
+      clientKey(principal),
+      urlElicitation ? 1 : 0,
+      Date.now(),
     );
   }
 
   async supportsUrlElicitation(principal: Principal): Promise<boolean> {
     const row = await this.#db.get<{ url_elicitation: number }>(
       'SELECT url_elicitation FROM mcp_legacy_clients WHERE tenant = ? AND subject = ? AND client_key = ?',
-      principal.tenant, principal.subject, clientKey(principal),
+      principal.tenant,
+      principal.subject,
+      clientKey(principal),
     );
     return row?.url_elicitation === 1;
   }

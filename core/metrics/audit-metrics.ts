@@ -14,11 +14,28 @@ const consentWaitBuckets = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
 export function countAuditRecords(registry: Registry, audit: AuditLog): void {
   const registers = [registry];
   const toolCalls = new Counter({ name: 'baton_tool_calls_total', help: 'Tool runs that ended, by tool and outcome (completed, failed, cancelled).', labelNames: ['tool', 'outcome'], registers });
-  const toolSeconds = new Histogram({ name: 'baton_tool_call_duration_seconds', help: 'Duration of tool runs, including any wait for consent.', labelNames: ['tool', 'outcome'], buckets: latencyBuckets, registers });
+  const toolSeconds = new Histogram({
+    name: 'baton_tool_call_duration_seconds',
+    help: 'Duration of tool runs, including any wait for consent.',
+    labelNames: ['tool', 'outcome'],
+    buckets: latencyBuckets,
+    registers,
+  });
   const appCalls = new Counter({ name: 'baton_app_calls_total', help: 'Calls to apps, by app, credential owner and outcome.', labelNames: ['app', 'credential', 'outcome'], registers });
-  const appSeconds = new Histogram({ name: 'baton_app_call_duration_seconds', help: 'Duration of app calls, credential resolution included.', labelNames: ['app'], buckets: latencyBuckets, registers });
+  const appSeconds = new Histogram({
+    name: 'baton_app_call_duration_seconds',
+    help: 'Duration of app calls, credential resolution included.',
+    labelNames: ['app'],
+    buckets: latencyBuckets,
+    registers,
+  });
   const prompts = new Counter({ name: 'baton_consent_prompts_total', help: 'Runs that paused to ask a user to connect an app.', labelNames: ['app'], registers });
-  const completions = new Counter({ name: 'baton_consent_completions_total', help: 'Consent requests that ended, by decision (granted, denied, expired, cancelled).', labelNames: ['app', 'decision'], registers });
+  const completions = new Counter({
+    name: 'baton_consent_completions_total',
+    help: 'Consent requests that ended, by decision (granted, denied, expired, cancelled).',
+    labelNames: ['app', 'decision'],
+    registers,
+  });
   const waiting = new Histogram({ name: 'baton_consent_wait_seconds', help: 'Time from the consent prompt to the decision.', labelNames: ['app', 'decision'], buckets: consentWaitBuckets, registers });
   const refreshes = new Counter({ name: 'baton_token_refreshes_total', help: 'Refreshes of user tokens, by app and outcome (ok, rejected, failed).', labelNames: ['app', 'outcome'], registers });
   const denied = new Counter({ name: 'baton_denied_total', help: 'Requests refused by an access decision, by tool (`none` for the admin, audit and account APIs).', labelNames: ['tool'], registers });

@@ -46,7 +46,12 @@ export class RunRegistry {
   async recordStarted(run: Omit<RegisteredRun, 'createdAt' | 'deliveredAt'>): Promise<void> {
     await this.#db.run(
       'INSERT INTO gateway_runs (workflow_id, tenant, subject, tool, arguments_digest, created_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
-      run.workflowId, run.tenant, run.subject, run.tool, run.argumentsDigest, Date.now(),
+      run.workflowId,
+      run.tenant,
+      run.subject,
+      run.tool,
+      run.argumentsDigest,
+      Date.now(),
     );
   }
 
@@ -68,7 +73,11 @@ export class RunRegistry {
       `SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? AND tool = ? AND arguments_digest = ?
        AND handed_back_at IS NOT NULL AND delivered_at IS NULL AND handed_back_at >= ?
        ORDER BY handed_back_at DESC LIMIT 1`,
-      user.tenant, user.subject, tool, argumentsDigest, notBefore,
+      user.tenant,
+      user.subject,
+      tool,
+      argumentsDigest,
+      notBefore,
     );
     return row && toRun(row);
   }

@@ -100,8 +100,16 @@ export class ScheduleStore {
     await this.#db.run(
       `INSERT INTO baton_schedules (id, tenant, subject, tool, arguments, timing, note, workflow_id_prefix, identity_expires_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      schedule.id, schedule.tenant, schedule.subject, schedule.tool, JSON.stringify(schedule.arguments ?? null), JSON.stringify(schedule.timing),
-      schedule.note, schedule.workflowIdPrefix, schedule.identityExpiresAt, schedule.createdAt,
+      schedule.id,
+      schedule.tenant,
+      schedule.subject,
+      schedule.tool,
+      JSON.stringify(schedule.arguments ?? null),
+      JSON.stringify(schedule.timing),
+      schedule.note,
+      schedule.workflowIdPrefix,
+      schedule.identityExpiresAt,
+      schedule.createdAt,
     );
   }
 
@@ -166,14 +174,25 @@ export class ScheduleStore {
       await tx.run(
         `INSERT INTO baton_scheduled_runs (workflow_id, run_id, schedule_id, tenant, subject, tool, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (workflow_id) DO UPDATE SET run_id = excluded.run_id`,
-        run.workflowId, run.runId, run.scheduleId, run.tenant, run.subject, run.tool, run.startedAt,
+        run.workflowId,
+        run.runId,
+        run.scheduleId,
+        run.tenant,
+        run.subject,
+        run.tool,
+        run.startedAt,
       );
       // The gateway's run registry (gateway_runs, created by the schema migrations): never re-attached by an
       // MCP call (not handed back), never "delivered": it is the owner's to look at.
       await tx.run(
         `INSERT INTO gateway_runs (workflow_id, tenant, subject, tool, arguments_digest, created_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?, NULL)
          ON CONFLICT (workflow_id) DO NOTHING`,
-        run.workflowId, run.tenant, run.subject, run.tool, `schedule:${run.scheduleId}`, run.startedAt,
+        run.workflowId,
+        run.tenant,
+        run.subject,
+        run.tool,
+        `schedule:${run.scheduleId}`,
+        run.startedAt,
       );
     });
   }

@@ -39,7 +39,12 @@ export class BrowserSessions {
     await this.#db.run('DELETE FROM browser_sessions WHERE expires_at < ?', Date.now());
     await this.#db.run(
       'INSERT INTO browser_sessions (binding, tenant, subject, email, name, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-      hashCookie(cookie), user.tenant, user.subject, user.email, user.name, Date.now() + SESSION_LIFETIME_MS,
+      hashCookie(cookie),
+      user.tenant,
+      user.subject,
+      user.email,
+      user.name,
+      Date.now() + SESSION_LIFETIME_MS,
     );
     return cookie;
   }
@@ -65,7 +70,12 @@ export class BrowserSessions {
     await this.#db.run('DELETE FROM browser_sign_ins WHERE expires_at < ?', Date.now());
     await this.#db.run(
       'INSERT INTO browser_sign_ins (state, cookie_binding, code_verifier, nonce, return_to, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-      state, hashCookie(signInCookie), pending.codeVerifier, pending.nonce, pending.returnTo, Date.now() + SIGN_IN_LIFETIME_MS,
+      state,
+      hashCookie(signInCookie),
+      pending.codeVerifier,
+      pending.nonce,
+      pending.returnTo,
+      Date.now() + SIGN_IN_LIFETIME_MS,
     );
   }
 

@@ -15,7 +15,12 @@ export function toPostgresSql(sql: string): string {
   let next = 0;
   return statements(tokens(sql))
     .map((statement) => {
-      const ddl = /^\s*(CREATE\s+(TEMP(ORARY)?\s+)?TABLE|ALTER\s+TABLE)\b/i.test(statement.filter((token) => token.code).map((token) => token.text).join(''));
+      const ddl = /^\s*(CREATE\s+(TEMP(ORARY)?\s+)?TABLE|ALTER\s+TABLE)\b/i.test(
+        statement
+          .filter((token) => token.code)
+          .map((token) => token.text)
+          .join(''),
+      );
       return statement
         .map((token) => {
           if (!token.code) return token.text;
@@ -42,7 +47,13 @@ function mapColumnTypes(code: string): string {
  */
 export function splitSqlStatements(sql: string): string[] {
   return statements(tokens(sql))
-    .map((statement) => statement.map((token) => (token.code ? token.text : /^(--|\/\*)/.test(token.text) ? '' : token.text)).join('').replace(/;\s*$/, '').trim())
+    .map((statement) =>
+      statement
+        .map((token) => (token.code ? token.text : /^(--|\/\*)/.test(token.text) ? '' : token.text))
+        .join('')
+        .replace(/;\s*$/, '')
+        .trim(),
+    )
     .filter(Boolean);
 }
 

@@ -308,9 +308,7 @@ export function migrate(db: SqlDatabase, migrations: readonly Migration[] = MIGR
       const known = migrations.at(-1)?.version ?? 0;
       const newest = Math.max(0, ...applied);
       if (newest > known) {
-        throw new SchemaTooNewError(
-          `the database's schema is at version ${newest}, but this Baton knows migrations up to ${known} only; run the Baton version that migrated it (or a newer one)`,
-        );
+        throw new SchemaTooNewError(`the database's schema is at version ${newest}, but this Baton knows migrations up to ${known} only; run the Baton version that migrated it (or a newer one)`);
       }
       const done: number[] = [];
       for (const migration of migrations) {

@@ -179,9 +179,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   } catch (error) {
     await database.close();
     if (error instanceof PostgresError && error.code === '42501') {
-      throw new DatabaseUnavailableError(
-        `Cannot create Baton's tables in PostgreSQL at ${where}: ${error.message} (the user needs to own the database, or the CREATE privilege on its schema)`,
-      );
+      throw new DatabaseUnavailableError(`Cannot create Baton's tables in PostgreSQL at ${where}: ${error.message} (the user needs to own the database, or the CREATE privilege on its schema)`);
     }
     throw error;
   }

@@ -67,7 +67,10 @@ export async function connectWorkerConnection(settings: TemporalSettings): Promi
   try {
     connection = await Promise.race([connecting, timeout]);
   } catch (error) {
-    connecting.then((late) => late.close(), () => undefined);
+    connecting.then(
+      (late) => late.close(),
+      () => undefined,
+    );
     throw await explainConnectFailure(settings, basics, error);
   } finally {
     clearTimeout(timer);
@@ -178,7 +181,7 @@ function answerProblem(settings: TemporalSettings, _basics: TemporalConnectionBa
     );
   }
   if (code === grpcStatus.UNAUTHENTICATED || code === grpcStatus.PERMISSION_DENIED) {
-    const refused = code === grpcStatus.UNAUTHENTICATED ? 'did not accept Baton\'s credentials' : `does not let Baton use namespace "${settings.namespace}"`;
+    const refused = code === grpcStatus.UNAUTHENTICATED ? "did not accept Baton's credentials" : `does not let Baton use namespace "${settings.namespace}"`;
     const next = settings.apiKey
       ? `Check the API key in ${settings.apiKey.origin}: it may be expired, revoked, or not granted access to namespace "${settings.namespace}".`
       : settings.tls?.clientCert
@@ -207,7 +210,9 @@ function grpcCodeOf(error: unknown): number | undefined {
 function oneLine(error: unknown): string {
   const parts: string[] = [];
   for (let current = error, depth = 0; current && depth < 4; current = (current as { cause?: unknown }).cause, depth += 1) {
-    const message = String((current as Error).message ?? current).replace(/\s+/g, ' ').trim();
+    const message = String((current as Error).message ?? current)
+      .replace(/\s+/g, ' ')
+      .trim();
     if (message && !parts.includes(message)) parts.push(message);
   }
   return parts.join(': ').slice(0, 400);

@@ -100,7 +100,13 @@ function http2Answer(socket: Socket | TLSSocket, timeoutMs: number): Promise<Err
       if (received.length < 9) return;
       if (received[3] === SETTINGS_FRAME) done(null);
       else if (received[0] === 0x15 || received[0] === 0x16) done('a TLS record');
-      else done(`an answer that is not HTTP/2 ("${received.subarray(0, 24).toString('latin1').replace(/[^\x20-\x7e]/g, '.')}")`);
+      else
+        done(
+          `an answer that is not HTTP/2 ("${received
+            .subarray(0, 24)
+            .toString('latin1')
+            .replace(/[^\x20-\x7e]/g, '.')}")`,
+        );
     });
     socket.once('error', (error) => done(error));
     socket.once('close', () => done('the connection was closed without an answer'));
@@ -131,7 +137,11 @@ function tlsHandshake(host: string, port: number, options: Record<string, unknow
       socket.off('error', onError);
       // A server refusing the client's certificate may just hang up once the handshake is done.
       void http2Answer(socket, timeoutMs).then((answer) =>
-        finish(answer && /closed without an answer|ECONNRESET/.test(`${(answer as NodeJS.ErrnoException).code} ${answer.message}`) ? Object.assign(new Error('the server closed the connection right after the TLS handshake'), { code: 'CLOSED_AFTER_HANDSHAKE' }) : answer),
+        finish(
+          answer && /closed without an answer|ECONNRESET/.test(`${(answer as NodeJS.ErrnoException).code} ${answer.message}`)
+            ? Object.assign(new Error('the server closed the connection right after the TLS handshake'), { code: 'CLOSED_AFTER_HANDSHAKE' })
+            : answer,
+        ),
       );
     });
   });

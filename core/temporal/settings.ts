@@ -86,17 +86,19 @@ export function loadTemporalSettings(env: NodeJS.ProcessEnv, source: TemporalCon
 
   if (flag(env, 'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION')) {
     throw new TemporalSettingsError(
-      'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported (Temporal\'s TypeScript SDK always checks the server\'s name): set TEMPORAL_TLS_SERVER_NAME to a name the server\'s certificate lists instead.',
+      "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported (Temporal's TypeScript SDK always checks the server's name): set TEMPORAL_TLS_SERVER_NAME to a name the server's certificate lists instead.",
     );
   }
 
   const fileTls = typeof file.tls === 'object' ? file.tls : {};
-  const fromFile = (path: string | undefined, field: string): SecretSource | undefined =>
-    path === undefined ? undefined : pemFile(resolve(source.baseDir, path), fileField(field));
+  const fromFile = (path: string | undefined, field: string): SecretSource | undefined => (path === undefined ? undefined : pemFile(resolve(source.baseDir, path), fileField(field)));
   const pem = (which: keyof typeof pemVariables, fileValue: SecretSource | undefined): SecretSource | undefined => {
     const names = pemVariables[which];
     const given = [names.path, names.alias, names.data].filter((name) => set(name) !== undefined);
-    if (given.length > 1) throw new TemporalSettingsError(`Set only one of ${given.join(' and ')}: they name the same ${which === 'serverCaCert' ? 'CA certificate' : which === 'clientCert' ? 'client certificate' : 'client key'}.`);
+    if (given.length > 1)
+      throw new TemporalSettingsError(
+        `Set only one of ${given.join(' and ')}: they name the same ${which === 'serverCaCert' ? 'CA certificate' : which === 'clientCert' ? 'client certificate' : 'client key'}.`,
+      );
     const [name] = given;
     if (name === undefined) return fileValue;
     if (name === names.data) return { origin: name, where: `the value of ${name}`, read: () => checkPem(env[name] ?? '', name, `the value of ${name}`) };
@@ -117,7 +119,9 @@ export function loadTemporalSettings(env: NodeJS.ProcessEnv, source: TemporalCon
   const material = serverCaCert ?? clientCert ?? clientKey ?? serverName;
   const tlsOn = explicitTls ?? (material !== undefined || apiKey !== null || typeof file.tls === 'object');
   if (tlsOn && (clientCert === undefined) !== (clientKey === undefined)) {
-    const [have, missing] = clientCert ? [clientCert.origin, 'TEMPORAL_TLS_CLIENT_KEY_PATH (or temporal.tls.clientKey)'] : [clientKey!.origin, 'TEMPORAL_TLS_CLIENT_CERT_PATH (or temporal.tls.clientCert)'];
+    const [have, missing] = clientCert
+      ? [clientCert.origin, 'TEMPORAL_TLS_CLIENT_KEY_PATH (or temporal.tls.clientKey)']
+      : [clientKey!.origin, 'TEMPORAL_TLS_CLIENT_CERT_PATH (or temporal.tls.clientCert)'];
     throw new TemporalSettingsError(`A client certificate (mTLS) needs both the certificate and its private key: ${have} is set, ${missing} is not.`);
   }
   return {

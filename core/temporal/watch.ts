@@ -27,7 +27,9 @@ export function watchTemporalConnection(
     try {
       pending ??= connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({})).finally(() => (pending = null));
       let giveUp: NodeJS.Timeout | undefined;
-      await Promise.race([pending, new Promise((_, reject) => (giveUp = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs)))]).finally(() => clearTimeout(giveUp));
+      await Promise.race([pending, new Promise((_, reject) => (giveUp = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs)))]).finally(() =>
+        clearTimeout(giveUp),
+      );
       if (lostAt !== null && !stopped) {
         const afterMs = Date.now() - lostAt;
         lostAt = null;
@@ -36,7 +38,11 @@ export function watchTemporalConnection(
     } catch (error) {
       if (lostAt === null && !stopped) {
         lostAt = Date.now();
-        on.lost(String((error as Error).message ?? error).replace(/\s+/g, ' ').slice(0, 200));
+        on.lost(
+          String((error as Error).message ?? error)
+            .replace(/\s+/g, ' ')
+            .slice(0, 200),
+        );
       }
     }
     if (!stopped) timer = setTimeout(() => void check(), everyMs).unref();

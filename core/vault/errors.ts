@@ -59,11 +59,7 @@ export class ConnectionUnavailableError extends Error {
   readonly app: string;
   readonly reason: ConnectionUnavailableReason;
 
-  constructor(
-    target: { tenant: string; subject: string; app: string },
-    reason: ConnectionUnavailableReason,
-    options?: { detail?: string; cause?: unknown },
-  ) {
+  constructor(target: { tenant: string; subject: string; app: string }, reason: ConnectionUnavailableReason, options?: { detail?: string; cause?: unknown }) {
     super(describeUnavailable(target.subject, target.app, reason, options?.detail), { cause: options?.cause });
     this.tenant = target.tenant;
     this.subject = target.subject;

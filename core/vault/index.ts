@@ -4,20 +4,5 @@ export { seal, sealedKeyFingerprint, unseal } from './cipher.ts';
 export { reencryptVault, RotationLock, type RotationReport } from './rotation.ts';
 export { vaultKeyCensus } from './sealed-columns.ts';
 export { Vault, type VaultOptions } from './vault.ts';
-export type {
-  ConnectionInfo,
-  ConnectionStatus,
-  PutConnectionInput,
-  RefreshedTokens,
-  Refresher,
-  ResolvedUserToken,
-} from './connection-types.ts';
-export {
-  ConnectionUnavailableError,
-  RefreshRejectedError,
-  VaultBusyError,
-  VaultCorruptError,
-  VaultKeyError,
-  VaultKeyMismatchError,
-  type ConnectionUnavailableReason,
-} from './errors.ts';
+export type { ConnectionInfo, ConnectionStatus, PutConnectionInput, RefreshedTokens, Refresher, ResolvedUserToken } from './connection-types.ts';
+export { ConnectionUnavailableError, RefreshRejectedError, VaultBusyError, VaultCorruptError, VaultKeyError, VaultKeyMismatchError, type ConnectionUnavailableReason } from './errors.ts';

@@ -173,9 +173,7 @@ export function parseVaultKey(text: string, source: VaultKey['source'], origin: 
   if (!bytes) {
     // Never echo the value itself: it may be a real key with a typo.
     const got = value.length === 0 ? 'it is empty' : `got ${value.length} characters that are not a 32-byte key`;
-    throw new VaultKeyError(
-      `${origin} must hold 32 random bytes as base64 (44 characters) or hex (64 characters); ${got}. ${capitalise(HOW_TO_MAKE_ONE)}`,
-    );
+    throw new VaultKeyError(`${origin} must hold 32 random bytes as base64 (44 characters) or hex (64 characters); ${got}. ${capitalise(HOW_TO_MAKE_ONE)}`);
   }
   return { bytes, fingerprint: fingerprintOf(bytes), source };
 }

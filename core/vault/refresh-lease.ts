@@ -24,13 +24,7 @@ export interface LeaseTiming {
  * row wait for the first and then re-checks its WHERE against the row the first one committed, so it takes
  * nothing.
  */
-export async function withRefreshLease(
-  db: SqlDatabase,
-  id: ConnectionId,
-  seenVersion: number,
-  timing: LeaseTiming,
-  work: () => Promise<void>,
-): Promise<void> {
+export async function withRefreshLease(db: SqlDatabase, id: ConnectionId, seenVersion: number, timing: LeaseTiming, work: () => Promise<void>): Promise<void> {
   const owner = randomUUID();
   // A healthy holder finishes (or loses its lease) within leaseMs; waiting twice that means something is
   // badly stuck, and a retryable error beats hanging the caller.
@@ -65,9 +59,5 @@ export async function withRefreshLease(
 
 /** Only the owner releases, so a holder whose lease expired cannot clear the lease a successor took. */
 async function releaseRefreshLease(db: SqlDatabase, id: ConnectionId, owner: string): Promise<void> {
-  await db.run(
-    `UPDATE vault_connections SET refresh_lease_owner = NULL, refresh_lease_until = NULL WHERE ${WHERE_CONNECTION} AND refresh_lease_owner = ?`,
-    ...connectionParams(id),
-    owner,
-  );
+  await db.run(`UPDATE vault_connections SET refresh_lease_owner = NULL, refresh_lease_until = NULL WHERE ${WHERE_CONNECTION} AND refresh_lease_owner = ?`, ...connectionParams(id), owner);
 }

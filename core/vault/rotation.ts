@@ -179,20 +179,23 @@ export class RotationLock {
 
   /** Rejects with VaultBusyError naming the holder when another rotation holds the lease. */
   acquire(): Promise<void> {
-    return this.#db.transaction(async (tx) => {
-      const row = await tx.get<{ value: string }>('SELECT value FROM vault_meta WHERE name = ?', LOCK_NAME);
-      const held = row ? parseLock(row.value) : undefined;
-      if (held && held.owner !== this.#owner && held.until > this.#now()) {
-        throw new VaultBusyError(`another key rotation is running (${held.by}, until ${new Date(held.until).toISOString()} unless it renews); wait for it to finish`);
-      }
-      const value = JSON.stringify({ owner: this.#owner, by: `pid ${process.pid} on ${hostname()}`, until: this.#now() + LOCK_LEASE_MS });
-      await tx.run(
-        'INSERT INTO vault_meta (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at',
-        LOCK_NAME,
-        value,
-        this.#now(),
-      );
-    }, { lock: LOCK_TRANSACTION });
+    return this.#db.transaction(
+      async (tx) => {
+        const row = await tx.get<{ value: string }>('SELECT value FROM vault_meta WHERE name = ?', LOCK_NAME);
+        const held = row ? parseLock(row.value) : undefined;
+        if (held && held.owner !== this.#owner && held.until > this.#now()) {
+          throw new VaultBusyError(`another key rotation is running (${held.by}, until ${new Date(held.until).toISOString()} unless it renews); wait for it to finish`);
+        }
+        const value = JSON.stringify({ owner: this.#owner, by: `pid ${process.pid} on ${hostname()}`, until: this.#now() + LOCK_LEASE_MS });
+        await tx.run(
+          'INSERT INTO vault_meta (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at',
+          LOCK_NAME,
+          value,
+          this.#now(),
+        );
+      },
+      { lock: LOCK_TRANSACTION },
+    );
   }
 
   renew(): Promise<void> {

@@ -81,9 +81,7 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
 export async function countByKey(db: SqlExecutor, spec: SealedColumn): Promise<Map<string, number>> {
   // The first 20 characters are "v1.<16 hex fingerprint>."; grouping on them needs no decryption.
   const head = `substr(${spec.column}, 1, 20)`;
-  const rows = await db.all<{ head: string | null; n: number | string }>(
-    `SELECT ${head} AS head, COUNT(*) AS n FROM ${spec.table}${spec.where ? ` WHERE ${spec.where}` : ''} GROUP BY ${head}`,
-  );
+  const rows = await db.all<{ head: string | null; n: number | string }>(`SELECT ${head} AS head, COUNT(*) AS n FROM ${spec.table}${spec.where ? ` WHERE ${spec.where}` : ''} GROUP BY ${head}`);
   const counts = new Map<string, number>();
   for (const row of rows) {
     const fingerprint = /^v1\.([0-9a-f]{16})\.$/.exec(row.head ?? '')?.[1] ?? 'malformed';

@@ -1,15 +1,6 @@
 import type { SqlDatabase } from '../db.ts';
 import { seal, unseal } from './cipher.ts';
-import {
-  connectionParams,
-  readConnectionRow,
-  sealConnectionSecret,
-  toConnectionInfo,
-  unsealConnectionSecret,
-  WHERE_CONNECTION,
-  type ConnectionRow,
-  type ConnectionSecret,
-} from './connection-rows.ts';
+import { connectionParams, readConnectionRow, sealConnectionSecret, toConnectionInfo, unsealConnectionSecret, WHERE_CONNECTION, type ConnectionRow, type ConnectionSecret } from './connection-rows.ts';
 import type { ConnectionId, ConnectionInfo, PutConnectionInput, RefreshedTokens, Refresher, ResolvedUserToken } from './connection-types.ts';
 import { ConnectionUnavailableError, isConnectionUnavailableReason, RefreshRejectedError, VaultCorruptError } from './errors.ts';
 import { verifyVaultKey } from './key-check.ts';
@@ -120,11 +111,7 @@ export class Vault {
    * of the tokens, to revoke them at the app. `secret` is null when the sealed value could
    * not be read (the row is deleted all the same). Undefined when there was no such connection.
    */
-  async takeConnectionForRevocation(
-    tenant: string,
-    subject: string,
-    app: string,
-  ): Promise<{ info: ConnectionInfo; secret: { accessToken: string; refreshToken?: string } | null } | undefined> {
+  async takeConnectionForRevocation(tenant: string, subject: string, app: string): Promise<{ info: ConnectionInfo; secret: { accessToken: string; refreshToken?: string } | null } | undefined> {
     const row = await this.#db.get<ConnectionRow>(`DELETE FROM vault_connections WHERE ${WHERE_CONNECTION} RETURNING *`, tenant, subject, app);
     if (!row) return undefined;
     let secret: ConnectionSecret | null = null;
@@ -168,13 +155,22 @@ export class Vault {
     await this.#db.run('DELETE FROM vault_inbound_tokens WHERE expires_at < ?', Date.now());
     await this.#db.run(
       'INSERT INTO vault_inbound_tokens (ref, tenant, subject, sealed_token, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING',
-      ref, owner.tenant, owner.subject, seal(this.#key, token, inboundAad(ref, owner)), expiresAt,
+      ref,
+      owner.tenant,
+      owner.subject,
+      seal(this.#key, token, inboundAad(ref, owner)),
+      expiresAt,
     );
   }
 
   /** The caller's inbound token behind `ref`, only for its owner and only while it has not expired. */
   async getInboundToken(ref: string, owner: { tenant: string; subject: string }): Promise<{ token: string; expiresAt: number } | undefined> {
-    const row = await this.#db.get<{ sealed_token: string; expires_at: number }>('SELECT sealed_token, expires_at FROM vault_inbound_tokens WHERE ref = ? AND tenant = ? AND subject = ?', ref, owner.tenant, owner.subject);
+    const row = await this.#db.get<{ sealed_token: string; expires_at: number }>(
+      'SELECT sealed_token, expires_at FROM vault_inbound_tokens WHERE ref = ? AND tenant = ? AND subject = ?',
+      ref,
+      owner.tenant,
+      owner.subject,
+    );
     if (!row || Number(row.expires_at) <= Date.now()) return undefined;
     return { token: unseal(this.#key, row.sealed_token, inboundAad(ref, owner)), expiresAt: Number(row.expires_at) };
   }
@@ -189,13 +185,7 @@ export class Vault {
    * one `refresh` call; the others wait for and use its result. Errors from `refresh` other than
    * RefreshRejectedError propagate unchanged and leave the connection as it was.
    */
-  async resolveUserAccessToken(args: {
-    tenant: string;
-    subject: string;
-    app: string;
-    refresh: Refresher;
-    marginMs?: number;
-  }): Promise<ResolvedUserToken> {
+  async resolveUserAccessToken(args: { tenant: string; subject: string; app: string; refresh: Refresher; marginMs?: number }): Promise<ResolvedUserToken> {
     const id: ConnectionId = { tenant: args.tenant, subject: args.subject, app: args.app };
     let marginMs = args.marginMs ?? DEFAULT_MARGIN_MS;
     for (let round = 0; ; round++) {
@@ -247,9 +237,7 @@ export class Vault {
     const flightKey = JSON.stringify([id.tenant, id.subject, id.app]);
     const inFlight = this.#refreshesInFlight.get(flightKey);
     if (inFlight) return inFlight;
-    const flight = withRefreshLease(this.#db, id, seenVersion, this.#lease, () => this.#refreshHoldingLease(id, seenVersion, refresh)).finally(
-      () => this.#refreshesInFlight.delete(flightKey),
-    );
+    const flight = withRefreshLease(this.#db, id, seenVersion, this.#lease, () => this.#refreshHoldingLease(id, seenVersion, refresh)).finally(() => this.#refreshesInFlight.delete(flightKey));
     this.#refreshesInFlight.set(flightKey, flight);
     return flight;
   }
@@ -292,7 +280,6 @@ export class Vault {
       seenVersion,
     );
   }
-
 }
 
 function assertConnectionInput(input: PutConnectionInput): void {

@@ -6,9 +6,7 @@ import type { AccessPolicy } from './access-policy.ts';
 
 export type ToolRefusal = 'unknown_tool' | 'not_on_access_list' | 'no_personal_connections';
 
-export type ToolDecision =
-  | { allowed: true; tool: CallableDefinition }
-  | { allowed: false; refusal: ToolRefusal; message: string; tool: CallableDefinition | undefined };
+export type ToolDecision = { allowed: true; tool: CallableDefinition } | { allowed: false; refusal: ToolRefusal; message: string; tool: CallableDefinition | undefined };
 
 export interface ToolAccessDependencies {
   policy: AccessPolicy;
@@ -34,7 +32,11 @@ export class ToolAccess {
   /** Tools (not callables) the access lists let this caller run on `server`. */
   async permitted(principal: Principal, server: string): Promise<CallableDefinition[]> {
     const tools = this.#deps.tools.filter((tool) => tool.kind === 'tool');
-    const allowed = await this.#deps.policy.mayRunEach(principal, server, tools.map((tool) => tool.name));
+    const allowed = await this.#deps.policy.mayRunEach(
+      principal,
+      server,
+      tools.map((tool) => tool.name),
+    );
     return tools.filter((_, index) => allowed[index]);
   }
 

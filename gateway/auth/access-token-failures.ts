@@ -44,8 +44,7 @@ export function describeVerificationFailure(error: unknown, context: FailureCont
   }
   if (error instanceof errors.JOSEAlgNotAllowed) {
     return invalid(
-      `The bearer token is signed with algorithm ${quote(context.alg)}, which this server does not accept ` +
-        `(accepted: ${context.algorithms.join(', ')}); use a token issued by ${context.issuer}.`,
+      `The bearer token is signed with algorithm ${quote(context.alg)}, which this server does not accept ` + `(accepted: ${context.algorithms.join(', ')}); use a token issued by ${context.issuer}.`,
     );
   }
   if (error instanceof errors.JWKSNoMatchingKey) {
@@ -55,26 +54,19 @@ export function describeVerificationFailure(error: unknown, context: FailureCont
     );
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return invalid(
-      `The bearer token's signature does not match the identity provider's key ${quote(context.kid)}; ` +
-        `the token was altered or not issued by ${context.issuer}. Sign in again.`,
-    );
+    return invalid(`The bearer token's signature does not match the identity provider's key ${quote(context.kid)}; ` + `the token was altered or not issued by ${context.issuer}. Sign in again.`);
   }
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) {
-    return invalid(
-      `The bearer token is not a well-formed signed JWT (${error.message}); send the access token exactly as the identity provider issued it.`,
-    );
+    return invalid(`The bearer token is not a well-formed signed JWT (${error.message}); send the access token exactly as the identity provider issued it.`);
   }
   if (error instanceof errors.JOSENotSupported) {
     return invalid(`The bearer token uses something this server does not support (${error.message}); use a token issued by ${context.issuer}.`);
   }
   if (error instanceof errors.JWKInvalid || error instanceof errors.JWKSInvalid) {
     // The provider publishes a key we cannot use: its problem, not the caller's, and it may be fixed soon.
-    return new InboundAuthError(
-      'auth_unavailable',
-      `Cannot check bearer tokens right now: the identity provider's key set ${context.keySource} is unusable (${error.message}). Try again shortly.`,
-      { cause: error },
-    );
+    return new InboundAuthError('auth_unavailable', `Cannot check bearer tokens right now: the identity provider's key set ${context.keySource} is unusable (${error.message}). Try again shortly.`, {
+      cause: error,
+    });
   }
   if (error instanceof errors.JOSEError) {
     return invalid(`The bearer token could not be verified (${error.message}); ${NEW_TOKEN}`);
@@ -95,8 +87,10 @@ function describeClaimFailure(error: InstanceType<typeof errors.JWTClaimValidati
     case 'iss':
       return `The bearer token was issued by ${quote(payload.iss)}, but this server accepts tokens from ${context.issuer} only; sign in through that identity provider.`;
     case 'aud':
-      return `The bearer token was issued for ${describeAudience(payload.aud)}, not for this server (${context.audience}); ` +
-        'request a token for this resource (OAuth `resource` parameter) and try again.';
+      return (
+        `The bearer token was issued for ${describeAudience(payload.aud)}, not for this server (${context.audience}); ` +
+        'request a token for this resource (OAuth `resource` parameter) and try again.'
+      );
     default:
       return `The bearer token's ${claim} claim is not acceptable (${error.message}); ${NEW_TOKEN}`;
   }
@@ -108,9 +102,7 @@ function describeAudience(aud: unknown): string {
 }
 
 function at(epochSeconds: unknown, preposition = 'at'): string {
-  return typeof epochSeconds === 'number' && Number.isFinite(epochSeconds)
-    ? ` (${preposition} ${new Date(epochSeconds * 1000).toISOString()})`
-    : '';
+  return typeof epochSeconds === 'number' && Number.isFinite(epochSeconds) ? ` (${preposition} ${new Date(epochSeconds * 1000).toISOString()})` : '';
 }
 
 /** Token-supplied values are quoted and cut short so a hostile token cannot flood logs or forge text. */

@@ -35,7 +35,7 @@ export function principalFromClaims(claims: JWTPayload & { sub: string; iss: str
 /** `scope` is RFC 9068's space-separated string; some providers send `scp` as an array (or a string). */
 function scopesOf(claims: JWTPayload): string[] {
   const raw = typeof claims.scope === 'string' ? claims.scope : claims.scp;
-  const scopes = typeof raw === 'string' ? raw.split(/\s+/) : stringArray(raw) ?? [];
+  const scopes = typeof raw === 'string' ? raw.split(/\s+/) : (stringArray(raw) ?? []);
   return [...new Set(scopes.filter((scope) => scope.length > 0))];
 }
 

@@ -1,14 +1,4 @@
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JWK,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  type JWTVerifyOptions,
-} from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { principalFromClaims, type ClaimNames } from './access-token-principal.ts';
 import { describeVerificationFailure, KeySetUnavailable, type FailureContext } from './access-token-failures.ts';
 import { InboundAuthError } from './inbound-auth-error.ts';

@@ -13,8 +13,7 @@ export function requireScopes(principal: Principal, required: string[]): void {
   const has = principal.scopes.length > 0 ? principal.scopes.join(' ') : 'none';
   throw new InboundAuthError(
     'insufficient_scope',
-    `The bearer token lacks the scope${missing.length === 1 ? '' : 's'} ${missing.join(' ')} (it has: ${has}); ` +
-      'sign in again and grant them to continue.',
+    `The bearer token lacks the scope${missing.length === 1 ? '' : 's'} ${missing.join(' ')} (it has: ${has}); ` + 'sign in again and grant them to continue.',
     { requiredScopes: [...new Set(required)] },
   );
 }

@@ -75,10 +75,7 @@ export class ConnectionRevocation {
   }
 
   /** `attempted` is false when the app offers no way to revoke (nothing was sent). */
-  async #revokeAtProvider(
-    app: string,
-    secret: { accessToken: string; refreshToken?: string },
-  ): Promise<{ ok: true } | { ok: false; attempted: boolean; message: string }> {
+  async #revokeAtProvider(app: string, secret: { accessToken: string; refreshToken?: string }): Promise<{ ok: true } | { ok: false; attempted: boolean; message: string }> {
     const revocation = connectors.get(app)?.oauth?.revoke;
     const settings = this.#settings.apps.get(app);
     if (!revocation || !settings) return { ok: false, attempted: false, message: `${app} has no revocation API` };
@@ -106,6 +103,6 @@ export class ConnectionRevocation {
 /** A network failure's description, without anything from the request (which carried the token). */
 function describeFailure(error: unknown): string {
   if (error instanceof Error && error.name === 'TimeoutError') return `the app did not answer within ${PROVIDER_TIMEOUT_MS / 1000} s`;
-  const cause = error instanceof Error && error.cause instanceof Error ? (error.cause as Error & { code?: string }).code ?? error.cause.message : undefined;
+  const cause = error instanceof Error && error.cause instanceof Error ? ((error.cause as Error & { code?: string }).code ?? error.cause.message) : undefined;
   return `the app could not be reached${cause ? ` (${cause})` : ''}`;
 }

@@ -162,9 +162,20 @@ export class ConnectFlow {
     const actor = { tenant: key.tenant, subject: key.subject, email: null, name: null, authMethod: 'browser' };
     const request = consentId ? await this.#stores.consents.get(consentId) : undefined;
     const common = { actor, app: key.app, rootRunId: request?.rootWorkflowId ?? null, detail: { consentId } };
-    if (consentId) await this.#stores.audit.record({ ...common, kind: decision === 'granted' ? 'consent.granted' : 'consent.denied', outcome: decision, durationMs: request ? Date.now() - request.createdAt : null });
+    if (consentId)
+      await this.#stores.audit.record({
+        ...common,
+        kind: decision === 'granted' ? 'consent.granted' : 'consent.denied',
+        outcome: decision,
+        durationMs: request ? Date.now() - request.createdAt : null,
+      });
     if (decision === 'granted') {
-      await this.#stores.audit.record({ ...common, kind: 'connection.connected', outcome: 'ok', credential: { mode: this.#settings.apps.get(key.app)?.mode ?? 'user_oauth', owner: 'user', externalAccount: externalLogin, reason: null } });
+      await this.#stores.audit.record({
+        ...common,
+        kind: 'connection.connected',
+        outcome: 'ok',
+        credential: { mode: this.#settings.apps.get(key.app)?.mode ?? 'user_oauth', owner: 'user', externalAccount: externalLogin, reason: null },
+      });
     }
   }
 

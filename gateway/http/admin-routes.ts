@@ -70,7 +70,9 @@ export function adminRoutes(deps: AdminDependencies): Router {
     const kind = grantBody.shape.kind.safeParse(param(req, 'kind'));
     if (!kind.success) return badRequest(res, 'The kind is user, group or api_token.');
     if (!(await deps.grants.remove(param(req, 'server'), kind.data, param(req, 'value')))) {
-      res.status(404).json({ error: 'not_found', message: `${kind.data} ${param(req, 'value')} was not granted at run time on ${param(req, 'server')}; entries from the configuration file are changed there.` });
+      res
+        .status(404)
+        .json({ error: 'not_found', message: `${kind.data} ${param(req, 'value')} was not granted at run time on ${param(req, 'server')}; entries from the configuration file are changed there.` });
       return;
     }
     await changed(req, 'access.revoke', { list: param(req, 'server'), kind: kind.data, value: param(req, 'value') });

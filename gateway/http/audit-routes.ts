@@ -38,7 +38,15 @@ export function auditRoutes(deps: AuditRouteDependencies): Router {
     if (readsEveryonesAudit(deps.policy, principal)) return filter;
     if ((filter.subject !== undefined && filter.subject !== principal.subject) || (filter.tenant !== undefined && filter.tenant !== principal.tenant)) {
       const message = `You can read only your own audit records (${principal.subject}); everyone's needs the ${auditReaders.join(' or ')} role.`;
-      await deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, action: `GET ${req.path}`, message, detail: { askedFor: filter.subject ?? null } });
+      await deps.audit.record({
+        kind: 'access.denied',
+        outcome: 'denied',
+        actor: actorOf(principal),
+        client: principal.clientId,
+        action: `GET ${req.path}`,
+        message,
+        detail: { askedFor: filter.subject ?? null },
+      });
       res.status(403).json({ error: 'forbidden', message });
       return undefined;
     }
@@ -79,7 +87,9 @@ export function auditRoutes(deps: AuditRouteDependencies): Router {
     if (!query.success) return void res.status(400).json({ error: 'invalid_request', message: 'Ask with ?app=<app>&object=<id>, e.g. ?app=jira&object=OPS-12 or ?app=github&object=comment:981.' });
     const { principal } = extrasOf(req.auth);
     const everyone = readsEveryonesAudit(deps.policy, principal);
-    const changes = (await deps.audit.whoChanged(query.data.app, query.data.object)).filter((record) => everyone || (record.actor.tenant === principal.tenant && record.actor.subject === principal.subject));
+    const changes = (await deps.audit.whoChanged(query.data.app, query.data.object)).filter(
+      (record) => everyone || (record.actor.tenant === principal.tenant && record.actor.subject === principal.subject),
+    );
     res.json({
       app: query.data.app,
       object: query.data.object,

@@ -23,7 +23,13 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
     if (!header) {
-      challenge(res, 401, { resource_metadata: options.resourceMetadataUrl }, 'invalid_request', `This endpoint needs a bearer token. Sign in through your MCP client (it discovers the identity provider at ${options.resourceMetadataUrl}) or use an API token.`);
+      challenge(
+        res,
+        401,
+        { resource_metadata: options.resourceMetadataUrl },
+        'invalid_request',
+        `This endpoint needs a bearer token. Sign in through your MCP client (it discovers the identity provider at ${options.resourceMetadataUrl}) or use an API token.`,
+      );
       return;
     }
     const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/.exec(header);
@@ -35,7 +41,14 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
     try {
       const principal = await authenticate(token, options);
       const extras: RequestExtras = { principal };
-      req.auth = { token, clientId: principal.clientId ?? principal.subject, scopes: principal.scopes, expiresAt: principal.expiresAt ?? undefined, resource: new URL(options.resourceUrl), extra: extras as unknown as Record<string, unknown> };
+      req.auth = {
+        token,
+        clientId: principal.clientId ?? principal.subject,
+        scopes: principal.scopes,
+        expiresAt: principal.expiresAt ?? undefined,
+        resource: new URL(options.resourceUrl),
+        extra: extras as unknown as Record<string, unknown>,
+      };
       next();
     } catch (error) {
       if (!(error instanceof InboundAuthError)) {
@@ -66,5 +79,8 @@ async function authenticate(token: string, options: BearerAuthOptions): Promise<
 
 function challenge(res: Response, status: number, attributes: Record<string, string>, error: string, description: string): void {
   const parts = Object.entries(attributes).map(([name, value]) => `${name}=${quoted(value)}`);
-  res.status(status).set('WWW-Authenticate', `Bearer ${parts.join(', ')}`).json({ error, error_description: description });
+  res
+    .status(status)
+    .set('WWW-Authenticate', `Bearer ${parts.join(', ')}`)
+    .json({ error, error_description: description });
 }

@@ -19,7 +19,10 @@ export function healthRoutes(deps: { client: Client; db: SqlDatabase; verifier: 
     };
     const results: Record<string, string> = {};
     for (const [name, check] of Object.entries(checks)) {
-      results[name] = await check().then(() => 'ok', (error: Error) => `failing: ${error.message}`);
+      results[name] = await check().then(
+        () => 'ok',
+        (error: Error) => `failing: ${error.message}`,
+      );
     }
     const ready = Object.values(results).every((result) => result === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });

@@ -88,7 +88,10 @@ export function scheduleRoutes(deps: ScheduleRoutesDependencies): Router {
     const timing: ScheduleTiming = cron !== undefined ? { cron, ...(timezone ? { timezone } : {}) } : { intervalSeconds };
     try {
       const created = await deps.service.create(principal, { tool, input: valid.input, timing, note: note ?? null, server: deps.server });
-      res.status(201).location(`/api/schedules/${encodeURIComponent(created.id)}`).json(shown(created));
+      res
+        .status(201)
+        .location(`/api/schedules/${encodeURIComponent(created.id)}`)
+        .json(shown(created));
     } catch (error) {
       if (error instanceof InvalidScheduleError) return void res.status(400).json({ error: 'invalid_schedule', message: error.message });
       deps.log.error({ err: error, tool: name }, 'creating a schedule failed');
@@ -139,7 +142,9 @@ export function scheduleRoutes(deps: ScheduleRoutesDependencies): Router {
   router.use('/api/schedules', jsonBodyErrors(deps.maxBodyBytes));
   router.use('/api/schedules', ((error, _req, res, next) => {
     if (res.headersSent) return next(error);
-    res.status(503).json({ error: 'temporarily_unavailable', message: 'Temporal or the database did not answer; the schedule may not have changed (GET /api/schedules shows what stands). Try again.' });
+    res
+      .status(503)
+      .json({ error: 'temporarily_unavailable', message: 'Temporal or the database did not answer; the schedule may not have changed (GET /api/schedules shows what stands). Try again.' });
   }) as ErrorRequestHandler);
   return router;
 

@@ -37,13 +37,26 @@ const runBody = z
   .strict();
 
 /** A refusal as an HTTP answer: unknown tools are 404, access decisions 403 (and audited, as over MCP). */
-export async function refuseTool(res: Response, decision: Exclude<ToolDecision, { allowed: true }>, context: { principal: Principal; audit: AuditLog; server: string; name: string; action: string }): Promise<void> {
+export async function refuseTool(
+  res: Response,
+  decision: Exclude<ToolDecision, { allowed: true }>,
+  context: { principal: Principal; audit: AuditLog; server: string; name: string; action: string },
+): Promise<void> {
   if (decision.refusal === 'unknown_tool') {
     res.status(404).json({ error: 'unknown_tool', message: decision.message });
     return;
   }
   const { principal } = context;
-  await context.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, server: context.server, tool: context.name, action: context.action, message: decision.message });
+  await context.audit.record({
+    kind: 'access.denied',
+    outcome: 'denied',
+    actor: actorOf(principal),
+    client: principal.clientId,
+    server: context.server,
+    tool: context.name,
+    action: context.action,
+    message: decision.message,
+  });
   res.status(403).json({ error: 'forbidden', message: decision.message });
 }
 

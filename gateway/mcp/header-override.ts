@@ -12,7 +12,13 @@ export class HeaderOverrideError extends Error {
   override name = 'HeaderOverrideError';
 }
 
-const patternToRegExp = (pattern: string) => new RegExp(`^${pattern.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+const patternToRegExp = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .toLowerCase()
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')}$`,
+  );
 
 /**
  * Reads `X-Baton-Forward-Headers: {"app": {"Header": "value"}}` and keeps only what may be forwarded:

@@ -11,7 +11,12 @@ export interface McpCallMetrics {
  * still_running), with the time the caller waited for the answer.
  */
 export function mcpCallMetrics(registry: Registry): McpCallMetrics {
-  const calls = new Counter({ name: 'baton_mcp_tool_calls_total', help: 'MCP tools/call answers, by tool and answer (completed, failed, needs_consent, still_running).', labelNames: ['tool', 'answer'], registers: [registry] });
+  const calls = new Counter({
+    name: 'baton_mcp_tool_calls_total',
+    help: 'MCP tools/call answers, by tool and answer (completed, failed, needs_consent, still_running).',
+    labelNames: ['tool', 'answer'],
+    registers: [registry],
+  });
   const seconds = new Histogram({
     name: 'baton_mcp_tool_call_seconds',
     help: 'Time from a tools/call to its answer, by tool and answer.',

@@ -113,7 +113,8 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       if (!decision.allowed) {
         const reason = decision.refusal === 'unknown_tool' ? `${decision.message} Call tools/list to see the tools you may run.` : decision.message;
         // A real tool the caller may not run is an access decision worth keeping; a typo is not.
-        if (byName.get(name)?.kind === 'tool') await deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, server: deps.server, tool: name, message: reason });
+        if (byName.get(name)?.kind === 'tool')
+          await deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, server: deps.server, tool: name, message: reason });
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, reason);
       }
       const { tool } = decision;

@@ -207,7 +207,16 @@ export class ToolRunner {
       const open = (await stores.consents.pendingFor(principal.tenant, principal.subject, missing.app)).find((request) => request.rootWorkflowId === runId);
       const consentId = open?.id ?? randomUUID();
       if (!open) {
-        await stores.consents.record({ id: consentId, tenant: principal.tenant, subject: principal.subject, app: missing.app, scopes: missing.scopes, reason: missing.reason, rootWorkflowId: runId, waitingWorkflowId: runId });
+        await stores.consents.record({
+          id: consentId,
+          tenant: principal.tenant,
+          subject: principal.subject,
+          app: missing.app,
+          scopes: missing.scopes,
+          reason: missing.reason,
+          rootWorkflowId: runId,
+          waitingWorkflowId: runId,
+        });
         await stores.audit.record({
           kind: 'consent.requested',
           outcome: 'pending',

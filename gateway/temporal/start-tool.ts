@@ -55,7 +55,7 @@ function explainUnregisteredSearchAttributes(error: unknown): unknown {
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
   if (!/no mapping defined for search attribute Baton/.test(`${cause} ${error instanceof Error ? error.message : ''}`)) return error;
   return new Error(
-    "The Temporal namespace has no Baton search attributes registered. Register them once: `temporal operator search-attribute create --name BatonUser --name BatonTool --type Keyword` and `temporal operator search-attribute create --name BatonWaitingFor --type KeywordList` (add --namespace and connection options as needed).",
+    'The Temporal namespace has no Baton search attributes registered. Register them once: `temporal operator search-attribute create --name BatonUser --name BatonTool --type Keyword` and `temporal operator search-attribute create --name BatonWaitingFor --type KeywordList` (add --namespace and connection options as needed).',
     { cause: error },
   );
 }

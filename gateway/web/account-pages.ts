@@ -67,9 +67,7 @@ const sections: { id: AccountSection; href: string; text: string }[] = [
 ];
 
 function layout(frame: PageFrame, current: AccountSection | null, title: string, body: string, notice?: Notice): string {
-  const nav = sections
-    .map((section) => `<li><a href="${section.href}"${section.id === current ? ' aria-current="page"' : ''}>${section.text}</a></li>`)
-    .join('');
+  const nav = sections.map((section) => `<li><a href="${section.href}"${section.id === current ? ' aria-current="page"' : ''}>${section.text}</a></li>`).join('');
   const who = frame.user.name ?? frame.user.email ?? frame.user.subject;
   const noticeHtml = notice ? `<p class="notice${notice.kind === 'alert' ? ' alert' : ''}" role="${notice.kind}">${esc(notice.text)}</p>` : '';
   return `<!doctype html>

@@ -95,7 +95,14 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
         await handler(req, res, session);
       } catch (error) {
         log.warn({ err: error, path: req.path }, 'account page failed');
-        html(res, 502, accountMessagePage(null, 'This page could not be shown', `Something Baton depends on did not answer (${(error as Error).message}). Try again shortly.`, { href: '/account', text: 'Back to your account' }));
+        html(
+          res,
+          502,
+          accountMessagePage(null, 'This page could not be shown', `Something Baton depends on did not answer (${(error as Error).message}). Try again shortly.`, {
+            href: '/account',
+            text: 'Back to your account',
+          }),
+        );
       }
     };
 
@@ -107,18 +114,38 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
       const app = typeof req.params.app === 'string' ? req.params.app : '';
       if (!session || !csrf.matches(session.binding, purpose(action, app), req.body?.csrf)) {
         log.info({ action, app, signedIn: session !== undefined }, 'account form refused: no valid CSRF token');
-        html(res, 403, accountMessagePage(session ? frameOf(session) : null, 'This form has expired', 'The form was not sent from this page in this browser session, so nothing was changed. Open the page again and retry.', { href: '/account/connections', text: 'Back to your connections' }));
+        html(
+          res,
+          403,
+          accountMessagePage(
+            session ? frameOf(session) : null,
+            'This form has expired',
+            'The form was not sent from this page in this browser session, so nothing was changed. Open the page again and retry.',
+            { href: '/account/connections', text: 'Back to your connections' },
+          ),
+        );
         return;
       }
       try {
         await handler(req, res, session, app);
       } catch (error) {
         if (error instanceof ConnectFlowError) {
-          html(res, error.kind === 'not_oauth_app' ? 404 : 400, accountMessagePage(frameOf(session), 'That did not work', error.message, { href: '/account/connections', text: 'Back to your connections' }));
+          html(
+            res,
+            error.kind === 'not_oauth_app' ? 404 : 400,
+            accountMessagePage(frameOf(session), 'That did not work', error.message, { href: '/account/connections', text: 'Back to your connections' }),
+          );
           return;
         }
         log.warn({ err: error, action, app }, 'account form failed');
-        html(res, 502, accountMessagePage(frameOf(session), 'That did not work', `The app did not answer as expected (${(error as Error).message}). Nothing was stored; try again.`, { href: '/account/connections', text: 'Back to your connections' }));
+        html(
+          res,
+          502,
+          accountMessagePage(frameOf(session), 'That did not work', `The app did not answer as expected (${(error as Error).message}). Nothing was stored; try again.`, {
+            href: '/account/connections',
+            text: 'Back to your connections',
+          }),
+        );
       }
     };
   const urlencoded = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
@@ -206,7 +233,13 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
     '/account/audit',
     page(async (req, res, session) => {
       const everyone = mayAuditEveryone(session);
-      const filters: AuditFilterForm = { user: everyone ? text(req.query.user) : '', app: text(req.query.app), tool: text(req.query.tool), outcome: text(req.query.outcome), since: text(req.query.since) };
+      const filters: AuditFilterForm = {
+        user: everyone ? text(req.query.user) : '',
+        app: text(req.query.app),
+        tool: text(req.query.tool),
+        outcome: text(req.query.outcome),
+        since: text(req.query.since),
+      };
       const query: AuditFilter = { tenant: session.tenant, limit: AUDIT_SHOWN };
       // Only owners and admins choose whose records; everyone else only ever gets their own.
       if (!everyone) query.subject = session.subject;
@@ -229,7 +262,16 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
     if (res.headersSent) return next(error);
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) log.warn({ err: error }, 'account request failed');
-    html(res, status, accountMessagePage(null, 'This request could not be handled', status === 500 ? 'Something went wrong on Baton’s side; nothing was changed. Try again.' : 'The form was not sent as Baton expects, so nothing was changed. Open the page again and retry.', { href: '/account', text: 'Back to your account' }));
+    html(
+      res,
+      status,
+      accountMessagePage(
+        null,
+        'This request could not be handled',
+        status === 500 ? 'Something went wrong on Baton’s side; nothing was changed. Try again.' : 'The form was not sent as Baton expects, so nothing was changed. Open the page again and retry.',
+        { href: '/account', text: 'Back to your account' },
+      ),
+    );
   });
 
   return router;

@@ -98,7 +98,13 @@ async function viewOf(deps: { stores: BatonStores; client: Client }, run: Regist
   const newestPerApp = new Map(pending.filter((request) => request.rootWorkflowId === run.workflowId).map((request) => [request.app, request]));
   const waitingOn = [...newestPerApp.values()].map((request) => ({ consentId: request.id, app: request.app, appName: appNameOf(request.app) }));
   const state: RunState =
-    temporalStatus === null ? 'unknown' : temporalStatus === 'RUNNING' || temporalStatus === 'CONTINUED_AS_NEW' ? (waitingOn.length ? 'waiting' : 'running') : (closedStates[temporalStatus] ?? 'unknown');
+    temporalStatus === null
+      ? 'unknown'
+      : temporalStatus === 'RUNNING' || temporalStatus === 'CONTINUED_AS_NEW'
+        ? waitingOn.length
+          ? 'waiting'
+          : 'running'
+        : (closedStates[temporalStatus] ?? 'unknown');
   const finished = state === 'failed' ? (await deps.stores.audit.query({ rootRunId: run.workflowId, kind: 'tool_call.finished', limit: 1 }))[0] : undefined;
   return {
     runId: run.workflowId,

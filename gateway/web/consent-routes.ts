@@ -101,7 +101,10 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
       res.type('html').send(page(`${appName} key saved`, `${appName} connected as @${result.externalLogin} — you can return to your assistant.`, [yourConnections]));
     } catch (error) {
       if (error instanceof ConnectFlowError && error.kind === 'rejected_key') {
-        res.status(400).type('html').send(keyForm(requestId, (await flow.openRequest(requestId, user)).appName, session.binding, error.message));
+        res
+          .status(400)
+          .type('html')
+          .send(keyForm(requestId, (await flow.openRequest(requestId, user)).appName, session.binding, error.message));
         return;
       }
       sendFailure(res, error, log);
@@ -113,14 +116,20 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
     const pending = await sessions.takeSignIn(state, req.cookies?.[SIGN_IN_COOKIE]);
     res.clearCookie(SIGN_IN_COOKIE, { path: '/' });
     if (!pending) {
-      res.status(400).type('html').send(page('This sign-in cannot be finished', 'The sign-in expired, was already used, or was started in another browser. Open the consent link from your assistant again.'));
+      res
+        .status(400)
+        .type('html')
+        .send(page('This sign-in cannot be finished', 'The sign-in expired, was already used, or was started in another browser. Open the consent link from your assistant again.'));
       return;
     }
     try {
       const user = await signIn.finish(new URL(req.originalUrl, 'http://gateway.invalid'), { state, ...pending });
       const disabled = await disabledUsers.find(user.tenant, user.subject);
       if (disabled) {
-        res.status(403).type('html').send(page('This account is disabled', disabledMessage(disabled)));
+        res
+          .status(403)
+          .type('html')
+          .send(page('This account is disabled', disabledMessage(disabled)));
         return;
       }
       setSessionCookie(res, await sessions.open(user), secureCookies);
@@ -156,6 +165,9 @@ function sendFailure(res: Response, error: unknown, log: Logger): void {
     res.status(502).type('html').send(page('Sign-in failed', error.message));
   } else {
     log.warn({ err: error }, 'consent flow failed at the provider');
-    res.status(502).type('html').send(page('The app did not finish connecting', `The app's sign-in did not complete (${(error as Error).message}). Nothing was stored; open the consent link again to retry.`));
+    res
+      .status(502)
+      .type('html')
+      .send(page('The app did not finish connecting', `The app's sign-in did not complete (${(error as Error).message}). Nothing was stored; open the consent link again to retry.`));
   }
 }

@@ -62,7 +62,8 @@ export class OidcSignIn {
     try {
       parameters = oauth.validateAuthResponse(server, this.#client, callback, expected.state);
     } catch (error) {
-      if (error instanceof oauth.AuthorizationResponseError) throw new SignInError(`The identity provider did not sign you in (${error.error}${error.error_description ? `: ${error.error_description}` : ''}).`);
+      if (error instanceof oauth.AuthorizationResponseError)
+        throw new SignInError(`The identity provider did not sign you in (${error.error}${error.error_description ? `: ${error.error_description}` : ''}).`);
       throw error;
     }
     const response = await oauth.authorizationCodeGrantRequest(server, this.#client, this.#auth, parameters, this.#redirectUri, expected.codeVerifier, this.#options);

@@ -36,7 +36,7 @@ export function createIdpAccessTokenVerifier(options: { issuer: string; jwks: JS
 }
 
 function reasonOf(error: unknown): string {
-  if (error instanceof errors.JWSSignatureVerificationFailed) return 'its signature does not verify against the identity provider\'s keys';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return "its signature does not verify against the identity provider's keys";
   if (error instanceof errors.JWKSNoMatchingKey) return 'it is signed with a key the identity provider does not publish';
   if (error instanceof errors.JWTClaimValidationFailed) return `its "${error.claim}" claim is not acceptable (${error.message})`;
   if (error instanceof errors.JOSEError) return `it is not a valid JWT (${error.message})`;

@@ -41,11 +41,7 @@ export interface IdentityProvider {
  * Discovery paths clients probe outside the issuer path. RFC 8414 inserts the well-known segment before
  * the issuer's path (MCP clients try that first); OpenID Connect appends it, and some clients insert it.
  */
-const discoveryAliases = [
-  `/.well-known/oauth-authorization-server${idpPath}`,
-  `/.well-known/openid-configuration${idpPath}`,
-  `${idpPath}/.well-known/oauth-authorization-server`,
-];
+const discoveryAliases = [`/.well-known/oauth-authorization-server${idpPath}`, `/.well-known/openid-configuration${idpPath}`, `${idpPath}/.well-known/oauth-authorization-server`];
 
 /**
  * The sandbox's identity provider: an OpenID Connect / OAuth 2.1 server (oidc-provider) whose users are
@@ -65,10 +61,7 @@ export async function createIdentityProvider(options: IdpOptions & { sandboxUrl:
     verifySubjectToken: verifyAccessToken,
     resourceServerInfo: resourceServerInfo(signing, accessTokenTtlSeconds),
   });
-  const provider = new Provider(
-    issuer,
-    idpConfiguration({ basePath: idpPath, signing, accessTokenTtlSeconds, batonClient, actorClaimOf: tokenExchange.actorClaimOf }),
-  );
+  const provider = new Provider(issuer, idpConfiguration({ basePath: idpPath, signing, accessTokenTtlSeconds, batonClient, actorClaimOf: tokenExchange.actorClaimOf }));
   tokenExchange.register(provider);
   recordIssuedSecrets(provider, options.onIssued);
   if (batonClient) options.onIssued(batonClient.clientSecret);

@@ -43,9 +43,10 @@ export function interactionRoutes(provider: Provider): Router {
     const user = checkPassword(username, password);
     if (!user) {
       const clientName = await clientNameOf(provider, interaction);
-      res.status(401).type('html').send(
-        idpSignInPage({ action: pathOf(req, interaction.uid, '/login'), clientName, username, error: 'Incorrect username or password.' }),
-      );
+      res
+        .status(401)
+        .type('html')
+        .send(idpSignInPage({ action: pathOf(req, interaction.uid, '/login'), clientName, username, error: 'Incorrect username or password.' }));
       return;
     }
     await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });

@@ -23,8 +23,7 @@ ${error}<form method="post" action="${escapeHtml(page.action)}">
 }
 
 export function idpConsentPage(page: { action: string; user: string; clientName: string; scopes: string[]; resources: string[] }): string {
-  const list = (items: string[], empty: string) =>
-    items.length ? `<ul>${items.map((item) => `<li><code>${escapeHtml(item)}</code></li>`).join('')}</ul>` : `<p>${empty}</p>`;
+  const list = (items: string[], empty: string) => (items.length ? `<ul>${items.map((item) => `<li><code>${escapeHtml(item)}</code></li>`).join('')}</ul>` : `<p>${empty}</p>`);
   return layout(
     `Authorize ${page.clientName}`,
     `<p>Signed in to ${providerName} as ${escapeHtml(page.user)}</p>

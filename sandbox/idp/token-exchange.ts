@@ -9,16 +9,7 @@ export const tokenExchangeGrantType = 'urn:ietf:params:oauth:grant-type:token-ex
 const accessTokenType = 'urn:ietf:params:oauth:token-type:access_token';
 
 /** The request parameters of RFC 8693 §2.1 (oidc-provider drops any parameter a grant does not declare). */
-const parameters = [
-  'subject_token',
-  'subject_token_type',
-  'actor_token',
-  'actor_token_type',
-  'requested_token_type',
-  'resource',
-  'audience',
-  'scope',
-];
+const parameters = ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'resource', 'audience', 'scope'];
 
 /** RFC 8693 §4.1: who is acting; an earlier actor nests inside, so a chain of exchanges stays visible. */
 interface ActorClaim {

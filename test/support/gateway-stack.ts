@@ -21,7 +21,6 @@ const openToEveryone = `servers:
     access: { users: ["*"], apiTokens: ["*"] }
 `;
 
-
 /**
  * The whole product for end-to-end tests: a Stack (sandbox apps and identity provider, worker, Temporal)
  * plus a real gateway process's HTTP server on its own port, configured like `npm start` configures it.

@@ -27,7 +27,7 @@ export async function expectNoSecretsInHistories(stack: Stack): Promise<void> {
   const { secrets } = await stack.sandboxGet<{ secrets: string[] }>('/_sandbox/issued-secrets');
   const { workflows, text } = await dumpHistories(stack);
   expect(workflows).toBeGreaterThan(0);
-  expect(text).toContain("\"stepKey\""); // payloads really were decoded
+  expect(text).toContain('"stepKey"'); // payloads really were decoded
   expect(secrets.length).toBeGreaterThan(3);
   const leaked = secrets.filter((secret) => text.includes(secret));
   expect(leaked).toEqual([]);

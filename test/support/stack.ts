@@ -51,7 +51,16 @@ export class Stack {
     return printed[1]!;
   }
 
-  private constructor(fields: { sandbox: RunningSandbox; settings: BatonSettings; stores: BatonStores; client: Client; sign: IdentitySigner; workerEnv: NodeJS.ProcessEnv; home: string; identityKey: JWK }) {
+  private constructor(fields: {
+    sandbox: RunningSandbox;
+    settings: BatonSettings;
+    stores: BatonStores;
+    client: Client;
+    sign: IdentitySigner;
+    workerEnv: NodeJS.ProcessEnv;
+    home: string;
+    identityKey: JWK;
+  }) {
     this.identityKey = fields.identityKey;
     this.sandbox = fields.sandbox;
     this.settings = fields.settings;
@@ -69,7 +78,13 @@ export class Stack {
    * pass on as environment variables for `env:` references); worker and gateway both read it.
    * `temporalAddress` points the stack at a Temporal server of the suite's own instead of `npm test`'s.
    */
-  static async start({ accessTokenTtlSeconds, idp, publicUrl = 'http://127.0.0.1:7999', config, temporalAddress }: { accessTokenTtlSeconds?: number; idp?: IdpOptions; publicUrl?: string; config?: ConfigSetup; temporalAddress?: string } = {}): Promise<Stack> {
+  static async start({
+    accessTokenTtlSeconds,
+    idp,
+    publicUrl = 'http://127.0.0.1:7999',
+    config,
+    temporalAddress,
+  }: { accessTokenTtlSeconds?: number; idp?: IdpOptions; publicUrl?: string; config?: ConfigSetup; temporalAddress?: string } = {}): Promise<Stack> {
     const clients = { github: { clientId: 'baton-github', clientSecret: secret() }, slack: { clientId: 'baton-slack', clientSecret: secret() } };
     const jiraServiceAccount = { email: 'svc-baton@acme.example', apiToken: secret() };
     const sandbox = await startSandbox({ clients, jiraServiceAccount, accessTokenTtlSeconds, idp });

@@ -118,6 +118,6 @@ function postgresBackend(label: string): StorageBackend {
 }
 
 async function userTables(db: SqlDatabase): Promise<string[]> {
-  const rows = await db.all<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename");
+  const rows = await db.all<{ name: string }>('SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename');
   return rows.map((row) => row.name);
 }

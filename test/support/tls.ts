@@ -32,7 +32,23 @@ export function makeTestPki(): TestPki {
   const newKey = (name: string) => openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', at(name));
   const newCa = (name: string, subject: string) => {
     newKey(`${name}.key`);
-    openssl('req', '-x509', '-new', '-key', at(`${name}.key`), '-out', at(`${name}.pem`), '-days', '2', '-subj', subject, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    openssl(
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      at(`${name}.key`),
+      '-out',
+      at(`${name}.pem`),
+      '-days',
+      '2',
+      '-subj',
+      subject,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    );
   };
   const issue = (name: string, ca: string, subject: string, extensions: string) => {
     newKey(`${name}.key`);

@@ -39,7 +39,6 @@ export class WorkerProcess {
     await this.#stop('SIGKILL');
   }
 
-
   async stop(): Promise<void> {
     await this.#stop('SIGTERM');
   }

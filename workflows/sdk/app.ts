@@ -13,10 +13,7 @@ export interface AppHandle {
 export function app(appId: string): AppHandle {
   const definition = runState.definition;
   if (definition && !definition.apps.includes(appId)) {
-    throw ApplicationFailure.nonRetryable(
-      `"${definition.name}" calls app "${appId}" but does not declare it in \`apps\`; declare it so consent pre-flight knows about it.`,
-      FailureType.undeclaredApp,
-    );
+    throw ApplicationFailure.nonRetryable(`"${definition.name}" calls app "${appId}" but does not declare it in \`apps\`; declare it so consent pre-flight knows about it.`, FailureType.undeclaredApp);
   }
   return { call: (action, input) => callWithConsent(appId, action, input) };
 }

@@ -47,7 +47,17 @@ function define<Schema extends z.ZodType, Output>(
   if (!validName.test(spec.name)) {
     throw new Error(`"${spec.name}" is not a valid name: use lower-case letters, digits and underscores (MCP tool names).`);
   }
-  return Object.freeze({ kind, name: spec.name, title: spec.title, description: spec.description, annotations: spec.annotations, input: spec.input as z.ZodType<z.infer<Schema>>, apps: spec.apps ?? [], uses: spec.uses ?? [], body });
+  return Object.freeze({
+    kind,
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    annotations: spec.annotations,
+    input: spec.input as z.ZodType<z.infer<Schema>>,
+    apps: spec.apps ?? [],
+    uses: spec.uses ?? [],
+    body,
+  });
 }
 
 /** A tool agents can call over MCP. */

@@ -1,12 +1,5 @@
 import { condition, getExternalWorkflowHandle, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import {
-  awaitOutcomeUpdate,
-  consentPendingSignal,
-  consentSettledSignal,
-  runStatusQuery,
-  type PendingConsent,
-  type RunStatus,
-} from '../protocol.ts';
+import { awaitOutcomeUpdate, consentPendingSignal, consentSettledSignal, runStatusQuery, type PendingConsent, type RunStatus } from '../protocol.ts';
 import { BatonUser, BatonWaitingFor } from '../search-attributes.ts';
 
 /**

@@ -26,11 +26,18 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
       tokenUrl: app.oauth?.tokenUrl ?? known.endpoints.tokenUrl,
       revokeUrl: app.oauth?.revokeUrl ?? known.endpoints.revokeUrl,
     };
-    const client = app.oauth
-      ? { clientId: secret(app.oauth.clientId, `apps.${id}.oauth.clientId`), clientSecret: secret(app.oauth.clientSecret, `apps.${id}.oauth.clientSecret`) }
-      : known.client;
+    const client = app.oauth ? { clientId: secret(app.oauth.clientId, `apps.${id}.oauth.clientId`), clientSecret: secret(app.oauth.clientSecret, `apps.${id}.oauth.clientSecret`) } : known.client;
     if (app.credential.mode === 'user_oauth' && !client) throw fail(`apps.${id}.oauth`, 'user_oauth needs an OAuth client: give oauth.clientId and oauth.clientSecret');
-    apps.set(id, { ...known, endpoints, client, mode: app.credential.mode, scopes: app.oauth?.scopes ?? known.scopes, credential: app.credential, headers: app.headers, allowHeaderOverride: app.allowHeaderOverride });
+    apps.set(id, {
+      ...known,
+      endpoints,
+      client,
+      mode: app.credential.mode,
+      scopes: app.oauth?.scopes ?? known.scopes,
+      credential: app.credential,
+      headers: app.headers,
+      allowHeaderOverride: app.allowHeaderOverride,
+    });
   }
   for (const [tool, { credentials }] of Object.entries(loaded.config.tools)) {
     for (const app of Object.keys(credentials)) {

@@ -42,7 +42,9 @@ export function parseConfig(text: string, file: string): BatonConfig {
   }
   const parsed = configSchema.safeParse(document.toJS() ?? {});
   if (!parsed.success) {
-    throw new ConfigError(`${file} has ${parsed.error.issues.length === 1 ? 'a problem' : `${parsed.error.issues.length} problems`}:\n${parsed.error.issues.map((issue) => `  ${at(offsetOf(document, issue))}  ${describe(issue)}`).join('\n')}`);
+    throw new ConfigError(
+      `${file} has ${parsed.error.issues.length === 1 ? 'a problem' : `${parsed.error.issues.length} problems`}:\n${parsed.error.issues.map((issue) => `  ${at(offsetOf(document, issue))}  ${describe(issue)}`).join('\n')}`,
+    );
   }
   return parsed.data;
 }

@@ -16,117 +16,142 @@ export const credentialSchema = z.discriminatedUnion(
     z.object({ mode: z.literal('user_oauth') }).strict(),
     z.object({ mode: z.literal('service_account'), reason: z.string().optional() }).strict(),
     z.object({ mode: z.literal('client_credentials'), tokenUrl: url.optional(), clientId: secretRef, clientSecret: secretRef, scopes: z.array(z.string()).default([]) }).strict(),
-    z.object({
-      mode: z.literal('api_key'),
-      in: z.enum(['header', 'query']).default('header'),
-      name: z.string().min(1),
-      scope: z.enum(['shared', 'individual']),
-      key: secretRef.optional(),
-    }).strict().refine((c) => c.scope === 'individual' || c.key !== undefined, { message: 'a shared API key needs "key" (a secret reference)', path: ['key'] }),
+    z
+      .object({
+        mode: z.literal('api_key'),
+        in: z.enum(['header', 'query']).default('header'),
+        name: z.string().min(1),
+        scope: z.enum(['shared', 'individual']),
+        key: secretRef.optional(),
+      })
+      .strict()
+      .refine((c) => c.scope === 'individual' || c.key !== undefined, { message: 'a shared API key needs "key" (a secret reference)', path: ['key'] }),
     z.object({ mode: z.literal('bearer'), token: secretRef }).strict(),
     z.object({ mode: z.literal('basic'), username: secretRef, password: secretRef }).strict(),
     z.object({ mode: z.literal('none') }).strict(),
-    z.object({
-      mode: z.literal('passthrough'),
-      // "unverified": tokens of callers a passthrough server did not validate (explicit, never implied).
-      trustedIssuers: z.array(z.union([url, z.literal('unverified')], { error: 'must be an issuer URL, or "unverified"' })).min(1, 'name the issuers whose tokens this app trusts'),
-    }).strict(),
-    z.object({
-      mode: z.literal('token_exchange'),
-      tokenUrl: url,
-      clientId: secretRef,
-      clientSecret: secretRef,
-      resource: url.optional(),
-      audience: z.string().optional(),
-      scopes: z.array(z.string()).default([]),
-    }).strict(),
+    z
+      .object({
+        mode: z.literal('passthrough'),
+        // "unverified": tokens of callers a passthrough server did not validate (explicit, never implied).
+        trustedIssuers: z.array(z.union([url, z.literal('unverified')], { error: 'must be an issuer URL, or "unverified"' })).min(1, 'name the issuers whose tokens this app trusts'),
+      })
+      .strict(),
+    z
+      .object({
+        mode: z.literal('token_exchange'),
+        tokenUrl: url,
+        clientId: secretRef,
+        clientSecret: secretRef,
+        resource: url.optional(),
+        audience: z.string().optional(),
+        scopes: z.array(z.string()).default([]),
+      })
+      .strict(),
   ],
-  { error: (issue) => (issue.code === 'invalid_union' ? 'unknown credential mode: use user_oauth, service_account, client_credentials, api_key, bearer, basic, none, passthrough or token_exchange' : undefined) },
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? 'unknown credential mode: use user_oauth, service_account, client_credentials, api_key, bearer, basic, none, passthrough or token_exchange' : undefined,
+  },
 );
 
 /** Headers added to an app's requests on top of its credential. */
 export const extraHeaderSchema = z.discriminatedUnion('from', [
   z.object({ name: z.string().min(1), from: z.literal('caller_token'), prefix: z.string().default('') }).strict(),
-  z.object({
-    name: z.string().min(1),
-    from: z.literal('service_token'),
-    tokenUrl: url,
-    clientId: secretRef,
-    clientSecret: secretRef,
-    scopes: z.array(z.string()).default([]),
-    prefix: z.string().default('Bearer '),
-  }).strict(),
+  z
+    .object({
+      name: z.string().min(1),
+      from: z.literal('service_token'),
+      tokenUrl: url,
+      clientId: secretRef,
+      clientSecret: secretRef,
+      scopes: z.array(z.string()).default([]),
+      prefix: z.string().default('Bearer '),
+    })
+    .strict(),
   z.object({ name: z.string().min(1), from: z.literal('vault'), credential: z.string().min(1), perUser: z.boolean().default(false), prefix: z.string().default('') }).strict(),
   z.object({ name: z.string().min(1), from: z.literal('caller_identity'), field: z.enum(['subject', 'email']) }).strict(),
   z.object({ name: z.string().min(1), from: z.literal('static'), value: z.string() }).strict(),
 ]);
 
-export const appSchema = z.object({
-  /** The API base URL, e.g. GitHub Enterprise's; defaults to the real service (or the sandbox). */
-  baseUrl: url.optional(),
-  oauth: z
-    .object({
-      authorizeUrl: url.optional(),
-      tokenUrl: url.optional(),
-      revokeUrl: url.optional(),
-      clientId: secretRef,
-      clientSecret: secretRef,
-      scopes: z.array(z.string()).optional(),
-    })
-    .strict()
-    .optional(),
-  credential: credentialSchema,
-  headers: z.array(extraHeaderSchema).default([]),
-  /** Lets a client override this app's credential per call with the X-Baton-Forward-Headers header. */
-  allowHeaderOverride: z.boolean().default(false),
-}).strict();
+export const appSchema = z
+  .object({
+    /** The API base URL, e.g. GitHub Enterprise's; defaults to the real service (or the sandbox). */
+    baseUrl: url.optional(),
+    oauth: z
+      .object({
+        authorizeUrl: url.optional(),
+        tokenUrl: url.optional(),
+        revokeUrl: url.optional(),
+        clientId: secretRef,
+        clientSecret: secretRef,
+        scopes: z.array(z.string()).optional(),
+      })
+      .strict()
+      .optional(),
+    credential: credentialSchema,
+    headers: z.array(extraHeaderSchema).default([]),
+    /** Lets a client override this app's credential per call with the X-Baton-Forward-Headers header. */
+    allowHeaderOverride: z.boolean().default(false),
+  })
+  .strict();
 
-export const accessSchema = z.object({
-  users: z.array(z.string().min(1)).default([]),
-  groups: z.array(z.string().min(1)).default([]),
-  apiTokens: z.array(z.string().min(1)).default([]),
-}).strict();
+export const accessSchema = z
+  .object({
+    users: z.array(z.string().min(1)).default([]),
+    groups: z.array(z.string().min(1)).default([]),
+    apiTokens: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
 
 /** How a server's callers authenticate: Baton's own OAuth resource server (default), or passthrough. */
 export const serverAuthSchema = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('oauth') }).strict(),
-  z.object({
-    mode: z.literal('passthrough'),
-    /** When set, a caller must send a JWT these keys verify (issuer and audience checked when given). */
-    jwt: z
-      .object({ jwksUrl: url.optional(), jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(), issuer: z.string().optional(), audience: z.string().optional() })
-      .strict()
-      .refine((jwt) => (jwt.jwksUrl === undefined) !== (jwt.jwks === undefined), { message: 'give exactly one of jwksUrl and jwks', path: ['jwksUrl'] })
-      .optional(),
-  }).strict(),
+  z
+    .object({
+      mode: z.literal('passthrough'),
+      /** When set, a caller must send a JWT these keys verify (issuer and audience checked when given). */
+      jwt: z
+        .object({ jwksUrl: url.optional(), jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(), issuer: z.string().optional(), audience: z.string().optional() })
+        .strict()
+        .refine((jwt) => (jwt.jwksUrl === undefined) !== (jwt.jwks === undefined), { message: 'give exactly one of jwksUrl and jwks', path: ['jwksUrl'] })
+        .optional(),
+    })
+    .strict(),
 ]);
 
-export const serverSchema = z.object({
-  description: z.string().optional(),
-  auth: serverAuthSchema.default({ mode: 'oauth' }),
-  /** Tool names, or "*" for every tool. */
-  tools: z.union([z.literal('*'), z.array(name).min(1)]),
-  access: accessSchema,
-}).strict();
+export const serverSchema = z
+  .object({
+    description: z.string().optional(),
+    auth: serverAuthSchema.default({ mode: 'oauth' }),
+    /** Tool names, or "*" for every tool. */
+    tools: z.union([z.literal('*'), z.array(name).min(1)]),
+    access: accessSchema,
+  })
+  .strict();
 
-export const toolSchema = z.object({
-  /** Per-tool credential overrides, by app. */
-  credentials: z.record(name, credentialSchema).default({}),
-  /** Narrows who may run this tool, on top of the server's list. */
-  access: accessSchema.optional(),
-}).strict();
+export const toolSchema = z
+  .object({
+    /** Per-tool credential overrides, by app. */
+    credentials: z.record(name, credentialSchema).default({}),
+    /** Narrows who may run this tool, on top of the server's list. */
+    access: accessSchema.optional(),
+  })
+  .strict();
 
 /** An identity provider whose bearer tokens Baton accepts, besides the one in BATON_IDP_ISSUER. */
-export const identityProviderSchema = z.object({
-  issuer: url,
-  /** Its signing keys: a JWKS URL, or the keys inline (public keys only). */
-  jwksUrl: url.optional(),
-  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
-  /** Which claims carry the tenant and the groups (names differ between providers). */
-  tenantClaim: z.string().min(1).default('tenant'),
-  groupsClaim: z.string().min(1).default('groups'),
-  defaultTenant: z.string().min(1).optional(),
-}).strict().refine((idp) => (idp.jwksUrl === undefined) !== (idp.jwks === undefined), { message: 'give exactly one of jwksUrl and jwks', path: ['jwksUrl'] });
+export const identityProviderSchema = z
+  .object({
+    issuer: url,
+    /** Its signing keys: a JWKS URL, or the keys inline (public keys only). */
+    jwksUrl: url.optional(),
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    /** Which claims carry the tenant and the groups (names differ between providers). */
+    tenantClaim: z.string().min(1).default('tenant'),
+    groupsClaim: z.string().min(1).default('groups'),
+    defaultTenant: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((idp) => (idp.jwksUrl === undefined) !== (idp.jwks === undefined), { message: 'give exactly one of jwksUrl and jwks', path: ['jwksUrl'] });
 
 /** A secret reference Baton reads itself at start (`env:` or `file:`); the vault is not open yet when Temporal is dialled. */
 const startupSecretRef = secretRef.refine((ref) => ref.kind !== 'vault', { message: 'use env:NAME or file:PATH here: the vault is not open when Baton connects to Temporal' });
@@ -135,41 +160,50 @@ const startupSecretRef = secretRef.refine((ref) => ref.kind !== 'vault', { messa
  * Where Temporal runs and how to reach it. Each field can also come from the environment (Temporal's own
  * variable names, TEMPORAL_ADDRESS, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_API_KEY, ...), which wins.
  */
-export const temporalSchema = z.object({
-  /** host:port of the frontend, e.g. my-ns.a2b3c.tmprl.cloud:7233. */
-  address: z.string().min(1).optional(),
-  namespace: z.string().min(1).optional(),
-  taskQueue: z.string().min(1).optional(),
-  /** Temporal Cloud API key (a secret reference); implies TLS. */
-  apiKey: startupSecretRef.optional(),
-  connectTimeoutSeconds: z.number().positive().max(300).optional(),
-  /** `true` for TLS with the system's CAs; an object for a private CA, a client certificate (mTLS) or a server name. */
-  tls: z
-    .union([
-      z.boolean(),
-      z.object({
-        enabled: z.boolean().optional(),
-        /** PEM file paths, relative to this file's folder. */
-        serverCaCert: z.string().min(1).optional(),
-        clientCert: z.string().min(1).optional(),
-        /** The client certificate's private key: a secret reference (file:PATH or env:NAME holding the PEM). */
-        clientKey: startupSecretRef.optional(),
-        serverName: z.string().min(1).optional(),
-      }).strict(),
-    ])
-    .optional(),
-}).strict();
+export const temporalSchema = z
+  .object({
+    /** host:port of the frontend, e.g. my-ns.a2b3c.tmprl.cloud:7233. */
+    address: z.string().min(1).optional(),
+    namespace: z.string().min(1).optional(),
+    taskQueue: z.string().min(1).optional(),
+    /** Temporal Cloud API key (a secret reference); implies TLS. */
+    apiKey: startupSecretRef.optional(),
+    connectTimeoutSeconds: z.number().positive().max(300).optional(),
+    /** `true` for TLS with the system's CAs; an object for a private CA, a client certificate (mTLS) or a server name. */
+    tls: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            enabled: z.boolean().optional(),
+            /** PEM file paths, relative to this file's folder. */
+            serverCaCert: z.string().min(1).optional(),
+            clientCert: z.string().min(1).optional(),
+            /** The client certificate's private key: a secret reference (file:PATH or env:NAME holding the PEM). */
+            clientKey: startupSecretRef.optional(),
+            serverName: z.string().min(1).optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
+  })
+  .strict();
 
-export const configSchema = z.object({
-  identityProviders: z.array(identityProviderSchema).default([]),
-  apps: z.record(name, appSchema).default({}),
-  tools: z.record(name, toolSchema).default({}),
-  servers: z.record(name, serverSchema).refine((servers) => Object.keys(servers).length > 0, 'declare at least one MCP server').default(() => ({ default: { tools: '*' as const, auth: { mode: 'oauth' as const }, access: { users: [], groups: [], apiTokens: [] } } })),
-  roles: z.record(z.string().min(1), z.enum(['owner', 'admin', 'contributor', 'viewer', 'execute_only'])).default({}),
-  apiTokens: z.array(z.object({ name, tenant: z.string().default('default'), token: secretRef }).strict()).default([]),
-  restrictedHeaders: z.array(z.string().min(1)).default([]),
-  temporal: temporalSchema.default({}),
-}).strict();
+export const configSchema = z
+  .object({
+    identityProviders: z.array(identityProviderSchema).default([]),
+    apps: z.record(name, appSchema).default({}),
+    tools: z.record(name, toolSchema).default({}),
+    servers: z
+      .record(name, serverSchema)
+      .refine((servers) => Object.keys(servers).length > 0, 'declare at least one MCP server')
+      .default(() => ({ default: { tools: '*' as const, auth: { mode: 'oauth' as const }, access: { users: [], groups: [], apiTokens: [] } } })),
+    roles: z.record(z.string().min(1), z.enum(['owner', 'admin', 'contributor', 'viewer', 'execute_only'])).default({}),
+    apiTokens: z.array(z.object({ name, tenant: z.string().default('default'), token: secretRef }).strict()).default([]),
+    restrictedHeaders: z.array(z.string().min(1)).default([]),
+    temporal: temporalSchema.default({}),
+  })
+  .strict();
 
 export type BatonConfig = z.infer<typeof configSchema>;
 export type CredentialConfig = z.infer<typeof credentialSchema>;
