@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isProcessAlive } from '../core/config/dev-instance.ts';
 
 export interface RunningPostgres {
   /** postgres://baton:<password>@127.0.0.1:<port>/postgres — a superuser, so it may create databases. */
@@ -135,26 +136,17 @@ function idsOf(user: string): { uid: number; gid: number } {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Clusters of earlier runs whose `npm test` is gone (killed, or the machine stopped): their server stopped, their folder removed. */
 function removeAbandonedClusters(parent: string): void {
   if (!existsSync(parent)) return;
   for (const name of readdirSync(parent)) {
     const owner = Number(name);
-    if (!/^\d+$/.test(name) || (owner !== process.pid && isAlive(owner))) continue;
+    if (!/^\d+$/.test(name) || (owner !== process.pid && isProcessAlive(owner))) continue;
     const dir = join(parent, name);
     const pidFile = join(dir, 'data', 'postmaster.pid');
     const postmaster = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : NaN;
     // Only a postmaster of that very folder (the pid may have been reused by another process since).
-    if (postmaster > 0 && isAlive(postmaster) && readCommandLine(postmaster).includes(dir)) process.kill(postmaster, 'SIGKILL');
+    if (postmaster > 0 && isProcessAlive(postmaster) && readCommandLine(postmaster).includes(dir)) process.kill(postmaster, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }

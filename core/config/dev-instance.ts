@@ -78,10 +78,11 @@ function lookUpInstanceFile(file: string): InstanceLookup {
     return { state: 'unreadable', file, reason: `not JSON: ${(error as Error).message}` };
   }
   if (!parsed.success) return { state: 'unreadable', file, reason: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ') };
-  return { state: isAlive(parsed.data.pid) ? 'running' : 'stale', file, instance: parsed.data };
+  return { state: isProcessAlive(parsed.data.pid) ? 'running' : 'stale', file, instance: parsed.data };
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
