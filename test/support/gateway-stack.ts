@@ -15,7 +15,7 @@ export { freePort };
 
 export type DemoUserName = 'alice' | 'bob';
 
-const openToEveryone = `servers:
+export const openToEveryone = `servers:
   default:
     tools: "*"
     access: { users: ["*"], apiTokens: ["*"] }
