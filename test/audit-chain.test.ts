@@ -18,6 +18,7 @@ import { verifyAuditChain } from '../core/audit/verify-chain.ts';
 import { openPostgres, openSqlite, type SqlDatabase } from '../core/db.ts';
 import { MIGRATIONS } from '../core/storage/migrations.ts';
 import { raceProcesses } from './support/racing-processes.ts';
+import { until } from './support/until.ts';
 import { storageBackends, type StorageBackend } from './support/storage-backends.ts';
 
 const baton = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
@@ -186,6 +187,50 @@ describe.each(storageBackends('audit_chain'))('the audit chain on $name', (curre
     const report = await verifyAuditChain(db, randomBytes(32));
     await db.close();
     expect(report.problems.map((problem) => problem.kind).sort()).toEqual(['edited', 'edited', 'edited', 'edited', 'edited', 'edited', 'edited']);
+  });
+
+  test('a process that keeps appending writes checkpoints by itself; `baton audit checkpoint` writes one on demand', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'baton-audit-'));
+    const db = await backend.open();
+    try {
+      const log = new AuditLog(db, auditKey, { checkpointEveryMs: 50 });
+      await log.record(runEvents[0]!);
+      const first = await until('a checkpoint written by the timer', async () => (await verifyAuditChain(db, auditKey)).head ?? undefined, 10_000);
+      await log.record(runEvents[1]!);
+      const second = await until(
+        'the next checkpoint, covering the new record',
+        async () => {
+          const report = await verifyAuditChain(db, auditKey);
+          return report.head && report.head.seq > first.seq ? report : undefined;
+        },
+        10_000,
+      );
+      expect(second).toMatchObject({ records: 2, problems: [], uncovered: 0 });
+
+      await log.close();
+
+      // A log without a timer (a CLI command's, say): its record waits for the next checkpoint, or an operator's.
+      const quiet = new AuditLog(db, auditKey);
+      await quiet.record(runEvents[2]!);
+      expect(await verifyAuditChain(db, auditKey)).toMatchObject({ records: 3, uncovered: 1, problems: [] });
+      const cli = (command: string) =>
+        new Promise<{ status: number; stdout: string }>((resolve) =>
+          execFile(
+            process.execPath,
+            [baton, 'audit', command],
+            { env: { ...databaseFreeEnv(), ...backend.env(), BATON_HOME: home, BATON_AUDIT_KEY: auditKey.toString('base64'), BATON_CONFIG: '' } },
+            (error, stdout) => resolve({ status: error ? Number(error.code ?? 1) : 0, stdout }),
+          ),
+        );
+      const written = await cli('checkpoint');
+      expect(written.status).toBe(0);
+      expect(written.stdout).toMatch(/^Checkpoint #\d+ written\.$/m);
+      expect(await verifyAuditChain(db, auditKey)).toMatchObject({ records: 3, uncovered: 0, problems: [] });
+      expect((await cli('checkpoint')).stdout).toContain('nothing to write');
+      await quiet.close();
+    } finally {
+      await db.close();
+    }
   });
 
   test('verify explains a malformed --expect-head', async () => {

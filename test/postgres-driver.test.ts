@@ -10,6 +10,7 @@ import { loadSettings } from '../core/config/settings.ts';
 import { DatabaseUnavailableError, describeDatabase, isUniqueViolation, openDatabase, openPostgres, PostgresError, type SqlDatabase } from '../core/db.ts';
 import { StepStore } from '../core/steps/step-store.ts';
 import { freePort } from './support/free-port.ts';
+import { until } from './support/until.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
 
 let database: TestDatabase;
@@ -83,6 +84,37 @@ describe('configuration', () => {
       } catch (error) {
         expect((error as Error).message).not.toContain('hunter2');
       }
+    }
+  });
+});
+
+describe('the pool', () => {
+  test('pool size and timeouts come from the environment, with defaults; a bad value names its variable', () => {
+    expect(loadSettings({}).databasePool).toEqual({ poolSize: 10, connectTimeoutMs: 10_000, statementTimeoutMs: 30_000 });
+    expect(loadSettings({ BATON_DATABASE_POOL_SIZE: '4', BATON_DATABASE_CONNECT_TIMEOUT_SECONDS: '2.5', BATON_DATABASE_STATEMENT_TIMEOUT_SECONDS: '5' }).databasePool).toEqual({
+      poolSize: 4,
+      connectTimeoutMs: 2_500,
+      statementTimeoutMs: 5_000,
+    });
+    expect(() => loadSettings({ BATON_DATABASE_POOL_SIZE: '0' })).toThrow(/^Environment variable BATON_DATABASE_POOL_SIZE is invalid/);
+    expect(() => loadSettings({ BATON_DATABASE_STATEMENT_TIMEOUT_SECONDS: 'soon' })).toThrow(/^Environment variable BATON_DATABASE_STATEMENT_TIMEOUT_SECONDS is invalid/);
+  });
+
+  test('a process never holds more connections than its pool size: further statements wait for a free one', async () => {
+    const small = await openPostgres(database.url, { poolSize: 2 });
+    const marker = `pool-size-${process.pid}`;
+    try {
+      // Four slow statements at once on a pool of two: two run, two queue inside the process.
+      const slow = Array.from({ length: 4 }, () => small.get(`SELECT pg_sleep(1), '${marker}' AS marker`));
+      const running = async () =>
+        (await db.get<{ n: number }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%${marker}%' AND query NOT LIKE '%pg_stat_activity%'`))!.n;
+      // Once the first two are at the server, the other two are still waiting in the process.
+      const seen = [await until('two statements running at the server', async () => ((await running()) >= 2 ? running() : undefined), 10_000)];
+      seen.push(await running(), await running());
+      await Promise.all(slow);
+      expect(seen).toEqual([2, 2, 2]);
+    } finally {
+      await small.close();
     }
   });
 });
