@@ -44,8 +44,11 @@ export interface RunEvent {
 
 export interface BatonActivities {
   callApp(input: CallAppInput): Promise<unknown>;
-  /** Returns the identity the worker verified from the run's header (a local activity at each workflow start). */
-  verifyRunIdentity(): Promise<VerifiedIdentity>;
+  /**
+   * Returns the identity the worker verified from the run's header (a local activity at each workflow start);
+   * with `recordStart` (a root run), also writes the run's `tool_call.started` record in the same activity.
+   */
+  verifyRunIdentity(input?: { recordStart?: boolean }): Promise<VerifiedIdentity>;
   recordConsentRequest(request: ConsentRequestRecord): Promise<void>;
   settleConsentRequest(input: { consentId: string; outcome: ConsentOutcome }): Promise<void>;
   recordRunEvent(input: RunEvent): Promise<void>;

@@ -2,7 +2,7 @@ import { createCallApp, type CallAppDependencies } from './call-app.ts';
 import { currentCaller } from './caller-context.ts';
 import { createConsentActivities } from './consent-records.ts';
 import type { ConsentNotifier } from './consent-webhook.ts';
-import { createRunRecordActivities } from './run-records.ts';
+import { createRunRecordActivities, recordRunStart } from './run-records.ts';
 import type { BatonActivities } from './contract.ts';
 import type { ConsentStore } from '../core/consent/consent-store.ts';
 
@@ -16,10 +16,12 @@ export interface ActivityDependencies extends CallAppDependencies {
 export function createActivities(deps: ActivityDependencies): BatonActivities {
   return {
     callApp: createCallApp(deps),
-    // The interceptor has already verified the identity; handing it back lets workflow code read it.
-    verifyRunIdentity: async () => {
-      const { identity, binding } = currentCaller();
-      return { identity, binding };
+    // The identity interceptor has verified the caller before this runs; handing the identity back lets
+    // workflow code read it. A root run's start record rides along: one local activity instead of two.
+    verifyRunIdentity: async ({ recordStart = false } = {}) => {
+      const caller = currentCaller();
+      if (recordStart) await recordRunStart(deps.audit, caller);
+      return { identity: caller.identity, binding: caller.binding };
     },
     ...createConsentActivities(deps.consents, deps.audit, { publicUrl: deps.settings.publicUrl, notify: deps.consentNotifier }),
     ...createRunRecordActivities(deps.audit),

@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, log, TemporalFailure, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, log, patched, TemporalFailure, workflowInfo } from '@temporalio/workflow';
 import type { RunEvent } from '../../activities/contract.ts';
 import { FailureType } from '../../activities/contract.ts';
 import { describeIssues } from '../../core/schema-issues.ts';
@@ -29,7 +29,7 @@ export function createDispatcher(tools: readonly CallableDefinition[]) {
 
     serveRunStatus();
     try {
-      const result = await runBody(definition, input, () => recordRunEvent('started', null));
+      const result = await runBody(definition, input, true);
       recordOutcome({ state: 'completed', pending: [], result });
       await recordRunEvent('completed', null);
       return result;
@@ -60,14 +60,24 @@ async function recordRunEvent(event: RunEvent['event'], message: string | null):
   }
 }
 
+/** The patch that moved a root run's start record into its identity check (runs from before replay the old way). */
+const START_RECORD_IN_IDENTITY_CHECK = 'baton.start-record-in-identity-check';
+
 /**
  * The worker's verdict on the run's signed identity. Whatever stops the check from concluding (a timeout
  * under load, Temporal unreachable for the schedule check) ends the run as IdentityRejected: fail closed,
  * with the one failure type clients match on.
  */
-async function verifiedIdentity() {
+async function verifiedIdentity(recordStart: boolean) {
   try {
-    return await identityActivities.verifyRunIdentity();
+    // Runs started before the start record joined the identity check replay their two local activities.
+    if (!patched(START_RECORD_IN_IDENTITY_CHECK)) {
+      const verified = await identityActivities.verifyRunIdentity();
+      runState.verified = verified;
+      if (recordStart) await recordRunEvent('started', null);
+      return verified;
+    }
+    return await identityActivities.verifyRunIdentity({ recordStart });
   } catch (error) {
     const failure = describeFailure(error);
     if (failure.type === FailureType.identityRejected) throw error;
@@ -75,10 +85,10 @@ async function verifiedIdentity() {
   }
 }
 
-async function runBody(definition: CallableDefinition, input: unknown, onVerified?: () => Promise<void>): Promise<unknown> {
-  // Verified once per workflow by the worker (a local activity), so currentIdentity() is trustworthy.
-  runState.verified = await verifiedIdentity();
-  await onVerified?.();
+async function runBody(definition: CallableDefinition, input: unknown, recordStart = false): Promise<unknown> {
+  // Verified once per workflow by the worker (a local activity), so currentIdentity() is trustworthy; a root
+  // run's start record is written in the same local activity.
+  runState.verified = await verifiedIdentity(recordStart);
   const parsed = definition.input.safeParse(input);
   if (!parsed.success) {
     const issues = describeIssues(parsed.error).join('; ');
