@@ -10,6 +10,8 @@ export interface ConsentNotifications {
   publicUrl: string;
   /** Told when a scheduled run (which nobody is waiting for) pauses for consent; absent when not configured. */
   notify?: ConsentNotifier;
+  /** Whether the user's connection to the app is active now with these scopes (the vault's view). */
+  isConnected?: (tenant: string, subject: string, app: string, scopes: readonly string[]) => Promise<boolean>;
 }
 
 /** Bookkeeping for paused steps; the user and tenant come from the verified identity, never from input. */
@@ -33,7 +35,22 @@ export function createConsentActivities(
         rootWorkflowId: request.rootWorkflowId,
         waitingWorkflowId: request.waitingWorkflowId,
       });
-      if (!recorded) return;
+      // The user may have connected the app after the call failed and before this request existed: the
+      // connect flow then signalled every request but this one. Settled as granted here instead of waiting.
+      if (await notifications.isConnected?.(tenant, subject, request.app, request.scopes)) {
+        if (await consents.resolve(request.consentId, 'granted')) {
+          await audit.record({
+            ...auditContextOf(caller),
+            kind: 'consent.granted',
+            outcome: 'granted',
+            app: request.app,
+            message: `${request.app} was connected while the run was asking`,
+            detail: { consentId: request.consentId },
+          });
+        }
+        return { connectedMeanwhile: true };
+      }
+      if (!recorded) return { connectedMeanwhile: false };
       await audit.record({
         ...auditContextOf(caller),
         kind: 'consent.requested',
@@ -55,6 +72,7 @@ export function createConsentActivities(
           scheduleId,
         });
       }
+      return { connectedMeanwhile: false };
     },
     async settleConsentRequest({ consentId, outcome }) {
       const caller = currentCaller();

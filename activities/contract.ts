@@ -49,7 +49,12 @@ export interface BatonActivities {
    * with `recordStart` (a root run), also writes the run's `tool_call.started` record in the same activity.
    */
   verifyRunIdentity(input?: { recordStart?: boolean }): Promise<VerifiedIdentity>;
-  recordConsentRequest(request: ConsentRequestRecord): Promise<void>;
+  /**
+   * Records the paused step's consent request. `connectedMeanwhile`: the user connected the app (with the
+   * scopes asked for) between the failed call and this record, so no signal will come for it — the request is
+   * settled as granted at once and the step may retry.
+   */
+  recordConsentRequest(request: ConsentRequestRecord): Promise<{ connectedMeanwhile: boolean }>;
   settleConsentRequest(input: { consentId: string; outcome: ConsentOutcome }): Promise<void>;
   recordRunEvent(input: RunEvent): Promise<void>;
 }

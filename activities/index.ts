@@ -23,7 +23,14 @@ export function createActivities(deps: ActivityDependencies): BatonActivities {
       if (recordStart) await recordRunStart(deps.audit, caller);
       return { identity: caller.identity, binding: caller.binding };
     },
-    ...createConsentActivities(deps.consents, deps.audit, { publicUrl: deps.settings.publicUrl, notify: deps.consentNotifier }),
+    ...createConsentActivities(deps.consents, deps.audit, {
+      publicUrl: deps.settings.publicUrl,
+      notify: deps.consentNotifier,
+      isConnected: async (tenant, subject, app, scopes) => {
+        const connection = await deps.vault.getConnectionInfo(tenant, subject, app);
+        return connection?.status === 'active' && scopes.every((scope) => connection.scopes.includes(scope));
+      },
+    }),
     ...createRunRecordActivities(deps.audit),
   };
 }

@@ -11,6 +11,8 @@ const DEFAULT_CONSENT_TIMEOUT_MS = 15 * 60 * 1000;
 /** The latest decision per app, numbered, so a waiter only acts on decisions made after it began waiting. */
 const decisions = new Map<string, { serial: number; decision: ConsentDecision['decision'] }>();
 let decisionSerial = 0;
+/** Apps whose step was retried because they were connected before the run asked (see waitForConsent). */
+const retriedWithoutAsking = new Set<string>();
 
 export function acceptConsentDecisions(): void {
   setHandler(consentDecisionSignal, ({ app, decision }) => {
@@ -29,7 +31,7 @@ export async function waitForConsent(needed: ConnectionRequiredDetails): Promise
   const waitingSince = decisionSerial;
   const consentId = uuid4();
   const waitingWorkflowId = workflowInfo().workflowId;
-  await bookkeepingActivities.recordConsentRequest({
+  const recorded = await bookkeepingActivities.recordConsentRequest({
     consentId,
     app: needed.app,
     scopes: needed.scopes,
@@ -37,6 +39,13 @@ export async function waitForConsent(needed: ConnectionRequiredDetails): Promise
     rootWorkflowId: rootWorkflowId(),
     waitingWorkflowId,
   });
+  // Connected between the failed call and the request: retry at once — but only once per app, so a connection
+  // the vault calls active that the app still refuses pauses for consent the next time instead of looping.
+  // (Histories from before this answer existed carry no result: they wait, as they did.)
+  if (recorded?.connectedMeanwhile && !retriedWithoutAsking.has(needed.app)) {
+    retriedWithoutAsking.add(needed.app);
+    return;
+  }
   await announcePending({ consentId, app: needed.app, appName: needed.appName, scopes: needed.scopes, reason: needed.reason, message: needed.message, waitingWorkflowId });
 
   const timeoutMs = runState.options.consentTimeoutMs ?? DEFAULT_CONSENT_TIMEOUT_MS;
