@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { ConsentStore } from '../../core/consent/consent-store.ts';
+import type { ConsentRequest, ConsentStore } from '../../core/consent/consent-store.ts';
 import { consentDecisionSignal } from '../../workflows/protocol.ts';
 
 export interface ConnectionKey {
@@ -28,4 +28,18 @@ export async function resumeWaitingRuns(client: Client, consents: ConsentStore, 
     await consents.resolve(request.id, decision);
   }
   return [...signalled];
+}
+
+/**
+ * Gives one request's waiting run the 'granted' decision a connection made meanwhile already answers
+ * (see ToolRunner: a request recorded after the connect flow signalled). Signal first, then close the
+ * request, as above; resolves to whether this call closed it (false: someone else did first).
+ */
+export async function resumeStaleRequest(client: Client, consents: ConsentStore, request: ConsentRequest): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(request.waitingWorkflowId).signal(consentDecisionSignal, { app: request.app, decision: 'granted' });
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
+  return consents.resolve(request.id, 'granted');
 }

@@ -9,9 +9,12 @@ import type { ConsentLink } from './tool-runner.ts';
 const summary = (links: ConsentLink[]) =>
   `To continue, connect ${links.map((l) => l.appName).join(' and ')}: open ${links.length === 1 ? 'this link' : 'these links'} in your browser, then ask again.`;
 
+/** The key of an app's prompt in an `input_required` result (and of the user's answer in the retry's `inputResponses`). */
+export const promptKeyOf = (app: string) => `connect_${app}`;
+
 /** 2026-07-28 clients: an `input_required` result, one URL elicitation per app, and the sealed state to retry with. */
 export function inputRequiredPrompt(links: ConsentLink[], requestState: string): InputRequiredResult {
-  const inputRequests = Object.fromEntries(links.map((l) => [`connect_${l.app}`, inputRequired.elicitUrl({ message: `${l.message} Connect ${l.appName} to continue.`, url: l.url })]));
+  const inputRequests = Object.fromEntries(links.map((l) => [promptKeyOf(l.app), inputRequired.elicitUrl({ message: `${l.message} Connect ${l.appName} to continue.`, url: l.url })]));
   return inputRequired({ inputRequests, requestState });
 }
 

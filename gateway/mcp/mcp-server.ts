@@ -1,6 +1,7 @@
 import {
   CLIENT_CAPABILITIES_META_KEY,
   createRequestStateCodec,
+  inputResponse,
   ProtocolError,
   ProtocolErrorCode,
   Server,
@@ -20,11 +21,11 @@ import type { AccessPolicy } from '../access/access-policy.ts';
 import { ToolAccess } from '../access/tool-access.ts';
 import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
-import { inputRequiredPrompt, textPrompt, urlElicitationError, authRequiredBody } from './consent-prompts.ts';
+import { inputRequiredPrompt, promptKeyOf, textPrompt, urlElicitationError, authRequiredBody } from './consent-prompts.ts';
 import { HEADER_OVERRIDE, HeaderOverrideError } from './header-override.ts';
 import type { LegacyClientCapabilities } from '../../core/mcp/legacy-clients.ts';
 import type { McpCallMetrics } from './mcp-metrics.ts';
-import type { CallOutcome, ToolRunner } from './tool-runner.ts';
+import type { AskedApps, CallOutcome, ToolRunner } from './tool-runner.ts';
 
 /** What the 2026-era `requestState` seals: the run to re-attach to and whose it is. */
 export interface SealedRunState {
@@ -32,6 +33,10 @@ export interface SealedRunState {
   tenant: string;
   subject: string;
   tool: string;
+  /** Apps an earlier round of this call asked the user to connect and the user agreed to open (app → consent id of the link). */
+  asked?: AskedApps;
+  /** The links of the answer this state came with (app → consent id): the retry's `inputResponses` say which the user opened. */
+  prompted?: AskedApps;
 }
 
 /** Per-request data the HTTP layer hands in through `AuthInfo.extra` and reads back after the call. */
@@ -120,9 +125,11 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       const { tool } = decision;
       const input = validate(tool.input, args, name);
       const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
-      const outcome = sealed && sealed.tool === tool.name ? await deps.runner.attach(principal, sealed.runId, byName) : await startOrFind(tool, input);
+      // Each app is asked for once per call: what earlier rounds asked (and the user agreed to open) is not asked again.
+      const rounds = sealed && sealed.tool === tool.name ? askedSoFar(sealed, ctx.mcpReq.inputResponses) : undefined;
+      const outcome = sealed && rounds ? await deps.runner.attach(principal, sealed.runId, byName, { asked: rounds.asked }) : await startOrFind(tool, input);
       if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'The requestState names a run that is not yours or no longer exists; call the tool again without it.');
-      return answer(outcome);
+      return answer(outcome, rounds);
 
       async function startOrFind(tool: CallableDefinition, input: unknown): Promise<CallOutcome> {
         try {
@@ -133,7 +140,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
         }
       }
 
-      async function answer(outcome: CallOutcome): Promise<CallToolResult | InputRequiredResult> {
+      async function answer(outcome: CallOutcome, rounds: { asked: AskedApps; dismissed: Set<string> } = { asked: {}, dismissed: new Set() }): Promise<CallToolResult | InputRequiredResult> {
         deps.metrics.answered(name, outcome.kind, (performance.now() - started) / 1000);
         switch (outcome.kind) {
           case 'completed':
@@ -142,13 +149,19 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
             return { isError: true, content: [{ type: 'text', text: `The run failed: ${outcome.message}` }], structuredContent: { status: 'failed', runId: outcome.runId, error: outcome.message } };
           case 'still_running':
             // Every 2026-era client understands a state-only input_required: it simply calls again with it.
-            if (era === 'modern' && style !== 'http_401') return { resultType: 'input_required', requestState: await codec.mint(sealOf(outcome.runId), ctx) };
+            if (era === 'modern' && style !== 'http_401') return { resultType: 'input_required', requestState: await codec.mint({ ...sealOf(outcome.runId), asked: rounds.asked }, ctx) };
             return {
               content: [{ type: 'text', text: `Still running. Call ${GET_RUN_RESULT} with runId "${outcome.runId}" to wait for the result.` }],
               structuredContent: { status: 'running', runId: outcome.runId },
             };
           case 'needs_consent':
-            if (style === 'input_required') return inputRequiredPrompt(outcome.links, await codec.mint(sealOf(outcome.runId), ctx));
+            if (style === 'input_required') {
+              // The user dismissed a prompt for one of these apps: asking again at once would only loop; a plain
+              // answer with the links ends the call, and calling again later re-attaches to the same run.
+              if (outcome.links.some((link) => rounds.dismissed.has(link.app))) return textPrompt(outcome.runId, outcome.links);
+              const prompted = Object.fromEntries(outcome.links.map((link) => [link.app, link.consentId]));
+              return inputRequiredPrompt(outcome.links, await codec.mint({ ...sealOf(outcome.runId), asked: rounds.asked, prompted }, ctx));
+            }
             if (style === 'url_elicitation_error') throw urlElicitationError(outcome.links);
             if (style === 'http_401') extras.authRequired = authRequiredBody(outcome.links);
             return textPrompt(outcome.runId, outcome.links);
@@ -171,6 +184,22 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
     }
     return (await deps.legacyClients.supportsUrlElicitation(principal)) ? 'url_elicitation_error' : 'text';
   }
+}
+
+/**
+ * What the rounds of one 2026-era call have asked the user so far: the apps of earlier rounds, plus those
+ * of the last round the user agreed to open (`accept` in `inputResponses`, under the keys the prompt
+ * used); the apps whose prompt the user declined or cancelled are `dismissed`.
+ */
+function askedSoFar(sealed: SealedRunState, responses: Record<string, unknown> | undefined): { asked: AskedApps; dismissed: Set<string> } {
+  const asked: AskedApps = { ...sealed.asked };
+  const dismissed = new Set<string>();
+  for (const [app, consentId] of Object.entries(sealed.prompted ?? {})) {
+    const response = inputResponse(responses, promptKeyOf(app));
+    if (response.kind === 'elicit' && response.action === 'accept') asked[app] = consentId;
+    else if (response.kind === 'elicit') dismissed.add(app);
+  }
+  return { asked, dismissed };
 }
 
 export function extrasOf(authInfo: AuthInfo | undefined): RequestExtras {

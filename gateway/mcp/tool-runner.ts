@@ -8,9 +8,11 @@ import type { IdentitySigner } from '../../core/identity/signer.ts';
 import type { BatonStores } from '../../core/stores.ts';
 import { requiredApps, type CallableDefinition } from '../../workflows/sdk/define.ts';
 import { runStatusQuery, type PendingConsent } from '../../workflows/protocol.ts';
+import type { ConsentRequest } from '../../core/consent/consent-store.ts';
 import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
 import { appsToConnect } from '../consent/preflight.ts';
+import { resumeStaleRequest } from '../consent/resume-runs.ts';
 import type { RunRegistry } from '../../core/runs/run-registry.ts';
 import { awaitRunOutcome } from '../temporal/await-outcome.ts';
 import { actingAs } from '../temporal/identity-propagation.ts';
@@ -26,6 +28,12 @@ export interface ConsentLink {
   url: string;
   message: string;
 }
+
+/** Why a run found no usable connection, when an active one in the vault now can only be newer than its failed call. */
+const ANSWERED_BY_A_NEW_CONNECTION = new Set(['never_connected', 'revoked', 'refresh_failed']);
+
+/** Apps a call already asked the user to connect, each with the consent id of the link it gave. */
+export type AskedApps = Record<string, string>;
 
 export type CallOutcome =
   | { kind: 'completed'; runId: string; result: unknown }
@@ -125,7 +133,7 @@ export class ToolRunner {
     };
     const handle = await startTool(this.#deps.client, this.#deps.sign, { tool, input, identity, taskQueue: this.#deps.settings.temporal.taskQueue });
     await this.#deps.runs.recordStarted({ workflowId: handle.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
-    return this.#follow(principal, tool, handle.workflowId, waitMs);
+    return this.#follow(principal, tool, handle.workflowId, waitMs, {}, { justStarted: true });
   }
 
   /**
@@ -150,60 +158,152 @@ export class ToolRunner {
     return `vault:${ref}`;
   }
 
-  /** Re-attaches to a run by id (requestState, get_run_result); only the caller's own runs are found. */
-  async attach(principal: Principal, runId: string, tools: ReadonlyMap<string, CallableDefinition>): Promise<CallOutcome | undefined> {
+  /**
+   * Re-attaches to a run by id (requestState, get_run_result); only the caller's own runs are found.
+   * `options.asked`: the apps this same call already asked the user to connect (app → consent id of the
+   * link given), which the wait looks past while those links are still open instead of asking again.
+   */
+  async attach(principal: Principal, runId: string, tools: ReadonlyMap<string, CallableDefinition>, options: { asked?: AskedApps } = {}): Promise<CallOutcome | undefined> {
     const run = await this.#deps.runs.findOwned(runId, principal);
     const tool = run && tools.get(run.tool);
     if (!run || !tool) return undefined;
-    return this.#follow(principal, tool, run.workflowId);
+    return this.#follow(principal, tool, run.workflowId, this.#deps.gateway.callWaitMs, options.asked);
   }
 
-  async #follow(principal: Principal, tool: CallableDefinition, runId: string, waitMs = this.#deps.gateway.callWaitMs): Promise<CallOutcome> {
-    const { client, sign, runs } = this.#deps;
+  /**
+   * Waits for the run (event-driven, within `waitMs`) until it completes, fails, or pauses on a consent
+   * the user must be asked for now. Consents the user already answered (the run has not taken the
+   * signal yet) and consents for apps whose link this call already gave and the user has not finished
+   * are not that: the wait goes on past them (re-reading the run's consents whenever it reports new
+   * ones). A wait that ends with only those left answers "still running" (a handle to come back with),
+   * never the same prompt again.
+   */
+  async #follow(principal: Principal, tool: CallableDefinition, runId: string, waitMs: number, asked: AskedApps = {}, options: { justStarted?: boolean } = {}): Promise<CallOutcome> {
+    const { client, sign, runs, stopWaiting } = this.#deps;
+    const deadline = performance.now() + waitMs;
     const token = await sign(identityOf(principal), { rootWorkflowId: runId, tool: tool.name });
-    const outcome = await awaitRunOutcome(client, runId, token, await this.#alreadyAnswered(runId, token), waitMs, this.#deps.stopWaiting);
-    switch (outcome.state) {
-      case 'completed':
-        await runs.markDelivered(runId);
-        return { kind: 'completed', runId, result: outcome.result };
-      case 'failed':
-        await runs.markDelivered(runId);
-        return { kind: 'failed', runId, message: outcome.error.message };
-      case 'paused':
-        await runs.markHandedBack(runId);
-        return { kind: 'needs_consent', runId, links: await this.#consentLinks(principal, tool, runId, outcome.pending) };
-      default:
-        await runs.markHandedBack(runId);
-        return { kind: 'still_running', runId };
+    const known = new Map<string, ConsentRequest | undefined>();
+    // A run this call just started has asked for nothing yet: no need to ask it what it waits on.
+    const seen = options.justStarted ? new Set<string>() : await this.#notToAskNow(principal, await this.#pendingNow(runId, token), asked, known);
+    for (;;) {
+      const outcome = await awaitRunOutcome(client, runId, token, [...seen], Math.max(0, deadline - performance.now()), stopWaiting);
+      switch (outcome.state) {
+        case 'completed':
+          await runs.markDelivered(runId);
+          return { kind: 'completed', runId, result: outcome.result };
+        case 'failed':
+          await runs.markDelivered(runId);
+          return { kind: 'failed', runId, message: outcome.error.message };
+        case 'paused': {
+          for (const id of await this.#notToAskNow(principal, outcome.pending, asked, known)) seen.add(id);
+          const toAsk = outcome.pending.filter((consent) => !seen.has(consent.consentId));
+          if (toAsk.length === 0) {
+            // Only consents already answered or already asked for: keep waiting for the run (or the user), silently.
+            if (performance.now() < deadline && !stopWaiting?.aborted) continue;
+            await runs.markHandedBack(runId);
+            return { kind: 'still_running', runId };
+          }
+          await runs.markHandedBack(runId);
+          return { kind: 'needs_consent', runId, links: await this.#consentLinks(principal, tool, runId, toAsk, await this.#openLinks(principal, asked, known)) };
+        }
+        default:
+          await runs.markHandedBack(runId);
+          return { kind: 'still_running', runId };
+      }
+    }
+  }
+
+  /** The consents the run lists right now (a closed run answers from its result: nothing to look past). */
+  async #pendingNow(runId: string, token: string): Promise<PendingConsent[]> {
+    try {
+      return (await actingAs(token, () => this.#deps.client.workflow.getHandle(runId).query(runStatusQuery))).pending;
+    } catch {
+      return [];
     }
   }
 
   /**
-   * Consents the run still lists but the user has already answered (the run has not caught up with
-   * the signal yet): the wait must look past them rather than ask the user again.
+   * The consents among `pending` not to ask the user about now: those already answered (granted, denied,
+   * expired — the run has not caught up with the signal yet, and will), those a connection made meanwhile
+   * answers (the run is told now), and those for an app whose link this call already gave and which is
+   * still open (finishing it answers every pending request of the user for that app, this one too).
+   * `known` caches consent requests read during one call.
    */
-  async #alreadyAnswered(runId: string, token: string): Promise<string[]> {
-    const handle = this.#deps.client.workflow.getHandle(runId);
-    try {
-      const status = await actingAs(token, () => handle.query(runStatusQuery));
-      const ids = status.pending.map((p) => p.consentId);
-      const requests = await Promise.all(ids.map((id) => this.#deps.stores.consents.get(id)));
-      return ids.filter((_, index) => requests[index]?.status !== 'pending');
-    } catch {
-      return []; // a closed run answers from its result; nothing to look past
+  async #notToAskNow(principal: Principal, pending: PendingConsent[], asked: AskedApps, known: Map<string, ConsentRequest | undefined>): Promise<Set<string>> {
+    const skip = new Set<string>();
+    const open = await this.#openLinks(principal, asked, known);
+    for (const consent of pending) {
+      const request = await this.#request(consent.consentId, known);
+      if (!request) continue;
+      if (request.status !== 'pending' || (await this.#answeredByConnection(principal, request)) || open.has(consent.app)) skip.add(consent.consentId);
     }
+    return skip;
   }
 
-  /** One link per app: the run's own consent requests first, then pre-flight requests for apps it will need later. */
-  async #consentLinks(principal: Principal, tool: CallableDefinition, runId: string, pending: PendingConsent[]): Promise<ConsentLink[]> {
+  /**
+   * A request the user's connection already answers, though nobody told its run: the run's call failed
+   * for want of a connection, the user connected the app, and only then did the run record the request —
+   * after the connect flow had signalled every request it found. The vault shows the connection active
+   * where the request says there was none usable (never connected, revoked, refresh failed), so the
+   * connection was made after the failed call: the run gets the decision now, instead of the user being
+   * asked for an app they just connected (or the run waiting until its consent times out).
+   */
+  async #answeredByConnection(principal: Principal, request: ConsentRequest): Promise<boolean> {
+    const { client, stores } = this.#deps;
+    if (!ANSWERED_BY_A_NEW_CONNECTION.has(request.reason)) return false;
+    if ((await stores.vault.getConnectionInfo(principal.tenant, principal.subject, request.app))?.status !== 'active') return false;
+    if (await resumeStaleRequest(client, stores.consents, request)) {
+      await stores.audit.record({
+        kind: 'consent.granted',
+        outcome: 'granted',
+        actor: actorOf(principal),
+        client: principal.clientId,
+        app: request.app,
+        rootRunId: request.rootWorkflowId,
+        message: `answered by the ${request.app} connection made after the run asked`,
+        durationMs: Date.now() - request.createdAt,
+        detail: { consentId: request.id },
+      });
+    }
+    return true;
+  }
+
+  /** The apps of `asked` whose link is still open (its request still pending, for this user). */
+  async #openLinks(principal: Principal, asked: AskedApps, known: Map<string, ConsentRequest | undefined>): Promise<Set<string>> {
+    const open = new Set<string>();
+    for (const [app, consentId] of Object.entries(asked)) {
+      const request = await this.#request(consentId, known);
+      if (request?.status === 'pending' && request.app === app && request.tenant === principal.tenant && request.subject === principal.subject) open.add(app);
+    }
+    return open;
+  }
+
+  /** A consent request by id; one closed stays closed, so only pending ones are read again. */
+  async #request(consentId: string, known: Map<string, ConsentRequest | undefined>): Promise<ConsentRequest | undefined> {
+    const cached = known.get(consentId);
+    if (cached && cached.status !== 'pending') return cached;
+    const request = await this.#deps.stores.consents.get(consentId);
+    known.set(consentId, request);
+    return request;
+  }
+
+  /**
+   * One link per app: for the consents the run waits on, then pre-flight requests for apps it will need
+   * later — leaving out apps whose link this call already gave and the user has not finished (`stillOpen`).
+   * An app keeps its link from one answer to the next: the oldest request of this run still open for it
+   * (finishing any one answers them all).
+   */
+  async #consentLinks(principal: Principal, tool: CallableDefinition, runId: string, pending: PendingConsent[], stillOpen: Set<string>): Promise<ConsentLink[]> {
     const { stores, settings } = this.#deps;
     const links = new Map<string, ConsentLink>();
     const link = (consentId: string, app: string, appName: string, message: string) => ({ app, appName, consentId, url: `${settings.publicUrl}/connect/${consentId}`, message });
     for (const consent of pending) {
-      if (!links.has(consent.app)) links.set(consent.app, link(consent.consentId, consent.app, consent.appName, consent.message));
+      if (links.has(consent.app)) continue;
+      const oldest = (await stores.consents.pendingFor(principal.tenant, principal.subject, consent.app)).find((request) => request.rootWorkflowId === runId);
+      links.set(consent.app, link(oldest?.id ?? consent.consentId, consent.app, consent.appName, consent.message));
     }
     for (const missing of await appsToConnect(tool, principal, settings, stores.vault)) {
-      if (links.has(missing.app)) continue;
+      if (links.has(missing.app) || stillOpen.has(missing.app)) continue;
       const open = (await stores.consents.pendingFor(principal.tenant, principal.subject, missing.app)).find((request) => request.rootWorkflowId === runId);
       const consentId = open?.id ?? randomUUID();
       if (!open) {
