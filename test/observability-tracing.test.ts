@@ -116,8 +116,8 @@ test('one trace from the gateway request through the run, a child workflow and a
   await client.close();
 
   const trace = await eventually(() => {
-    const start = receiver.spans.find((span) => span.service === 'baton-gateway' && span.name === 'StartWorkflow:triage_pull_request');
-    if (!start) throw new Error('the gateway has not exported its StartWorkflow span yet');
+    const start = receiver.spans.find((span) => span.service === 'baton-gateway' && span.name === 'UpdateWithStartWorkflow:baton.awaitOutcome');
+    if (!start) throw new Error('the gateway has not exported its UpdateWithStartWorkflow span yet');
     const spans = receiver.spans.filter((span) => span.traceId === start.traceId);
     for (const name of ['RunWorkflow:triage_pull_request', 'RunWorkflow:summarize_pull_request', 'RunWorkflow:notify_team', 'RunActivity:callApp']) {
       if (!spans.some((span) => span.name === name)) throw new Error(`no ${name} span in the trace yet`);
@@ -130,7 +130,7 @@ test('one trace from the gateway request through the run, a child workflow and a
   const one = (name: string) => trace.find((span) => span.name === name)!;
 
   // The trace starts at the gateway's HTTP request for the tools/call.
-  const start = one('StartWorkflow:triage_pull_request');
+  const start = one('UpdateWithStartWorkflow:baton.awaitOutcome');
   const request = parentOf(start)!;
   expect(request).toMatchObject({ service: 'baton-gateway', name: 'POST /mcp', parentSpanId: undefined });
   // Root run <- the gateway's start; child run <- its start in the root run; activity <- its scheduling.

@@ -7,7 +7,7 @@ import type { IdentityContext } from '../../core/identity/context.ts';
 import type { IdentitySigner } from '../../core/identity/signer.ts';
 import type { BatonStores } from '../../core/stores.ts';
 import { requiredApps, type CallableDefinition } from '../../workflows/sdk/define.ts';
-import { runStatusQuery, type PendingConsent } from '../../workflows/protocol.ts';
+import { runStatusQuery, type PendingConsent, type RunStatus } from '../../workflows/protocol.ts';
 import type { ConsentRequest } from '../../core/consent/consent-store.ts';
 import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -16,7 +16,7 @@ import { resumeStaleRequest } from '../consent/resume-runs.ts';
 import type { RunRegistry } from '../../core/runs/run-registry.ts';
 import { awaitRunOutcome } from '../temporal/await-outcome.ts';
 import { actingAs } from '../temporal/identity-propagation.ts';
-import { startTool } from '../temporal/start-tool.ts';
+import { startToolAwaitingOutcome } from '../temporal/start-tool.ts';
 import { argumentsDigest } from './canonical-json.ts';
 import { parseHeaderOverride } from './header-override.ts';
 
@@ -131,9 +131,9 @@ export class ToolRunner {
       inboundTokenRef: await this.#keepCallerToken(principal, tool, inbound.token),
       headerOverrideRef: await this.#keepOverride(principal, overrides),
     };
-    const handle = await startTool(this.#deps.client, this.#deps.sign, { tool, input, identity, taskQueue: this.#deps.settings.temporal.taskQueue });
-    await this.#deps.runs.recordStarted({ workflowId: handle.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
-    return this.#follow(principal, tool, handle.workflowId, waitMs, {}, { justStarted: true });
+    const started = await startToolAwaitingOutcome(this.#deps.client, this.#deps.sign, { tool, input, identity, taskQueue: this.#deps.settings.temporal.taskQueue });
+    await this.#deps.runs.recordStarted({ workflowId: started.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
+    return this.#follow(principal, tool, started.workflowId, waitMs, {}, { justStarted: started.outcome });
   }
 
   /**
@@ -178,15 +178,25 @@ export class ToolRunner {
    * ones). A wait that ends with only those left answers "still running" (a handle to come back with),
    * never the same prompt again.
    */
-  async #follow(principal: Principal, tool: CallableDefinition, runId: string, waitMs: number, asked: AskedApps = {}, options: { justStarted?: boolean } = {}): Promise<CallOutcome> {
+  async #follow(
+    principal: Principal,
+    tool: CallableDefinition,
+    runId: string,
+    waitMs: number,
+    asked: AskedApps = {},
+    /** `justStarted`: the first wait of a run this call started with it (update-with-start). */
+    options: { justStarted?: () => Promise<RunStatus> } = {},
+  ): Promise<CallOutcome> {
     const { client, sign, runs, stopWaiting } = this.#deps;
     const deadline = performance.now() + waitMs;
     const token = await sign(identityOf(principal), { rootWorkflowId: runId, tool: tool.name });
     const known = new Map<string, ConsentRequest | undefined>();
     // A run this call just started has asked for nothing yet: no need to ask it what it waits on.
     const seen = options.justStarted ? new Set<string>() : await this.#notToAskNow(principal, await this.#pendingNow(runId, token), asked, known);
+    let sent = options.justStarted;
     for (;;) {
-      const outcome = await awaitRunOutcome(client, runId, token, [...seen], Math.max(0, deadline - performance.now()), stopWaiting);
+      const outcome = await awaitRunOutcome(client, runId, token, [...seen], Math.max(0, deadline - performance.now()), stopWaiting, sent);
+      sent = undefined;
       switch (outcome.state) {
         case 'completed':
           await runs.markDelivered(runId);

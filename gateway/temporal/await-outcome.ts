@@ -11,13 +11,22 @@ export type RunOutcome = RunStatus | { state: 'still_running' };
  * handle to come back with instead. A run that has already closed answers from its result. `stop`
  * (the gateway shutting down) ends the wait early the same way: the caller gets the handle.
  */
-export async function awaitRunOutcome(client: Client, workflowId: string, signedIdentity: string, seenConsentIds: string[], waitMs: number, stop?: AbortSignal): Promise<RunOutcome> {
+export async function awaitRunOutcome(
+  client: Client,
+  workflowId: string,
+  signedIdentity: string,
+  seenConsentIds: string[],
+  waitMs: number,
+  stop?: AbortSignal,
+  /** An update already sent (with the start, say) to wait on instead of sending a new one. */
+  sent?: () => Promise<RunStatus>,
+): Promise<RunOutcome> {
   const handle = client.workflow.getHandle(workflowId);
   if (stop?.aborted) return { state: 'still_running' };
   const timeout = new AbortController();
   // Cancelled when the wait ends, so no long poll (and its retries while Temporal is away) outlives it,
   // nor the connection it runs on when the gateway shuts down.
-  const update = client.connection.withAbortSignal(timeout.signal, () => actingAs(signedIdentity, () => handle.executeUpdate(awaitOutcomeUpdate, { args: [{ seenConsentIds }] })));
+  const update = client.connection.withAbortSignal(timeout.signal, () => actingAs(signedIdentity, () => (sent ? sent() : handle.executeUpdate(awaitOutcomeUpdate, { args: [{ seenConsentIds }] }))));
   const stopped = new Promise<{ state: 'still_running' }>((resolve) => {
     const onStop = () => resolve({ state: 'still_running' });
     stop?.addEventListener('abort', onStop, { once: true });

@@ -21,6 +21,7 @@ export const identityClientInterceptor: WorkflowClientInterceptor = {
   signal: (input, next) => next({ ...input, headers: stamp(input.headers) }),
   signalWithStart: (input, next) => next({ ...input, headers: stamp(input.headers) }),
   startUpdate: (input, next) => next({ ...input, headers: stamp(input.headers) }),
+  startUpdateWithStart: (input, next) => next({ ...input, workflowStartHeaders: stamp(input.workflowStartHeaders), updateHeaders: stamp(input.updateHeaders) }),
 };
 
 /**

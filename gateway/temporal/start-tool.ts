@@ -1,9 +1,9 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import type { IdentityContext } from '../../core/identity/context.ts';
 import type { IdentitySigner } from '../../core/identity/signer.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
-import type { RunOptions } from '../../workflows/protocol.ts';
+import { awaitOutcomeUpdate, type RunOptions, type RunStatus } from '../../workflows/protocol.ts';
 import { describeIssues } from '../../core/schema-issues.ts';
 import { BatonTool, BatonUser } from '../../workflows/search-attributes.ts';
 import { actingAs } from './identity-propagation.ts';
@@ -31,6 +31,38 @@ export interface StartToolRequest {
  * subject and the tool's name (search attributes) so it can be found in the Temporal UI.
  */
 export async function startTool(client: Client, sign: IdentitySigner, request: StartToolRequest): Promise<WorkflowHandle> {
+  const { token, name, start } = await prepareStart(sign, request);
+  try {
+    return await actingAs(token, () => client.workflow.start(name, start));
+  } catch (error) {
+    throw explainUnregisteredSearchAttributes(error);
+  }
+}
+
+/** A run started and already being waited on: `outcome` settles as the run's `baton.awaitOutcome` update does. */
+export interface StartedAndAwaited {
+  workflowId: string;
+  outcome: () => Promise<RunStatus>;
+}
+
+/**
+ * Starts a tool's workflow and its first `baton.awaitOutcome` update in one request (update-with-start):
+ * the run takes the update in its first workflow task, so no round trip and no extra workflow task is spent
+ * between starting the run and waiting on it. Resolves once the run has started and accepted the update.
+ */
+export async function startToolAwaitingOutcome(client: Client, sign: IdentitySigner, request: StartToolRequest): Promise<StartedAndAwaited> {
+  const { token, name, start } = await prepareStart(sign, request);
+  const startWorkflowOperation = new WithStartWorkflowOperation(name, { ...start, workflowIdConflictPolicy: 'FAIL' });
+  try {
+    const update = await actingAs(token, () => client.workflow.startUpdateWithStart(awaitOutcomeUpdate, { args: [{ seenConsentIds: [] }], waitForStage: 'ACCEPTED', startWorkflowOperation }));
+    return { workflowId: start.workflowId, outcome: () => update.result() };
+  } catch (error) {
+    throw explainUnregisteredSearchAttributes(error);
+  }
+}
+
+/** Validates the input (nothing starts on bad input), picks the run id and signs the identity bound to it. */
+async function prepareStart(sign: IdentitySigner, request: StartToolRequest) {
   const { tool, identity, taskQueue, options = {} } = request;
   if (tool.kind !== 'tool') throw new Error(`"${tool.name}" is a callable, not a tool; it only runs inside another tool.`);
   const parsed = tool.input.safeParse(request.input);
@@ -43,11 +75,7 @@ export async function startTool(client: Client, sign: IdentitySigner, request: S
     { key: BatonUser, value: identity.subject },
     { key: BatonTool, value: tool.name },
   ];
-  try {
-    return await actingAs(token, () => client.workflow.start(tool.name, { taskQueue, workflowId, args: [parsed.data, options], typedSearchAttributes }));
-  } catch (error) {
-    throw explainUnregisteredSearchAttributes(error);
-  }
+  return { token, name: tool.name, start: { taskQueue, workflowId, args: [parsed.data, options] as [unknown, RunOptions], typedSearchAttributes } };
 }
 
 /** A namespace without Baton's search attributes refuses every start: say how to register them. */
