@@ -14,6 +14,12 @@ export interface ConsentNotifications {
   isConnected?: (tenant: string, subject: string, app: string, scopes: readonly string[]) => Promise<boolean>;
 }
 
+/**
+ * Reasons a connection made after the failed call answers: there was none usable then. An `expired` or
+ * `unreadable` connection may still look active in the vault while it cannot be used: those are always asked.
+ */
+const ANSWERED_BY_A_NEW_CONNECTION: ReadonlySet<string> = new Set(['never_connected', 'revoked', 'refresh_failed']);
+
 /** Bookkeeping for paused steps; the user and tenant come from the verified identity, never from input. */
 export function createConsentActivities(
   consents: ConsentStore,
@@ -37,7 +43,7 @@ export function createConsentActivities(
       });
       // The user may have connected the app after the call failed and before this request existed: the
       // connect flow then signalled every request but this one. Settled as granted here instead of waiting.
-      if (await notifications.isConnected?.(tenant, subject, request.app, request.scopes)) {
+      if (ANSWERED_BY_A_NEW_CONNECTION.has(request.reason) && (await notifications.isConnected?.(tenant, subject, request.app, request.scopes))) {
         if (await consents.resolve(request.consentId, 'granted')) {
           await audit.record({
             ...auditContextOf(caller),
