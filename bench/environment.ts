@@ -9,9 +9,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTemporalDevServer } from '../scripts/temporal-dev-server.ts';
 import { startPostgresServer } from '../scripts/postgres-server.ts';
+import { testTools } from '../test/fixtures/probe-tools.ts';
+import { tools as catalogueTools } from '../workflows/catalog.ts';
 import { GatewayStack, openToEveryone } from '../test/support/gateway-stack.ts';
 import pg from 'pg';
 import { bundleWorkflows } from '../worker/bundle.ts';
+import type { CallableDefinition } from '../workflows/sdk/define.ts';
+import { benchTools } from './fixtures/bench-tools.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -26,12 +30,22 @@ export interface BenchEnvironment {
   close(): Promise<void>;
 }
 
-export async function startBenchEnvironment(progress: (line: string) => void): Promise<BenchEnvironment> {
+export interface MainBenchEnvironment extends BenchEnvironment {
+  /** The Temporal dev server's address, for the engine floor's worker and client. */
+  temporalAddress: string;
+  /** `.baton/bench`: bundles and other scratch files. */
+  workDir: string;
+}
+
+/** The tools the bench's gateways serve: the catalogue, the test fixtures' and the bench's own (the worker's bundle holds the same). */
+const servedTools: readonly CallableDefinition[] = [...catalogueTools, ...testTools, ...benchTools];
+
+export async function startBenchEnvironment(progress: (line: string) => void): Promise<MainBenchEnvironment> {
   const workDir = join(root, '.baton', 'bench');
   mkdirSync(workDir, { recursive: true });
   const bundlePath = join(workDir, 'workflow-bundle.js');
-  progress('bundling workflow code');
-  await bundleWorkflows(bundlePath, join(root, 'test', 'fixtures', 'workflows.ts'));
+  progress("bundling workflow code (the tests' bundle plus the bench's own tools)");
+  await bundleWorkflows(bundlePath, join(root, 'bench', 'fixtures', 'workflows.ts'));
 
   progress('starting a Temporal dev server');
   const temporal: TestWorkflowEnvironment = await startTemporalDevServer();
@@ -41,9 +55,11 @@ export async function startBenchEnvironment(progress: (line: string) => void): P
     process.env.BATON_TEST_WORKFLOW_BUNDLE = bundlePath;
     process.env.NODE_NO_WARNINGS = '1';
     progress('starting sandbox, identity provider, worker and gateway');
-    const gs = await GatewayStack.start({ env: { ...gatewayEnvOverrides } });
+    const gs = await GatewayStack.start({ env: { ...gatewayEnvOverrides }, tools: servedTools });
     return {
       gs,
+      temporalAddress: temporal.address,
+      workDir,
       async close() {
         try {
           await gs.close();
@@ -78,7 +94,7 @@ export async function startPostgresStack(progress: (line: string) => void): Prom
     const url = new URL(serverUrl);
     url.pathname = `/${name}`;
     progress('starting sandbox, identity provider, worker and gateway on PostgreSQL');
-    const gs = await GatewayStack.start({ env: { ...gatewayEnvOverrides }, config: () => ({ yaml: openToEveryone, env: { BATON_DATABASE_URL: url.toString() } }) });
+    const gs = await GatewayStack.start({ env: { ...gatewayEnvOverrides }, tools: servedTools, config: () => ({ yaml: openToEveryone, env: { BATON_DATABASE_URL: url.toString() } }) });
     return {
       gs,
       description: server?.description ?? 'BATON_BENCH_DATABASE_URL',

@@ -12,7 +12,7 @@ export interface Row {
   wallMs?: number;
 }
 
-const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+export const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 const roundSummary = (s: Summary): Summary => ({ count: s.count, median: round(s.median), p99: round(s.p99), mean: round(s.mean), min: round(s.min), max: round(s.max) });
 
 export function machine() {
@@ -20,8 +20,14 @@ export function machine() {
   return { cpuCount: list.length, cpuModel: list[0]?.model.trim() ?? 'unknown', totalMemoryGiB: round(totalmem() / 2 ** 30, 1), platform: `${process.platform} ${process.arch}` };
 }
 
-/** Prints the table and the ratios, and writes everything (summaries, ratios, raw samples) as JSON. */
-export function report(rows: Row[], ratios: Record<string, { of: string; over: string }>, meta: Record<string, unknown>, outFile: string): void {
+/** Figures that are not a row of samples: printed after the ratios, stored in the JSON under their own keys. */
+export interface Extra {
+  lines: string[];
+  json: Record<string, unknown>;
+}
+
+/** Prints the table, the ratios and the extra lines, and writes everything (summaries, ratios, extras, raw samples) as JSON. */
+export function report(rows: Row[], ratios: Record<string, { of: string; over: string }>, meta: Record<string, unknown>, outFile: string, extra: Extra = { lines: [], json: {} }): void {
   const summaries = new Map(rows.map((row) => [row.key, summarize(row.samples)]));
   const width = Math.max(...rows.map((row) => row.label.length));
   const num = (value: number | undefined, digits = 1) => (value === undefined || Number.isNaN(value) ? '' : value.toFixed(digits)).padStart(9);
@@ -40,6 +46,7 @@ export function report(rows: Row[], ratios: Record<string, { of: string; over: s
     ratioFigures[name] = round(value);
     console.log(`${name.padEnd(24)} ${value.toFixed(2)}  (median ${of} / median ${over})`);
   }
+  for (const line of extra.lines) console.log(line);
 
   const results = Object.fromEntries(
     rows.map((row) => [
@@ -49,6 +56,6 @@ export function report(rows: Row[], ratios: Record<string, { of: string; over: s
   );
   const samples = Object.fromEntries(rows.map((row) => [row.key, row.samples.map((value) => round(value))]));
   mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, `${JSON.stringify({ ...meta, results, ratios: ratioFigures, samples }, null, 2)}\n`);
+  writeFileSync(outFile, `${JSON.stringify({ ...meta, results, ratios: ratioFigures, ...extra.json, samples }, null, 2)}\n`);
   console.log(`\nfigures written to ${outFile}`);
 }

@@ -20,13 +20,7 @@ type Headers = Record<string, string>;
  * Writes carry a fresh idempotency key, as the worker's do, so the sandbox does the same work.
  */
 export async function measureFloor(gs: GatewayStack, iterations: number, progress: (line: string) => void): Promise<FloorSamples> {
-  const userHeaders = new Map<DemoUserName, { github: Headers; slack: Headers }>();
-  for (const user of demoUsers) {
-    userHeaders.set(user, { github: await bearer(gs, user, 'github'), slack: await bearer(gs, user, 'slack') });
-  }
-  const jira = await gs.stack.stores.vault.getServiceCredential('jira');
-  if (!jira?.username || !jira.password) throw new Error('no Jira service account in the vault (the worker stores it at start)');
-  const jiraHeaders = { authorization: `Basic ${Buffer.from(`${jira.username}:${jira.password}`).toString('base64')}` };
+  const { userHeaders, jiraHeaders } = await demoCredentials(gs);
 
   const samples: FloorSamples = { read: [], triage: [] };
   for (let i = 0; i < iterations; i += 1) {
@@ -44,6 +38,20 @@ export async function measureFloor(gs: GatewayStack, iterations: number, progres
     if ((i + 1) % Math.max(1, Math.floor(iterations / 2)) === 0) progress(`floor: ${i + 1}/${iterations}`);
   }
   return samples;
+}
+
+/**
+ * The credentials the worker uses for the demo's app calls, read from the vault: each demo user's GitHub and
+ * Slack tokens, and the Jira service account (which the worker stores at start) as a Basic credential.
+ */
+export async function demoCredentials(gs: GatewayStack): Promise<{ userHeaders: Map<DemoUserName, { github: Headers; slack: Headers }>; jiraHeaders: Headers }> {
+  const userHeaders = new Map<DemoUserName, { github: Headers; slack: Headers }>();
+  for (const user of demoUsers) {
+    userHeaders.set(user, { github: await bearer(gs, user, 'github'), slack: await bearer(gs, user, 'slack') });
+  }
+  const jira = await gs.stack.stores.vault.getServiceCredential('jira');
+  if (!jira?.username || !jira.password) throw new Error('no Jira service account in the vault (the worker stores it at start)');
+  return { userHeaders, jiraHeaders: { authorization: `Basic ${Buffer.from(`${jira.username}:${jira.password}`).toString('base64')}` } };
 }
 
 async function bearer(gs: GatewayStack, user: DemoUserName, app: string): Promise<Headers> {

@@ -2,6 +2,7 @@ import { Client, StreamableHTTPClientTransport, type ClientOptions } from '@mode
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { tools } from '../../workflows/catalog.ts';
+import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import { createLogger } from '../../gateway/logger.ts';
 import { serveGateway, type RunningGateway } from '../../gateway/serve.ts';
 import { approveConsentOverHttp, CookieKeepingClient } from '../../sandbox/browserless-consent.ts';
@@ -33,21 +34,32 @@ export class GatewayStack {
   readonly idpKey: JWK;
   readonly gatewayEnv: NodeJS.ProcessEnv;
   #gateway: RunningGateway;
+  readonly #tools: readonly CallableDefinition[];
 
-  private constructor(fields: { stack: Stack; url: string; idpKey: JWK; gatewayEnv: NodeJS.ProcessEnv; gateway: RunningGateway }) {
+  private constructor(fields: { stack: Stack; url: string; idpKey: JWK; gatewayEnv: NodeJS.ProcessEnv; gateway: RunningGateway; tools: readonly CallableDefinition[] }) {
     this.stack = fields.stack;
     this.url = fields.url;
     this.mcpUrl = `${fields.url}/mcp`;
     this.idpKey = fields.idpKey;
     this.gatewayEnv = fields.gatewayEnv;
     this.#gateway = fields.gateway;
+    this.#tools = fields.tools;
   }
 
   /**
    * `config` is the gateway's `baton.yaml`; by default one server with every tool, open to every
    * signed-in user and API token (access control has its own suite).
    */
-  static async start(options: { env?: NodeJS.ProcessEnv; logTo?: NodeJS.WritableStream; config?: string | ConfigSetup; temporalAddress?: string } = {}): Promise<GatewayStack> {
+  static async start(
+    options: {
+      env?: NodeJS.ProcessEnv;
+      logTo?: NodeJS.WritableStream;
+      config?: string | ConfigSetup;
+      temporalAddress?: string;
+      /** The tools the gateway serves (the worker's bundle must hold the same): the catalogue and the test fixtures' by default. */
+      tools?: readonly CallableDefinition[];
+    } = {},
+  ): Promise<GatewayStack> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -74,14 +86,15 @@ export class GatewayStack {
       ...options.env,
     };
     const log = options.logTo ? createLogger({ level: 'debug', destination: options.logTo }) : createLogger({ level: process.env.BATON_TEST_LOG_LEVEL ?? 'silent' });
-    const gateway = await serveGateway({ env: gatewayEnv, tools: [...tools, ...testTools], log });
-    return new GatewayStack({ stack, url, idpKey, gatewayEnv, gateway });
+    const served = options.tools ?? [...tools, ...testTools];
+    const gateway = await serveGateway({ env: gatewayEnv, tools: served, log });
+    return new GatewayStack({ stack, url, idpKey, gatewayEnv, gateway, tools: served });
   }
 
   /** Stops the gateway and starts a fresh one on the same port and database (a gateway restart). */
   async restartGateway(): Promise<void> {
     await this.#gateway.close();
-    this.#gateway = await serveGateway({ env: this.gatewayEnv, tools: [...tools, ...testTools], log: createLogger({ level: 'silent' }) });
+    this.#gateway = await serveGateway({ env: this.gatewayEnv, tools: this.#tools, log: createLogger({ level: 'silent' }) });
   }
 
   /** A bearer token for the user, from the identity provider, the way `npx baton token` gets one. */
