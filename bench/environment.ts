@@ -45,7 +45,8 @@ export async function startBenchEnvironment(progress: (line: string) => void): P
   mkdirSync(workDir, { recursive: true });
   const bundlePath = join(workDir, 'workflow-bundle.js');
   progress("bundling workflow code (the tests' bundle plus the bench's own tools)");
-  await bundleWorkflows(bundlePath, join(root, 'bench', 'fixtures', 'workflows.ts'));
+  // Without the tracing interceptors, as `baton worker` bundles when no OpenTelemetry endpoint is set.
+  await bundleWorkflows(bundlePath, join(root, 'bench', 'fixtures', 'workflows.ts'), { tracing: false });
 
   progress('starting a Temporal dev server');
   const temporal: TestWorkflowEnvironment = await startTemporalDevServer();

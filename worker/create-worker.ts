@@ -13,7 +13,7 @@ import { openStores, type BatonStores } from '../core/stores.ts';
 import { connectWorkerConnection } from '../core/temporal/connect.ts';
 import { shutdownGraceMs } from '../core/shutdown.ts';
 import { tracingOff, type Tracing } from '../core/telemetry/tracing.ts';
-import { defaultWorkflowsPath, workflowInterceptorsPath } from './bundle.ts';
+import { defaultWorkflowsPath, workflowInterceptorModules } from './bundle.ts';
 import { activityTracing, workflowSpanSinks } from './tracing.ts';
 
 export interface BatonWorker {
@@ -67,7 +67,7 @@ export async function createBatonWorker(
       interceptors: {
         // Tracing first (outermost), so the activity's span also covers the identity check.
         activity: [...activityTracing(tracing), identityInterceptor(createIdentityVerifier(keys.publicKeys), { scheduledRuns: createScheduledRunCheck({ store: new ScheduleStore(stores.db) }) })],
-        ...(workflowBundlePath ? {} : { workflowModules: [workflowInterceptorsPath] }),
+        ...(workflowBundlePath ? {} : { workflowModules: workflowInterceptorModules(tracing.enabled) }),
       },
     });
     return {

@@ -1,9 +1,9 @@
 /**
  * The worker's side of tracing: a span per activity (child of the workflow span that scheduled it, read
  * from the activity's headers), trace ids on activity log lines, and the sink through which the
- * workflow interceptors (always in the bundle, see workflows/interceptors.ts) hand over the spans they
- * record inside the workflow sandbox. With tracing off the activity hooks are left out and workflow
- * spans are dropped at the sink.
+ * workflow interceptors (workflows/tracing-interceptors.ts: in the bundle when tracing is on, and in a
+ * prebuilt bundle made with them) hand over the spans they record inside the workflow sandbox. With tracing
+ * off the activity hooks are left out and any workflow spans are dropped at the sink.
  */
 import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry/lib/worker/index.js';
 import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry/lib/workflow/definitions.js';

@@ -1,17 +1,13 @@
 /**
- * Workflow-side interceptors, registered by the worker through `workflowModules`.
+ * Workflow-side identity interceptors, registered by the worker through `workflowModules` (after the
+ * tracing ones of tracing-interceptors.ts when tracing is on).
  *
  * Identity. Inbound: keep the signed identity header the run was started with, and work out the run
  * path. Outbound: stamp that same header (and the path) on every activity, child workflow, signal and
  * continue-as-new, overwriting whatever else might be there — workflow code cannot swap identities.
- *
- * Tracing (OpenTelemetry): a span for the run, continuing the trace of whoever started it (the
- * gateway's, or the parent workflow's), and spans for the activities, child workflows and signals it
- * starts, whose headers carry the trace on. The spans leave the sandbox through the worker's
- * `exporter` sink (worker/tracing.ts), which drops them when tracing is off.
+
  */
 import { defaultPayloadConverter, type Headers } from '@temporalio/common';
-import { OpenTelemetryInboundInterceptor, OpenTelemetryInternalsInterceptor, OpenTelemetryOutboundInterceptor } from '@temporalio/interceptors-opentelemetry/lib/workflow/index.js';
 import {
   workflowInfo,
   type ActivityInput,
@@ -72,9 +68,7 @@ function readPath(headers: Headers): string[] {
   return Array.isArray(path) && path.every((id) => typeof id === 'string') ? path : [];
 }
 
-// Tracing first (outermost): the run's span covers everything, identity handling included.
 export const interceptors: WorkflowInterceptorsFactory = () => ({
-  inbound: [new OpenTelemetryInboundInterceptor(), new IdentityInbound()],
-  outbound: [new OpenTelemetryOutboundInterceptor(), new IdentityOutbound()],
-  internals: [new OpenTelemetryInternalsInterceptor()],
+  inbound: [new IdentityInbound()],
+  outbound: [new IdentityOutbound()],
 });
