@@ -3,7 +3,7 @@ import type { ConsentStore } from '../core/consent/consent-store.ts';
 import { auditContextOf } from './audit-context.ts';
 import { currentCaller } from './caller-context.ts';
 import type { ConsentNotifier } from './consent-webhook.ts';
-import type { BatonActivities } from './contract.ts';
+import { ANSWERED_BY_A_NEW_CONNECTION, type BatonActivities } from './contract.ts';
 
 export interface ConsentNotifications {
   /** Baton's public URL, for the consent link. */
@@ -13,12 +13,6 @@ export interface ConsentNotifications {
   /** Whether the user's connection to the app is active now with these scopes (the vault's view). */
   isConnected?: (tenant: string, subject: string, app: string, scopes: readonly string[]) => Promise<boolean>;
 }
-
-/**
- * Reasons a connection made after the failed call answers: there was none usable then. An `expired` or
- * `unreadable` connection may still look active in the vault while it cannot be used: those are always asked.
- */
-const ANSWERED_BY_A_NEW_CONNECTION: ReadonlySet<string> = new Set(['never_connected', 'revoked', 'refresh_failed']);
 
 /** Bookkeeping for paused steps; the user and tenant come from the verified identity, never from input. */
 export function createConsentActivities(

@@ -14,6 +14,13 @@ export interface CallAppInput {
 
 export type ConnectionMissingReason = 'never_connected' | 'revoked' | 'refresh_failed' | 'expired' | 'unreadable';
 
+/**
+ * Reasons a connection made after the failed call answers (there was none usable then): a request with one of
+ * these is settled as granted when the vault now shows the app active. An `expired` or `unreadable`
+ * connection may still look active while it cannot be used: those are always asked.
+ */
+export const ANSWERED_BY_A_NEW_CONNECTION: ReadonlySet<string> = new Set<ConnectionMissingReason>(['never_connected', 'revoked', 'refresh_failed']);
+
 /** Details of the `ConnectionRequired` failure callApp raises when the user must (re)connect an app. */
 export interface ConnectionRequiredDetails {
   app: string;

@@ -17,10 +17,10 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { chownSync, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isProcessAlive } from '../core/config/dev-instance.ts';
+import { freePort } from '../test/support/free-port.ts';
 
 export interface RunningPostgres {
   /** postgres://baton:<password>@127.0.0.1:<port>/postgres — a superuser, so it may create databases. */
@@ -157,14 +157,6 @@ function readCommandLine(pid: number): string {
   } catch {
     return '';
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** English messages from initdb and the server whatever the machine's locale: readiness is read from them. */

@@ -17,6 +17,7 @@ import type { RunRegistry } from '../../core/runs/run-registry.ts';
 import { awaitRunOutcome } from '../temporal/await-outcome.ts';
 import { actingAs } from '../temporal/identity-propagation.ts';
 import { startToolAwaitingOutcome } from '../temporal/start-tool.ts';
+import { ANSWERED_BY_A_NEW_CONNECTION } from '../../activities/contract.ts';
 import { argumentsDigest } from './canonical-json.ts';
 import { parseHeaderOverride } from './header-override.ts';
 
@@ -28,9 +29,6 @@ export interface ConsentLink {
   url: string;
   message: string;
 }
-
-/** Why a run found no usable connection, when an active one in the vault now can only be newer than its failed call. */
-const ANSWERED_BY_A_NEW_CONNECTION = new Set(['never_connected', 'revoked', 'refresh_failed']);
 
 /** Apps a call already asked the user to connect, each with the consent id of the link it gave. */
 export type AskedApps = Record<string, string>;
