@@ -74,7 +74,7 @@ test('a per-tool list narrows the server list', async () => {
   const { token: other } = await new ApiTokenStore(gs.stack.stores.db).create('other', { tenant: 'acme' });
   expect(await list(other)).toEqual([]);
   const { token: ci } = await new ApiTokenStore(gs.stack.stores.db).create('ci', { tenant: 'acme' });
-  expect(await list(ci)).toEqual(['get_run_result', 'open_ops_ticket']);
+  expect(await list(ci)).toEqual(['get_run_result', 'open_ops_ticket', 'probe_formats']);
 });
 
 test('a virtual server exposes exactly its subset, to its own list, at its own URL and resource', async () => {

@@ -7,7 +7,7 @@ import { InvalidToolInputError } from '../gateway/temporal/start-tool.ts';
 import { actingAs } from '../gateway/temporal/identity-propagation.ts';
 import { triagePullRequest } from '../workflows/tools/triage-pull-request.ts';
 import { summarizePullRequest } from '../workflows/tools/summarize-pull-request.ts';
-import { callAnything } from './fixtures/probe-tools.ts';
+import { callAnything, probeFormats } from './fixtures/probe-tools.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
 import { alice, bob } from './support/identities.ts';
 import { Stack } from './support/stack.ts';
@@ -49,6 +49,26 @@ test('bad input that bypasses the client check is refused by the workflow itself
   const token = await stack.sign(alice, { rootWorkflowId: workflowId, tool: 'triage_pull_request' });
   const handle = await actingAs(token, () => stack.client.workflow.start('triage_pull_request', { taskQueue: stack.settings.temporal.taskQueue, workflowId, args: [{ repo: 42 }, {}] }));
   expect(await failureOf(handle)).toEqual({ type: 'InvalidToolInput', message: expect.stringMatching(/^Invalid input for "triage_pull_request": repo: /) });
+});
+
+test("zod's string formats parse inside workflows that share one frozen zod, run after run", async () => {
+  const input = { email: 'alice@example.com', site: 'https://example.com/a', id: randomUUID(), at: '2026-12-02T10:00:00Z', tag: 'v12' };
+  // Two runs: the second reuses the worker's context, where a format check of the first could have left state.
+  for (let round = 0; round < 2; round++) {
+    const handle = await stack.run(alice, probeFormats, input);
+    expect(await handle.result()).toEqual({ input, zodShared: true });
+  }
+});
+
+test("a value failing zod's string formats inside the workflow gets zod's English message", async () => {
+  const workflowId = `probe_formats-${randomUUID()}`;
+  const token = await stack.sign(alice, { rootWorkflowId: workflowId, tool: 'probe_formats' });
+  const args = [{ email: 'not-an-email', site: 'nota url', id: 'x', at: 'yesterday', tag: 'w1' }, {}];
+  const handle = await actingAs(token, () => stack.client.workflow.start('probe_formats', { taskQueue: stack.settings.temporal.taskQueue, workflowId, args }));
+  expect(await failureOf(handle)).toEqual({
+    type: 'InvalidToolInput',
+    message: 'Invalid input for "probe_formats": email: Invalid email address; site: Invalid URL; id: Invalid UUID; at: Invalid ISO datetime; tag: Invalid string: must match pattern /^v\\d+$/g',
+  });
 });
 
 test('an unknown tool name fails with a clear error', async () => {

@@ -104,7 +104,7 @@ test('an API token caller lists and runs service-account tools only, and a revok
   const { token } = await apiTokens.create('ci-nightly', { tenant: 'acme' });
   const client = await gs.connect(token);
   const { tools: listed } = await client.listTools();
-  expect(listed.map((t) => t.name).sort()).toEqual(['get_run_result', 'open_ops_ticket']);
+  expect(listed.map((t) => t.name).sort()).toEqual(['get_run_result', 'open_ops_ticket', 'probe_formats']);
 
   const filed = await client.callTool({ name: 'open_ops_ticket', arguments: { summary: 'Nightly build failed' } });
   expect(filed.structuredContent).toMatchObject({ jiraKey: expect.stringMatching(/^OPS-\d+$/) });

@@ -13,7 +13,7 @@ import { openStores, type BatonStores } from '../core/stores.ts';
 import { connectWorkerConnection } from '../core/temporal/connect.ts';
 import { shutdownGraceMs } from '../core/shutdown.ts';
 import { tracingOff, type Tracing } from '../core/telemetry/tracing.ts';
-import { defaultWorkflowsPath, workflowInterceptorModules } from './bundle.ts';
+import { defaultWorkflowsPath, workflowBundlerOptions, workflowInterceptorModules } from './bundle.ts';
 import { activityTracing, workflowSpanSinks } from './tracing.ts';
 
 export interface BatonWorker {
@@ -52,7 +52,7 @@ export async function createBatonWorker(
       shutdownGraceTime: graceMs,
       shutdownForceTime: graceMs + 10_000,
       // A prebuilt bundle already contains the workflow interceptors (see bundle.ts).
-      ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath: defaultWorkflowsPath }),
+      ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath: defaultWorkflowsPath, bundlerOptions: workflowBundlerOptions }),
       activities: createActivities({
         ...stores,
         settings,
