@@ -1,13 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { connectors } from '../apps/index.ts';
-import type { AuditCredential } from '../core/audit/audit-event.ts';
-import type { AuditLog } from '../core/audit/audit-log.ts';
 import type { BatonSettings } from '../core/config/settings.ts';
 import { describeIssues } from '../core/schema-issues.ts';
 import type { StepStore } from '../core/steps/step-store.ts';
 import { sendFromActivity } from './app-http.ts';
 import { auditContextOf } from './audit-context.ts';
-import { currentCaller, type Caller } from './caller-context.ts';
+import { currentCaller } from './caller-context.ts';
+import { configuredReason, describeCredential, isConnectionRequired, messageOf, startAudit } from './app-call-audit.ts';
 import { extraHeaders } from './extra-headers.ts';
 import { connectionRequired, resolveCredential, type CredentialSources, type PresentedCredential } from './credentials.ts';
 import { FailureType, type CallAppInput } from './contract.ts';
@@ -25,11 +23,13 @@ export interface CallAppDependencies extends CredentialSources {
 export function createCallApp(deps: CallAppDependencies) {
   return async function callApp({ app: appId, action: actionName, input, stepKey }: CallAppInput): Promise<unknown> {
     const caller = currentCaller();
-    const connector = connectors.get(appId);
     const app = deps.settings.apps.get(appId);
-    if (!connector || !app) {
-      throw ApplicationFailure.nonRetryable(`Unknown app "${appId}". Known apps: ${[...connectors.keys()].join(', ')}.`, FailureType.unknownApp);
+    if (!app || app.connector.upstream) {
+      const known = [...deps.settings.apps.values()].filter((known) => !known.connector.upstream).map((known) => known.id);
+      const hint = app ? ` "${appId}" is an MCP server: call it with mcp('${appId}').call(tool, arguments).` : '';
+      throw ApplicationFailure.nonRetryable(`Unknown app "${appId}". Known apps: ${known.join(', ')}.${hint}`, FailureType.unknownApp);
     }
+    const { connector } = app;
     const action = connector.actions[actionName];
     if (!action) {
       throw ApplicationFailure.nonRetryable(`${connector.displayName} has no action "${actionName}". Known actions: ${Object.keys(connector.actions).join(', ')}.`, FailureType.unknownAction);
@@ -93,59 +93,4 @@ export function createCallApp(deps: CallAppDependencies) {
     if (read.kind === 'failed' && read.retryable) throw new Error(message);
     throw ApplicationFailure.nonRetryable(message, FailureType.appRequestFailed, { app: appId, action: actionName, status });
   };
-}
-
-interface AuditedCall {
-  app: string;
-  action: string;
-  stepKey: string;
-  mode: string;
-  reason: string;
-}
-
-type CallResult = { outcome: string; upstreamStatus?: number; objectRef?: string | null; error?: string };
-
-/** One audit record per app call, written when the call ends (whatever the ending), with whose credential it used. */
-function startAudit(log: AuditLog, caller: Caller, call: AuditedCall) {
-  const started = Date.now();
-  let credential: AuditCredential = { mode: call.mode, owner: 'none', externalAccount: null, reason: call.reason };
-  return {
-    credential(presented: PresentedCredential) {
-      credential = { ...credential, owner: presented.owner, externalAccount: presented.externalAccount };
-    },
-    async finish(result: CallResult): Promise<void> {
-      await log.record({
-        kind: 'app_call',
-        outcome: result.outcome,
-        ...auditContextOf(caller),
-        app: call.app,
-        action: call.action,
-        credential,
-        upstreamStatus: result.upstreamStatus ?? null,
-        durationMs: Date.now() - started,
-        objectRef: result.objectRef ?? null,
-        message: result.error ?? null,
-        detail: { stepKey: call.stepKey },
-      });
-    },
-  };
-}
-
-/** Why this credential mode, in the configuration's own words: the answer to "why the service account?". */
-function configuredReason(tool: string, app: string, mode: string, byTool: boolean, stated: string | undefined): string {
-  const where = byTool ? `tools.${tool}.credentials.${app}` : `apps.${app}.credential`;
-  return stated ? `${stated} (${where}: ${mode})` : `${where}: ${mode}`;
-}
-
-function describeCredential(caller: Caller, credential: PresentedCredential): string {
-  if (credential.owner === 'none') return 'no credential';
-  return credential.owner === 'user' ? `${caller.identity.subject} (${credential.externalAccount ?? 'own connection'})` : 'the service account';
-}
-
-function isConnectionRequired(error: unknown): boolean {
-  return error instanceof ApplicationFailure && error.type === FailureType.connectionRequired;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

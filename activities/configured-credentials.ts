@@ -16,6 +16,8 @@ export interface PresentedCredential {
 
 export interface OrganisationCredentialSources {
   secretsDir: string;
+  /** Where `env:` references are read; the process's environment unless given (a gateway started in-process by tests). */
+  env?: NodeJS.ProcessEnv;
   clientCredentials: ClientCredentialsTokens;
 }
 
@@ -30,10 +32,10 @@ export const isOrganisationMode = (credential: CredentialConfig | undefined): cr
  * client-credentials grant. Secrets are read at call time from their references and never leave here.
  */
 /** Reads a secret reference at call time; a missing secret fails the call with what to provide. */
-export function secretReader(connector: AppConnector, secretsDir: string) {
+export function secretReader(connector: AppConnector, secretsDir: string, env: NodeJS.ProcessEnv = process.env) {
   return (ref: SecretRef, field: string): string => {
     try {
-      return readSecret(ref, { env: process.env, baseDir: secretsDir });
+      return readSecret(ref, { env, baseDir: secretsDir });
     } catch (error) {
       if (!(error instanceof SecretUnavailableError)) throw error;
       throw ApplicationFailure.nonRetryable(
@@ -45,7 +47,7 @@ export function secretReader(connector: AppConnector, secretsDir: string) {
 }
 
 export async function organisationCredential(connector: AppConnector, app: AppSettings, credential: OrganisationMode, sources: OrganisationCredentialSources): Promise<PresentedCredential> {
-  const secret = secretReader(connector, sources.secretsDir);
+  const secret = secretReader(connector, sources.secretsDir, sources.env);
   const organisation = (headers: Record<string, string>, externalAccount: string, query?: Record<string, string>): PresentedCredential => ({
     headers,
     query,
@@ -75,6 +77,8 @@ export async function organisationCredential(connector: AppConnector, app: AppSe
         clientId,
         clientSecret: secret(credential.clientSecret, 'client secret'),
         scopes: credential.scopes,
+        // A token for an upstream MCP server is bound to it (RFC 8707), as the MCP authorization spec requires.
+        resource: app.connector.upstream?.url,
       });
       return organisation({ authorization: `Bearer ${token}` }, `client:${clientId}`);
     }

@@ -12,6 +12,22 @@ export interface CallAppInput {
   stepKey: string;
 }
 
+export interface CallMcpToolInput {
+  /** The upstream MCP server's id (`mcpServers.<id>`). */
+  server: string;
+  /** The upstream's own tool name. */
+  tool: string;
+  arguments: Record<string, unknown>;
+  stepKey: string;
+}
+
+/** An upstream tool's answer, unchanged in meaning: content blocks, structured content, tool-level error. */
+export interface McpToolResult {
+  content: unknown[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
 export type ConnectionMissingReason = 'never_connected' | 'revoked' | 'refresh_failed' | 'expired' | 'unreadable';
 
 /**
@@ -51,6 +67,8 @@ export interface RunEvent {
 
 export interface BatonActivities {
   callApp(input: CallAppInput): Promise<unknown>;
+  /** Calls one tool of an upstream MCP server as the run's caller, with the same credentials, consent and audit as callApp. */
+  callMcpTool(input: CallMcpToolInput): Promise<McpToolResult>;
   /**
    * Returns the identity the worker verified from the run's header (a local activity at each workflow start);
    * with `recordStart` (a root run), also writes the run's `tool_call.started` record in the same activity.
@@ -80,4 +98,6 @@ export const FailureType = {
   invalidToolInput: 'InvalidToolInput',
   unknownTool: 'UnknownTool',
   undeclaredApp: 'UndeclaredApp',
+  /** An upstream MCP tool answered `isError` where the tool's code asked for its structured result. */
+  upstreamToolError: 'UpstreamToolError',
 } as const;

@@ -3,7 +3,7 @@ import type { AppConnector } from '../apps/index.ts';
 import type { CredentialConfig } from '../core/config/file/schema.ts';
 import type { AppSettings } from '../core/config/settings.ts';
 import { UNVERIFIED_ISSUER } from '../core/identity/context.ts';
-import type { AppOAuthClient } from '../core/oauth/oauth-client.ts';
+import type { OAuthAppClient } from '../core/oauth/oauth-app-client.ts';
 import type { AuditLog } from '../core/audit/audit-log.ts';
 import { ConnectionUnavailableError, RefreshRejectedError, type RefreshedTokens, type Refresher, type Vault } from '../core/vault/index.ts';
 import { auditContextOf } from './audit-context.ts';
@@ -17,7 +17,7 @@ export type { PresentedCredential } from './configured-credentials.ts';
 export interface CredentialSources extends OrganisationCredentialSources, Pick<CallerTokenSources, 'tokenExchanges'> {
   vault: Vault;
   audit: AuditLog;
-  oauthClients: ReadonlyMap<string, AppOAuthClient>;
+  oauthClients: ReadonlyMap<string, OAuthAppClient>;
   /** The tool's own override of an app's credential (configuration file, `tools.<tool>.credentials`). */
   toolCredential(tool: string, app: string): CredentialConfig | undefined;
 }

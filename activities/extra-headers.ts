@@ -34,7 +34,7 @@ export async function extraHeaders(caller: Caller, connector: AppConnector, app:
         headers[name] = `${header.prefix}${(await callerToken(caller, connector, sources.vault)).token}`;
         break;
       case 'service_token': {
-        const secret = secretReader(connector, sources.secretsDir);
+        const secret = secretReader(connector, sources.secretsDir, sources.env);
         const clientId = secret(header.clientId, `${header.name} header client id`);
         const token = await sources.clientCredentials.token(`header\0${header.tokenUrl}\0${clientId}`, {
           tokenUrl: header.tokenUrl,

@@ -1,4 +1,5 @@
-import { createCallApp, type CallAppDependencies } from './call-app.ts';
+import { createCallApp } from './call-app.ts';
+import { createCallMcpTool, type CallMcpToolDependencies } from './call-mcp-tool.ts';
 import { currentCaller } from './caller-context.ts';
 import { createConsentActivities } from './consent-records.ts';
 import type { ConsentNotifier } from './consent-webhook.ts';
@@ -6,7 +7,7 @@ import { createRunRecordActivities, recordRunStart } from './run-records.ts';
 import type { BatonActivities } from './contract.ts';
 import type { ConsentStore } from '../core/consent/consent-store.ts';
 
-export interface ActivityDependencies extends CallAppDependencies {
+export interface ActivityDependencies extends CallMcpToolDependencies {
   consents: ConsentStore;
   /** Told when a scheduled run pauses for consent (BATON_CONSENT_WEBHOOK_URL); absent when not configured. */
   consentNotifier?: ConsentNotifier;
@@ -16,6 +17,7 @@ export interface ActivityDependencies extends CallAppDependencies {
 export function createActivities(deps: ActivityDependencies): BatonActivities {
   return {
     callApp: createCallApp(deps),
+    callMcpTool: createCallMcpTool(deps),
     // The identity interceptor has verified the caller before this runs; handing the identity back lets
     // workflow code read it. A root run's start record rides along: one local activity instead of two.
     verifyRunIdentity: async ({ recordStart = false } = {}) => {

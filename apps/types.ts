@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { CredentialConfig } from '../core/config/file/schema.ts';
 
 /**
  * How an app call is authorised. `user_oauth`: the calling user's own connection (authorization code +
@@ -30,8 +31,11 @@ export interface OAuthProfile {
   defaultScopes: string[];
   /** Scope separator the app's authorize endpoint expects (Slack uses commas). */
   scopeSeparator: ' ' | ',';
-  /** Asks the app who the token belongs to, so the vault records the external account. */
-  whoAmI: AppAction<z.ZodObject<{}>, ExternalAccount>;
+  /**
+   * Asks the app who the token belongs to, so the vault records the external account. Absent for an
+   * upstream MCP server (MCP has no who-am-I): the connection is labelled with the Baton user instead.
+   */
+  whoAmI?: AppAction<z.ZodObject<{}>, ExternalAccount>;
   /** How the app revokes a user's token when they disconnect it; absent when the app has no revocation API. */
   revoke?: TokenRevocation;
 }
@@ -80,6 +84,26 @@ export interface AppConnector {
   oauth?: OAuthProfile;
   serviceAuth?: ServiceAuthScheme;
   actions: Record<string, AppAction>;
+  /** Set for an upstream MCP server (`mcpServers` in baton.yaml): its tools are called over MCP, not as actions. */
+  upstream?: UpstreamMcpServer;
+}
+
+/** An upstream MCP server as the configuration declares it (secrets still references). */
+export interface UpstreamMcpServer {
+  /** The Streamable HTTP endpoint, also the OAuth resource its tokens are bound to. */
+  url: string;
+  /** Which of its tools Baton exposes ('*' or the upstream's own names). */
+  tools: '*' | readonly string[];
+  timeoutMs: number;
+  maxResultBytes: number;
+  toolsCacheMs: number;
+  /** A pre-registered OAuth client's endpoints; without them Baton discovers the authorization server. */
+  authorizationUrl?: string;
+  tokenUrl?: string;
+  /** The organisation's credential for listing its tools (`mcpServers.<id>.toolsCredential`), secrets still references. */
+  toolsCredential?: CredentialConfig;
+  /** A pre-registered OAuth client (`mcpServers.<id>.oauth`); a public client has no secret. */
+  client?: { clientId: string; clientSecret?: string };
 }
 
 /** Where an app lives. Defaults point at the real service; the sandbox overrides them. */

@@ -11,6 +11,7 @@ const commands = {
   connections: ['../cli/connections.ts', 'list or revoke your app connections (or, with --user, an operator for a user)'],
   runs: ['../cli/runs.ts', 'your runs: status, what they wait for, their steps (baton runs show <id>)'],
   users: ['../cli/users.ts', 'disable or enable a user (disabling cancels their runs): baton users disable alice'],
+  upstreams: ['../cli/upstreams.ts', 'the upstream MCP servers: reachable, tools cached, last error (admin)'],
   keys: ['../cli/keys.ts', 'rotate the vault or identity key online: baton keys rotate-vault | rotate-identity | retire-identity <kid> | status'],
 };
 const [command] = process.argv.slice(2);

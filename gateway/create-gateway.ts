@@ -4,10 +4,10 @@ import type { Client } from '@temporalio/client';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { GatewaySettings } from '../core/config/gateway-settings.ts';
-import type { BatonSettings } from '../core/config/settings.ts';
+import { appDisplayName, type BatonSettings } from '../core/config/settings.ts';
 import type { IdentitySigner } from '../core/identity/signer.ts';
 import type { BatonStores } from '../core/stores.ts';
-import type { CallableDefinition } from '../workflows/sdk/define.ts';
+import { requiredMcpServers, type CallableDefinition } from '../workflows/sdk/define.ts';
 import { createAccessTokenVerifier } from './auth/access-token-verifier.ts';
 import { AccessGrants } from '../core/access/access-grants.ts';
 import { AccessPolicy } from './access/access-policy.ts';
@@ -43,6 +43,10 @@ import { ScheduleService } from './schedules/schedule-service.ts';
 import { loadScheduleSettings } from './schedules/schedule-settings.ts';
 import { BrowserSessions } from '../core/sessions/browser-sessions.ts';
 import { accountRoutes } from './web/account-routes.ts';
+import { UpstreamCatalogue } from '../core/upstreams/upstream-catalogue.ts';
+import { UpstreamClients } from '../core/upstreams/upstream-client.ts';
+import { createUpstreamTools } from './upstreams/create-upstream-tools.ts';
+import { upstreamRoutes } from './upstreams/upstream-routes.ts';
 import { consentRoutes } from './web/consent-routes.ts';
 import { OidcSignIn } from './web/oidc-sign-in.ts';
 
@@ -72,8 +76,12 @@ export interface Gateway {
  * database, so any number of these can sit behind a plain load balancer. Resolves once the
  * configuration file's API tokens are in the database.
  */
-export async function createGateway(deps: GatewayDependencies): Promise<Gateway> {
-  const { settings, gateway, stores, client, log } = deps;
+export async function createGateway(dependencies: GatewayDependencies): Promise<Gateway> {
+  const { settings, gateway, stores, client, log } = dependencies;
+  // A tool that calls an MCP server this deployment has not configured could only fail: it is not served.
+  const unserved = dependencies.tools.filter((tool) => requiredMcpServers(tool).some((id) => !settings.apps.get(id)?.connector.upstream));
+  for (const tool of unserved) log.warn({ tool: tool.name, mcpServers: requiredMcpServers(tool) }, 'tool not served: it calls an MCP server missing from mcpServers in the configuration');
+  const deps = { ...dependencies, tools: dependencies.tools.filter((tool) => !unserved.includes(tool)) };
   // Each MCP server is its own OAuth resource: tokens must name its URL (RFC 8707), so one verifier each,
   // per identity provider (the one in the environment, and any the configuration file adds).
   const homeIssuer = gateway.identityProvider.issuer;
@@ -111,14 +119,19 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs, stopWaiting: stopWaiting.signal });
   const metrics = createMetrics('gateway', stores.audit);
   const mcpMetrics = mcpCallMetrics(metrics);
+  const upstreamClients = new UpstreamClients();
+  const upstreams = createUpstreamTools({ settings, stores, catalogue: new UpstreamCatalogue(upstreamClients), ownTools: deps.tools.map((tool) => tool.name), log, metrics, env: deps.env });
   const servers = policy.servers().map((server) => {
     const path = server === 'default' ? '/mcp' : `/mcp/${server}`;
     const resourceUrl = `${settings.publicUrl}${path}`;
-    const handler = createMcpHandler(mcpServerFactory({ server, policy, tools: deps.tools, runner, legacyClients, gateway, version: deps.version, audit: stores.audit, metrics: mcpMetrics }), {
-      legacy: 'stateless',
-      maxRequestBodySize: gateway.maxBodyBytes,
-      onerror: (error) => log.debug({ err: error }, 'MCP handler reported an error'),
-    });
+    const handler = createMcpHandler(
+      mcpServerFactory({ server, policy, tools: deps.tools, upstreams, runner, legacyClients, gateway, version: deps.version, audit: stores.audit, metrics: mcpMetrics }),
+      {
+        legacy: 'stateless',
+        maxRequestBodySize: gateway.maxBodyBytes,
+        onerror: (error) => log.debug({ err: error }, 'MCP handler reported an error'),
+      },
+    );
     return { path, resourceUrl, handler, auth: policy.server(server)!.auth };
   });
   // The gateway's own resource (`<public url>/mcp`): health checks the identity providers' keys with it,
@@ -151,12 +164,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   });
   app.use(healthRoutes({ client, db: stores.db, verifier: mainVerifier }));
   app.get('/metrics', metricsHandler(metrics, gateway.metricsToken));
-  app.use(runRoutes({ authenticate: bearerFor(gateway.resourceUrl), stores, client, runs, publicUrl: settings.publicUrl }));
+  app.use(runRoutes({ authenticate: bearerFor(gateway.resourceUrl), stores, client, runs, publicUrl: settings.publicUrl, appName: (app) => appDisplayName(settings, app) }));
   app.use(connectionRoutes({ authenticate: bearerFor(gateway.resourceUrl), stores, revocation }));
   // The other triggers of the same tools (HTTP API, schedules): the default server's access lists, as
   // their tokens are for its resource.
   const triggers = loadScheduleSettings(deps.env);
-  const toolAccess = new ToolAccess({ policy, runner, tools: deps.tools });
+  const toolAccess = new ToolAccess({ policy, runner, tools: deps.tools, upstreams });
   const apiLimits = { maxBodyBytes: gateway.maxBodyBytes, rateLimitPerMinute: gateway.rateLimitPerMinute, log };
   app.use(
     toolRunRoutes({
@@ -198,6 +211,16 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   );
   app.use(auditRoutes({ authenticate: bearerFor(gateway.resourceUrl), policy, audit: stores.audit }));
   app.use(
+    upstreamRoutes({
+      authenticate: bearerFor(gateway.resourceUrl),
+      policy,
+      audit: stores.audit,
+      upstreams,
+      publicUrl: settings.publicUrl,
+      oauthUpstreams: [...settings.apps.values()].filter((app) => app.connector.upstream && app.connector.oauth).map((app) => app.id),
+    }),
+  );
+  app.use(
     adminRoutes({ authenticate: bearerFor(gateway.resourceUrl), tools: deps.tools.filter((tool) => tool.kind === 'tool').map((tool) => tool.name), policy, grants, apiTokens, audit: stores.audit }),
   );
   for (const { path, resourceUrl, handler, auth } of servers) {
@@ -227,5 +250,12 @@ export async function createGateway(deps: GatewayDependencies): Promise<Gateway>
   };
   app.use(consentRoutes(browser));
   app.use(accountRoutes({ ...browser, settings, stores, client, runs, revocation, policy }));
-  return { app, drain: () => stopWaiting.abort(), close: async () => void (await Promise.all(servers.map(({ handler }) => handler.close()))) };
+  return {
+    app,
+    drain: () => stopWaiting.abort(),
+    close: async () => {
+      await Promise.all(servers.map(({ handler }) => handler.close()));
+      await upstreamClients.close();
+    },
+  };
 }

@@ -30,6 +30,9 @@ const sandbox = await startSandbox({
 if (Object.keys(generated).length > 0) console.error(`sandbox generated credentials: ${JSON.stringify(generated)}`);
 // The CRM's credentials are always generated (also at GET /_sandbox/crm).
 console.error(`sandbox CRM credentials: ${JSON.stringify(sandbox.crm)}`);
+// The upstream MCP servers: notes signs users in at its own authorization server; status takes the key.
+console.error(`sandbox notes MCP server: ${sandbox.notesMcpUrl} (authorization server ${sandbox.notesIssuer})`);
+console.error(`sandbox status MCP server: ${sandbox.statusMcpUrl} (X-Api-Key: ${sandbox.statusApiKey})`);
 console.log(`sandbox ready ${sandbox.url}`);
 
 let closing = false;

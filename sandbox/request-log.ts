@@ -1,7 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { readAuthorization, type CredentialKind, type CredentialScheme } from './credentials.ts';
 
-export type AppName = 'github' | 'slack' | 'jira' | 'crm';
+/** The apps, and the two upstream MCP servers (sandbox/upstreams/): `notes` also names its authorization server's token endpoint. */
+export type AppName = 'github' | 'slack' | 'jira' | 'crm' | 'notes' | 'status';
 
 export interface LoggedCredential {
   /** The `Authorization` header's scheme; `none` also when the credential travelled elsewhere (an API key). */
@@ -17,13 +18,19 @@ export interface LoggedCredential {
    * `service:<username>` (what the CRM's /api/v1/me calls the subject).
    * At the token endpoint: the owner of the grant the code or refresh token was exchanged for; at the
    * revocation endpoint: the owner of the revoked token.
+   * The notes MCP server names the user of any genuine token of its authorization server, also when it
+   * refuses it (expired, revoked grant, challenge mode: `valid` is then false); the status MCP server
+   * names `api-key` for its shared key.
    */
   user: string | null;
   /** Whether the credential was accepted; at the token endpoint, whether the exchange succeeded. */
   valid: boolean;
-  /** CRM API only: how the CRM recognised the credential. */
+  /** CRM API and the status MCP server only: how the credential was recognised. */
   kind?: CredentialKind;
-  /** CRM API only, on refusals: the `error` code of the 401 body (e.g. `token_expired`, `invalid_api_key`). */
+  /**
+   * CRM API and the upstream MCP servers only, on refusals: why (the CRM's 401 `error` code, e.g.
+   * `token_expired`, `invalid_api_key`; the notes server's reasons are listed in sandbox/upstreams/notes-tokens.ts).
+   */
   refusal?: string;
 }
 

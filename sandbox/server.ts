@@ -14,6 +14,8 @@ import { createJira, type JiraServiceAccount } from './jira.ts';
 import type { OAuthClient } from './oauth-server.ts';
 import { RequestLog } from './request-log.ts';
 import { createSlack } from './slack.ts';
+import { createNotes } from './upstreams/notes-server.ts';
+import { createStatus, generateStatusApiKey } from './upstreams/status-server.ts';
 
 export type { OAuthClient } from './oauth-server.ts';
 export type { CrmOptions, CrmServiceAccount, RunningCrm } from './crm-credentials.ts';
@@ -21,6 +23,8 @@ export type { IdpConfidentialClient, IdpOptions } from './idp/identity-provider.
 export { cliClient } from './idp/identity-provider.ts';
 export type { LoggedRequest, LoggedCredential } from './request-log.ts';
 export type { CredentialKind } from './credentials.ts';
+export type { NotesToolName } from './upstreams/notes-modes.ts';
+export type { NotesTokenRefusal } from './upstreams/notes-tokens.ts';
 
 export interface SandboxOptions {
   /** 0 (the default) picks a free port. */
@@ -37,6 +41,8 @@ export interface SandboxOptions {
   idp?: IdpOptions;
   /** The CRM under /crm; it always runs, and generates whatever credential is not given. */
   crm?: CrmOptions;
+  /** The `X-Api-Key` the status MCP server (/status/mcp) accepts; generated when omitted. */
+  statusApiKey?: string;
 }
 
 export interface RunningSandbox {
@@ -45,13 +51,22 @@ export interface RunningSandbox {
   /** The identity provider's issuer: `${url}/idp` (discovery at `${idpIssuer}/.well-known/openid-configuration`). */
   idpIssuer: string;
   crm: RunningCrm;
+  /** The notes MCP server (OAuth-protected, per the MCP authorization spec): `${url}/notes/mcp`. */
+  notesMcpUrl: string;
+  /** The notes server's own authorization server: `${url}/notes-auth`. */
+  notesIssuer: string;
+  /** The status MCP server (API key in `X-Api-Key`): `${url}/status/mcp`. */
+  statusMcpUrl: string;
+  statusApiKey: string;
   close(): Promise<void>;
 }
 
 /**
  * Starts a stand-in for GitHub, Slack, Jira and a CRM on one local HTTP server: each app's OAuth 2.1
  * authorization server and API under /github, /slack, /jira and /crm, an OpenID Connect identity
- * provider under /idp, plus test controls under /_sandbox. All state belongs to this instance.
+ * provider under /idp, two upstream MCP servers (notes, OAuth-protected with its own authorization
+ * server under /notes-auth, and status, behind an API key; see upstreams/), plus test controls under
+ * /_sandbox. All state belongs to this instance.
  */
 export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
   let url = '';
@@ -64,7 +79,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     secrets: new IssuedSecrets(),
   };
   const crmCredentials = resolveCrmCredentials(options.crm);
-  for (const secret of [options.clients.github.clientSecret, options.clients.slack.clientSecret, options.jiraServiceAccount.apiToken, ...crmSecrets(crmCredentials)]) {
+  const statusApiKey = options.statusApiKey ?? generateStatusApiKey();
+  for (const secret of [options.clients.github.clientSecret, options.clients.slack.clientSecret, options.jiraServiceAccount.apiToken, ...crmSecrets(crmCredentials), statusApiKey]) {
     ctx.secrets.add(secret);
   }
 
@@ -80,10 +96,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   // The CRM accepts the identity provider's tokens, so the provider comes first.
-  const idp = await createIdentityProvider({ ...options.idp, sandboxUrl: url, onIssued: (secret) => ctx.secrets.add(secret) }).catch((error: unknown) => {
+  const [idp, notes] = await Promise.all([createIdentityProvider({ ...options.idp, sandboxUrl: url, onIssued: (secret) => ctx.secrets.add(secret) }), createNotes(ctx)]).catch((error: unknown) => {
     server.close();
     throw error;
   });
+  const status = createStatus(ctx, { apiKey: statusApiKey });
   const github = createGithub(ctx, options.clients.github);
   const slack = createSlack(ctx, options.clients.slack);
   const jira = createJira(ctx, options.jiraServiceAccount);
@@ -92,8 +109,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(github.router, slack.router, jira.router, crm.router, idp.router);
-  app.use('/_sandbox', createControls(ctx, { github, slack, jira, crm }, runningCrm));
+  app.use(github.router, slack.router, jira.router, crm.router, idp.router, notes.router, status.router);
+  app.use('/_sandbox', createControls(ctx, { github, slack, jira, crm, notes, status }, runningCrm));
   app.use(errorHandler);
   server.on('request', app);
 
@@ -101,12 +118,19 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     url,
     idpIssuer: idp.issuer,
     crm: runningCrm,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    notesMcpUrl: notes.mcpUrl,
+    notesIssuer: notes.issuer,
+    statusMcpUrl: status.mcpUrl,
+    statusApiKey,
+    close: async () => {
+      // Open MCP sessions and streams first: their keep-alive timers would otherwise outlive the server.
+      await Promise.all([notes.close(), status.close()]);
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         // Keep-alive connections would otherwise hold close() open until they time out.
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 

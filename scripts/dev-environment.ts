@@ -8,6 +8,8 @@ export interface DevCredentials {
   jira: { email: string; apiToken: string };
   /** The gateway's confidential client at the sandbox identity provider (browser sign-in). */
   idp: { clientId: string; clientSecret: string };
+  /** The organisation's key for the sandbox's `status` MCP server. */
+  status: { apiKey: string };
 }
 
 export const devPorts = {
@@ -26,6 +28,7 @@ export function loadDevCredentials(file: string): DevCredentials {
     slack: { clientId: 'baton-dev-slack', clientSecret: secret() },
     jira: { email: 'baton-service@example.com', apiToken: secret() },
     idp: { clientId: 'baton-gateway', clientSecret: secret() },
+    status: { apiKey: secret() },
   };
   // Files written by older versions lack newer parts; fill those in and keep the rest.
   const credentials = existsSync(file) ? { ...fresh, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<DevCredentials>) } : fresh;
@@ -52,5 +55,9 @@ export function devEnvironment(credentials: DevCredentials, sandboxUrl: string):
     BATON_SLACK_CLIENT_SECRET: credentials.slack.clientSecret,
     BATON_JIRA_SERVICE_USERNAME: credentials.jira.email,
     BATON_JIRA_SERVICE_PASSWORD: credentials.jira.apiToken,
+    // The sandbox's upstream MCP servers, as baton.yaml's mcpServers name them.
+    BATON_NOTES_MCP_URL: `${sandboxUrl}/notes/mcp`,
+    BATON_STATUS_MCP_URL: `${sandboxUrl}/status/mcp`,
+    BATON_STATUS_API_KEY: credentials.status.apiKey,
   };
 }

@@ -78,11 +78,13 @@ try {
     port: devPorts.sandbox,
     clients: { github: credentials.github, slack: credentials.slack },
     jiraServiceAccount: credentials.jira,
+    statusApiKey: credentials.status.apiKey,
     idp: { clients: { baton: { ...credentials.idp, redirectUris: [`${gatewayUrl}/auth/callback`] } } },
   });
   started.push({ name: 'the sandbox', stop: () => sandbox.close() });
   say(`sandbox apps ready at ${sandbox.url} (GitHub, Slack, Jira; users alice/alice and bob/bob)`);
   say(`sandbox identity provider ready at ${sandbox.idpIssuer}`);
+  say(`sandbox MCP servers ready: notes at ${sandbox.notesMcpUrl} (OAuth, its own authorization server), status at ${sandbox.statusMcpUrl} (API key)`);
 
   const env: NodeJS.ProcessEnv = { BATON_CONFIG: join(root, 'baton.yaml'), ...devEnvironment(credentials, sandbox.url), BATON_HOME: home };
   const ignored = Object.keys(env).filter((name) => clusterVariables.test(name));

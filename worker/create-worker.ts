@@ -1,13 +1,16 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { join } from 'node:path';
-import { connectors } from '../apps/index.ts';
 import { consentWebhook, createActivities, createScheduledRunCheck, identityInterceptor } from '../activities/index.ts';
 import type { BatonSettings } from '../core/config/settings.ts';
 import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { ClientCredentialsTokens } from '../core/oauth/client-credentials.ts';
 import { TokenExchanges } from '../core/oauth/token-exchange.ts';
 import { createIdentityVerifier } from '../core/identity/verifier.ts';
-import { AppOAuthClient } from '../core/oauth/oauth-client.ts';
+import type { OAuthAppClient } from '../core/oauth/oauth-app-client.ts';
+import { oauthClientFor } from '../core/oauth/oauth-clients.ts';
+import { UpstreamRegistrations } from '../core/upstreams/registrations.ts';
+import { UpstreamCatalogue } from '../core/upstreams/upstream-catalogue.ts';
+import { UpstreamClients } from '../core/upstreams/upstream-client.ts';
 import { ScheduleStore } from '../core/schedules/schedule-store.ts';
 import { openStores, type BatonStores } from '../core/stores.ts';
 import { connectWorkerConnection } from '../core/temporal/connect.ts';
@@ -34,11 +37,16 @@ export async function createBatonWorker(
   const graceMs = shutdownGraceMs(env);
   const stores = await openStores(settings, env);
   let connection: NativeConnection | undefined;
+  // Sessions with upstream MCP servers, reused across calls; closed with the worker.
+  const upstreams = new UpstreamClients();
   try {
     const keys = await loadIdentityKeys({ env, devKeyFile: join(settings.home, 'identity-key.json') });
-    const oauthClients = new Map<string, AppOAuthClient>();
+    // The clients the vault refreshes users' tokens with, one per app users connect through OAuth.
+    const oauthClients = new Map<string, OAuthAppClient>();
+    const upstreamOAuth = { registrations: new UpstreamRegistrations(stores.vault), publicUrl: settings.publicUrl };
     for (const app of settings.apps.values()) {
-      if (app.mode === 'user_oauth' && app.client && connectors.get(app.id)?.oauth) oauthClients.set(app.id, new AppOAuthClient(app));
+      const client = app.mode === 'user_oauth' ? oauthClientFor(app, upstreamOAuth) : undefined;
+      if (client) oauthClients.set(app.id, client);
     }
     // Address, TLS, API key, connect timeout, namespace check: core/temporal/connect.ts. Once connected,
     // the SDK's pollers retry by themselves while Temporal is away (see worker/main.ts's connection watch).
@@ -62,6 +70,8 @@ export async function createBatonWorker(
         tokenExchanges: new TokenExchanges(),
         toolCredential: (tool, app) => settings.config.tools[tool]?.credentials[app],
         consentNotifier: consentWebhook(env.BATON_CONSENT_WEBHOOK_URL),
+        upstreams,
+        catalogue: new UpstreamCatalogue(upstreams),
       }),
       sinks: workflowSpanSinks(tracing),
       interceptors: {
@@ -78,6 +88,7 @@ export async function createBatonWorker(
         try {
           await connected.close();
         } finally {
+          await upstreams.close();
           await stores.close();
         }
       },
@@ -85,6 +96,7 @@ export async function createBatonWorker(
   } catch (error) {
     // The worker never started: release what was opened, and report the error that stopped it.
     await connection?.close().catch(() => undefined);
+    await upstreams.close();
     await stores.close().catch(() => undefined);
     throw error;
   }

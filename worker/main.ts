@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const metricsPort = workerMetricsPort(process.env);
   const metricsServer = metricsPort === undefined ? undefined : await serveMetrics(createMetrics('worker', baton.stores.audit), metricsPort, process.env.BATON_METRICS_TOKEN);
   if (metricsServer) console.log(`worker: metrics at http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}/metrics`);
-  const seeded = await storeServiceAccountsFromEnv(baton.stores.vault, process.env);
+  const seeded = await storeServiceAccountsFromEnv(baton.stores.vault, settings.apps, process.env);
   if (seeded.length) console.log(`worker: stored service accounts for ${seeded.join(', ')}`);
   watch = watchTemporalConnection(baton.connection, {
     lost: (reason) => console.log(`worker: lost the connection to Temporal at ${settings.temporal.address} (${reason}); retrying, work resumes by itself when it is back`),

@@ -1,4 +1,4 @@
-import { connectors } from '../apps/index.ts';
+import type { AppSettings } from '../core/config/settings.ts';
 import type { Vault } from '../core/vault/index.ts';
 
 /**
@@ -6,9 +6,9 @@ import type { Vault } from '../core/vault/index.ts';
  * provide them at deploy time: `BATON_<APP>_SERVICE_USERNAME` + `_SERVICE_PASSWORD` for Basic apps
  * (Jira: account e-mail + API token), `BATON_<APP>_SERVICE_TOKEN` for Bearer apps.
  */
-export async function storeServiceAccountsFromEnv(vault: Vault, env: NodeJS.ProcessEnv): Promise<string[]> {
+export async function storeServiceAccountsFromEnv(vault: Vault, apps: ReadonlyMap<string, AppSettings>, env: NodeJS.ProcessEnv): Promise<string[]> {
   const stored: string[] = [];
-  for (const connector of connectors.values()) {
+  for (const { connector } of apps.values()) {
     const prefix = `BATON_${connector.id.toUpperCase()}_SERVICE_`;
     const username = env[`${prefix}USERNAME`];
     const password = env[`${prefix}PASSWORD`];

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { connectors, type AppEndpoints, type CredentialMode } from '../../apps/index.ts';
+import { connectors, type AppConnector, type AppEndpoints, type CredentialMode } from '../../apps/index.ts';
 import { applyConfiguredApps } from './file/apply-config.ts';
+import { applyConfiguredUpstreams } from './file/upstream-servers.ts';
 import { loadConfigFile } from './file/load-config.ts';
 import { configSchema, type BatonConfig, type CredentialConfig, type ExtraHeaderConfig } from './file/schema.ts';
 import { sandboxEndpoints } from './sandbox-endpoints.ts';
@@ -10,6 +11,8 @@ import { DEFAULT_POOL_SIZE, describePostgresUrl, type PostgresOptions } from '..
 
 export interface AppSettings {
   id: string;
+  /** What Baton knows of the app: a built-in connector, or one made for an upstream MCP server (`connector.upstream`). */
+  connector: AppConnector;
   endpoints: AppEndpoints;
   mode: CredentialMode;
   scopes: string[];
@@ -99,6 +102,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
     const clientSecret = env[`${prefix}CLIENT_SECRET`];
     apps.set(connector.id, {
       id: connector.id,
+      connector,
       endpoints,
       mode,
       scopes: env[`${prefix}SCOPES`]?.split(/[ ,]+/).filter(Boolean) ?? connector.oauth?.defaultScopes ?? [],
@@ -108,7 +112,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
     });
   }
   const loaded = vars.BATON_CONFIG ? loadConfigFile(vars.BATON_CONFIG) : undefined;
-  if (loaded) applyConfiguredApps(apps, loaded, env);
+  if (loaded) {
+    applyConfiguredApps(apps, loaded, env);
+    applyConfiguredUpstreams(apps, loaded, env);
+  }
   return {
     home,
     databasePath: vars.BATON_DB ? resolve(vars.BATON_DB) : resolve(home, 'baton.db'),
@@ -126,6 +133,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
     configFile: loaded?.file ?? null,
     secretsDir: loaded?.baseDir ?? process.cwd(),
   };
+}
+
+/** An app's (or upstream MCP server's) name as people read it: "GitHub", "Notes". */
+export function appDisplayName(settings: Pick<BatonSettings, 'apps'>, app: string): string {
+  return settings.apps.get(app)?.connector.displayName ?? app;
 }
 
 export function oauthRedirectUri(settings: BatonSettings, app: string): string {

@@ -7,6 +7,8 @@ export interface ClientCredentialsGrant {
   clientId: string;
   clientSecret: string;
   scopes: string[];
+  /** RFC 8707 resource indicator: the API the token is for (an upstream MCP server's URL). */
+  resource?: string;
 }
 
 /**
@@ -26,7 +28,7 @@ async function fetchToken(grant: ClientCredentialsGrant): Promise<ExpiringToken>
   const server: oauth.AuthorizationServer = { issuer: new URL(grant.tokenUrl).origin, token_endpoint: grant.tokenUrl };
   const client: oauth.Client = { client_id: grant.clientId };
   const options = { [oauth.allowInsecureRequests]: isLoopbackOrHttps(grant.tokenUrl) };
-  const parameters: Record<string, string> = grant.scopes.length ? { scope: grant.scopes.join(' ') } : {};
+  const parameters: Record<string, string> = { ...(grant.scopes.length ? { scope: grant.scopes.join(' ') } : {}), ...(grant.resource ? { resource: grant.resource } : {}) };
   const response = await oauth.clientCredentialsGrantRequest(server, client, oauth.ClientSecretBasic(grant.clientSecret), parameters, options);
   const result = await oauth.processClientCredentialsResponse(server, client, response);
   const lifetimeMs = (result.expires_in ?? 3600) * 1000;

@@ -2,18 +2,15 @@ import * as oauth from 'oauth4webapi';
 import type { AppSettings } from '../config/settings.ts';
 import { RefreshRejectedError } from '../vault/index.ts';
 
-export interface TokenSet {
-  accessToken: string;
-  refreshToken?: string;
-  expiresAt?: number;
-  scopes?: string[];
-}
+import type { OAuthAppClient, TokenSet } from './oauth-app-client.ts';
+
+export type { TokenSet } from './oauth-app-client.ts';
 
 /**
  * OAuth 2.1 client for one app (oauth4webapi does the protocol work: PKCE, response validation,
  * error parsing). Plain-HTTP endpoints are accepted only on loopback, i.e. the local sandbox.
  */
-export class AppOAuthClient {
+export class AppOAuthClient implements OAuthAppClient {
   readonly #server: oauth.AuthorizationServer;
   readonly #client: oauth.Client;
   readonly #auth: oauth.ClientAuth;

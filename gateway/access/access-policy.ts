@@ -2,6 +2,7 @@ import type { AccessConfig, BatonConfig, ServerConfig } from '../../core/config/
 import { UNVERIFIED_ISSUER } from '../../core/identity/context.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { AccessGrant, AccessGrants } from '../../core/access/access-grants.ts';
+import { parseUpstreamToolName, UPSTREAM_SEPARATOR } from '../../core/upstreams/tool-names.ts';
 
 export type Role = BatonConfig['roles'][string];
 
@@ -76,9 +77,12 @@ export class AccessPolicy {
     return this.#config.servers[server] !== undefined && listed(await this.accessList(server), principal);
   }
 
+  /** Whether the server's `tools` names the tool: "*", its exact name, or `<upstream>__*` for an upstream MCP server's tools. */
   exposes(server: string, tool: string): boolean {
     const tools = this.#config.servers[server]?.tools;
-    return tools === '*' || (tools?.includes(tool) ?? false);
+    if (tools === '*') return true;
+    const upstream = parseUpstreamToolName(tool);
+    return tools?.some((entry) => entry === tool || (upstream !== undefined && entry === `${upstream.server}${UPSTREAM_SEPARATOR}*`)) ?? false;
   }
 
   async mayRun(principal: Principal, server: string, tool: string): Promise<boolean> {

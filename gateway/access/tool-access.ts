@@ -2,6 +2,7 @@ import { UNVERIFIED_ISSUER } from '../../core/identity/context.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { ToolRunner } from '../mcp/tool-runner.ts';
+import type { UpstreamTools } from '../upstreams/upstream-tools.ts';
 import type { AccessPolicy } from './access-policy.ts';
 
 export type ToolRefusal = 'unknown_tool' | 'not_on_access_list' | 'no_personal_connections';
@@ -12,6 +13,8 @@ export interface ToolAccessDependencies {
   policy: AccessPolicy;
   runner: Pick<ToolRunner, 'mayRun' | 'userApps'>;
   tools: readonly CallableDefinition[];
+  /** The upstream MCP servers' tools, listed per caller (absent: Baton's own tools only). */
+  upstreams?: UpstreamTools;
 }
 
 /**
@@ -31,7 +34,8 @@ export class ToolAccess {
 
   /** Tools (not callables) the access lists let this caller run on `server`. */
   async permitted(principal: Principal, server: string): Promise<CallableDefinition[]> {
-    const tools = this.#deps.tools.filter((tool) => tool.kind === 'tool');
+    const upstream = this.#deps.upstreams ? await this.#deps.upstreams.list(principal) : [];
+    const tools = [...this.#deps.tools.filter((tool) => tool.kind === 'tool'), ...upstream];
     const allowed = await this.#deps.policy.mayRunEach(
       principal,
       server,
@@ -46,8 +50,13 @@ export class ToolAccess {
   }
 
   /** Whether the caller may run `name` on `server`, and if not, a clear reason (no workflow starts). */
+  /** A tool by name: Baton's own, or an upstream MCP server's (as this caller can see it). */
+  async find(principal: Principal, name: string): Promise<CallableDefinition | undefined> {
+    return this.#byName.get(name) ?? (await this.#deps.upstreams?.find(name, principal));
+  }
+
   async decide(principal: Principal, server: string, name: string): Promise<ToolDecision> {
-    const known = this.#byName.get(name);
+    const known = await this.find(principal, name);
     if (known?.kind !== 'tool' || !this.#deps.policy.exposes(server, name)) {
       return { allowed: false, refusal: 'unknown_tool', message: `Unknown tool "${name}".`, tool: undefined };
     }

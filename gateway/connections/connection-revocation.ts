@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { connectors } from '../../apps/index.ts';
 import type { AuditActor } from '../../core/audit/audit-event.ts';
 import type { BatonSettings } from '../../core/config/settings.ts';
 import type { BatonStores } from '../../core/stores.ts';
@@ -76,8 +75,8 @@ export class ConnectionRevocation {
 
   /** `attempted` is false when the app offers no way to revoke (nothing was sent). */
   async #revokeAtProvider(app: string, secret: { accessToken: string; refreshToken?: string }): Promise<{ ok: true } | { ok: false; attempted: boolean; message: string }> {
-    const revocation = connectors.get(app)?.oauth?.revoke;
     const settings = this.#settings.apps.get(app);
+    const revocation = settings?.connector.oauth?.revoke;
     if (!revocation || !settings) return { ok: false, attempted: false, message: `${app} has no revocation API` };
     const request = revocation.toRequest({ endpoints: settings.endpoints, client: settings.client, ...secret });
     if ('unavailable' in request) return { ok: false, attempted: true, message: request.unavailable };

@@ -1,9 +1,11 @@
 import type { Client } from '@temporalio/client';
-import { connectors, type AppConnector } from '../../apps/index.ts';
-import { oauthRedirectUri, type BatonSettings } from '../../core/config/settings.ts';
+import type { AppConnector } from '../../apps/index.ts';
+import { appDisplayName, oauthRedirectUri, type BatonSettings } from '../../core/config/settings.ts';
 import { PendingAuthorizations } from '../../core/consent/pending-authorizations.ts';
 import { sendAppRequest } from '../../core/http/app-request.ts';
-import { AppOAuthClient } from '../../core/oauth/oauth-client.ts';
+import type { OAuthAppClient } from '../../core/oauth/oauth-app-client.ts';
+import { oauthClientFor } from '../../core/oauth/oauth-clients.ts';
+import { UpstreamRegistrations } from '../../core/upstreams/registrations.ts';
 import type { BatonStores } from '../../core/stores.ts';
 import { resumeWaitingRuns, type ConnectionKey } from './resume-runs.ts';
 
@@ -49,13 +51,18 @@ export class ConnectFlow {
   readonly #client: Client;
   readonly #pending: PendingAuthorizations;
   /** One OAuth client per app, built on first use (endpoints and secrets come from settings). */
-  readonly #oauthClients = new Map<string, AppOAuthClient>();
+  readonly #oauthClients = new Map<string, OAuthAppClient>();
 
   constructor(settings: BatonSettings, stores: BatonStores, client: Client) {
     this.#settings = settings;
     this.#stores = stores;
     this.#client = client;
     this.#pending = new PendingAuthorizations(stores.db);
+  }
+
+  /** An app's (or upstream MCP server's) name as people read it. */
+  appName(app: string): string {
+    return appDisplayName(this.#settings, app);
   }
 
   /** The pending consent request behind a link, only for the user whose run raised it. */
@@ -68,7 +75,7 @@ export class ConnectFlow {
     if (request.status !== 'pending') {
       throw new ConnectFlowError('request_closed', `This consent request is already ${request.status}; ask your assistant to run the tool again for a new link.`);
     }
-    return { tenant: request.tenant, subject: request.subject, app: request.app, appName: connectors.get(request.app)?.displayName ?? request.app, personalApiKey: this.personalApiKeyOf(request.app) };
+    return { tenant: request.tenant, subject: request.subject, app: request.app, appName: this.appName(request.app), personalApiKey: this.personalApiKeyOf(request.app) };
   }
 
   /** Where the app takes each user's own API key, when it is configured that way (else undefined). */
@@ -101,12 +108,12 @@ export class ConnectFlow {
   }
 
   async #storePersonalApiKey(connection: ConnectionKey, consentId: string | null, key: string): Promise<CallbackResult> {
-    const appName = connectors.get(connection.app)?.displayName ?? connection.app;
+    const appName = this.appName(connection.app);
     const personalApiKey = this.personalApiKeyOf(connection.app);
-    const connector = connectors.get(connection.app);
+    const connector = this.#settings.apps.get(connection.app)?.connector;
     if (!personalApiKey || !connector?.oauth) throw new ConnectFlowError('not_oauth_app', `${appName} does not take a personal API key.`);
     const presented = personalApiKey.in === 'header' ? { headers: { [personalApiKey.name.toLowerCase()]: key } } : { headers: {}, query: { [personalApiKey.name]: key } };
-    const account = await this.#whoAmI(connector, presented).catch((error: Error) => {
+    const account = await this.#whoAmI(connector, presented, connection).catch((error: Error) => {
       throw new ConnectFlowError('rejected_key', `${appName} did not accept this key (${error.message}). Check it and try again.`);
     });
     await this.#stores.vault.putConnection({ ...connection, accessToken: key, scopes: [], externalAccountId: account.id, externalLogin: account.login });
@@ -139,7 +146,7 @@ export class ConnectFlow {
       await this.#recordDecision(key, pending.consentId, 'denied', null);
       return { ...key, outcome: 'denied', externalLogin: null, resumedWorkflows: await resumeWaitingRuns(this.#client, this.#stores.consents, key, 'denied') };
     }
-    const account = await this.#whoAmI(connector, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
+    const account = await this.#whoAmI(connector, { headers: { authorization: `Bearer ${tokens.accessToken}` } }, key);
     await this.#stores.vault.putConnection({
       ...key,
       accessToken: tokens.accessToken,
@@ -179,21 +186,20 @@ export class ConnectFlow {
     }
   }
 
-  #oauthApp(appId: string): { connector: AppConnector; client: AppOAuthClient } {
-    const connector = connectors.get(appId);
+  #oauthApp(appId: string): { connector: AppConnector; client: OAuthAppClient } {
     const app = this.#settings.apps.get(appId);
-    if (!connector?.oauth || !app) throw new ConnectFlowError('not_oauth_app', `App "${appId}" is not connected through OAuth.`);
-    let client = this.#oauthClients.get(appId);
-    if (!client) {
-      client = new AppOAuthClient(app);
-      this.#oauthClients.set(appId, client);
-    }
-    return { connector, client };
+    const cached = this.#oauthClients.get(appId);
+    const client = cached ?? (app && oauthClientFor(app, { registrations: new UpstreamRegistrations(this.#stores.vault), publicUrl: this.#settings.publicUrl }));
+    if (!app || !client) throw new ConnectFlowError('not_oauth_app', `App "${appId}" is not connected through OAuth.`);
+    this.#oauthClients.set(appId, client);
+    return { connector: app.connector, client };
   }
 
   /** Records which account at the app the credential belongs to (e.g. GitHub login), for the audit trail. */
-  async #whoAmI(connector: AppConnector, presented: { headers: Record<string, string>; query?: Record<string, string> }) {
-    const whoAmI = connector.oauth!.whoAmI;
+  async #whoAmI(connector: AppConnector, presented: { headers: Record<string, string>; query?: Record<string, string> }, user: { subject: string }) {
+    const whoAmI = connector.oauth?.whoAmI;
+    // MCP has no who-am-I: an upstream MCP server's connection is labelled with the Baton user it belongs to.
+    if (!whoAmI) return { id: user.subject, login: user.subject };
     const { apiBaseUrl } = this.#settings.apps.get(connector.id)!.endpoints;
     const request = whoAmI.toRequest({});
     const { status, body } = await sendAppRequest(apiBaseUrl, { ...request, query: { ...request.query, ...presented.query } }, presented.headers);

@@ -1,5 +1,4 @@
-import { connectors } from '../../apps/index.ts';
-import { needsUserConnection, type BatonSettings } from '../../core/config/settings.ts';
+import { appDisplayName, needsUserConnection, type BatonSettings } from '../../core/config/settings.ts';
 import type { Vault } from '../../core/vault/index.ts';
 import { requiredApps, type CallableDefinition } from '../../workflows/sdk/define.ts';
 
@@ -24,7 +23,7 @@ export async function appsToConnect(tool: CallableDefinition, user: { tenant: st
     if (connection?.status === 'active') continue;
     missing.push({
       app: appId,
-      appName: connectors.get(appId)?.displayName ?? appId,
+      appName: appDisplayName(settings, appId),
       scopes: app.scopes,
       reason: connection ? connection.status : 'never_connected',
     });

@@ -12,6 +12,8 @@ export interface RunRoutesDependencies {
   client: Client;
   runs: RunRegistry;
   publicUrl: string;
+  /** An app's name as people read it (run views name the apps a run waits on). */
+  appName: (app: string) => string;
 }
 
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }).strict();

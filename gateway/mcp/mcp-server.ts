@@ -26,6 +26,7 @@ import { HEADER_OVERRIDE, HeaderOverrideError } from './header-override.ts';
 import type { LegacyClientCapabilities } from '../../core/mcp/legacy-clients.ts';
 import type { McpCallMetrics } from './mcp-metrics.ts';
 import type { AskedApps, CallOutcome, ToolRunner } from './tool-runner.ts';
+import { isUpstreamTool, type UpstreamTools } from '../upstreams/upstream-tools.ts';
 
 /** What the 2026-era `requestState` seals: the run to re-attach to and whose it is. */
 export interface SealedRunState {
@@ -54,6 +55,8 @@ export interface McpServerDependencies {
   server: string;
   policy: AccessPolicy;
   tools: readonly CallableDefinition[];
+  /** The upstream MCP servers' tools (absent when none is configured). */
+  upstreams?: UpstreamTools;
   runner: ToolRunner;
   legacyClients: LegacyClientCapabilities;
   gateway: GatewaySettings;
@@ -72,7 +75,7 @@ type PromptStyle = 'input_required' | 'url_elicitation_error' | 'text' | 'http_4
 export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory {
   const byName = new Map(deps.tools.map((tool) => [tool.name, tool]));
   // The same decision the HTTP API and schedules make (gateway/access/tool-access.ts).
-  const access = new ToolAccess({ policy: deps.policy, runner: deps.runner, tools: deps.tools });
+  const access = new ToolAccess({ policy: deps.policy, runner: deps.runner, tools: deps.tools, upstreams: deps.upstreams });
   const codec = createRequestStateCodec<SealedRunState>({
     key: deps.gateway.requestStateKey,
     ttlSeconds: deps.gateway.requestStateTtlSeconds,
@@ -97,6 +100,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
     // Read when a request needs it (tools/list, get_run_result), once per request.
     let visibleTools: Promise<CallableDefinition[]> | undefined;
     const visible = () => (visibleTools ??= access.runnable(principal, deps.server));
+    const findTool = (name: string) => access.find(principal, name);
 
     server.setRequestHandler('tools/list', async () => {
       const tools = await visible();
@@ -110,7 +114,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       const style = await promptStyle(era, ctx, principal);
       if (name === GET_RUN_RESULT && (await visible()).length > 0) {
         const { runId } = validate(getRunResultInput, args, name);
-        const outcome = await deps.runner.attach(principal, runId, byName);
+        const outcome = await deps.runner.attach(principal, runId, findTool);
         if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `No run "${runId}" of yours is known here. Use the runId a previous answer gave you.`);
         return answer(outcome);
       }
@@ -127,9 +131,17 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
       // Each app is asked for once per call: what earlier rounds asked (and the user agreed to open) is not asked again.
       const rounds = sealed && sealed.tool === tool.name ? askedSoFar(sealed, ctx.mcpReq.inputResponses) : undefined;
-      const outcome = sealed && rounds ? await deps.runner.attach(principal, sealed.runId, byName, { asked: rounds.asked }) : await startOrFind(tool, input);
+      const outcome = sealed && rounds ? await deps.runner.attach(principal, sealed.runId, findTool, { asked: rounds.asked }) : await startOrFind(tool, input);
       if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'The requestState names a run that is not yours or no longer exists; call the tool again without it.');
       return answer(outcome, rounds);
+
+      /**
+       * An upstream tool with an output schema: clients check every result that is not an error against it,
+       * so Baton's own answers for it (a handle, the no-elicitation consent prompt) go out as `isError` results.
+       */
+      function ownAnswer(result: CallToolResult): CallToolResult {
+        return isUpstreamTool(tool) && tool.upstream.tool.outputSchema ? { ...result, isError: true } : result;
+      }
 
       async function startOrFind(tool: CallableDefinition, input: unknown): Promise<CallOutcome> {
         try {
@@ -144,27 +156,29 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
         deps.metrics.answered(name, outcome.kind, (performance.now() - started) / 1000);
         switch (outcome.kind) {
           case 'completed':
+            // An upstream tool's answer goes back as the upstream gave it (content, structured content, isError).
+            if (isUpstreamTool(tool)) return { ...(outcome.result as CallToolResult), _meta: { 'baton/runId': outcome.runId } };
             return completedResult(outcome.runId, outcome.result);
           case 'failed':
             return { isError: true, content: [{ type: 'text', text: `The run failed: ${outcome.message}` }], structuredContent: { status: 'failed', runId: outcome.runId, error: outcome.message } };
           case 'still_running':
             // Every 2026-era client understands a state-only input_required: it simply calls again with it.
             if (era === 'modern' && style !== 'http_401') return { resultType: 'input_required', requestState: await codec.mint({ ...sealOf(outcome.runId), asked: rounds.asked }, ctx) };
-            return {
+            return ownAnswer({
               content: [{ type: 'text', text: `Still running. Call ${GET_RUN_RESULT} with runId "${outcome.runId}" to wait for the result.` }],
               structuredContent: { status: 'running', runId: outcome.runId },
-            };
+            });
           case 'needs_consent':
             if (style === 'input_required') {
               // The user dismissed a prompt for one of these apps: asking again at once would only loop; a plain
               // answer with the links ends the call, and calling again later re-attaches to the same run.
-              if (outcome.links.some((link) => rounds.dismissed.has(link.app))) return textPrompt(outcome.runId, outcome.links);
+              if (outcome.links.some((link) => rounds.dismissed.has(link.app))) return ownAnswer(textPrompt(outcome.runId, outcome.links));
               const prompted = Object.fromEntries(outcome.links.map((link) => [link.app, link.consentId]));
               return inputRequiredPrompt(outcome.links, await codec.mint({ ...sealOf(outcome.runId), asked: rounds.asked, prompted }, ctx));
             }
             if (style === 'url_elicitation_error') throw urlElicitationError(outcome.links);
             if (style === 'http_401') extras.authRequired = authRequiredBody(outcome.links);
-            return textPrompt(outcome.runId, outcome.links);
+            return ownAnswer(textPrompt(outcome.runId, outcome.links));
         }
       }
 
@@ -221,6 +235,8 @@ function jsonSchemaOf(schema: z.ZodType): Tool['inputSchema'] {
 }
 
 function describeTool(tool: CallableDefinition): Tool {
+  // An upstream tool is described exactly as its server describes it, under Baton's name for it.
+  if (isUpstreamTool(tool)) return { ...tool.upstream.tool, name: tool.name };
   return { name: tool.name, title: tool.title, description: tool.description, inputSchema: jsonSchemaOf(tool.input), annotations: tool.annotations };
 }
 

@@ -1,8 +1,7 @@
 import type { Client } from '@temporalio/client';
-import { connectors } from '../../apps/index.ts';
 import { randomUUID } from 'node:crypto';
 import type { GatewaySettings } from '../../core/config/gateway-settings.ts';
-import { needsUserConnection, type BatonSettings } from '../../core/config/settings.ts';
+import { appDisplayName, needsUserConnection, type BatonSettings } from '../../core/config/settings.ts';
 import type { IdentityContext } from '../../core/identity/context.ts';
 import type { IdentitySigner } from '../../core/identity/signer.ts';
 import type { BatonStores } from '../../core/stores.ts';
@@ -100,7 +99,7 @@ export class ToolRunner {
   userApps(tool: CallableDefinition): string[] {
     return requiredApps(tool)
       .filter((app) => needsUserConnection(this.#deps.settings.apps.get(app), this.#deps.settings, tool.name))
-      .map((app) => connectors.get(app)?.displayName ?? app);
+      .map((app) => appDisplayName(this.#deps.settings, app));
   }
 
   /**
@@ -161,9 +160,9 @@ export class ToolRunner {
    * `options.asked`: the apps this same call already asked the user to connect (app → consent id of the
    * link given), which the wait looks past while those links are still open instead of asking again.
    */
-  async attach(principal: Principal, runId: string, tools: ReadonlyMap<string, CallableDefinition>, options: { asked?: AskedApps } = {}): Promise<CallOutcome | undefined> {
+  async attach(principal: Principal, runId: string, findTool: (name: string) => Promise<CallableDefinition | undefined>, options: { asked?: AskedApps } = {}): Promise<CallOutcome | undefined> {
     const run = await this.#deps.runs.findOwned(runId, principal);
-    const tool = run && tools.get(run.tool);
+    const tool = run && (await findTool(run.tool));
     if (!run || !tool) return undefined;
     return this.#follow(principal, tool, run.workflowId, this.#deps.gateway.callWaitMs, options.asked);
   }

@@ -12,7 +12,7 @@ import type { ConnectionRevocation } from '../connections/connection-revocation.
 import { ConnectFlowError, type ConnectFlow } from '../consent/connect-flow.ts';
 import type { RunRegistry } from '../../core/runs/run-registry.ts';
 import { accountMessagePage, auditPage, connectionsPage, runPage, runsPage, type AuditFilterForm, type Notice, type PageFrame } from './account-pages.ts';
-import { appNameOf, connectionViews, ownRunView, runViews } from './account-views.ts';
+import { appNamer, connectionViews, ownRunView, runViews } from './account-views.ts';
 import type { BrowserSession, BrowserSessions } from '../../core/sessions/browser-sessions.ts';
 import { CsrfTokens } from './csrf.ts';
 import type { OidcSignIn } from './oidc-sign-in.ts';
@@ -57,6 +57,7 @@ const text = (value: unknown) => (typeof value === 'string' ? value.trim().slice
  */
 export function accountRoutes(deps: AccountRouteDependencies): Router {
   const { settings, stores, client, flow, sessions, signIn, runs, revocation, policy, secureCookies, log } = deps;
+  const appNameOf = appNamer(settings);
   const csrf = new CsrfTokens(deps.csrfKey);
   const purpose = (action: string, app = '') => `account:${action}:${app}`;
   const frameOf = (session: BrowserSession): PageFrame => ({ user: session, signOutCsrf: csrf.tokenFor(session.binding, purpose('sign-out')) });
@@ -215,14 +216,14 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
   router.get(
     '/account/runs',
     page(async (_req, res, session) => {
-      html(res, 200, runsPage(frameOf(session), await runViews({ stores, client, runs }, session, RUNS_SHOWN), appNameOf));
+      html(res, 200, runsPage(frameOf(session), await runViews({ stores, client, runs, appName: appNameOf }, session, RUNS_SHOWN), appNameOf));
     }),
   );
 
   router.get(
     '/account/runs/:runId',
     page(async (req, res, session) => {
-      const run = await ownRunView({ stores, client, runs }, session, String(req.params.runId));
+      const run = await ownRunView({ stores, client, runs, appName: appNameOf }, session, String(req.params.runId));
       // Someone else's run and no run at all get the same answer: nothing about it is revealed.
       if (!run) return html(res, 404, accountMessagePage(frameOf(session), 'No such run', 'You have no run with this id.', { href: '/account/runs', text: 'Your runs' }));
       html(res, 200, runPage(frameOf(session), run, appNameOf));

@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { connectors } from '../../apps/index.ts';
 import type { AuditRecord } from '../../core/audit/audit-event.ts';
-import type { BatonSettings } from '../../core/config/settings.ts';
+import { appDisplayName, type BatonSettings } from '../../core/config/settings.ts';
 import type { BatonStores } from '../../core/stores.ts';
 import type { ConnectionInfo } from '../../core/vault/connection-types.ts';
 import type { ConnectFlow } from '../consent/connect-flow.ts';
@@ -44,7 +43,8 @@ export interface RunView {
   steps: AuditRecord[];
 }
 
-export const appNameOf = (app: string) => connectors.get(app)?.displayName ?? app;
+/** Names apps for the pages: `appNamer(settings)('github')` → "GitHub". */
+export const appNamer = (settings: Pick<BatonSettings, 'apps'>) => (app: string) => appDisplayName(settings, app);
 
 /**
  * The apps a user connects for themselves (OAuth with a configured client, or their own API key, as the
@@ -56,7 +56,8 @@ export async function connectionViews(deps: { settings: BatonSettings; stores: B
   const connectable = (app: string): AppConnectionView['connectWith'] | undefined => {
     if (flow.personalApiKeyOf(app)) return 'api_key';
     const appSettings = settings.apps.get(app);
-    if (!appSettings || !connectors.get(app)?.oauth || !appSettings.client) return undefined;
+    // An upstream MCP server needs no configured client: Baton registers itself with its authorization server.
+    if (!appSettings?.connector.oauth || !(appSettings.client || appSettings.connector.upstream)) return undefined;
     const userOauth = (appSettings.credential?.mode ?? appSettings.mode) === 'user_oauth' || toolOverrides.some(([name, credential]) => name === app && credential.mode === 'user_oauth');
     return userOauth ? 'oauth' : undefined;
   };
@@ -65,7 +66,7 @@ export async function connectionViews(deps: { settings: BatonSettings; stores: B
   return apps
     .map((app) => ({ app, connectWith: connectable(app), connection: held.get(app) }))
     .filter((view): view is { app: string; connectWith: AppConnectionView['connectWith']; connection: ConnectionInfo | undefined } => view.connectWith !== undefined || view.connection !== undefined)
-    .map((view) => ({ ...view, appName: appNameOf(view.app), connectWith: view.connectWith ?? 'oauth' }))
+    .map((view) => ({ ...view, appName: appDisplayName(settings, view.app), connectWith: view.connectWith ?? 'oauth' }))
     .sort((a, b) => a.appName.localeCompare(b.appName));
 }
 
@@ -85,8 +86,14 @@ const closedWithoutMessage: Record<string, string> = {
   CANCELLED: 'The run was cancelled.',
 };
 
+interface RunViewDependencies {
+  stores: BatonStores;
+  client: Client;
+  appName: (app: string) => string;
+}
+
 /** One run as its owner sees it. The caller has already checked the run is theirs. */
-async function viewOf(deps: { stores: BatonStores; client: Client }, run: RegisteredRun, pending: { id: string; app: string; rootWorkflowId: string }[]): Promise<RunView> {
+async function viewOf(deps: RunViewDependencies, run: RegisteredRun, pending: { id: string; app: string; rootWorkflowId: string }[]): Promise<RunView> {
   let temporalStatus: string | null = null;
   try {
     temporalStatus = (await deps.client.workflow.getHandle(run.workflowId).describe()).status.name;
@@ -96,7 +103,7 @@ async function viewOf(deps: { stores: BatonStores; client: Client }, run: Regist
   // One Connect button per app: the pre-flight and the step that reached the app may each have asked, and
   // connecting the app answers every request of the user for it; the newest is the one the run waits on.
   const newestPerApp = new Map(pending.filter((request) => request.rootWorkflowId === run.workflowId).map((request) => [request.app, request]));
-  const waitingOn = [...newestPerApp.values()].map((request) => ({ consentId: request.id, app: request.app, appName: appNameOf(request.app) }));
+  const waitingOn = [...newestPerApp.values()].map((request) => ({ consentId: request.id, app: request.app, appName: deps.appName(request.app) }));
   const state: RunState =
     temporalStatus === null
       ? 'unknown'
@@ -119,13 +126,13 @@ async function viewOf(deps: { stores: BatonStores; client: Client }, run: Regist
 }
 
 /** The user's recent runs, newest first, with their status, what they wait for, and their steps. */
-export async function runViews(deps: { stores: BatonStores; client: Client; runs: RunRegistry }, user: AccountUser, limit: number): Promise<RunView[]> {
+export async function runViews(deps: RunViewDependencies & { runs: RunRegistry }, user: AccountUser, limit: number): Promise<RunView[]> {
   const [pending, runs] = await Promise.all([deps.stores.consents.pendingForUser(user.tenant, user.subject), deps.runs.listFor(user, limit)]);
   return Promise.all(runs.map((run) => viewOf(deps, run, pending)));
 }
 
 /** One of the user's runs; undefined when there is no such run or it is someone else's (the same answer for both). */
-export async function ownRunView(deps: { stores: BatonStores; client: Client; runs: RunRegistry }, user: AccountUser, runId: string): Promise<RunView | undefined> {
+export async function ownRunView(deps: RunViewDependencies & { runs: RunRegistry }, user: AccountUser, runId: string): Promise<RunView | undefined> {
   const run = await deps.runs.findOwned(runId, user);
   return run && viewOf(deps, run, await deps.stores.consents.pendingForUser(user.tenant, user.subject));
 }

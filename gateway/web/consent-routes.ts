@@ -3,7 +3,6 @@ import cookieParser from 'cookie-parser';
 import express, { type Response, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import { connectors } from '../../apps/index.ts';
 import { ConnectFlow, ConnectFlowError, type ConnectFailure } from '../consent/connect-flow.ts';
 import { BrowserSessions } from '../../core/sessions/browser-sessions.ts';
 import { CsrfTokens } from './csrf.ts';
@@ -97,7 +96,7 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
     try {
       if (!secret) throw new ConnectFlowError('rejected_key', 'The key was empty.');
       const result = await flow.savePersonalApiKey(requestId, user, secret);
-      const appName = connectors.get(result.app)?.displayName ?? result.app;
+      const appName = flow.appName(result.app);
       res.type('html').send(page(`${appName} key saved`, `${appName} connected as @${result.externalLogin} — you can return to your assistant.`, [yourConnections]));
     } catch (error) {
       if (error instanceof ConnectFlowError && error.kind === 'rejected_key') {
@@ -144,7 +143,7 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
     const session = await sessions.find(req.cookies?.[SESSION_COOKIE]);
     try {
       const result = await flow.handleCallback(req.params.app, new URL(req.originalUrl, 'http://gateway.invalid'), session?.binding ?? '');
-      const appName = connectors.get(result.app)?.displayName ?? result.app;
+      const appName = flow.appName(result.app);
       if (result.outcome === 'connected') {
         res.type('html').send(page(`${appName} connected`, `${appName} connected as @${result.externalLogin} — you can return to your assistant.`, [yourConnections]));
       } else {

@@ -1,12 +1,12 @@
-import express, { type Request, type Response, type Router } from 'express';
+import type { Router } from 'express';
 import type { JSONWebKeySet, JWK } from 'jose';
 import Provider from 'oidc-provider';
 import { createIdpAccessTokenVerifier, type IdpAccessTokenVerifier } from './access-tokens.ts';
 import type { IdpConfidentialClient } from './clients.ts';
 import { idpConfiguration } from './configuration.ts';
-import { interactionRoutes } from './interactions.ts';
 import { recordIssuedSecrets } from './issued-secrets.ts';
 import { resourceServerInfo } from './resources.ts';
+import { providerRouter } from './provider-router.ts';
 import { prepareSigningKeys, publicJwks } from './signing-keys.ts';
 import { createTokenExchange } from './token-exchange.ts';
 
@@ -38,12 +38,6 @@ export interface IdentityProvider {
 }
 
 /**
- * Discovery paths clients probe outside the issuer path. RFC 8414 inserts the well-known segment before
- * the issuer's path (MCP clients try that first); OpenID Connect appends it, and some clients insert it.
- */
-const discoveryAliases = [`/.well-known/oauth-authorization-server${idpPath}`, `/.well-known/openid-configuration${idpPath}`, `${idpPath}/.well-known/oauth-authorization-server`];
-
-/**
  * The sandbox's identity provider: an OpenID Connect / OAuth 2.1 server (oidc-provider) whose users are
  * the demo users, for people signing in to Baton, for MCP clients getting tokens for Baton's MCP
  * endpoint, and for Baton exchanging a user's token for one to an app's API (RFC 8693, token-exchange.ts).
@@ -66,16 +60,6 @@ export async function createIdentityProvider(options: IdpOptions & { sandboxUrl:
   recordIssuedSecrets(provider, options.onIssued);
   if (batonClient) options.onIssued(batonClient.clientSecret);
 
-  const handle = provider.callback();
-  const router = express.Router();
-  router.use(idpPath, interactionRoutes(provider));
-  router.get(discoveryAliases, (req: Request, res: Response) => {
-    // oidc-provider derives its mount path from originalUrl minus url, so both name the canonical document.
-    req.url = '/.well-known/openid-configuration';
-    req.originalUrl = `${idpPath}${req.url}`;
-    return handle(req, res);
-  });
-  // The provider parses its own request bodies, so nothing in front of it may consume them.
-  router.use(idpPath, (req: Request, res: Response) => handle(req, res));
+  const router = providerRouter(provider, idpPath);
   return { issuer, router, jwks, verifyAccessToken };
 }

@@ -12,7 +12,8 @@ type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
  * under the issuer path, ahead of the provider itself. The interaction is bound to a cookie the provider
  * set on this browser, which is what protects these forms against cross-site request forgery.
  */
-export function interactionRoutes(provider: Provider): Router {
+export function interactionRoutes(provider: Provider, options: { providerName?: string } = {}): Router {
+  const { providerName } = options;
   const router = express.Router();
   const form = express.urlencoded({ extended: false });
   const pathOf = (req: Request, uid: string, step = '') => `${req.baseUrl}/interaction/${encodeURIComponent(uid)}${step}`;
@@ -23,12 +24,12 @@ export function interactionRoutes(provider: Provider): Router {
     const clientName = await clientNameOf(provider, interaction);
     switch (interaction.prompt.name) {
       case 'login':
-        res.type('html').send(idpSignInPage({ action: pathOf(req, interaction.uid, '/login'), clientName }));
+        res.type('html').send(idpSignInPage({ action: pathOf(req, interaction.uid, '/login'), clientName, providerName }));
         return;
       case 'consent': {
         const { scopes, resources } = requestedAccess(interaction);
         const user = interaction.session?.accountId ?? '';
-        res.type('html').send(idpConsentPage({ action: pathOf(req, interaction.uid, '/confirm'), user, clientName, scopes, resources }));
+        res.type('html').send(idpConsentPage({ action: pathOf(req, interaction.uid, '/confirm'), user, clientName, scopes, resources, providerName }));
         return;
       }
       default:
@@ -46,7 +47,7 @@ export function interactionRoutes(provider: Provider): Router {
       res
         .status(401)
         .type('html')
-        .send(idpSignInPage({ action: pathOf(req, interaction.uid, '/login'), clientName, username, error: 'Incorrect username or password.' }));
+        .send(idpSignInPage({ action: pathOf(req, interaction.uid, '/login'), clientName, username, error: 'Incorrect username or password.', providerName }));
       return;
     }
     await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });

@@ -6,9 +6,11 @@ import { escapeHtml, layout } from '../pages.ts';
  * browserless walker (`approveConsentOverHttp`) can drive both.
  */
 
-const providerName = 'Sandbox ID';
+/** The identity provider's own name; another provider built from the same pieces (the notes upstream's) passes its own. */
+const defaultProviderName = 'Sandbox ID';
 
-export function idpSignInPage(page: { action: string; clientName: string; username?: string; error?: string }): string {
+export function idpSignInPage(page: { action: string; clientName: string; username?: string; error?: string; providerName?: string }): string {
+  const providerName = page.providerName ?? defaultProviderName;
   const error = page.error ? `<p class="error" role="alert">${escapeHtml(page.error)}</p>` : '';
   return layout(
     `Sign in to ${providerName}`,
@@ -22,7 +24,8 @@ ${error}<form method="post" action="${escapeHtml(page.action)}">
   );
 }
 
-export function idpConsentPage(page: { action: string; user: string; clientName: string; scopes: string[]; resources: string[] }): string {
+export function idpConsentPage(page: { action: string; user: string; clientName: string; scopes: string[]; resources: string[]; providerName?: string }): string {
+  const providerName = page.providerName ?? defaultProviderName;
   const list = (items: string[], empty: string) => (items.length ? `<ul>${items.map((item) => `<li><code>${escapeHtml(item)}</code></li>`).join('')}</ul>` : `<p>${empty}</p>`);
   return layout(
     `Authorize ${page.clientName}`,

@@ -5,7 +5,7 @@ import type { BatonActivities } from '../../activities/contract.ts';
  * App calls heartbeat while they wait on the app, so a worker that dies mid-call is noticed within
  * the heartbeat timeout and the step is retried elsewhere with the same step key.
  */
-export const appActivities = proxyActivities<Pick<BatonActivities, 'callApp'>>({
+export const appActivities = proxyActivities<Pick<BatonActivities, 'callApp' | 'callMcpTool'>>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 },

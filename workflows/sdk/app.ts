@@ -15,15 +15,19 @@ export function app(appId: string): AppHandle {
   if (definition && !definition.apps.includes(appId)) {
     throw ApplicationFailure.nonRetryable(`"${definition.name}" calls app "${appId}" but does not declare it in \`apps\`; declare it so consent pre-flight knows about it.`, FailureType.undeclaredApp);
   }
-  return { call: (action, input) => callWithConsent(appId, action, input) };
+  return { call: async (action, input) => (await callWithConsent((stepKey) => appActivities.callApp({ app: appId, action, input, stepKey }))) as never };
 }
 
-async function callWithConsent<Result>(appId: string, action: string, input: Record<string, unknown>): Promise<Result> {
+/**
+ * Runs one step that reaches an app or an upstream MCP server; when the user must connect it first, the
+ * run pauses for consent and the step runs again afterwards, under the same step key.
+ */
+export async function callWithConsent<Result>(step: (stepKey: string) => Promise<Result>): Promise<Result> {
   // One key per logical step: a retry after a crash, or the retry after consent, reuses it.
   const stepKey = `${workflowInfo().workflowId}#${nextSequence()}`;
   for (;;) {
     try {
-      return (await appActivities.callApp({ app: appId, action, input, stepKey })) as Result;
+      return await step(stepKey);
     } catch (error) {
       const needed = connectionRequired(error);
       if (!needed) throw error;

@@ -23,6 +23,8 @@ export interface CallableDefinition<Input = any, Output = any> {
   annotations?: ToolHints;
   input: z.ZodType<Input>;
   apps: readonly string[];
+  /** The upstream MCP servers it calls itself (`mcpServers` in baton.yaml), asked for with the apps in consent pre-flight. */
+  mcpServers: readonly string[];
   uses: readonly CallableDefinition[];
   body: (input: Input) => Promise<Output>;
 }
@@ -34,6 +36,7 @@ export interface CallableSpec<Schema extends z.ZodType> {
   annotations?: ToolHints;
   input: Schema;
   apps?: readonly string[];
+  mcpServers?: readonly string[];
   uses?: readonly CallableDefinition[];
 }
 
@@ -55,6 +58,7 @@ function define<Schema extends z.ZodType, Output>(
     annotations: spec.annotations,
     input: spec.input as z.ZodType<z.infer<Schema>>,
     apps: spec.apps ?? [],
+    mcpServers: spec.mcpServers ?? [],
     uses: spec.uses ?? [],
     body,
   });
@@ -84,9 +88,17 @@ export function collectDefinitions(roots: readonly CallableDefinition[]): Map<st
   return found;
 }
 
-/** The apps a tool may call: its own and every descendant's, computed from the declarations alone. */
+/** The upstream MCP servers a tool (with every descendant) declares. */
+export function requiredMcpServers(definition: CallableDefinition): string[] {
+  return [...new Set([...collectDefinitions([definition]).values()].flatMap((reachable) => reachable.mcpServers))].sort();
+}
+
+/**
+ * The apps and upstream MCP servers a tool may call: its own and every descendant's, computed from the
+ * declarations alone. Both are connected the same way (an upstream MCP server is an app to the vault).
+ */
 export function requiredApps(definition: CallableDefinition): string[] {
   const apps = new Set<string>();
-  for (const reachable of collectDefinitions([definition]).values()) reachable.apps.forEach((app) => apps.add(app));
+  for (const reachable of collectDefinitions([definition]).values()) [...reachable.apps, ...reachable.mcpServers].forEach((app) => apps.add(app));
   return [...apps].sort();
 }

@@ -4,7 +4,10 @@ import { FailureType } from '../../activities/contract.ts';
 import { describeIssues } from '../../core/schema-issues.ts';
 import type { RunOptions } from '../protocol.ts';
 import { acceptConsentDecisions } from './consent.ts';
+import { z } from 'zod';
+import { parseUpstreamToolName } from '../../core/upstreams/tool-names.ts';
 import { collectDefinitions, type CallableDefinition } from './define.ts';
+import { mcp } from './mcp.ts';
 import { identityActivities, runRecordActivities } from './activities.ts';
 import { isRootRun, recordOutcome, serveRunStatus } from './root-status.ts';
 import { runState } from './run-state.ts';
@@ -18,7 +21,7 @@ export function createDispatcher(tools: readonly CallableDefinition[]) {
   const definitions = collectDefinitions(tools);
   return async function batonRun(input: unknown, options: RunOptions = {}): Promise<unknown> {
     const { workflowType } = workflowInfo();
-    const definition = definitions.get(workflowType);
+    const definition = definitions.get(workflowType) ?? upstreamTool(workflowType);
     if (!definition) {
       throw ApplicationFailure.nonRetryable(`No tool or callable named "${workflowType}" is registered on this worker.`, FailureType.unknownTool);
     }
@@ -43,6 +46,29 @@ export function createDispatcher(tools: readonly CallableDefinition[]) {
       // Let a waiting awaitOutcome update deliver the outcome before the run closes.
       await condition(allHandlersFinished);
     }
+  };
+}
+
+/** Any object: an upstream tool's arguments are checked against its own JSON schema by callMcpTool. */
+const upstreamArguments = z.record(z.string(), z.unknown());
+
+/**
+ * An upstream MCP server's tool called directly (`notes__create_note`): a run with one step, the tool
+ * call, answering the upstream's result unchanged. Which upstreams and tools exist is the activity's
+ * to check (it knows the configuration); the workflow only splits the name.
+ */
+function upstreamTool(workflowType: string): CallableDefinition | undefined {
+  const parsed = parseUpstreamToolName(workflowType);
+  if (!parsed) return undefined;
+  return {
+    kind: 'tool',
+    name: workflowType,
+    description: `${parsed.tool} of the MCP server ${parsed.server}`,
+    input: upstreamArguments,
+    apps: [],
+    mcpServers: [parsed.server],
+    uses: [],
+    body: (args: Record<string, unknown>) => mcp(parsed.server).callTool(parsed.tool, args),
   };
 }
 

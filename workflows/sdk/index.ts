@@ -1,5 +1,6 @@
 /** What tool authors import: define tools and callables, call apps and children, read the caller. */
 export { defineTool, defineCallable, requiredApps, collectDefinitions, type CallableDefinition } from './define.ts';
 export { app, type AppHandle } from './app.ts';
+export { mcp, type McpHandle } from './mcp.ts';
 export { child } from './child.ts';
 export { currentIdentity } from './identity.ts';

@@ -7,7 +7,11 @@ import { readSecret, SecretUnavailableError, type SecretRef } from './secret-ref
  * Lays the configuration file's apps over the settings the environment gave: endpoints, OAuth client,
  * scopes and credential mode. Problems name the file and the path (`apps.github.oauth.clientSecret`).
  */
-export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: LoadedConfig, env: NodeJS.ProcessEnv): void {
+/**
+ * How the configuration's appliers report a problem (`file  path: message`) and read a secret reference
+ * at start (a missing secret is such a problem, naming the field that refers to it).
+ */
+export function configReader(loaded: LoadedConfig, env: NodeJS.ProcessEnv) {
   const fail = (path: string, message: string) => new ConfigError(`${loaded.file}  ${path}: ${message}`);
   const secret = (ref: SecretRef, path: string) => {
     try {
@@ -17,6 +21,11 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
       throw error;
     }
   };
+  return { fail, secret };
+}
+
+export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: LoadedConfig, env: NodeJS.ProcessEnv): void {
+  const { fail, secret } = configReader(loaded, env);
   for (const [id, app] of Object.entries(loaded.config.apps)) {
     const known = apps.get(id);
     if (!known || !connectors.has(id)) throw fail(`apps.${id}`, `there is no connector for "${id}"; known apps: ${[...connectors.keys()].join(', ')}`);

@@ -95,6 +95,60 @@ export const appSchema = z
   })
   .strict();
 
+/** An upstream MCP server's id: the prefix of its tools' names (`notes` → `notes__create_note`), so never "__". */
+const upstreamId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'use letters, digits, "_" or "-"')
+  .refine((id) => !id.includes('__') && !id.endsWith('_'), { message: 'must not contain "__" or end with "_": "__" separates the id from the tool name' });
+
+/** A URL, or `env:NAME` for one that differs per deployment (the sandbox's port, say). */
+const urlOrEnv = z.union([url, z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, 'must be an http(s) URL or env:NAME')]);
+
+/** Which upstream tools Baton exposes: every one, or the listed names (the upstream's own names). */
+const upstreamToolFilter = z.union([z.literal('*'), z.array(z.string().min(1)).min(1)]);
+
+export const mcpServerSchema = z
+  .object({
+    /** The upstream's Streamable HTTP endpoint. */
+    url: urlOrEnv,
+    /** As shown on the connections page and in consent prompts; defaults to the id. */
+    displayName: z.string().min(1).optional(),
+    credential: credentialSchema,
+    /**
+     * The organisation's credential Baton lists the upstream's tools with, when `credential` is each user's
+     * own: then every user sees the tools before connecting. Without it, the list comes with the first
+     * connected user's token.
+     */
+    toolsCredential: credentialSchema
+      .refine((credential) => ['none', 'bearer', 'basic', 'api_key', 'client_credentials'].includes(credential.mode) && !(credential.mode === 'api_key' && credential.scope === 'individual'), {
+        message: "must be the organisation's own: none, bearer, basic, a shared api_key or client_credentials",
+      })
+      .optional(),
+    /**
+     * A pre-registered OAuth client at the upstream's authorization server (user_oauth). Without it Baton
+     * discovers the authorization server from the upstream and registers itself (client ID metadata
+     * document, else dynamic client registration).
+     */
+    oauth: z
+      .object({ clientId: secretRef, clientSecret: secretRef.optional(), scopes: z.array(z.string()).optional(), authorizationUrl: url.optional(), tokenUrl: url.optional() })
+      .strict()
+      .optional(),
+    headers: z.array(extraHeaderSchema).default([]),
+    tools: upstreamToolFilter.default('*'),
+    /** How long one upstream request may take. */
+    timeoutSeconds: z.number().positive().max(600).default(30),
+    /** The largest tool result Baton passes on (bytes of JSON); larger answers fail with a clear error. */
+    maxResultBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** How long a fetched tool list is used before it is fetched again (a list_changed notification refreshes it sooner). */
+    toolsCacheSeconds: z.number().int().positive().default(300),
+  })
+  .strict();
+
 export const accessSchema = z
   .object({
     users: z.array(z.string().min(1)).default([]),
@@ -119,12 +173,15 @@ export const serverAuthSchema = z.discriminatedUnion('mode', [
     .strict(),
 ]);
 
+/** A tool name as MCP allows it, or `<upstream>__*` for every tool of an upstream MCP server. */
+const toolRef = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$|^[A-Za-z0-9_-]{1,64}__\*$/, 'use a tool name, "<upstream>__*", or "*" for the whole list');
+
 export const serverSchema = z
   .object({
     description: z.string().optional(),
     auth: serverAuthSchema.default({ mode: 'oauth' }),
-    /** Tool names, or "*" for every tool. */
-    tools: z.union([z.literal('*'), z.array(name).min(1)]),
+    /** Tool names (an upstream's as `notes__create_note`, or all of them as `notes__*`), or "*" for every tool. */
+    tools: z.union([z.literal('*'), z.array(toolRef).min(1)]),
     access: accessSchema,
   })
   .strict();
@@ -193,6 +250,7 @@ export const configSchema = z
   .object({
     identityProviders: z.array(identityProviderSchema).default([]),
     apps: z.record(name, appSchema).default({}),
+    mcpServers: z.record(upstreamId, mcpServerSchema).default({}),
     tools: z.record(name, toolSchema).default({}),
     servers: z
       .record(name, serverSchema)
@@ -211,5 +269,6 @@ export type ExtraHeaderConfig = z.infer<typeof extraHeaderSchema>;
 export type TemporalConfig = z.infer<typeof temporalSchema>;
 export type IdentityProviderConfig = z.infer<typeof identityProviderSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
+export type McpServerConfig = z.infer<typeof mcpServerSchema>;
 export type ServerAuthConfig = z.infer<typeof serverAuthSchema>;
 export type AccessConfig = z.infer<typeof accessSchema>;

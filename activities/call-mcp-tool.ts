@@ -1,0 +1,114 @@
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/client/validators/ajv';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { AppSettings } from '../core/config/settings.ts';
+import { UpstreamError } from '../core/upstreams/errors.ts';
+import type { UpstreamCatalogue } from '../core/upstreams/upstream-catalogue.ts';
+import type { UpstreamClients, UpstreamTarget } from '../core/upstreams/upstream-client.ts';
+import { configuredReason, isConnectionRequired, messageOf, startAudit } from './app-call-audit.ts';
+import { auditContextOf } from './audit-context.ts';
+import type { CallAppDependencies } from './call-app.ts';
+import { currentCaller } from './caller-context.ts';
+import { FailureType, type CallMcpToolInput, type McpToolResult } from './contract.ts';
+import { connectionRequired, resolveCredential, type PresentedCredential } from './credentials.ts';
+import { extraHeaders } from './extra-headers.ts';
+
+export interface CallMcpToolDependencies extends CallAppDependencies {
+  upstreams: UpstreamClients;
+  catalogue: UpstreamCatalogue;
+}
+
+const HEARTBEAT_EVERY_MS = 2_000;
+
+/**
+ * The one way workflow code reaches an upstream MCP server's tool, with everything callApp promises: the
+ * verified caller's credential in the configured mode (pausing for consent when the user has not
+ * connected the upstream, or the upstream refuses their token), the arguments checked against the tool's
+ * input schema before anything is sent, one audit record per call naming person, upstream, tool and whose
+ * credential, and a step key so a retried or resumed step is not sent twice.
+ */
+export function createCallMcpTool(deps: CallMcpToolDependencies) {
+  const validators = new AjvJsonSchemaValidator();
+  return async function callMcpTool({ server, tool, arguments: args, stepKey }: CallMcpToolInput): Promise<McpToolResult> {
+    const caller = currentCaller();
+    const app = upstreamApp(deps, server);
+    const upstream = app.connector.upstream!;
+    const name = app.connector.displayName;
+    if (upstream.tools !== '*' && !upstream.tools.includes(tool)) {
+      throw ApplicationFailure.nonRetryable(`${name} does not expose "${tool}" through Baton (mcpServers.${server}.tools).`, FailureType.unknownAction);
+    }
+    const configured = deps.toolCredential(caller.binding.tool, server) ?? app.credential;
+    const mode = configured?.mode ?? app.mode;
+    const audit = startAudit(deps.audit, caller, { app: server, action: tool, stepKey, mode, reason: configuredReason(caller.binding.tool, server, mode, false, undefined) });
+    const done = await deps.steps.find(stepKey);
+    if (done) {
+      await audit.finish({ outcome: 'replayed' });
+      return done.result as McpToolResult;
+    }
+
+    let credential: PresentedCredential;
+    let target: UpstreamTarget;
+    try {
+      credential = await resolveCredential(caller, app.connector, app, deps);
+      // The credential wins over a configured extra header of the same name.
+      const headers = { ...(await extraHeaders(caller, app.connector, app, deps)), ...credential.headers };
+      target = { id: server, upstream: credential.query ? { ...upstream, url: withQuery(upstream.url, credential.query) } : upstream, headers };
+    } catch (error) {
+      await audit.finish({ outcome: isConnectionRequired(error) ? 'connection_required' : 'failed', error: messageOf(error) });
+      throw error;
+    }
+    audit.credential(credential);
+
+    const heartbeat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      const definition = await deps.catalogue.tool(server, upstream, tool, target.headers);
+      if (!definition) throw new UpstreamError('unknown_tool', `${name} has no tool "${tool}" (it may have been removed); call tools/list for the current tools.`);
+      const checked = validators.getValidator<Record<string, unknown>>(definition.inputSchema as never)(args);
+      if (!checked.valid) throw new UpstreamError('invalid_arguments', `Invalid arguments for ${name} ${tool}: ${checked.errorMessage}`);
+      const result = (await deps.upstreams.callTool(target, tool, args, Context.current().cancellationSignal)) as McpToolResult;
+      const answer: McpToolResult = {
+        content: result.content ?? [],
+        ...(result.structuredContent ? { structuredContent: result.structuredContent } : {}),
+        ...(result.isError ? { isError: true } : {}),
+      };
+      await deps.steps.save(stepKey, answer);
+      await audit.finish({ outcome: answer.isError ? 'tool_error' : 'ok' });
+      return answer;
+    } catch (error) {
+      throw await failure(error);
+    } finally {
+      clearInterval(heartbeat);
+    }
+
+    async function failure(error: unknown): Promise<Error> {
+      if (!(error instanceof UpstreamError)) {
+        await audit.finish({ outcome: 'failed', error: messageOf(error) });
+        return error as Error;
+      }
+      if (error.code === 'auth_required' && credential.owner === 'user') {
+        await audit.finish({ outcome: 'credential_rejected', error: error.message });
+        // The upstream no longer honours this user's token (or asks them to authorise it): ask the user again.
+        if (await deps.vault.markConnection(caller.identity.tenant, caller.identity.subject, server, 'needs_reconsent', error.message)) {
+          await deps.audit.record({ ...auditContextOf(caller), kind: 'connection.needs_reconsent', outcome: 'needs_reconsent', app: server, message: error.message });
+        }
+        return connectionRequired(app.connector, app, 'revoked', `${error.message}; ${caller.identity.subject} must connect ${name} again.`);
+      }
+      await audit.finish({ outcome: error.code === 'auth_required' ? 'credential_rejected' : 'failed', error: error.message });
+      if (error.retryable) return new Error(error.message); // network trouble or a timeout: Temporal retries the step
+      const type = error.code === 'invalid_arguments' ? FailureType.invalidActionInput : error.code === 'unknown_tool' ? FailureType.unknownAction : FailureType.appRequestFailed;
+      return ApplicationFailure.nonRetryable(error.message, type, { app: server, tool, code: error.code });
+    }
+  };
+}
+
+function upstreamApp(deps: CallMcpToolDependencies, server: string): AppSettings {
+  const app = deps.settings.apps.get(server);
+  if (app?.connector.upstream) return app;
+  const known = [...deps.settings.apps.values()].filter((candidate) => candidate.connector.upstream).map((candidate) => candidate.id);
+  throw ApplicationFailure.nonRetryable(`Unknown MCP server "${server}". Known MCP servers: ${known.join(', ') || 'none (mcpServers in baton.yaml)'}.`, FailureType.unknownApp);
+}
+
+function withQuery(url: string, query: Record<string, string>): string {
+  const withParameters = new URL(url);
+  for (const [name, value] of Object.entries(query)) withParameters.searchParams.set(name, value);
+  return withParameters.href;
+}

@@ -1,0 +1,178 @@
+import { Client, ProtocolError, SdkHttpError, StreamableHTTPClientTransport, UnauthorizedError, type CallToolResult, type Tool } from '@modelcontextprotocol/client';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import type { UpstreamMcpServer } from '../../apps/types.ts';
+import { UpstreamError } from './errors.ts';
+
+/** One upstream and the headers that authenticate this call (the caller's own credential, or the organisation's). */
+export interface UpstreamTarget {
+  id: string;
+  upstream: UpstreamMcpServer;
+  headers: Record<string, string>;
+}
+
+interface Session {
+  client: Promise<Client>;
+  lastUsed: number;
+}
+
+/** The JSON-RPC error MCP uses for "the user must complete a URL elicitation first" (2025-11-25). */
+const URL_ELICITATION_REQUIRED = -32042;
+const SESSION_IDLE_MS = 5 * 60_000;
+const MAX_SESSIONS = 256;
+
+/** Set for one upstream request: how much of the answer may arrive, and whether more did. */
+const answerBudget = new AsyncLocalStorage<{ limit: number; exceeded: boolean }>();
+
+/**
+ * Baton's MCP client side for upstream servers (the official client SDK over Streamable HTTP). An
+ * initialised session is reused per (upstream, credential) so a call costs one request, not three; the
+ * key is a digest of the credential, so one user's session never carries another's token. Failures come
+ * out as UpstreamError with a code saying what happened; answers larger than the upstream's limit are cut
+ * off while they arrive.
+ */
+export class UpstreamClients {
+  readonly #sessions = new Map<string, Session>();
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor() {
+    this.#sweep = setInterval(() => void this.#closeIdle(), 60_000).unref();
+  }
+
+  /** Every tool the upstream lists (all pages). */
+  async listTools(target: UpstreamTarget): Promise<Tool[]> {
+    return this.#withSession(target, async (client) => {
+      const tools: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listTools(cursor ? { cursor } : {}, { timeout: target.upstream.timeoutMs });
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return tools;
+    });
+  }
+
+  async callTool(target: UpstreamTarget, tool: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
+    return this.#withSession(target, async (client) => {
+      const result = (await client.callTool({ name: tool, arguments: args }, { timeout: target.upstream.timeoutMs, signal })) as CallToolResult & { resultType?: string };
+      if (result.resultType === 'input_required') {
+        throw new UpstreamError('auth_required', `${target.id} asked for more input before running ${tool}; Baton passes on only its own consent prompts for upstream calls.`);
+      }
+      return result;
+    });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    await Promise.all(sessions.map((session) => session.client.then((client) => client.close()).catch(() => undefined)));
+  }
+
+  /** Runs `work` on a reused session; a session that failed is dropped and the work tried once on a fresh one. */
+  async #withSession<T>(target: UpstreamTarget, work: (client: Client) => Promise<T>): Promise<T> {
+    const key = sessionKey(target);
+    for (let attempt = 0; ; attempt++) {
+      const reused = this.#sessions.has(key);
+      const session = this.#session(key, target);
+      const budget = { limit: target.upstream.maxResultBytes, exceeded: false };
+      try {
+        return await answerBudget.run(budget, async () => work(await session.client));
+      } catch (error) {
+        this.#drop(key, session);
+        const failure = describe(target, error, budget.exceeded);
+        // A reused session the upstream has forgotten (restart, expiry) is not the call's fault: once more, fresh.
+        if (reused && attempt === 0 && failure.code !== 'result_too_large' && failure.code !== 'timeout') continue;
+        throw failure;
+      }
+    }
+  }
+
+  #session(key: string, target: UpstreamTarget): Session {
+    let session = this.#sessions.get(key);
+    if (!session) {
+      if (this.#sessions.size >= MAX_SESSIONS) void this.#closeOldest();
+      session = { client: connect(target), lastUsed: Date.now() };
+      this.#sessions.set(key, session);
+    }
+    session.lastUsed = Date.now();
+    return session;
+  }
+
+  #drop(key: string, session: Session): void {
+    if (this.#sessions.get(key) === session) this.#sessions.delete(key);
+    void session.client.then((client) => client.close()).catch(() => undefined);
+  }
+
+  async #closeIdle(): Promise<void> {
+    const now = Date.now();
+    for (const [key, session] of this.#sessions) if (now - session.lastUsed > SESSION_IDLE_MS) this.#drop(key, session);
+  }
+
+  async #closeOldest(): Promise<void> {
+    const oldest = [...this.#sessions].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0];
+    if (oldest) this.#drop(oldest[0], oldest[1]);
+  }
+}
+
+async function connect(target: UpstreamTarget): Promise<Client> {
+  const client = new Client({ name: 'baton', version: '1' });
+  const transport = new StreamableHTTPClientTransport(new URL(target.upstream.url), { requestInit: { headers: target.headers }, fetch: budgetedFetch });
+  await client.connect(transport, { timeout: target.upstream.timeoutMs });
+  return client;
+}
+
+/** fetch that stops reading an answer once it exceeds the current request's budget (answerBudget). */
+const budgetedFetch: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init);
+  const budget = answerBudget.getStore();
+  if (!budget || !response.body) return response;
+  let received = 0;
+  const counted = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        received += chunk.byteLength;
+        if (received > budget.limit) {
+          budget.exceeded = true;
+          controller.error(new Error('answer too large'));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
+};
+
+function sessionKey(target: UpstreamTarget): string {
+  const headers = Object.entries(target.headers)
+    .map(([name, value]) => [name.toLowerCase(), value])
+    .sort(([a], [b]) => a!.localeCompare(b!));
+  return `${target.id}\0${createHash('sha256').update(JSON.stringify(headers)).digest('base64url')}`;
+}
+
+function describe(target: UpstreamTarget, error: unknown, tooLarge: boolean): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  const name = target.id;
+  if (tooLarge) return new UpstreamError('result_too_large', `${name}'s answer is larger than ${target.upstream.maxResultBytes} bytes (mcpServers.${name}.maxResultBytes); nothing was passed on.`);
+  if (error instanceof UnauthorizedError || (error instanceof SdkHttpError && (error.status === 401 || error.status === 403))) {
+    return new UpstreamError('auth_required', `${name} refused the credential (HTTP ${error instanceof SdkHttpError ? error.status : 401}).`, { cause: error });
+  }
+  if (error instanceof ProtocolError && error.code === URL_ELICITATION_REQUIRED) {
+    return new UpstreamError('auth_required', `${name} asks the user to authorise it first.`, { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (/timed? ?out|timeout/i.test(message) || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))) {
+    return new UpstreamError('timeout', `${name} did not answer within ${target.upstream.timeoutMs / 1000} s.`, { retryable: true, cause: error });
+  }
+  if (error instanceof ProtocolError) {
+    if (error.code === -32602 && /tool/i.test(message)) return new UpstreamError('unknown_tool', `${name}: ${message}`, { cause: error });
+    return new UpstreamError('malformed_answer', `${name} answered with an error: ${message}`, { cause: error });
+  }
+  if (error instanceof SdkHttpError) return new UpstreamError('malformed_answer', `${name} answered HTTP ${error.status}.`, { retryable: error.status >= 500, cause: error });
+  if (error instanceof SyntaxError || /JSON|parse|invalid.*message|expected/i.test(message)) {
+    return new UpstreamError('malformed_answer', `${name} answered something that is not MCP (JSON-RPC): ${message}`, { cause: error });
+  }
+  return new UpstreamError('unreachable', `Could not reach ${name} at ${target.upstream.url}: ${message}`, { retryable: true, cause: error });
+}
