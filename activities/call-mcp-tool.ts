@@ -1,3 +1,4 @@
+import type { Tool } from '@modelcontextprotocol/client';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/client/validators/ajv';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AppSettings } from '../core/config/settings.ts';
@@ -59,8 +60,9 @@ export function createCallMcpTool(deps: CallMcpToolDependencies) {
     audit.credential(credential);
 
     const heartbeat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
+    let definition: Tool | undefined;
     try {
-      const definition = await deps.catalogue.tool(server, upstream, tool, target.headers);
+      definition = await deps.catalogue.tool(server, upstream, tool, target.headers);
       if (!definition) throw new UpstreamError('unknown_tool', `${name} has no tool "${tool}" (it may have been removed); call tools/list for the current tools.`);
       const checked = validators.getValidator<Record<string, unknown>>(definition.inputSchema as never)(args);
       if (!checked.valid) throw new UpstreamError('invalid_arguments', `Invalid arguments for ${name} ${tool}: ${checked.errorMessage}`);
@@ -79,7 +81,13 @@ export function createCallMcpTool(deps: CallMcpToolDependencies) {
       clearInterval(heartbeat);
     }
 
-    async function failure(error: unknown): Promise<Error> {
+    async function failure(raised: unknown): Promise<Error> {
+      let error = raised;
+      if (error instanceof UpstreamError && error.code === 'unknown_tool') {
+        // The upstream no longer has the tool Baton's list named: forget the list, and say so in Baton's words.
+        deps.catalogue.invalidate(server);
+        error = new UpstreamError('unknown_tool', `${name} has no tool "${tool}" (it may have been removed); call tools/list for the current tools.`);
+      }
       if (!(error instanceof UpstreamError)) {
         await audit.finish({ outcome: 'failed', error: messageOf(error) });
         return error as Error;
@@ -93,7 +101,10 @@ export function createCallMcpTool(deps: CallMcpToolDependencies) {
         return connectionRequired(app.connector, app, 'revoked', `${error.message}; ${caller.identity.subject} must connect ${name} again.`);
       }
       await audit.finish({ outcome: error.code === 'auth_required' ? 'credential_rejected' : 'failed', error: error.message });
-      if (error.retryable) return new Error(error.message); // network trouble or a timeout: Temporal retries the step
+      // MCP has no idempotency key: a call that may have reached the upstream is tried again only when the tool
+      // says that is harmless (read-only or idempotent); one that never got through (unreachable) always is.
+      const harmless = definition?.annotations?.readOnlyHint === true || definition?.annotations?.idempotentHint === true;
+      if (error.retryable && (error.code === 'unreachable' || harmless)) return new Error(error.message);
       const type = error.code === 'invalid_arguments' ? FailureType.invalidActionInput : error.code === 'unknown_tool' ? FailureType.unknownAction : FailureType.appRequestFailed;
       return ApplicationFailure.nonRetryable(error.message, type, { app: server, tool, code: error.code });
     }

@@ -1,4 +1,5 @@
 import express, { type ErrorRequestHandler } from 'express';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SandboxContext } from './context.ts';
@@ -14,6 +15,7 @@ import { createJira, type JiraServiceAccount } from './jira.ts';
 import type { OAuthClient } from './oauth-server.ts';
 import { RequestLog } from './request-log.ts';
 import { createSlack } from './slack.ts';
+import type { NotesListingClient } from './upstreams/notes-auth.ts';
 import { createNotes } from './upstreams/notes-server.ts';
 import { createStatus, generateStatusApiKey } from './upstreams/status-server.ts';
 
@@ -43,6 +45,8 @@ export interface SandboxOptions {
   crm?: CrmOptions;
   /** The `X-Api-Key` the status MCP server (/status/mcp) accepts; generated when omitted. */
   statusApiKey?: string;
+  /** The organisation's client at the notes authorization server that lists its tools (client credentials); generated when omitted. */
+  notesListingClient?: NotesListingClient;
 }
 
 export interface RunningSandbox {
@@ -58,6 +62,8 @@ export interface RunningSandbox {
   /** The status MCP server (API key in `X-Api-Key`): `${url}/status/mcp`. */
   statusMcpUrl: string;
   statusApiKey: string;
+  /** The client that may list the notes server's tools (client credentials, scope notes:list), never call one. */
+  notesListingClient: NotesListingClient;
   close(): Promise<void>;
 }
 
@@ -80,7 +86,15 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   };
   const crmCredentials = resolveCrmCredentials(options.crm);
   const statusApiKey = options.statusApiKey ?? generateStatusApiKey();
-  for (const secret of [options.clients.github.clientSecret, options.clients.slack.clientSecret, options.jiraServiceAccount.apiToken, ...crmSecrets(crmCredentials), statusApiKey]) {
+  const notesListingClient = options.notesListingClient ?? { clientId: 'notes-tools-lister', clientSecret: randomBytes(24).toString('base64url') };
+  for (const secret of [
+    options.clients.github.clientSecret,
+    options.clients.slack.clientSecret,
+    options.jiraServiceAccount.apiToken,
+    ...crmSecrets(crmCredentials),
+    statusApiKey,
+    notesListingClient.clientSecret,
+  ]) {
     ctx.secrets.add(secret);
   }
 
@@ -96,7 +110,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   // The CRM accepts the identity provider's tokens, so the provider comes first.
-  const [idp, notes] = await Promise.all([createIdentityProvider({ ...options.idp, sandboxUrl: url, onIssued: (secret) => ctx.secrets.add(secret) }), createNotes(ctx)]).catch((error: unknown) => {
+  const [idp, notes] = await Promise.all([
+    createIdentityProvider({ ...options.idp, sandboxUrl: url, onIssued: (secret) => ctx.secrets.add(secret) }),
+    createNotes(ctx, { listingClient: notesListingClient }),
+  ]).catch((error: unknown) => {
     server.close();
     throw error;
   });
@@ -122,6 +139,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     notesIssuer: notes.issuer,
     statusMcpUrl: status.mcpUrl,
     statusApiKey,
+    notesListingClient,
     close: async () => {
       // Open MCP sessions and streams first: their keep-alive timers would otherwise outlive the server.
       await Promise.all([notes.close(), status.close()]);

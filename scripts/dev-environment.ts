@@ -10,6 +10,8 @@ export interface DevCredentials {
   idp: { clientId: string; clientSecret: string };
   /** The organisation's key for the sandbox's `status` MCP server. */
   status: { apiKey: string };
+  /** The organisation's client that lists the sandbox `notes` server's tools (client credentials). */
+  notesLister: { clientId: string; clientSecret: string };
 }
 
 export const devPorts = {
@@ -29,6 +31,7 @@ export function loadDevCredentials(file: string): DevCredentials {
     jira: { email: 'baton-service@example.com', apiToken: secret() },
     idp: { clientId: 'baton-gateway', clientSecret: secret() },
     status: { apiKey: secret() },
+    notesLister: { clientId: 'baton-notes-lister', clientSecret: secret() },
   };
   // Files written by older versions lack newer parts; fill those in and keep the rest.
   const credentials = existsSync(file) ? { ...fresh, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<DevCredentials>) } : fresh;
@@ -59,5 +62,7 @@ export function devEnvironment(credentials: DevCredentials, sandboxUrl: string):
     BATON_NOTES_MCP_URL: `${sandboxUrl}/notes/mcp`,
     BATON_STATUS_MCP_URL: `${sandboxUrl}/status/mcp`,
     BATON_STATUS_API_KEY: credentials.status.apiKey,
+    BATON_NOTES_LISTER_ID: credentials.notesLister.clientId,
+    BATON_NOTES_LISTER_SECRET: credentials.notesLister.clientSecret,
   };
 }

@@ -79,6 +79,7 @@ try {
     clients: { github: credentials.github, slack: credentials.slack },
     jiraServiceAccount: credentials.jira,
     statusApiKey: credentials.status.apiKey,
+    notesListingClient: credentials.notesLister,
     idp: { clients: { baton: { ...credentials.idp, redirectUris: [`${gatewayUrl}/auth/callback`] } } },
   });
   started.push({ name: 'the sandbox', stop: () => sandbox.close() });

@@ -5,7 +5,7 @@
  */
 import type { Client } from '@modelcontextprotocol/client';
 import type { LoggedRequest } from '../sandbox/server.ts';
-import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './support/gateway-stack.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
 import { runsOf } from './support/runs.ts';
 import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
@@ -18,6 +18,7 @@ gatewayStackForSuite((started) => (gs = started), {
     displayName: Notes
     url: ${sandbox.notesMcpUrl}
     credential: { mode: user_oauth }
+    toolsCredential: { mode: client_credentials, clientId: env:NOTES_LISTER_ID, clientSecret: env:NOTES_LISTER_SECRET, scopes: [notes:list] }
   status:
     displayName: Status page
     url: ${sandbox.statusMcpUrl}
@@ -32,14 +33,14 @@ servers:
 roles:
   alice: owner
 `,
-    env: { STATUS_KEY: sandbox.statusApiKey },
+    env: { STATUS_KEY: sandbox.statusApiKey, NOTES_LISTER_ID: sandbox.notesListingClient.clientId, NOTES_LISTER_SECRET: sandbox.notesListingClient.clientSecret },
   }),
 });
 
 const modern = { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { url: {} } } } as const;
 
 /** A 2026-07-28 client whose user completes every URL elicitation in the browser; `asked` collects the prompts. */
-async function modernClient(user: 'alice' | 'bob' | 'carol', asked: { message: string; url: string }[] = [], mcpUrl?: string): Promise<Client> {
+async function modernClient(user: DemoUserName, asked: { message: string; url: string }[] = [], mcpUrl?: string): Promise<Client> {
   const client = await gs.connect(await gs.tokenFor(user, undefined, mcpUrl), modern, mcpUrl);
   client.setRequestHandler('elicitation/create', async (request) => {
     const params = request.params as { mode: string; message: string; url: string };
@@ -55,13 +56,30 @@ async function notesRequestsSince(seq: number): Promise<LoggedRequest[]> {
   return requests;
 }
 
-test('a composite tool three levels deep asks for GitHub, Slack and Notes at once, then files the note as the caller', async () => {
+test('alice, with nothing connected, lists the upstream tools and calls one: a consent link, Notes’ own sign-in (registration discovered), the result', async () => {
   const asked: { message: string; url: string }[] = [];
   const client = await modernClient('alice', asked);
+  const { tools } = await client.listTools();
+  expect(tools.map((tool) => tool.name)).toEqual(expect.arrayContaining(['notes__create_note', 'notes__list_notes', 'notes__whoami', 'status__service_status']));
+  const since = await lastLogSeq(gs.stack.sandbox.url);
+  const result = await client.callTool({ name: 'notes__whoami', arguments: {} });
+  expect(result.structuredContent).toMatchObject({ user: 'alice' });
+  expect(asked).toHaveLength(1);
+  expect(asked[0]!.url).toMatch(new RegExp(`^${gs.url}/connect/`));
+  // Baton registered itself with the notes authorization server (it offers client ID metadata documents too,
+  // which need an https or loopback client id: Baton's public URL here is loopback, so that is what it used).
+  const calls = (await notesRequestsSince(since)).filter((request) => request.path.includes('/mcp') && request.credential.valid);
+  expect(new Set(calls.map((request) => request.credential.user))).toEqual(new Set(['alice']));
+  await client.close();
+}, 120_000);
+
+test('a composite tool three levels deep asks for GitHub, Slack and Notes at once, then files the note as the caller', async () => {
+  const asked: { message: string; url: string }[] = [];
+  const client = await modernClient('dave', asked);
   const since = await lastLogSeq(gs.stack.sandbox.url);
   const result = await client.callTool({ name: 'note_pull_request', arguments: { repo: 'acme/widgets', number: 1 } });
   expect(result.isError).toBeFalsy();
-  expect(result.structuredContent).toMatchObject({ noteId: expect.any(String), noteOwner: 'alice', slackChannel: expect.any(String) });
+  expect(result.structuredContent).toMatchObject({ noteId: expect.any(String), noteOwner: 'dave', slackChannel: expect.any(String) });
   // One answer asked for all three, each through Baton's own link; Notes' authorization server was discovered, not configured.
   expect(asked).toHaveLength(3);
   expect(asked.map((prompt) => prompt.message).join(' ')).toMatch(/GitHub/);
@@ -69,7 +87,7 @@ test('a composite tool three levels deep asks for GitHub, Slack and Notes at onc
   expect(asked.every((prompt) => prompt.url.startsWith(`${gs.url}/connect/`))).toBe(true);
   const toNotes = (await notesRequestsSince(since)).filter((request) => request.path.includes('/mcp') && request.method === 'POST' && request.credential.valid);
   expect(toNotes.length).toBeGreaterThan(0);
-  expect(new Set(toNotes.map((request) => request.credential.user))).toEqual(new Set(['alice']));
+  expect(new Set(toNotes.map((request) => request.credential.user))).toEqual(new Set(['dave']));
   await client.close();
 }, 120_000);
 

@@ -31,6 +31,8 @@ interface Discovered {
   metadata: AuthorizationServerMetadata;
   /** The RFC 8707 resource indicator sent with every authorization and token request. */
   resource: string;
+  /** The scopes the upstream says it uses (its protected resource metadata), else its authorization server's. */
+  scopes: string[];
 }
 
 /**
@@ -61,7 +63,7 @@ export class UpstreamOAuthClient implements OAuthAppClient {
     const discovered = await this.#discover();
     const clientInformation = await this.#clientFor(discovered, redirectUri);
     const state = randomBytes(24).toString('base64url');
-    const scope = this.#scopes.join(' ') || discovered.metadata.scopes_supported?.join(' ') || undefined;
+    const scope = (this.#scopes.length ? this.#scopes : discovered.scopes).join(' ') || undefined;
     const { authorizationUrl, codeVerifier } = await startAuthorization(discovered.authorizationServerUrl, {
       metadata: discovered.metadata,
       clientInformation,
@@ -94,6 +96,11 @@ export class UpstreamOAuthClient implements OAuthAppClient {
       fetchFn: this.#fetch,
     });
     return toTokenSet(tokens);
+  }
+
+  /** The upstream's token endpoint, discovered (for the organisation's client-credentials token that lists its tools). */
+  async tokenEndpoint(): Promise<string> {
+    return (await this.#discover()).metadata.token_endpoint;
   }
 
   async refresh(refreshToken: string): Promise<TokenSet> {
@@ -134,7 +141,7 @@ export class UpstreamOAuthClient implements OAuthAppClient {
       requireSecure(this.#upstream.tokenUrl, `${this.#id}'s token URL`);
       const issuer = new URL(this.#upstream.authorizationUrl).origin;
       const metadata = { issuer, authorization_endpoint: this.#upstream.authorizationUrl, token_endpoint: this.#upstream.tokenUrl, response_types_supported: ['code'] };
-      return { authorizationServerUrl: issuer, metadata: metadata as AuthorizationServerMetadata, resource: url };
+      return { authorizationServerUrl: issuer, metadata: metadata as AuthorizationServerMetadata, resource: url, scopes: [] };
     }
     let info;
     try {
@@ -162,7 +169,8 @@ export class UpstreamOAuthClient implements OAuthAppClient {
       throw new UpstreamError('discovery_failed', `${this.#id}'s authorization server does not advertise PKCE S256, which the MCP authorization spec requires.`);
     }
     const resource = info.resourceMetadata?.resource ?? url;
-    return { authorizationServerUrl: info.authorizationServerUrl, metadata, resource };
+    const scopes = info.resourceMetadata?.scopes_supported ?? metadata.scopes_supported?.filter((scope) => scope !== 'openid') ?? [];
+    return { authorizationServerUrl: info.authorizationServerUrl, metadata, resource, scopes };
   }
 
   /** A configured client, else Baton's metadata document URL where supported, else a (stored) dynamic registration. */

@@ -6,7 +6,9 @@ import { isOrganisationMode, organisationCredential } from '../../activities/con
 import { resolveCredential, type CredentialSources } from '../../activities/credentials.ts';
 import { extraHeaders } from '../../activities/extra-headers.ts';
 import type { AppSettings, BatonSettings } from '../../core/config/settings.ts';
+import type { CredentialConfig } from '../../core/config/file/schema.ts';
 import { parseUpstreamToolName, upstreamToolName } from '../../core/upstreams/tool-names.ts';
+import { UpstreamOAuthClient } from '../../core/upstreams/upstream-oauth-client.ts';
 import type { UpstreamCatalogue, UpstreamStatus } from '../../core/upstreams/upstream-catalogue.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -95,7 +97,7 @@ export class UpstreamTools {
     try {
       const credential =
         toolsCredential && isOrganisationMode(toolsCredential)
-          ? await organisationCredential(app.connector, app, toolsCredential, this.#deps.credentials)
+          ? await organisationCredential(app.connector, app, await this.#withDiscoveredTokenUrl(app, toolsCredential), this.#deps.credentials)
           : await resolveCredential(caller, app.connector, app, this.#deps.credentials);
       return { ...(await extraHeaders(caller, app.connector, app, this.#deps.credentials)), ...credential.headers };
     } catch (error) {
@@ -107,6 +109,13 @@ export class UpstreamTools {
       }
       return undefined;
     }
+  }
+
+  /** A client-credentials listing credential without a token URL uses the upstream's discovered token endpoint. */
+  async #withDiscoveredTokenUrl<Credential extends CredentialConfig>(app: AppSettings, credential: Credential): Promise<Credential> {
+    if (credential.mode !== 'client_credentials' || credential.tokenUrl) return credential;
+    const client = this.#deps.credentials.oauthClients.get(app.id);
+    return client instanceof UpstreamOAuthClient ? { ...credential, tokenUrl: await client.tokenEndpoint() } : credential;
   }
 }
 

@@ -17,6 +17,14 @@ import { NotesGrants } from './notes-grants.ts';
 /** Where the notes authorization server lives on the sandbox server; its issuer is the sandbox URL plus this. */
 export const notesAuthPath = '/notes-auth';
 export const notesScopes = ['notes:read', 'notes:write'] as const;
+/** The scope of a client-credentials token: it may list the tools, never run one (tools act as a user). */
+export const notesListScope = 'notes:list';
+
+/** A confidential client of the organisation that lists the notes server's tools with the client-credentials grant. */
+export interface NotesListingClient {
+  clientId: string;
+  clientSecret: string;
+}
 
 const day = 24 * 60 * 60;
 /** The models whose records descend from a grant and end with it. */
@@ -41,7 +49,7 @@ export interface NotesAuthorizationServer {
  * metadata document, PKCE S256 is required, and every authorization and token request must name the one
  * resource it serves (RFC 8707), the notes MCP endpoint, which becomes the JWT access token's audience.
  */
-export async function createNotesAuthorizationServer(ctx: SandboxContext, options: { resource: string }): Promise<NotesAuthorizationServer> {
+export async function createNotesAuthorizationServer(ctx: SandboxContext, options: { resource: string; listingClient: NotesListingClient }): Promise<NotesAuthorizationServer> {
   const issuer = `${ctx.publicUrl()}${notesAuthPath}`;
   const signing = await prepareSigningKeys(undefined);
   const grants = new NotesGrants();
@@ -63,7 +71,16 @@ export async function createNotesAuthorizationServer(ctx: SandboxContext, option
 
   const configuration: Configuration = {
     adapter,
-    clients: [],
+    clients: [
+      {
+        client_id: options.listingClient.clientId,
+        client_secret: options.listingClient.clientSecret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
     jwks: { keys: signing.keys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: {
       keys: [randomBytes(32).toString('base64url')],
@@ -72,7 +89,7 @@ export async function createNotesAuthorizationServer(ctx: SandboxContext, option
     },
     findAccount,
     claims: { openid: ['sub'] },
-    scopes: ['openid', 'offline_access', ...notesScopes],
+    scopes: ['openid', 'offline_access', ...notesScopes, notesListScope],
     responseTypes: ['code'],
     pkce: { required: () => true },
     clientDefaults: {
@@ -87,6 +104,7 @@ export async function createNotesAuthorizationServer(ctx: SandboxContext, option
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: true, initialAccessToken: false },
+      clientCredentials: { enabled: true },
       revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -98,11 +116,12 @@ export async function createNotesAuthorizationServer(ctx: SandboxContext, option
         useGrantedResource: () => {
           throw required('Token request');
         },
-        getResourceServerInfo: (_ctx, resource) => {
+        getResourceServerInfo: (_ctx, resource, client) => {
           if (resource !== options.resource) throw new errors.InvalidTarget(`This authorization server issues tokens only for ${options.resource}.`);
           return {
             audience: resource,
-            scope: notesScopes.join(' '),
+            // The listing client gets only the listing scope; users' clients only the notes scopes.
+            scope: client.clientId === options.listingClient.clientId ? notesListScope : notesScopes.join(' '),
             accessTokenFormat: 'jwt',
             accessTokenTTL: accessTokenTtl(),
             jwt: { sign: { alg: signing.alg, kid: signing.kid } },
@@ -121,6 +140,7 @@ export async function createNotesAuthorizationServer(ctx: SandboxContext, option
     },
     ttl: {
       AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
       AuthorizationCode: 60,
       IdToken: 60 * 60,
       RefreshToken: 14 * day,

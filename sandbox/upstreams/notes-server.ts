@@ -4,7 +4,7 @@ import express, { type RequestHandler, type Response, type Router } from 'expres
 import type { SandboxContext } from '../context.ts';
 import { readAuthorization } from '../credentials.ts';
 import { logRequests, noteCredential } from '../request-log.ts';
-import { createNotesAuthorizationServer, notesScopes } from './notes-auth.ts';
+import { createNotesAuthorizationServer, notesScopes, type NotesListingClient } from './notes-auth.ts';
 import { NotesModes } from './notes-modes.ts';
 import { NotesStore } from './notes-store.ts';
 import { createNotesTokenVerifier, type NotesTokenRefusal } from './notes-tokens.ts';
@@ -36,12 +36,12 @@ export interface NotesSandbox {
  * by the SDK's per-request handler (change notifications through `subscriptions/listen`), 2025-era
  * requests with sessions (notifications on the session's GET stream).
  */
-export async function createNotes(ctx: SandboxContext): Promise<NotesSandbox> {
+export async function createNotes(ctx: SandboxContext, options: { listingClient: NotesListingClient }): Promise<NotesSandbox> {
   const mcpUrl = `${ctx.publicUrl()}${notesMcpPath}`;
-  const auth = await createNotesAuthorizationServer(ctx, { resource: mcpUrl });
+  const auth = await createNotesAuthorizationServer(ctx, { resource: mcpUrl, listingClient: options.listingClient });
   const resource: ProtectedResource = { resource: mcpUrl, authorizationServer: auth.issuer, scopes: notesScopes, name: 'Sandbox Notes' };
   const metadataUrl = protectedResourceMetadataUrl(mcpUrl);
-  const verify = createNotesTokenVerifier({ issuer: auth.issuer, jwks: auth.jwks, resource: mcpUrl, grants: auth.grants });
+  const verify = createNotesTokenVerifier({ issuer: auth.issuer, jwks: auth.jwks, resource: mcpUrl, grants: auth.grants, listingClientId: options.listingClient.clientId });
   const store = new NotesStore();
   const modes = new NotesModes();
 

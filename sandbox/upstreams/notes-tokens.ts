@@ -14,6 +14,7 @@ import type { NotesGrants } from './notes-grants.ts';
 export type NotesTokenRefusal = 'missing_token' | 'foreign_token' | 'invalid_token' | 'wrong_audience' | 'token_expired' | 'grant_revoked' | 'challenge_mode';
 
 export type NotesTokenCheck =
+  /** `user` is `client:<id>` for the listing client's own token (client credentials: it acts for nobody). */
   | { status: 'valid'; user: string; clientId: string; scopes: string[]; expiresAt: number }
   /** `user` names whose token it was when the token is genuine (expired, revoked), else null. */
   | { status: 'refused'; refusal: NotesTokenRefusal; user: string | null; description: string };
@@ -24,7 +25,7 @@ export type NotesTokenCheck =
  * token for anything else is refused, whoever issued it), `exp` without clock skew (so tests see expiry
  * exactly), and then whether its grant still stands.
  */
-export function createNotesTokenVerifier(options: { issuer: string; jwks: JSONWebKeySet; resource: string; grants: NotesGrants }) {
+export function createNotesTokenVerifier(options: { issuer: string; jwks: JSONWebKeySet; resource: string; grants: NotesGrants; listingClientId: string }) {
   const keys = createLocalJWKSet(options.jwks);
   return async (token: string): Promise<NotesTokenCheck> => {
     const refuse = (refusal: NotesTokenRefusal, description: string, user: string | null = null): NotesTokenCheck => ({ status: 'refused', refusal, user, description });
@@ -46,6 +47,11 @@ export function createNotesTokenVerifier(options: { issuer: string; jwks: JSONWe
         requiredClaims: ['sub', 'exp', 'aud', 'jti', 'client_id'],
       });
       const user = payload.sub!;
+      const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+      // A client-credentials token has no user and no grant: the listing client acting as itself.
+      if (payload.client_id === options.listingClientId && user === options.listingClientId) {
+        return { status: 'valid', user: `client:${user}`, clientId: user, scopes, expiresAt: payload.exp! };
+      }
       const grant = options.grants.tokenGrantState(payload.jti!);
       if (grant !== 'live') return refuse('grant_revoked', 'The grant this access token was issued from has been revoked.', user);
       return {

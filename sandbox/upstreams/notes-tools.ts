@@ -1,4 +1,4 @@
-import { McpServer, type AuthInfo, type CallToolResult, type RegisteredTool, type ScopeChallengeHandler, type ServerContext } from '@modelcontextprotocol/server';
+import { McpServer, ProtocolError, ProtocolErrorCode, type AuthInfo, type CallToolResult, type RegisteredTool, type ScopeChallengeHandler, type ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { DelayRules } from '../delays.ts';
 import type { NotesModes, NotesToolName } from './notes-modes.ts';
@@ -24,7 +24,9 @@ export function notesCallerOf(authInfo: AuthInfo | undefined): NotesCaller {
 
 /** The caller of this very request (a 2025-era session outlives tokens, so never the one it started with). */
 function callerOf(ctx: ServerContext): NotesCaller {
-  return notesCallerOf(ctx.http?.authInfo);
+  const caller = notesCallerOf(ctx.http?.authInfo);
+  if (caller.user.startsWith('client:')) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, 'A client token may list the tools but not call them: every tool acts as a signed-in user.');
+  return caller;
 }
 
 /** RFC 6750 §3.1 step-up: 403 insufficient_scope naming every scope the client needs, the ones it has included. */

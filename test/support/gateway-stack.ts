@@ -14,7 +14,7 @@ import { Stack, type ConfigSetup } from './stack.ts';
 
 export { freePort };
 
-export type DemoUserName = 'alice' | 'bob' | 'carol';
+export type DemoUserName = 'alice' | 'bob' | 'carol' | 'dave';
 
 export const openToEveryone = `servers:
   default:

@@ -102,7 +102,7 @@ const upstreamId = z
   .refine((id) => !id.includes('__') && !id.endsWith('_'), { message: 'must not contain "__" or end with "_": "__" separates the id from the tool name' });
 
 /** A URL, or `env:NAME` for one that differs per deployment (the sandbox's port, say). */
-const urlOrEnv = z.union([url, z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, 'must be an http(s) URL or env:NAME')]);
+const urlOrEnv = z.union([url, z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/)], { error: 'must be an http(s) URL or env:NAME' });
 
 /** Which upstream tools Baton exposes: every one, or the listed names (the upstream's own names). */
 const upstreamToolFilter = z.union([z.literal('*'), z.array(z.string().min(1)).min(1)]);
