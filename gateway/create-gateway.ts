@@ -120,6 +120,8 @@ export async function createGateway(dependencies: GatewayDependencies): Promise<
   const metrics = createMetrics('gateway', stores.audit);
   const mcpMetrics = mcpCallMetrics(metrics);
   const upstreamClients = new UpstreamClients();
+  // An upstream's tool list changed: Baton's own lists change too; clients listening on Baton's servers are told.
+  upstreamClients.onToolsChanged(() => servers.forEach(({ handler }) => handler.notify.toolsChanged()));
   const upstreams = createUpstreamTools({ settings, stores, catalogue: new UpstreamCatalogue(upstreamClients), ownTools: deps.tools.map((tool) => tool.name), log, metrics, env: deps.env });
   const servers = policy.servers().map((server) => {
     const path = server === 'default' ? '/mcp' : `/mcp/${server}`;

@@ -9,6 +9,7 @@ import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './su
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
 import { runsOf } from './support/runs.ts';
 import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
+import { until } from './support/until.ts';
 
 let gs: GatewayStack;
 gatewayStackForSuite((started) => (gs = started), {
@@ -183,6 +184,24 @@ test('an unknown upstream tool is an unknown tool', async () => {
   const client = await modernClient('alice');
   await expect(client.callTool({ name: 'notes__no_such_tool', arguments: {} })).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('Unknown tool "notes__no_such_tool"') });
   await client.close();
+});
+
+test('a tool the upstream adds shows in Baton’s tools/list at once (its list_changed), and Baton’s own listening clients are told', async () => {
+  const announced: string[] = [];
+  const listening = await gs.connect(await gs.tokenFor('alice'), {
+    versionNegotiation: { mode: { pin: '2026-07-28' } },
+    listChanged: { tools: { autoRefresh: false, onChanged: () => void announced.push('tools') } },
+  });
+  expect((await listening.listTools()).tools.map((tool) => tool.name)).not.toContain('notes__archive_note');
+  await sandboxControl(gs.stack.sandbox.url, '/notes/tools', { tool: 'archive_note', enabled: true });
+  try {
+    // Well before the list's cache time (toolsCacheSeconds, 300 s): the upstream's notification refreshed it.
+    await until('notes__archive_note listed', async () => ((await listening.listTools()).tools.some((tool) => tool.name === 'notes__archive_note') ? true : undefined), 10_000);
+    await until("Baton's list_changed reached its client", () => (announced.length > 0 ? true : undefined), 10_000);
+  } finally {
+    await sandboxControl(gs.stack.sandbox.url, '/notes/tools', { tool: 'archive_note', enabled: false });
+    await listening.close();
+  }
 });
 
 test('admins see each upstream’s status', async () => {

@@ -35,6 +35,7 @@ export class UpstreamCatalogue {
   constructor(clients: UpstreamClients, now: () => number = Date.now) {
     this.#clients = clients;
     this.#now = now;
+    clients.onToolsChanged((id) => this.invalidate(id));
   }
 
   /** The cached list when fresh; else fetched with `headers` (when given), else the stale one (or undefined). */

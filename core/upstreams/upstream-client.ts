@@ -33,10 +33,16 @@ const answerBudget = new AsyncLocalStorage<{ limit: number; exceeded: boolean }>
  */
 export class UpstreamClients {
   readonly #sessions = new Map<string, Session>();
+  readonly #toolListeners = new Set<(id: string) => void>();
   readonly #sweep: NodeJS.Timeout;
 
   constructor() {
     this.#sweep = setInterval(() => void this.#closeIdle(), 60_000).unref();
+  }
+
+  /** Called with an upstream's id when it announces that its tool list changed (notifications/tools/list_changed). */
+  onToolsChanged(listener: (id: string) => void): void {
+    this.#toolListeners.add(listener);
   }
 
   /** Every tool the upstream lists (all pages). */
@@ -93,7 +99,7 @@ export class UpstreamClients {
     let session = this.#sessions.get(key);
     if (!session) {
       if (this.#sessions.size >= MAX_SESSIONS) void this.#closeOldest();
-      session = { client: connect(target), lastUsed: Date.now() };
+      session = { client: connect(target, () => this.#toolListeners.forEach((listener) => listener(target.id))), lastUsed: Date.now() };
       this.#sessions.set(key, session);
     }
     session.lastUsed = Date.now();
@@ -116,8 +122,9 @@ export class UpstreamClients {
   }
 }
 
-async function connect(target: UpstreamTarget): Promise<Client> {
-  const client = new Client({ name: 'baton', version: '1' });
+async function connect(target: UpstreamTarget, toolsChanged: () => void): Promise<Client> {
+  // The SDK listens for the upstream's tools/list_changed (the session's stream in the 2025 era, a subscription in 2026-07-28).
+  const client = new Client({ name: 'baton', version: '1' }, { listChanged: { tools: { autoRefresh: false, onChanged: () => toolsChanged() } } });
   const transport = new StreamableHTTPClientTransport(new URL(target.upstream.url), { requestInit: { headers: target.headers }, fetch: budgetedFetch });
   await client.connect(transport, { timeout: target.upstream.timeoutMs });
   return client;

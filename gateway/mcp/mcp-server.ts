@@ -92,7 +92,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
     const server = new Server(
       { name: 'baton', version: deps.version },
       {
-        capabilities: { tools: {} },
+        capabilities: { tools: { listChanged: true } },
         instructions: 'Baton runs composite tools as you. When a tool needs an app you have not connected, you get a link to connect it; then call the tool again.',
         requestState: { verify: (state, ctx) => codec.verify(state, ctx) },
       },
