@@ -56,7 +56,15 @@ export async function startBenchEnvironment(progress: (line: string) => void): P
     process.env.BATON_TEST_WORKFLOW_BUNDLE = bundlePath;
     process.env.NODE_NO_WARNINGS = '1';
     progress('starting sandbox, identity provider, worker and gateway');
-    const gs = await GatewayStack.start({ env: { ...gatewayEnvOverrides }, tools: servedTools });
+    // The sandbox's status MCP server as an upstream (the organisation's API key), for (j).
+    const gs = await GatewayStack.start({
+      env: { ...gatewayEnvOverrides },
+      tools: servedTools,
+      config: (sandbox) => ({
+        yaml: `${openToEveryone}mcpServers:\n  status:\n    url: ${sandbox.statusMcpUrl}\n    credential: { mode: api_key, scope: shared, in: header, name: X-Api-Key, key: env:STATUS_KEY }\n`,
+        env: { STATUS_KEY: sandbox.statusApiKey },
+      }),
+    });
     return {
       gs,
       temporalAddress: temporal.address,

