@@ -1,4 +1,4 @@
-import type { Tool } from '@modelcontextprotocol/client';
+import type { JsonSchemaValidator, Tool } from '@modelcontextprotocol/client';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/client/validators/ajv';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AppSettings } from '../core/config/settings.ts';
@@ -28,7 +28,14 @@ const HEARTBEAT_EVERY_MS = 2_000;
  * credential, and a step key so a retried or resumed step is not sent twice.
  */
 export function createCallMcpTool(deps: CallMcpToolDependencies) {
-  const validators = new AjvJsonSchemaValidator();
+  const ajv = new AjvJsonSchemaValidator();
+  // Compiled once per tool definition the catalogue holds (a new list brings new definitions, compiled anew).
+  const validators = new WeakMap<Tool, JsonSchemaValidator<Record<string, unknown>>>();
+  const validatorOf = (tool: Tool) => {
+    let validator = validators.get(tool);
+    if (!validator) validators.set(tool, (validator = ajv.getValidator<Record<string, unknown>>(tool.inputSchema as never)));
+    return validator;
+  };
   return async function callMcpTool({ server, tool, arguments: args, stepKey }: CallMcpToolInput): Promise<McpToolResult> {
     const caller = currentCaller();
     const app = upstreamApp(deps, server);
@@ -64,7 +71,7 @@ export function createCallMcpTool(deps: CallMcpToolDependencies) {
     try {
       definition = await deps.catalogue.tool(server, upstream, tool, target.headers);
       if (!definition) throw new UpstreamError('unknown_tool', `${name} has no tool "${tool}" (it may have been removed); call tools/list for the current tools.`);
-      const checked = validators.getValidator<Record<string, unknown>>(definition.inputSchema as never)(args);
+      const checked = validatorOf(definition)(args);
       if (!checked.valid) throw new UpstreamError('invalid_arguments', `Invalid arguments for ${name} ${tool}: ${checked.errorMessage}`);
       const result = (await deps.upstreams.callTool(target, tool, args, Context.current().cancellationSignal)) as McpToolResult;
       const answer: McpToolResult = {

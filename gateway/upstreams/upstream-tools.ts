@@ -119,7 +119,18 @@ export class UpstreamTools {
   }
 }
 
+/** Built once per tool definition the catalogue holds (converting its schema is not free). */
+const definitions = new WeakMap<Tool, UpstreamToolDefinition>();
+
 function definitionOf(app: AppSettings, tool: Tool): UpstreamToolDefinition {
+  const known = definitions.get(tool);
+  if (known) return known;
+  const definition = buildDefinition(app, tool);
+  definitions.set(tool, definition);
+  return definition;
+}
+
+function buildDefinition(app: AppSettings, tool: Tool): UpstreamToolDefinition {
   const name = upstreamToolName(app.id, tool.name);
   return {
     kind: 'tool',
