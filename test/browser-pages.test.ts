@@ -15,7 +15,15 @@ import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './su
 
 let gs: GatewayStack;
 gatewayStackForSuite((started) => (gs = started), {
-  config: `
+  config: (sandbox) => ({
+    env: { NOTES_LISTER_ID: sandbox.notesListingClient.clientId, NOTES_LISTER_SECRET: sandbox.notesListingClient.clientSecret },
+    yaml: `
+mcpServers:
+  notes:
+    displayName: Notes
+    url: ${sandbox.notesMcpUrl}
+    credential: { mode: user_oauth }
+    toolsCredential: { mode: client_credentials, clientId: env:NOTES_LISTER_ID, clientSecret: env:NOTES_LISTER_SECRET, scopes: [notes:list] }
 apps:
   crm:
     credential: { mode: api_key, in: header, name: X-Api-Key, scope: individual }
@@ -27,6 +35,7 @@ roles:
   alice: owner
   bob: viewer
 `,
+  }),
 });
 
 let browser: Browser;
@@ -181,6 +190,31 @@ test('alice: consent links from her MCP client in Chromium, the run completes, h
     expect(await gs.stack.stores.audit.query({ subject: 'alice', kind: 'connection.revoked', app: 'github' })).toHaveLength(1);
   } finally {
     await alice.close();
+    await client.close();
+  }
+}, 180_000);
+
+test('carol: an upstream MCP tool from her MCP client, consent in Chromium through Notes’ own sign-in, the result is hers, and Connections lists Notes', async () => {
+  const client = await gs.connect(await gs.tokenFor('carol'));
+  const call = { name: 'notes__whoami', arguments: {} };
+  const paused = await client.callTool(call);
+  const asked = paused.structuredContent as { status: string; authorizationUrls: Record<string, string> };
+  expect(asked.status).toBe('auth_required');
+  expect(Object.keys(asked.authorizationUrls)).toEqual(['notes']);
+  const carol = await BrowserUser.open(browser, 'carol upstream consent');
+  try {
+    // Baton's link → the identity provider (sign in to Baton) → the notes server's own authorization server → Baton.
+    await carol.page.goto(asked.authorizationUrls.notes!);
+    await signInAndApprove(carol, 'carol');
+    expect(await textOf(carol.page.locator('main'))).toContain('Notes connected as @carol');
+    await carol.screenshot('notes connected');
+    const done = await outcomeOf(client, call);
+    expect(done.structuredContent).toMatchObject({ user: 'carol' });
+    await carol.page.goto(`${gs.url}/account/connections`);
+    expect(await textOf(carol.page.locator('tbody tr', { has: carol.page.locator('th', { hasText: 'Notes' }) }))).toContain('Connected as @carol');
+    await carol.screenshot('connections page with notes');
+  } finally {
+    await carol.close();
     await client.close();
   }
 }, 180_000);

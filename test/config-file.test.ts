@@ -9,7 +9,12 @@ import { ConfigError, parseConfig } from '../core/config/file/load-config.ts';
 import { loadSettings } from '../core/config/settings.ts';
 import { createLogger } from '../gateway/logger.ts';
 import { serveGateway } from '../gateway/serve.ts';
+import { z } from 'zod';
 import { tools } from '../workflows/catalog.ts';
+import { defineTool } from '../workflows/sdk/index.ts';
+import { UpstreamCatalogue } from '../core/upstreams/upstream-catalogue.ts';
+import { UpstreamClients } from '../core/upstreams/upstream-client.ts';
+import { UpstreamTools } from '../gateway/upstreams/upstream-tools.ts';
 import { freePort } from './support/gateway-stack.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-config-'));
@@ -84,4 +89,34 @@ test('the worker refuses to start on a bad file with the same message', async ()
   });
   expect(result.code).toBe(1);
   expect(result.stderr).toContain(`${file} is not valid YAML`);
+});
+
+describe('mcpServers (upstream MCP servers)', () => {
+  test('an id with "__", a URL that is neither http(s) nor env:NAME, and a per-user tools credential are refused at their lines', () => {
+    expect(problemIn('mcpServers:\n  my__notes:\n    url: https://notes.example/mcp\n    credential: { mode: none }\n')).toContain(
+      'baton.yaml:2:3  mcpServers.my__notes: must not contain "__" or end with "_": "__" separates the id from the tool name',
+    );
+    const problems = problemIn('mcpServers:\n  other:\n    url: ftp://notes.example/mcp\n    credential: { mode: user_oauth }\n    toolsCredential: { mode: api_key, name: K, scope: individual }\n');
+    expect(problems).toContain('mcpServers.other.url: must be an http(s) URL or env:NAME');
+    expect(problems).toContain("mcpServers.other.toolsCredential: must be the organisation's own: none, bearer, basic, a shared api_key or client_credentials");
+  });
+
+  test('an upstream with an app’s id, or a URL from an unset variable, stops start-up naming both', () => {
+    const clash = fileWith('clash.yaml', 'mcpServers:\n  github:\n    url: https://mcp.github.example/mcp\n    credential: { mode: none }\n');
+    expect(() => loadSettings({ BATON_CONFIG: clash })).toThrow(`${clash}  mcpServers.github: "github" is already the id of the app "GitHub" (apps.github); give the MCP server another id`);
+    const unset = fileWith('unset.yaml', 'mcpServers:\n  notes:\n    url: env:NO_SUCH_NOTES_URL\n    credential: { mode: none }\n');
+    expect(() => loadSettings({ BATON_CONFIG: unset })).toThrow(`${unset}  mcpServers.notes.url: environment variable NO_SUCH_NOTES_URL is not set`);
+  });
+
+  test('a Baton tool named like an upstream’s tools stops the gateway, naming both', () => {
+    const file = fileWith('tool-clash.yaml', 'mcpServers:\n  notes:\n    url: http://127.0.0.1:9/mcp\n    credential: { mode: none }\n');
+    const settings = loadSettings({ BATON_CONFIG: file, BATON_HOME: dir });
+    const clashing = defineTool({ name: 'notes__export', description: 'A Baton tool whose name looks like an upstream tool’s.', input: z.object({}) }, async () => ({}));
+    const upstreams = (ownTools: string[]) =>
+      new UpstreamTools({ settings, catalogue: new UpstreamCatalogue(new UpstreamClients()), credentials: {} as never, ownTools, log: createLogger({ level: 'silent' }) });
+    expect(() => upstreams([...tools, clashing].map((tool) => tool.name))).toThrow(
+      'The tool "notes__export" clashes with the MCP server "notes" (mcpServers.notes): its tools are named "notes__<tool>". Rename the tool or the server.',
+    );
+    expect(() => upstreams(tools.map((tool) => tool.name))).not.toThrow();
+  });
 });

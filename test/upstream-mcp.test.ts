@@ -4,6 +4,7 @@
  * and gateway. Each user's upstream calls carry that user's own token; nothing reaches Temporal history.
  */
 import type { Client } from '@modelcontextprotocol/client';
+import { CookieKeepingClient } from '../sandbox/browserless-consent.ts';
 import type { LoggedRequest } from '../sandbox/server.ts';
 import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './support/gateway-stack.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
@@ -203,6 +204,32 @@ test('a tool the upstream adds shows in Baton’s tools/list at once (its list_c
     await listening.close();
   }
 });
+
+test('the connections page lists Notes next to the apps; revoking it makes the next call ask again', async () => {
+  const token = await gs.tokenFor('alice');
+  const revoked = await fetch(`${gs.url}/api/connections/notes`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+  expect(revoked.status).toBe(200);
+  const browser = new CookieKeepingClient();
+  const prompts: string[] = [];
+  const client = await gs.connect(await gs.tokenFor('alice'), modern);
+  client.setRequestHandler('elicitation/create', async (request) => {
+    const params = request.params as { message: string; url: string };
+    prompts.push(params.message);
+    await gs.consentInBrowser(params.url, 'alice', 'approve', browser);
+    return { action: 'accept' };
+  });
+  expect((await client.callTool({ name: 'notes__whoami', arguments: {} })).structuredContent).toMatchObject({ user: 'alice' });
+  expect(prompts).toHaveLength(1);
+  await client.close();
+  const connections = (await fetch(`${gs.url}/api/connections`, { headers: { Authorization: `Bearer ${token}` } }).then((response) => response.json())) as {
+    connections: { app: string; status: string }[];
+  };
+  expect(connections.connections).toEqual(expect.arrayContaining([expect.objectContaining({ app: 'notes', status: 'active' })]));
+  // The same browser, signed in to Baton by the consent, opens the connections page.
+  const page = await (await browser.fetch(`${gs.url}/account/connections`)).text();
+  expect(page).toContain('Notes');
+  expect(page).toContain('GitHub');
+}, 120_000);
 
 test('admins see each upstream’s status', async () => {
   const response = await fetch(`${gs.url}/admin/upstreams`, { headers: { Authorization: `Bearer ${await gs.tokenFor('alice')}` } });

@@ -12,6 +12,7 @@ export type UpstreamErrorCode =
   | 'timeout'
   | 'malformed_answer'
   | 'auth_required'
+  | 'input_required'
   | 'result_too_large'
   | 'unknown_tool'
   | 'invalid_arguments';

@@ -61,9 +61,18 @@ export class UpstreamClients {
 
   async callTool(target: UpstreamTarget, tool: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
     return this.#withSession(target, async (client) => {
-      const result = (await client.callTool({ name: tool, arguments: args }, { timeout: target.upstream.timeoutMs, signal })) as CallToolResult & { resultType?: string };
+      const result = (await client.callTool({ name: tool, arguments: args }, { timeout: target.upstream.timeoutMs, signal })) as CallToolResult & {
+        resultType?: string;
+        inputRequests?: Record<string, { params?: { mode?: string; message?: string } }>;
+      };
       if (result.resultType === 'input_required') {
-        throw new UpstreamError('auth_required', `${target.id} asked for more input before running ${tool}; Baton passes on only its own consent prompts for upstream calls.`);
+        const requests = Object.values(result.inputRequests ?? {});
+        // URL elicitations are the upstream asking the user to authorise something: Baton's own consent pause.
+        if (requests.length > 0 && requests.every((request) => request.params?.mode === 'url')) {
+          throw new UpstreamError('auth_required', `${target.id} asks the user to authorise it first (${requests.map((request) => request.params?.message ?? 'a link').join('; ')}).`);
+        }
+        const asked = requests.map((request) => request.params?.message ?? 'input').join('; ');
+        throw new UpstreamError('input_required', `${target.id} asked for input Baton cannot pass on to the user yet (${asked}); call the upstream directly for this tool.`);
       }
       return result;
     });

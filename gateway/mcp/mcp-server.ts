@@ -112,6 +112,8 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       const { name, arguments: args } = request.params;
       const started = performance.now();
       const style = await promptStyle(era, ctx, principal);
+      // Set once the tool is known: an upstream tool whose results clients check against its output schema.
+      let strictOutput = false;
       if (name === GET_RUN_RESULT && (await visible()).length > 0) {
         const { runId } = validate(getRunResultInput, args, name);
         const outcome = await deps.runner.attach(principal, runId, findTool);
@@ -127,6 +129,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, reason);
       }
       const { tool } = decision;
+      strictOutput = isUpstreamTool(tool) && tool.upstream.tool.outputSchema !== undefined;
       const input = validate(tool.input, args, name);
       const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
       // Each app is asked for once per call: what earlier rounds asked (and the user agreed to open) is not asked again.
@@ -140,7 +143,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
        * so Baton's own answers for it (a handle, the no-elicitation consent prompt) go out as `isError` results.
        */
       function ownAnswer(result: CallToolResult): CallToolResult {
-        return isUpstreamTool(tool) && tool.upstream.tool.outputSchema ? { ...result, isError: true } : result;
+        return strictOutput ? { ...result, isError: true } : result;
       }
 
       async function startOrFind(tool: CallableDefinition, input: unknown): Promise<CallOutcome> {
@@ -157,7 +160,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
         switch (outcome.kind) {
           case 'completed':
             // An upstream tool's answer goes back as the upstream gave it (content, structured content, isError).
-            if (isUpstreamTool(tool)) return { ...(outcome.result as CallToolResult), _meta: { 'baton/runId': outcome.runId } };
+            if (outcome.toolResult) return { ...(outcome.result as CallToolResult), _meta: { 'baton/runId': outcome.runId } };
             return completedResult(outcome.runId, outcome.result);
           case 'failed':
             return { isError: true, content: [{ type: 'text', text: `The run failed: ${outcome.message}` }], structuredContent: { status: 'failed', runId: outcome.runId, error: outcome.message } };

@@ -19,6 +19,7 @@ import { startToolAwaitingOutcome } from '../temporal/start-tool.ts';
 import { ANSWERED_BY_A_NEW_CONNECTION } from '../../activities/contract.ts';
 import { argumentsDigest } from './canonical-json.ts';
 import { parseHeaderOverride } from './header-override.ts';
+import { isUpstreamTool } from '../upstreams/upstream-tools.ts';
 
 /** One app the user must connect before the run can go on, and Baton's own link for it. */
 export interface ConsentLink {
@@ -33,7 +34,8 @@ export interface ConsentLink {
 export type AskedApps = Record<string, string>;
 
 export type CallOutcome =
-  | { kind: 'completed'; runId: string; result: unknown }
+  /** `toolResult`: the result is an upstream MCP tool's own answer, to pass on unchanged. */
+  | { kind: 'completed'; runId: string; result: unknown; toolResult: boolean }
   | { kind: 'failed'; runId: string; message: string }
   | { kind: 'needs_consent'; runId: string; links: ConsentLink[] }
   | { kind: 'still_running'; runId: string };
@@ -197,7 +199,7 @@ export class ToolRunner {
       switch (outcome.state) {
         case 'completed':
           await runs.markDelivered(runId);
-          return { kind: 'completed', runId, result: outcome.result };
+          return { kind: 'completed', runId, result: outcome.result, toolResult: isUpstreamTool(tool) };
         case 'failed':
           await runs.markDelivered(runId);
           return { kind: 'failed', runId, message: outcome.error.message };

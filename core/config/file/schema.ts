@@ -95,11 +95,12 @@ export const appSchema = z
   })
   .strict();
 
-/** An upstream MCP server's id: the prefix of its tools' names (`notes` → `notes__create_note`), so never "__". */
-const upstreamId = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'use letters, digits, "_" or "-"')
-  .refine((id) => !id.includes('__') && !id.endsWith('_'), { message: 'must not contain "__" or end with "_": "__" separates the id from the tool name' });
+/** What is wrong with an upstream MCP server's id (the prefix of its tools' names: `notes` → `notes__create_note`), if anything. */
+function upstreamIdProblem(id: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return 'use letters, digits, "_" or "-"';
+  if (id.includes('__') || id.endsWith('_')) return 'must not contain "__" or end with "_": "__" separates the id from the tool name';
+  return undefined;
+}
 
 /** A URL, or `env:NAME` for one that differs per deployment (the sandbox's port, say). */
 const urlOrEnv = z.union([url, z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/)], { error: 'must be an http(s) URL or env:NAME' });
@@ -250,7 +251,16 @@ export const configSchema = z
   .object({
     identityProviders: z.array(identityProviderSchema).default([]),
     apps: z.record(name, appSchema).default({}),
-    mcpServers: z.record(upstreamId, mcpServerSchema).default({}),
+    mcpServers: z
+      .record(z.string(), mcpServerSchema)
+      // Checked here rather than as the record's key schema, so the message reaches the user (zod reports a bad key as "Invalid key").
+      .superRefine((servers, ctx) => {
+        for (const id of Object.keys(servers)) {
+          const problem = upstreamIdProblem(id);
+          if (problem) ctx.addIssue({ code: 'custom', path: [id], message: problem });
+        }
+      })
+      .default({}),
     tools: z.record(name, toolSchema).default({}),
     servers: z
       .record(name, serverSchema)
