@@ -29,6 +29,12 @@ export class Vault {
   readonly #lease: LeaseTiming;
   /** One refresh per connection per process: concurrent resolves share this promise. */
   readonly #refreshesInFlight = new Map<string, Promise<void>>();
+  /**
+   * The last refresh of each connection that failed with an error that left the row as it was: a caller that
+   * began before it failed, and read the same row, shares that failure instead of refreshing a second time
+   * (its read can finish after the flight ended); a caller that begins afterwards (a retry) refreshes anew.
+   */
+  readonly #failedRefreshes = new Map<string, { version: number; failedAt: number; error: unknown }>();
 
   private constructor(db: SqlDatabase, key: VaultKeyring, lease: LeaseTiming) {
     this.#db = db;
@@ -188,6 +194,7 @@ export class Vault {
   async resolveUserAccessToken(args: { tenant: string; subject: string; app: string; refresh: Refresher; marginMs?: number }): Promise<ResolvedUserToken> {
     const id: ConnectionId = { tenant: args.tenant, subject: args.subject, app: args.app };
     let marginMs = args.marginMs ?? DEFAULT_MARGIN_MS;
+    const startedAt = performance.now();
     for (let round = 0; ; round++) {
       const row = await readConnectionRow(this.#db, id);
       if (!row) throw new ConnectionUnavailableError(id, 'never_connected');
@@ -203,7 +210,7 @@ export class Vault {
         if (expiresAt > now) return this.#recordUse(row, secret, now);
         throw new ConnectionUnavailableError(id, 'expired');
       }
-      await this.#refreshOnce(id, Number(row.version), args.refresh);
+      await this.#refreshOnce(id, Number(row.version), args.refresh, startedAt);
       // A freshly issued token is good until it actually expires, even if the app's lifetimes are shorter than the margin.
       marginMs = 0;
     }
@@ -233,11 +240,21 @@ export class Vault {
     return { accessToken: secret.accessToken, info: { ...toConnectionInfo(row), lastUsedAt: now } };
   }
 
-  #refreshOnce(id: ConnectionId, seenVersion: number, refresh: Refresher): Promise<void> {
+  #refreshOnce(id: ConnectionId, seenVersion: number, refresh: Refresher, callerStartedAt: number): Promise<void> {
     const flightKey = JSON.stringify([id.tenant, id.subject, id.app]);
     const inFlight = this.#refreshesInFlight.get(flightKey);
     if (inFlight) return inFlight;
-    const flight = withRefreshLease(this.#db, id, seenVersion, this.#lease, () => this.#refreshHoldingLease(id, seenVersion, refresh)).finally(() => this.#refreshesInFlight.delete(flightKey));
+    const failed = this.#failedRefreshes.get(flightKey);
+    if (failed && failed.version === seenVersion && callerStartedAt <= failed.failedAt) return Promise.reject(failed.error as Error);
+    const flight = withRefreshLease(this.#db, id, seenVersion, this.#lease, () => this.#refreshHoldingLease(id, seenVersion, refresh))
+      .then(
+        () => void this.#failedRefreshes.delete(flightKey),
+        (error: unknown) => {
+          this.#failedRefreshes.set(flightKey, { version: seenVersion, failedAt: performance.now(), error });
+          throw error;
+        },
+      )
+      .finally(() => this.#refreshesInFlight.delete(flightKey));
     this.#refreshesInFlight.set(flightKey, flight);
     return flight;
   }
