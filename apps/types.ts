@@ -96,6 +96,8 @@ export interface UpstreamMcpServer {
   tools: '*' | readonly string[];
   timeoutMs: number;
   maxResultBytes: number;
+  /** Which MCP era Baton speaks to it: `auto` (2026-07-28 when offered, else 2025) or `legacy` (always 2025). */
+  protocol: 'auto' | 'legacy';
   toolsCacheMs: number;
   /** A pre-registered OAuth client's endpoints; without them Baton discovers the authorization server. */
   authorizationUrl?: string;

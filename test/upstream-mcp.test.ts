@@ -25,6 +25,7 @@ gatewayStackForSuite((started) => (gs = started), {
     displayName: Status page
     url: ${sandbox.statusMcpUrl}
     credential: { mode: api_key, scope: shared, in: header, name: X-Api-Key, key: env:STATUS_KEY }
+    protocol: legacy
 servers:
   default:
     tools: "*"
@@ -72,6 +73,8 @@ test('alice, with nothing connected, lists the upstream tools and calls one: a c
   // which need an https or loopback client id: Baton's public URL here is loopback, so that is what it used).
   const calls = (await notesRequestsSince(since)).filter((request) => request.path.includes('/mcp') && request.credential.valid);
   expect(new Set(calls.map((request) => request.credential.user))).toEqual(new Set(['alice']));
+  // Notes offers 2026-07-28, so Baton (protocol: auto) speaks it there.
+  expect(new Set(calls.map((request) => request.headers['mcp-protocol-version']))).toEqual(new Set(['2026-07-28']));
   await client.close();
 }, 120_000);
 
@@ -165,6 +168,8 @@ test('the organisation’s API key upstream needs no connection, and the upstrea
   expect(result.structuredContent).toMatchObject({ service: 'api', checkedBy: 'api-key' });
   const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=status&since=${since}`)) as { requests: LoggedRequest[] };
   expect(requests.some((request) => request.credential.valid && request.credential.user === 'api-key')).toBe(true);
+  // protocol: legacy — the 2025 handshake and headers.
+  expect(requests.filter((request) => request.credential.valid).every((request) => /^2025-/.test(request.headers['mcp-protocol-version'] ?? '2025-initialize'))).toBe(true);
   await client.close();
 });
 

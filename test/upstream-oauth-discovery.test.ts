@@ -87,7 +87,7 @@ async function started(handler: Handler) {
 }
 
 function clientFor(url: string, publicUrl = 'http://192.0.2.10:8080'): UpstreamOAuthClient {
-  const upstream: UpstreamMcpServer = { url, tools: '*', timeoutMs: 5000, maxResultBytes: 1024 * 1024, toolsCacheMs: 60_000 };
+  const upstream: UpstreamMcpServer = { url, tools: '*', protocol: 'auto', timeoutMs: 5000, maxResultBytes: 1024 * 1024, toolsCacheMs: 60_000 };
   // A non-loopback plain-HTTP public URL: Baton cannot offer a client ID metadata document there, so it registers.
   return new UpstreamOAuthClient('up', upstream, [], { registrations: new UpstreamRegistrations(vault), publicUrl });
 }

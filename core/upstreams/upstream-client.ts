@@ -133,7 +133,11 @@ export class UpstreamClients {
 
 async function connect(target: UpstreamTarget, toolsChanged: () => void): Promise<Client> {
   // The SDK listens for the upstream's tools/list_changed (the session's stream in the 2025 era, a subscription in 2026-07-28).
-  const client = new Client({ name: 'baton', version: '1' }, { listChanged: { tools: { autoRefresh: false, onChanged: () => toolsChanged() } } });
+  // `auto`: 2026-07-28 where the upstream offers it (server/discover), else the 2025 initialize handshake.
+  const client = new Client(
+    { name: 'baton', version: '1' },
+    { versionNegotiation: { mode: target.upstream.protocol }, listChanged: { tools: { autoRefresh: false, onChanged: () => toolsChanged() } } },
+  );
   const transport = new StreamableHTTPClientTransport(new URL(target.upstream.url), { requestInit: { headers: target.headers }, fetch: budgetedFetch });
   await client.connect(transport, { timeout: target.upstream.timeoutMs });
   return client;

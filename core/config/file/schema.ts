@@ -136,6 +136,8 @@ export const mcpServerSchema = z
       .optional(),
     headers: z.array(extraHeaderSchema).default([]),
     tools: upstreamToolFilter.default('*'),
+    /** `auto`: 2026-07-28 when the upstream offers it, else the 2025 handshake; `legacy`: always the 2025 handshake. */
+    protocol: z.enum(['auto', 'legacy']).default('auto'),
     /** How long one upstream request may take. */
     timeoutSeconds: z.number().positive().max(600).default(30),
     /** The largest tool result Baton passes on (bytes of JSON); larger answers fail with a clear error. */

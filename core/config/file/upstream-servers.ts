@@ -45,6 +45,7 @@ function upstreamConnector(id: string, url: string, upstream: McpServerConfig, c
       url,
       tools: upstream.tools,
       timeoutMs: upstream.timeoutSeconds * 1000,
+      protocol: upstream.protocol,
       maxResultBytes: upstream.maxResultBytes,
       toolsCacheMs: upstream.toolsCacheSeconds * 1000,
       authorizationUrl: upstream.oauth?.authorizationUrl,
