@@ -112,6 +112,11 @@ export function createControls(
     res.json({ ok: true, revokedGrants });
   });
 
+  // The delay rules still waiting for requests (a test waits until its held requests have arrived).
+  router.get('/delay', (_req, res) => {
+    res.json({ pending: ctx.delays.pending() });
+  });
+
   router.post('/delay', (req, res) => {
     const body = delayBody.safeParse(req.body);
     if (!body.success) return invalid(res, body.error);

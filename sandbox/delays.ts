@@ -20,6 +20,11 @@ export class DelayRules {
     if (rule.times > 0) this.#rules.push({ app: rule.app, pathPrefix: rule.pathPrefix, ms: rule.ms, remaining: rule.times });
   }
 
+  /** The rules not used up yet: a rule that is gone has held every request it was set for. */
+  pending(): { app: AppName; pathPrefix: string; remaining: number }[] {
+    return this.#rules.map(({ app, pathPrefix, remaining }) => ({ app, pathPrefix, remaining }));
+  }
+
   /** Uses up one occurrence of the first matching rule and returns its delay (0 when none matches). */
   take(app: AppName, path: string): number {
     const rule = this.#rules.find((candidate) => candidate.app === app && path.startsWith(candidate.pathPrefix));

@@ -30,6 +30,7 @@ import { approveConsentOverHttp } from '../sandbox/browserless-consent.ts';
 import { callAnything, commentOnPullRequest, probeIdentity } from './fixtures/probe-tools.ts';
 import { alice, bob, passwordOf } from './support/identities.ts';
 import { Stack } from './support/stack.ts';
+import { until } from './support/until.ts';
 import { WorkerProcess } from './support/worker-process.ts';
 
 const baton = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
@@ -201,7 +202,11 @@ test('(a) vault key rotation while runs use connections: no failed call, every v
     const logBefore = (await sandboxRequests()).length;
     // Issued 10 s ago and expired: the worker refreshes at the next call.
     await stack.stores.db.run("UPDATE vault_connections SET expires_at = ?, updated_at = ? WHERE tenant = 'acme' AND app = 'github'", Date.now() - 1, Date.now() - 10_000);
-    await sleep(1_000);
+    // Both refreshes have reached GitHub and are held there (the delay rule is used up) before the rotation starts.
+    await until('alice’s and bob’s refreshes held at GitHub', async () => {
+      const { pending } = (await (await fetch(new URL('/_sandbox/delay', stack.sandbox.url))).json()) as { pending: unknown[] };
+      return pending.length === 0 ? true : undefined;
+    });
     const rotationStarted = Date.now();
     const rotation = await runBaton(stack.workerEnv, 'keys', 'rotate-vault', '--batch-size', '10', '--pause-ms', '10');
     const rotationEnded = Date.now();
