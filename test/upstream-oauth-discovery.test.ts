@@ -147,3 +147,32 @@ test('a refused registration is a clear error and stores nothing; an accepted on
   // Registered once, reused by a second client (another process, say).
   expect(accepting.asked.filter((request) => request === 'POST /register')).toHaveLength(1);
 });
+
+test('a pre-registered client with configured endpoints is used as it is: no discovery, no registration', async () => {
+  const upstream = await started((_req, res) => json(res, 500, { error: 'should not be asked' }));
+  const configured: UpstreamMcpServer = {
+    url: `${upstream.origin}/mcp`,
+    tools: '*',
+    protocol: 'auto',
+    timeoutMs: 5000,
+    maxResultBytes: 1024 * 1024,
+    toolsCacheMs: 60_000,
+    authorizationUrl: 'https://auth.example.test/authorize',
+    tokenUrl: 'https://auth.example.test/token',
+    client: { clientId: 'baton-at-example' },
+  };
+  const client = new UpstreamOAuthClient('configured', configured, ['notes:read'], { registrations: new UpstreamRegistrations(vault), publicUrl: 'http://192.0.2.10:8080' });
+  const { url, state, codeVerifier } = await client.startAuthorization('http://192.0.2.10:8080/oauth/callback/configured');
+  expect(url.origin + url.pathname).toBe('https://auth.example.test/authorize');
+  expect(Object.fromEntries(url.searchParams)).toMatchObject({
+    client_id: 'baton-at-example',
+    scope: 'notes:read',
+    state,
+    code_challenge_method: 'S256',
+    resource: `${upstream.origin}/mcp`,
+    redirect_uri: 'http://192.0.2.10:8080/oauth/callback/configured',
+  });
+  expect(codeVerifier.length).toBeGreaterThanOrEqual(43);
+  expect(upstream.asked).toEqual([]);
+  expect(await vault.getServiceCredential('mcp-oauth-client/configured')).toBeUndefined();
+});
