@@ -4,6 +4,8 @@
  * and gateway. Each user's upstream calls carry that user's own token; nothing reaches Temporal history.
  */
 import type { Client } from '@modelcontextprotocol/client';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { CookieKeepingClient } from '../sandbox/browserless-consent.ts';
 import type { LoggedRequest } from '../sandbox/server.ts';
 import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './support/gateway-stack.ts';
@@ -243,6 +245,23 @@ test('admins see each upstream’s status', async () => {
   expect(body.upstreams).toEqual(
     expect.arrayContaining([expect.objectContaining({ id: 'notes', reachable: true, toolsCached: expect.any(Number) }), expect.objectContaining({ id: 'status', reachable: true })]),
   );
+});
+
+test('`baton upstreams` prints each upstream’s state for an admin, and refuses a user without a role', async () => {
+  const baton = fileURLToPath(new URL('../bin/baton.js', import.meta.url));
+  const run = (token: string) =>
+    new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [baton, 'upstreams', '--url', gs.url, '--token', token], { env: { ...gs.gatewayEnv } }, (error, stdout, stderr) => {
+        resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      });
+    });
+  const alice = await run(await gs.tokenFor('alice'));
+  expect(alice.status).toBe(0);
+  expect(alice.stdout).toMatch(new RegExp(`^notes +reachable, \\d+ tools cached, tools fetched .+ {2}${gs.stack.sandbox.notesMcpUrl}$`, 'm'));
+  expect(alice.stdout).toMatch(/^status +reachable, 2 tools cached/m);
+  const bob = await run(await gs.tokenFor('bob'));
+  expect(bob.status).toBe(1);
+  expect(bob.stderr).toContain('Reading the upstream MCP servers needs the owner or admin or viewer role; bob has no role');
 });
 
 test('no upstream token, code or key reached Temporal history', async () => {

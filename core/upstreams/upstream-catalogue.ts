@@ -16,6 +16,8 @@ export interface UpstreamStatus {
 interface CachedList {
   tools: Tool[];
   fetchedAt: number;
+  /** The upstream said its list changed (or an admin asked): fetch again at the next chance, serve this meanwhile. */
+  stale: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export class UpstreamCatalogue {
   /** The cached list when fresh; else fetched with `headers` (when given), else the stale one (or undefined). */
   async toolsOf(id: string, upstream: UpstreamMcpServer, headers: Record<string, string> | undefined): Promise<Tool[] | undefined> {
     const cached = this.#lists.get(id);
-    if (cached && this.#now() - cached.fetchedAt < upstream.toolsCacheMs) return cached.tools;
+    if (cached && !cached.stale && this.#now() - cached.fetchedAt < upstream.toolsCacheMs) return cached.tools;
     if (!headers) return cached?.tools;
     try {
       return await this.#fetch(id, upstream, headers);
@@ -69,7 +71,7 @@ export class UpstreamCatalogue {
   /** Forgets an upstream's list (its `notifications/tools/list_changed`, an admin's refresh). */
   invalidate(id: string): void {
     const cached = this.#lists.get(id);
-    if (cached) this.#lists.set(id, { ...cached, fetchedAt: 0 });
+    if (cached) this.#lists.set(id, { ...cached, stale: true });
   }
 
   status(id: string, upstream: UpstreamMcpServer): UpstreamStatus {
@@ -85,7 +87,7 @@ export class UpstreamCatalogue {
         .listTools({ id, upstream, headers })
         .then((tools) => {
           const exposed = upstream.tools === '*' ? tools : tools.filter((tool) => upstream.tools.includes(tool.name));
-          this.#lists.set(id, { tools: exposed, fetchedAt: this.#now() });
+          this.#lists.set(id, { tools: exposed, fetchedAt: this.#now(), stale: false });
           this.#errors.delete(id);
           return exposed;
         })
