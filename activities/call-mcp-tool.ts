@@ -5,7 +5,7 @@ import type { AppSettings } from '../core/config/settings.ts';
 import { UpstreamError } from '../core/upstreams/errors.ts';
 import type { UpstreamCatalogue } from '../core/upstreams/upstream-catalogue.ts';
 import type { UpstreamClients, UpstreamTarget } from '../core/upstreams/upstream-client.ts';
-import { configuredReason, isConnectionRequired, messageOf, startAudit } from './app-call-audit.ts';
+import { isConnectionRequired, messageOf, startAudit } from './app-call-audit.ts';
 import { auditContextOf } from './audit-context.ts';
 import type { CallAppDependencies } from './call-app.ts';
 import { currentCaller } from './caller-context.ts';
@@ -44,9 +44,11 @@ export function createCallMcpTool(deps: CallMcpToolDependencies) {
     if (upstream.tools !== '*' && !upstream.tools.includes(tool)) {
       throw ApplicationFailure.nonRetryable(`${name} does not expose "${tool}" through Baton (mcpServers.${server}.tools).`, FailureType.unknownAction);
     }
-    const configured = deps.toolCredential(caller.binding.tool, server) ?? app.credential;
-    const mode = configured?.mode ?? app.mode;
-    const audit = startAudit(deps.audit, caller, { app: server, action: tool, stepKey, mode, reason: configuredReason(caller.binding.tool, server, mode, false, undefined) });
+    // An upstream's credential comes from mcpServers.<id> only (the configuration refuses per-tool overrides for it).
+    const mode = app.credential?.mode ?? app.mode;
+    const stated = app.credential?.mode === 'service_account' ? app.credential.reason : undefined;
+    const reason = `${stated ? `${stated} (` : ''}mcpServers.${server}.credential: ${mode}${stated ? ')' : ''}`;
+    const audit = startAudit(deps.audit, caller, { app: server, action: tool, stepKey, mode, reason });
     const done = await deps.steps.find(stepKey);
     if (done) {
       await audit.finish({ outcome: 'replayed' });
@@ -59,7 +61,7 @@ export function createCallMcpTool(deps: CallMcpToolDependencies) {
       credential = await resolveCredential(caller, app.connector, app, deps);
       // The credential wins over a configured extra header of the same name.
       const headers = { ...(await extraHeaders(caller, app.connector, app, deps)), ...credential.headers };
-      target = { id: server, upstream: credential.query ? { ...upstream, url: withQuery(upstream.url, credential.query) } : upstream, headers };
+      target = { id: server, upstream, headers, query: credential.query };
     } catch (error) {
       await audit.finish({ outcome: isConnectionRequired(error) ? 'connection_required' : 'failed', error: messageOf(error) });
       throw error;
@@ -69,7 +71,7 @@ export function createCallMcpTool(deps: CallMcpToolDependencies) {
     const heartbeat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
     let definition: Tool | undefined;
     try {
-      definition = await deps.catalogue.tool(server, upstream, tool, target.headers);
+      definition = await deps.catalogue.tool(server, upstream, tool, target);
       if (!definition) throw new UpstreamError('unknown_tool', `${name} has no tool "${tool}" (it may have been removed); call tools/list for the current tools.`);
       const checked = validatorOf(definition)(args);
       if (!checked.valid) throw new UpstreamError('invalid_arguments', `Invalid arguments for ${name} ${tool}: ${checked.errorMessage}`);
@@ -123,10 +125,4 @@ function upstreamApp(deps: CallMcpToolDependencies, server: string): AppSettings
   if (app?.connector.upstream) return app;
   const known = [...deps.settings.apps.values()].filter((candidate) => candidate.connector.upstream).map((candidate) => candidate.id);
   throw ApplicationFailure.nonRetryable(`Unknown MCP server "${server}". Known MCP servers: ${known.join(', ') || 'none (mcpServers in baton.yaml)'}.`, FailureType.unknownApp);
-}
-
-function withQuery(url: string, query: Record<string, string>): string {
-  const withParameters = new URL(url);
-  for (const [name, value] of Object.entries(query)) withParameters.searchParams.set(name, value);
-  return withParameters.href;
 }

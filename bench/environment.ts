@@ -16,6 +16,7 @@ import pg from 'pg';
 import { bundleWorkflows } from '../worker/bundle.ts';
 import type { CallableDefinition } from '../workflows/sdk/define.ts';
 import { benchTools } from './fixtures/bench-tools.ts';
+import { statusUpstreamYaml, upstreamEnv } from '../test/support/upstreams.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -61,8 +62,8 @@ export async function startBenchEnvironment(progress: (line: string) => void): P
       env: { ...gatewayEnvOverrides },
       tools: servedTools,
       config: (sandbox) => ({
-        yaml: `${openToEveryone}mcpServers:\n  status:\n    url: ${sandbox.statusMcpUrl}\n    credential: { mode: api_key, scope: shared, in: header, name: X-Api-Key, key: env:STATUS_KEY }\n`,
-        env: { STATUS_KEY: sandbox.statusApiKey },
+        yaml: `${openToEveryone}mcpServers:\n${statusUpstreamYaml(sandbox)}`,
+        env: upstreamEnv(sandbox),
       }),
     });
     return {

@@ -43,6 +43,7 @@ import { ScheduleService } from './schedules/schedule-service.ts';
 import { loadScheduleSettings } from './schedules/schedule-settings.ts';
 import { BrowserSessions } from '../core/sessions/browser-sessions.ts';
 import { accountRoutes } from './web/account-routes.ts';
+import { oauthClientsFor } from '../core/oauth/oauth-clients.ts';
 import { UpstreamCatalogue } from '../core/upstreams/upstream-catalogue.ts';
 import { UpstreamClients } from '../core/upstreams/upstream-client.ts';
 import { createUpstreamTools } from './upstreams/create-upstream-tools.ts';
@@ -119,10 +120,20 @@ export async function createGateway(dependencies: GatewayDependencies): Promise<
   const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs, stopWaiting: stopWaiting.signal });
   const metrics = createMetrics('gateway', stores.audit);
   const mcpMetrics = mcpCallMetrics(metrics);
+  const oauthClients = oauthClientsFor(settings, stores.vault);
   const upstreamClients = new UpstreamClients();
   // An upstream's tool list changed: Baton's own lists change too; clients listening on Baton's servers are told.
   upstreamClients.onToolsChanged(() => servers.forEach(({ handler }) => handler.notify.toolsChanged()));
-  const upstreams = createUpstreamTools({ settings, stores, catalogue: new UpstreamCatalogue(upstreamClients), ownTools: deps.tools.map((tool) => tool.name), log, metrics, env: deps.env });
+  const upstreams = createUpstreamTools({
+    settings,
+    stores,
+    catalogue: new UpstreamCatalogue(upstreamClients),
+    ownTools: deps.tools.map((tool) => tool.name),
+    log,
+    metrics,
+    env: deps.env,
+    oauthClients,
+  });
   const servers = policy.servers().map((server) => {
     const path = server === 'default' ? '/mcp' : `/mcp/${server}`;
     const resourceUrl = `${settings.publicUrl}${path}`;
@@ -242,7 +253,7 @@ export async function createGateway(dependencies: GatewayDependencies): Promise<
     );
   }
   const browser = {
-    flow: new ConnectFlow(settings, stores, client),
+    flow: new ConnectFlow(settings, stores, client, oauthClients),
     sessions: browserSessions,
     signIn: new OidcSignIn(gateway, settings.publicUrl),
     secureCookies: settings.publicUrl.startsWith('https://'),

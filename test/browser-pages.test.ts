@@ -12,19 +12,15 @@ import { auditPage, connectionsPage, runPage, runsPage } from '../gateway/web/ac
 import type { RunView } from '../gateway/web/account-views.ts';
 import { BrowserUser, launchChromium } from './support/browser.ts';
 import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './support/gateway-stack.ts';
+import { notesUpstreamYaml, upstreamEnv } from './support/upstreams.ts';
 
 let gs: GatewayStack;
 gatewayStackForSuite((started) => (gs = started), {
   config: (sandbox) => ({
-    env: { NOTES_LISTER_ID: sandbox.notesListingClient.clientId, NOTES_LISTER_SECRET: sandbox.notesListingClient.clientSecret },
+    env: upstreamEnv(sandbox),
     yaml: `
 mcpServers:
-  notes:
-    displayName: Notes
-    url: ${sandbox.notesMcpUrl}
-    credential: { mode: user_oauth }
-    toolsCredential: { mode: client_credentials, clientId: env:NOTES_LISTER_ID, clientSecret: env:NOTES_LISTER_SECRET, scopes: [notes:list] }
-apps:
+${notesUpstreamYaml(sandbox)}apps:
   crm:
     credential: { mode: api_key, in: header, name: X-Api-Key, scope: individual }
 servers:

@@ -7,6 +7,7 @@ import type { Client } from '@modelcontextprotocol/client';
 import { freePort } from './support/free-port.ts';
 import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './support/gateway-stack.ts';
 import { sandboxControl } from './support/sandbox-controls.ts';
+import { notesUpstreamYaml, statusUpstreamYaml, upstreamEnv } from './support/upstreams.ts';
 
 let gs: GatewayStack;
 let downPort: number;
@@ -17,17 +18,7 @@ beforeAll(async () => {
 gatewayStackForSuite((started) => (gs = started), {
   config: (sandbox) => ({
     yaml: `mcpServers:
-  notes:
-    displayName: Notes
-    url: ${sandbox.notesMcpUrl}
-    credential: { mode: user_oauth }
-    toolsCredential: { mode: client_credentials, clientId: env:NOTES_LISTER_ID, clientSecret: env:NOTES_LISTER_SECRET, scopes: [notes:list] }
-    timeoutSeconds: 1
-    maxResultBytes: 65536
-  status:
-    url: ${sandbox.statusMcpUrl}
-    credential: { mode: api_key, scope: shared, in: header, name: X-Api-Key, key: env:STATUS_KEY }
-  down:
+${notesUpstreamYaml(sandbox, ['timeoutSeconds: 1', 'maxResultBytes: 65536'])}${statusUpstreamYaml(sandbox)}  down:
     url: http://127.0.0.1:${downPort}/mcp
     credential: { mode: none }
 servers:
@@ -37,7 +28,7 @@ servers:
 roles:
   alice: owner
 `,
-    env: { STATUS_KEY: sandbox.statusApiKey, NOTES_LISTER_ID: sandbox.notesListingClient.clientId, NOTES_LISTER_SECRET: sandbox.notesListingClient.clientSecret },
+    env: upstreamEnv(sandbox),
   }),
 });
 

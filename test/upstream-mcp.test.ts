@@ -13,22 +13,13 @@ import { expectNoSecretsInHistories } from './support/history-secrets.ts';
 import { runsOf } from './support/runs.ts';
 import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
 import { until } from './support/until.ts';
+import { notesUpstreamYaml, statusUpstreamYaml, upstreamEnv } from './support/upstreams.ts';
 
 let gs: GatewayStack;
 gatewayStackForSuite((started) => (gs = started), {
   config: (sandbox) => ({
     yaml: `mcpServers:
-  notes:
-    displayName: Notes
-    url: ${sandbox.notesMcpUrl}
-    credential: { mode: user_oauth }
-    toolsCredential: { mode: client_credentials, clientId: env:NOTES_LISTER_ID, clientSecret: env:NOTES_LISTER_SECRET, scopes: [notes:list] }
-  status:
-    displayName: Status page
-    url: ${sandbox.statusMcpUrl}
-    credential: { mode: api_key, scope: shared, in: header, name: X-Api-Key, key: env:STATUS_KEY }
-    protocol: legacy
-servers:
+${notesUpstreamYaml(sandbox)}${statusUpstreamYaml(sandbox, ['displayName: Status page', 'protocol: legacy'])}servers:
   default:
     tools: "*"
     access: { users: ["*"], apiTokens: ["*"] }
@@ -38,7 +29,7 @@ servers:
 roles:
   alice: owner
 `,
-    env: { STATUS_KEY: sandbox.statusApiKey, NOTES_LISTER_ID: sandbox.notesListingClient.clientId, NOTES_LISTER_SECRET: sandbox.notesListingClient.clientSecret },
+    env: upstreamEnv(sandbox),
   }),
 });
 
@@ -132,7 +123,13 @@ test('an upstream tool called directly runs as a Baton run and answers the upstr
   // One audit record per upstream call, naming person, upstream, tool and whose credential.
   const runId = String((result._meta as Record<string, unknown>)['baton/runId']);
   const [call] = (await gs.stack.stores.audit.forRun(runId)).filter((record) => record.kind === 'app_call');
-  expect(call).toMatchObject({ app: 'notes', action: 'create_note', outcome: 'ok', actor: expect.objectContaining({ subject: 'alice' }), credential: expect.objectContaining({ owner: 'user' }) });
+  expect(call).toMatchObject({
+    app: 'notes',
+    action: 'create_note',
+    outcome: 'ok',
+    actor: expect.objectContaining({ subject: 'alice' }),
+    credential: expect.objectContaining({ owner: 'user', reason: 'mcpServers.notes.credential: user_oauth' }),
+  });
   await client.close();
 });
 

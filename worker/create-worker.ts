@@ -6,9 +6,7 @@ import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { ClientCredentialsTokens } from '../core/oauth/client-credentials.ts';
 import { TokenExchanges } from '../core/oauth/token-exchange.ts';
 import { createIdentityVerifier } from '../core/identity/verifier.ts';
-import type { OAuthAppClient } from '../core/oauth/oauth-app-client.ts';
-import { oauthClientFor } from '../core/oauth/oauth-clients.ts';
-import { UpstreamRegistrations } from '../core/upstreams/registrations.ts';
+import { oauthClientsFor } from '../core/oauth/oauth-clients.ts';
 import { UpstreamCatalogue } from '../core/upstreams/upstream-catalogue.ts';
 import { UpstreamClients } from '../core/upstreams/upstream-client.ts';
 import { ScheduleStore } from '../core/schedules/schedule-store.ts';
@@ -42,12 +40,7 @@ export async function createBatonWorker(
   try {
     const keys = await loadIdentityKeys({ env, devKeyFile: join(settings.home, 'identity-key.json') });
     // The clients the vault refreshes users' tokens with, one per app users connect through OAuth.
-    const oauthClients = new Map<string, OAuthAppClient>();
-    const upstreamOAuth = { registrations: new UpstreamRegistrations(stores.vault), publicUrl: settings.publicUrl };
-    for (const app of settings.apps.values()) {
-      const client = app.mode === 'user_oauth' ? oauthClientFor(app, upstreamOAuth) : undefined;
-      if (client) oauthClients.set(app.id, client);
-    }
+    const oauthClients = oauthClientsFor(settings, stores.vault);
     // Address, TLS, API key, connect timeout, namespace check: core/temporal/connect.ts. Once connected,
     // the SDK's pollers retry by themselves while Temporal is away (see worker/main.ts's connection watch).
     const connected = await connectWorkerConnection(settings.temporal);

@@ -140,7 +140,7 @@ export function appDisplayName(settings: Pick<BatonSettings, 'apps'>, app: strin
   return settings.apps.get(app)?.connector.displayName ?? app;
 }
 
-export function oauthRedirectUri(settings: BatonSettings, app: string): string {
+export function oauthRedirectUri(settings: Pick<BatonSettings, 'publicUrl'>, app: string): string {
   return `${settings.publicUrl}/oauth/callback/${app}`;
 }
 

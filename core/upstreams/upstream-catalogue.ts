@@ -1,7 +1,10 @@
 import type { Tool } from '@modelcontextprotocol/client';
 import type { UpstreamMcpServer } from '../../apps/types.ts';
 import { UpstreamError } from './errors.ts';
-import type { UpstreamClients } from './upstream-client.ts';
+import type { UpstreamClients, UpstreamCredential } from './upstream-client.ts';
+
+/** The credential to fetch a list with, asked for only when a fetch is needed (resolving one may read the vault). */
+export type CredentialSource = () => Promise<UpstreamCredential | undefined>;
 
 /** What an admin sees of one upstream: can Baton reach it, how many tools it has cached, and the last problem. */
 export interface UpstreamStatus {
@@ -40,13 +43,14 @@ export class UpstreamCatalogue {
     clients.onToolsChanged((id) => this.invalidate(id));
   }
 
-  /** The cached list when fresh; else fetched with `headers` (when given), else the stale one (or undefined). */
-  async toolsOf(id: string, upstream: UpstreamMcpServer, headers: Record<string, string> | undefined): Promise<Tool[] | undefined> {
+  /** The cached list when fresh; else fetched with the credential `credential` gives (when it gives one), else the stale one (or undefined). */
+  async toolsOf(id: string, upstream: UpstreamMcpServer, credential: CredentialSource): Promise<Tool[] | undefined> {
     const cached = this.#lists.get(id);
     if (cached && !cached.stale && this.#now() - cached.fetchedAt < upstream.toolsCacheMs) return cached.tools;
-    if (!headers) return cached?.tools;
+    const resolved = await credential();
+    if (!resolved) return cached?.tools;
     try {
-      return await this.#fetch(id, upstream, headers);
+      return await this.#fetch(id, upstream, resolved);
     } catch (error) {
       if (cached) return cached.tools;
       throw error;
@@ -54,13 +58,14 @@ export class UpstreamCatalogue {
   }
 
   /** One upstream tool (by its own name) when exposed and known, for a call's schema check. */
-  async tool(id: string, upstream: UpstreamMcpServer, name: string, headers: Record<string, string> | undefined): Promise<Tool | undefined> {
+  async tool(id: string, upstream: UpstreamMcpServer, name: string, credential: UpstreamCredential): Promise<Tool | undefined> {
     const find = (tools: Tool[] | undefined) => tools?.find((tool) => tool.name === name);
-    const known = find(await this.toolsOf(id, upstream, headers));
-    if (known || !headers) return known;
+    const source = () => Promise.resolve(credential);
+    const known = find(await this.toolsOf(id, upstream, source));
+    if (known) return known;
     // Not in the list Baton holds: the upstream may have added it since; look once more before refusing.
     this.invalidate(id);
-    return find(await this.toolsOf(id, upstream, headers));
+    return find(await this.toolsOf(id, upstream, source));
   }
 
   /** Notes why the upstream's list could not be fetched, for its status (e.g. its credential is unavailable). */
@@ -80,11 +85,11 @@ export class UpstreamCatalogue {
     return { id, url: upstream.url, reachable: lastError ? false : cached ? true : null, toolsCached: cached?.tools.length ?? 0, fetchedAt: cached?.fetchedAt ?? null, lastError };
   }
 
-  async #fetch(id: string, upstream: UpstreamMcpServer, headers: Record<string, string>): Promise<Tool[]> {
+  async #fetch(id: string, upstream: UpstreamMcpServer, credential: UpstreamCredential): Promise<Tool[]> {
     let fetching = this.#fetching.get(id);
     if (!fetching) {
       fetching = this.#clients
-        .listTools({ id, upstream, headers })
+        .listTools({ id, upstream, ...credential })
         .then((tools) => {
           const exposed = upstream.tools === '*' ? tools : tools.filter((tool) => upstream.tools.includes(tool.name));
           this.#lists.set(id, { tools: exposed, fetchedAt: this.#now(), stale: false });

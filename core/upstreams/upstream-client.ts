@@ -4,11 +4,16 @@ import { createHash } from 'node:crypto';
 import type { UpstreamMcpServer } from '../../apps/types.ts';
 import { UpstreamError } from './errors.ts';
 
-/** One upstream and the headers that authenticate this call (the caller's own credential, or the organisation's). */
-export interface UpstreamTarget {
+/** What authenticates a call to an upstream: headers, and query parameters for an API key that travels in the URL. */
+export interface UpstreamCredential {
+  headers: Record<string, string>;
+  query?: Record<string, string>;
+}
+
+/** One upstream and the credential of this call (the caller's own, or the organisation's). */
+export interface UpstreamTarget extends UpstreamCredential {
   id: string;
   upstream: UpstreamMcpServer;
-  headers: Record<string, string>;
 }
 
 interface Session {
@@ -138,7 +143,10 @@ async function connect(target: UpstreamTarget, toolsChanged: () => void): Promis
     { name: 'baton', version: '1' },
     { versionNegotiation: { mode: target.upstream.protocol }, listChanged: { tools: { autoRefresh: false, onChanged: () => toolsChanged() } } },
   );
-  const transport = new StreamableHTTPClientTransport(new URL(target.upstream.url), { requestInit: { headers: target.headers }, fetch: budgetedFetch });
+  // The credential's query parameters join the URL here only: messages and logs name the configured URL.
+  const url = new URL(target.upstream.url);
+  for (const [name, value] of Object.entries(target.query ?? {})) url.searchParams.set(name, value);
+  const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers: target.headers }, fetch: budgetedFetch });
   await client.connect(transport, { timeout: target.upstream.timeoutMs });
   return client;
 }
@@ -165,11 +173,14 @@ const budgetedFetch: typeof fetch = async (input, init) => {
   return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
 };
 
+/** A session per upstream and credential: the digest covers every header and query parameter, so no two credentials share one. */
 function sessionKey(target: UpstreamTarget): string {
-  const headers = Object.entries(target.headers)
-    .map(([name, value]) => [name.toLowerCase(), value])
-    .sort(([a], [b]) => a!.localeCompare(b!));
-  return `${target.id}\0${createHash('sha256').update(JSON.stringify(headers)).digest('base64url')}`;
+  const sorted = (values: Record<string, string>, fold: (name: string) => string) =>
+    Object.entries(values)
+      .map(([name, value]) => [fold(name), value])
+      .sort(([a], [b]) => a!.localeCompare(b!));
+  const credential = JSON.stringify([sorted(target.headers, (name) => name.toLowerCase()), sorted(target.query ?? {}, (name) => name)]);
+  return `${target.id}\0${createHash('sha256').update(credential).digest('base64url')}`;
 }
 
 function describe(target: UpstreamTarget, error: unknown, tooLarge: boolean): UpstreamError {

@@ -11,6 +11,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { randomBytes } from 'node:crypto';
 import type { UpstreamMcpServer } from '../../apps/types.ts';
+import { oauthRedirectUri } from '../config/settings.ts';
 import type { OAuthAppClient, TokenSet } from '../oauth/oauth-app-client.ts';
 import { RefreshRejectedError } from '../vault/index.ts';
 import { UpstreamError } from './errors.ts';
@@ -204,7 +205,7 @@ export class UpstreamOAuthClient implements OAuthAppClient {
   }
 
   #redirectUri(): string {
-    return `${this.#deps.publicUrl}/oauth/callback/${this.#id}`;
+    return oauthRedirectUri(this.#deps, this.#id);
   }
 }
 

@@ -4,8 +4,7 @@ import { appDisplayName, oauthRedirectUri, type BatonSettings } from '../../core
 import { PendingAuthorizations } from '../../core/consent/pending-authorizations.ts';
 import { sendAppRequest } from '../../core/http/app-request.ts';
 import type { OAuthAppClient } from '../../core/oauth/oauth-app-client.ts';
-import { oauthClientFor } from '../../core/oauth/oauth-clients.ts';
-import { UpstreamRegistrations } from '../../core/upstreams/registrations.ts';
+import { oauthClientsFor } from '../../core/oauth/oauth-clients.ts';
 import type { BatonStores } from '../../core/stores.ts';
 import { resumeWaitingRuns, type ConnectionKey } from './resume-runs.ts';
 
@@ -50,10 +49,11 @@ export class ConnectFlow {
   readonly #stores: BatonStores;
   readonly #client: Client;
   readonly #pending: PendingAuthorizations;
-  /** One OAuth client per app, built on first use (endpoints and secrets come from settings). */
-  readonly #oauthClients = new Map<string, OAuthAppClient>();
+  /** The OAuth client of each app users connect (core/oauth/oauth-clients.ts). */
+  readonly #oauthClients: ReadonlyMap<string, OAuthAppClient>;
 
-  constructor(settings: BatonSettings, stores: BatonStores, client: Client) {
+  constructor(settings: BatonSettings, stores: BatonStores, client: Client, oauthClients: ReadonlyMap<string, OAuthAppClient> = oauthClientsFor(settings, stores.vault)) {
+    this.#oauthClients = oauthClients;
     this.#settings = settings;
     this.#stores = stores;
     this.#client = client;
@@ -188,10 +188,8 @@ export class ConnectFlow {
 
   #oauthApp(appId: string): { connector: AppConnector; client: OAuthAppClient } {
     const app = this.#settings.apps.get(appId);
-    const cached = this.#oauthClients.get(appId);
-    const client = cached ?? (app && oauthClientFor(app, { registrations: new UpstreamRegistrations(this.#stores.vault), publicUrl: this.#settings.publicUrl }));
+    const client = this.#oauthClients.get(appId);
     if (!app || !client) throw new ConnectFlowError('not_oauth_app', `App "${appId}" is not connected through OAuth.`);
-    this.#oauthClients.set(appId, client);
     return { connector: app.connector, client };
   }
 

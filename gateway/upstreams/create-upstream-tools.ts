@@ -3,10 +3,8 @@ import { Counter, type Registry } from 'prom-client';
 import type { BatonSettings } from '../../core/config/settings.ts';
 import { ClientCredentialsTokens } from '../../core/oauth/client-credentials.ts';
 import type { OAuthAppClient } from '../../core/oauth/oauth-app-client.ts';
-import { oauthClientFor } from '../../core/oauth/oauth-clients.ts';
 import { TokenExchanges } from '../../core/oauth/token-exchange.ts';
 import type { BatonStores } from '../../core/stores.ts';
-import { UpstreamRegistrations } from '../../core/upstreams/registrations.ts';
 import type { UpstreamCatalogue } from '../../core/upstreams/upstream-catalogue.ts';
 import { UpstreamTools } from './upstream-tools.ts';
 
@@ -23,14 +21,10 @@ export function createUpstreamTools(deps: {
   log: Logger;
   metrics: Registry;
   env: NodeJS.ProcessEnv;
+  /** The process's OAuth clients (core/oauth/oauth-clients.ts), shared with the connect flow. */
+  oauthClients: ReadonlyMap<string, OAuthAppClient>;
 }): UpstreamTools {
-  const { settings, stores } = deps;
-  const oauthClients = new Map<string, OAuthAppClient>();
-  const upstreamOAuth = { registrations: new UpstreamRegistrations(stores.vault), publicUrl: settings.publicUrl };
-  for (const app of settings.apps.values()) {
-    const client = app.connector.upstream && app.mode === 'user_oauth' ? oauthClientFor(app, upstreamOAuth) : undefined;
-    if (client) oauthClients.set(app.id, client);
-  }
+  const { settings, stores, oauthClients } = deps;
   const leftOut = new Counter({
     name: 'baton_upstream_list_failures_total',
     help: 'tools/list answers that left out an upstream MCP server (unreachable, refusing, malformed), by upstream.',

@@ -1,4 +1,5 @@
 import express, { type RequestHandler, type Router } from 'express';
+import { oauthRedirectUri } from '../../core/config/settings.ts';
 import { clientMetadata, CLIENT_METADATA_PATH } from '../../core/upstreams/upstream-oauth-client.ts';
 import type { AuditLog } from '../../core/audit/audit-log.ts';
 import type { AccessPolicy } from '../access/access-policy.ts';
@@ -25,7 +26,7 @@ export function upstreamRoutes(deps: UpstreamRouteDependencies): Router {
   router.get(CLIENT_METADATA_PATH, (_req, res) => {
     res.json(
       clientMetadata(
-        deps.oauthUpstreams.map((id) => `${deps.publicUrl}/oauth/callback/${id}`),
+        deps.oauthUpstreams.map((id) => oauthRedirectUri(deps, id)),
         documentUrl,
       ),
     );

@@ -10,6 +10,7 @@ import type { CredentialConfig } from '../../core/config/file/schema.ts';
 import { parseUpstreamToolName, upstreamToolName } from '../../core/upstreams/tool-names.ts';
 import { UpstreamOAuthClient } from '../../core/upstreams/upstream-oauth-client.ts';
 import type { UpstreamCatalogue, UpstreamStatus } from '../../core/upstreams/upstream-catalogue.ts';
+import type { UpstreamCredential } from '../../core/upstreams/upstream-client.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import type { Principal } from '../auth/principal.ts';
 import { identityOf } from '../mcp/tool-runner.ts';
@@ -77,7 +78,8 @@ export class UpstreamTools {
   async #toolsOf(app: AppSettings, principal: Principal): Promise<UpstreamToolDefinition[]> {
     const upstream = app.connector.upstream!;
     try {
-      const tools = await this.#deps.catalogue.toolsOf(app.id, upstream, await this.#listingHeaders(app, principal));
+      // The credential is resolved only when the cached list must be fetched again: listing and calling read no vault row otherwise.
+      const tools = await this.#deps.catalogue.toolsOf(app.id, upstream, () => this.#listingCredential(app, principal));
       return (tools ?? []).map((tool) => definitionOf(app, tool));
     } catch (error) {
       this.#deps.log.warn({ upstream: app.id, err: (error as Error).message }, 'upstream MCP server left out of tools/list');
@@ -87,11 +89,11 @@ export class UpstreamTools {
   }
 
   /**
-   * Headers to list an upstream's tools with, as this caller: the organisation's credential, or the
-   * caller's own connection. Undefined when the caller has none usable (not connected yet): the list
-   * another caller fetched is served from the cache.
+   * The credential to list an upstream's tools with, as this caller: the organisation's, or the caller's
+   * own connection. Undefined when the caller has none usable (not connected yet): the list another caller
+   * fetched is served from the cache.
    */
-  async #listingHeaders(app: AppSettings, principal: Principal): Promise<Record<string, string> | undefined> {
+  async #listingCredential(app: AppSettings, principal: Principal): Promise<UpstreamCredential | undefined> {
     const caller: Caller = { identity: identityOf(principal), binding: { rootWorkflowId: '', tool: '' }, runPath: [] };
     const { toolsCredential } = app.connector.upstream!;
     try {
@@ -99,7 +101,7 @@ export class UpstreamTools {
         toolsCredential && isOrganisationMode(toolsCredential)
           ? await organisationCredential(app.connector, app, await this.#withDiscoveredTokenUrl(app, toolsCredential), this.#deps.credentials)
           : await resolveCredential(caller, app.connector, app, this.#deps.credentials);
-      return { ...(await extraHeaders(caller, app.connector, app, this.#deps.credentials)), ...credential.headers };
+      return { headers: { ...(await extraHeaders(caller, app.connector, app, this.#deps.credentials)), ...credential.headers }, query: credential.query };
     } catch (error) {
       // The organisation's credential failing is a configuration problem worth saying; a user not connected is not.
       if (toolsCredential || isOrganisationMode(app.credential)) {
