@@ -5,11 +5,9 @@ import { claimsByScope, findAccount, identityClaimsOf } from './accounts.ts';
 import { fetchClientMetadataDocument } from './client-metadata-documents.ts';
 import { preRegisteredClients, type IdpConfidentialClient } from './clients.ts';
 import { createMemoryAdapter } from './memory-adapter.ts';
-import { idpErrorPage } from './pages.ts';
 import { resourceServerInfo } from './resources.ts';
 import type { SigningKeys } from './signing-keys.ts';
-
-const day = 24 * 60 * 60;
+import { sandboxProviderDefaults } from './provider-defaults.ts';
 
 /**
  * oidc-provider's settings for the sandbox: OAuth 2.1 (authorization code with S256 PKCE for every
@@ -71,20 +69,6 @@ export function idpConfiguration(options: {
       const act = options.actorClaimOf(token);
       return act === undefined ? claims : { ...claims, act };
     },
-    ttl: {
-      AccessToken: accessTokenTtlSeconds,
-      AuthorizationCode: 60,
-      IdToken: 60 * 60,
-      RefreshToken: 14 * day,
-      Interaction: 60 * 60,
-      Session: 14 * day,
-      Grant: 14 * day,
-    },
-    // Client ID metadata documents are resolved by the adapter (see client-metadata-documents.ts).
-    discovery: { client_id_metadata_document_supported: true },
-    renderError: (ctx, out) => {
-      ctx.type = 'html';
-      ctx.body = idpErrorPage({ title: 'Sign-in failed', message: [out.error, out.error_description].filter(Boolean).join(': ') });
-    },
+    ...sandboxProviderDefaults(accessTokenTtlSeconds),
   };
 }

@@ -8,11 +8,11 @@ import { findAccount } from '../idp/accounts.ts';
 import { fetchClientMetadataDocument } from '../idp/client-metadata-documents.ts';
 import { recordIssuedSecrets } from '../idp/issued-secrets.ts';
 import { createMemoryAdapter } from '../idp/memory-adapter.ts';
-import { idpErrorPage } from '../idp/pages.ts';
 import { providerRouter } from '../idp/provider-router.ts';
 import { prepareSigningKeys, publicJwks } from '../idp/signing-keys.ts';
 import { logRequests, noteCredential, noteGrantType } from '../request-log.ts';
 import { NotesGrants } from './notes-grants.ts';
+import { sandboxProviderDefaults } from '../idp/provider-defaults.ts';
 
 /** Where the notes authorization server lives on the sandbox server; its issuer is the sandbox URL plus this. */
 export const notesAuthPath = '/notes-auth';
@@ -26,7 +26,6 @@ export interface NotesListingClient {
   clientSecret: string;
 }
 
-const day = 24 * 60 * 60;
 /** The models whose records descend from a grant and end with it. */
 const grantBoundModels = ['AccessToken', 'RefreshToken', 'AuthorizationCode'];
 
@@ -138,22 +137,7 @@ export async function createNotesAuthorizationServer(ctx: SandboxContext, option
       if (!koa.oidc.params?.resource) throw required('Token request');
       return koa.oidc.client?.clientAuthMethod === 'none' || (koa.oidc.entities.RefreshToken?.ttlPercentagePassed() ?? 0) >= 70;
     },
-    ttl: {
-      AccessToken: accessTokenTtl,
-      ClientCredentials: accessTokenTtl,
-      AuthorizationCode: 60,
-      IdToken: 60 * 60,
-      RefreshToken: 14 * day,
-      Interaction: 60 * 60,
-      Session: 14 * day,
-      Grant: 14 * day,
-    },
-    // Client ID metadata documents are resolved by the adapter (see ../idp/client-metadata-documents.ts).
-    discovery: { client_id_metadata_document_supported: true },
-    renderError: (koa, out) => {
-      koa.type = 'html';
-      koa.body = idpErrorPage({ title: 'Sign-in failed', message: [out.error, out.error_description].filter(Boolean).join(': ') });
-    },
+    ...sandboxProviderDefaults(accessTokenTtl),
   };
 
   const provider = new Provider(issuer, configuration);
