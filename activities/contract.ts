@@ -2,6 +2,8 @@
  * The activities workflow code may call, as pure types: workflow code imports this file and nothing
  * else from activities/, so the workflow bundle never pulls in Node-only code.
  */
+import type { Payload } from '@temporalio/common';
+import type { Sinks } from '@temporalio/workflow';
 import type { VerifiedIdentity } from '../core/identity/context.ts';
 
 export interface CallAppInput {
@@ -63,6 +65,25 @@ export interface RunEvent {
   /** Epoch ms the run started (Temporal's own clock), for the duration of the finished record. */
   startedAt: number;
   message: string | null;
+}
+
+/**
+ * A root run's end, handed to the worker through a sink as the run closes (worker/run-record-sink.ts): the
+ * worker writes it before it reports the workflow task, with no local activity and no extra activation.
+ */
+export interface RunFinishedRecord {
+  event: Exclude<RunEvent['event'], 'started'>;
+  startedAt: number;
+  message: string | null;
+  /** What the run's identity check returned (the verified identity, its binding) and the run's path. */
+  caller: VerifiedIdentity & { runPath: string[] };
+  /** The trace context the run was started with (core/telemetry/trace-header.ts), so the record joins the run's trace. */
+  traceHeader?: Payload;
+}
+
+/** The sinks Baton's workflow code calls; the worker injects them (worker/create-worker.ts). */
+export interface BatonSinks extends Sinks {
+  runRecords: { finished(record: RunFinishedRecord): void };
 }
 
 export interface BatonActivities {

@@ -15,6 +15,7 @@ import { connectWorkerConnection } from '../core/temporal/connect.ts';
 import { shutdownGraceMs } from '../core/shutdown.ts';
 import { tracingOff, type Tracing } from '../core/telemetry/tracing.ts';
 import { defaultWorkflowsPath, workflowBundlerOptions, workflowInterceptorModules } from './bundle.ts';
+import { runRecordSinks } from './run-record-sink.ts';
 import { activityTracing, workflowSpanSinks } from './tracing.ts';
 
 export interface BatonWorker {
@@ -66,7 +67,7 @@ export async function createBatonWorker(
         upstreams,
         catalogue: new UpstreamCatalogue(upstreams),
       }),
-      sinks: workflowSpanSinks(tracing),
+      sinks: { ...workflowSpanSinks(tracing), ...runRecordSinks(stores.audit) },
       interceptors: {
         // Tracing first (outermost), so the activity's span also covers the identity check.
         activity: [...activityTracing(tracing), identityInterceptor(createIdentityVerifier(keys.publicKeys), { scheduledRuns: createScheduledRunCheck({ store: new ScheduleStore(stores.db) }) })],

@@ -22,12 +22,14 @@ import {
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import { IDENTITY_HEADER, RUN_PATH_HEADER } from '../core/identity/context.ts';
+import { TRACE_HEADER } from '../core/telemetry/trace-header.ts';
 import { runState } from './sdk/run-state.ts';
 
 class IdentityInbound implements WorkflowInboundCallsInterceptor {
   async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     const info = workflowInfo();
     runState.identityHeader = input.headers[IDENTITY_HEADER];
+    runState.traceHeader = input.headers[TRACE_HEADER];
     // Only a child trusts the path it was given: that header was written by this interceptor in its
     // parent. A root run ignores any path a client may have sent and starts its own.
     const parentPath = info.parent ? readPath(input.headers) : [];

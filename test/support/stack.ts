@@ -92,6 +92,8 @@ export class Stack {
     const identityKey = await generateIdentityKey();
     const workerEnv: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
+      // Node options for the worker process only, e.g. `--cpu-prof` (bench/phases.ts).
+      ...(process.env.BATON_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BATON_WORKER_NODE_OPTIONS } : {}),
       TEMPORAL_ADDRESS: temporalAddress ?? requiredEnv('TEMPORAL_ADDRESS'),
       BATON_WORKFLOW_BUNDLE: requiredEnv('BATON_TEST_WORKFLOW_BUNDLE'),
       BATON_TASK_QUEUE: `test-${randomUUID()}`,

@@ -1,5 +1,5 @@
-import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, log, patched, TemporalFailure, workflowInfo } from '@temporalio/workflow';
-import type { RunEvent } from '../../activities/contract.ts';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, log, patched, proxySinks, TemporalFailure, workflowInfo } from '@temporalio/workflow';
+import type { BatonSinks, RunEvent, RunFinishedRecord } from '../../activities/contract.ts';
 import { FailureType } from '../../activities/contract.ts';
 import { describeIssues } from '../../core/schema-issues.ts';
 import type { RunOptions } from '../protocol.ts';
@@ -34,13 +34,13 @@ export function createDispatcher(tools: readonly CallableDefinition[]) {
     try {
       const result = await runBody(definition, input, true);
       recordOutcome({ state: 'completed', pending: [], result });
-      await recordRunEvent('completed', null);
+      await recordRunEnd('completed', null);
       return result;
     } catch (error) {
       const failure = describeFailure(error);
       recordOutcome({ state: 'failed', pending: [], error: failure });
       // A cancelled run (its user disabled, say) still records how it ended.
-      await CancellationScope.nonCancellable(() => recordRunEvent(isCancellation(error) ? 'cancelled' : 'failed', failure.message));
+      await CancellationScope.nonCancellable(() => recordRunEnd(isCancellation(error) ? 'cancelled' : 'failed', failure.message));
       throw error;
     } finally {
       // Let a waiting awaitOutcome update deliver the outcome before the run closes.
@@ -84,6 +84,23 @@ async function recordRunEvent(event: RunEvent['event'], message: string | null):
     // The run's result matters more than its bookkeeping; the app calls it made are audited on their own.
     log.error('could not write the run record to the audit trail', { event, error: String(error) });
   }
+}
+
+/** The patch that moved a root run's finished record from a local activity to the worker's sink. */
+const FINISHED_RECORD_BY_SINK = 'baton.finished-record-by-sink';
+
+const { runRecords } = proxySinks<BatonSinks>();
+
+/**
+ * The run's end in the audit trail. The worker writes it (worker/run-record-sink.ts) before it reports the
+ * workflow task that closes the run, so it costs no local activity and no extra activation; a worker that
+ * dies first leaves the task to be run again, which writes it then. Runs from before replay the old way.
+ */
+async function recordRunEnd(event: RunFinishedRecord['event'], message: string | null): Promise<void> {
+  const verified = runState.verified;
+  if (!verified) return;
+  if (!patched(FINISHED_RECORD_BY_SINK)) return recordRunEvent(event, message);
+  runRecords.finished({ event, message, startedAt: workflowInfo().runStartTime.getTime(), caller: { ...verified, runPath: runState.runPath }, traceHeader: runState.traceHeader });
 }
 
 /** The patch that moved a root run's start record into its identity check (runs from before replay the old way). */

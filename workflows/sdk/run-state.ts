@@ -10,6 +10,8 @@ import type { RunOptions } from '../protocol.ts';
 interface RunState {
   /** The signed identity exactly as it arrived; forwarded untouched to children and activities. */
   identityHeader?: Payload;
+  /** The trace context the run was started with, for the finished record (core/telemetry/trace-header.ts). */
+  traceHeader?: Payload;
   /** Workflow ids from the root run down to this one. */
   runPath: string[];
   verified?: VerifiedIdentity;
