@@ -9,7 +9,7 @@ import { isConnectionRequired, messageOf, startAudit } from './app-call-audit.ts
 import { auditContextOf } from './audit-context.ts';
 import type { CallAppDependencies } from './call-app.ts';
 import { currentCaller } from './caller-context.ts';
-import { FailureType, type CallMcpToolInput, type McpToolResult } from './contract.ts';
+import { asksForInput, FailureType, type CallMcpToolInput, type McpInputRequired, type McpToolResult } from './contract.ts';
 import { connectionRequired, resolveCredential, type PresentedCredential } from './credentials.ts';
 import { extraHeaders } from './extra-headers.ts';
 
@@ -36,7 +36,7 @@ export function createCallMcpTool(deps: CallMcpToolDependencies) {
     if (!validator) validators.set(tool, (validator = ajv.getValidator<Record<string, unknown>>(tool.inputSchema as never)));
     return validator;
   };
-  return async function callMcpTool({ server, tool, arguments: args, stepKey }: CallMcpToolInput): Promise<McpToolResult> {
+  return async function callMcpTool({ server, tool, arguments: args, stepKey, answer: userAnswer }: CallMcpToolInput): Promise<McpToolResult | McpInputRequired> {
     const caller = currentCaller();
     const app = upstreamApp(deps, server);
     const upstream = app.connector.upstream!;
@@ -75,12 +75,19 @@ export function createCallMcpTool(deps: CallMcpToolDependencies) {
       if (!definition) throw new UpstreamError('unknown_tool', `${name} has no tool "${tool}" (it may have been removed); call tools/list for the current tools.`);
       const checked = validatorOf(definition)(args);
       if (!checked.valid) throw new UpstreamError('invalid_arguments', `Invalid arguments for ${name} ${tool}: ${checked.errorMessage}`);
-      const result = (await deps.upstreams.callTool(target, tool, args, Context.current().cancellationSignal)) as McpToolResult;
-      const answer: McpToolResult = {
-        content: result.content ?? [],
-        ...(result.structuredContent ? { structuredContent: result.structuredContent } : {}),
-        ...(result.isError ? { isError: true } : {}),
-      };
+      const result = await deps.upstreams.callTool(target, tool, args, { signal: Context.current().cancellationSignal, answer: userAnswer });
+      if (asksForInput(result)) {
+        // Questions for the user: not the step's result (nothing is saved), the workflow asks and calls again.
+        await audit.finish({
+          outcome: 'input_required',
+          error: Object.values(result.inputRequired.questions)
+            .map((question) => question.message)
+            .join('; '),
+        });
+        return result;
+      }
+      const { content, structuredContent, isError } = result as McpToolResult;
+      const answer: McpToolResult = { content: content ?? [], ...(structuredContent ? { structuredContent } : {}), ...(isError ? { isError: true } : {}) };
       await deps.steps.save(stepKey, answer);
       await audit.finish({ outcome: answer.isError ? 'tool_error' : 'ok' });
       return answer;

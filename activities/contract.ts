@@ -21,6 +21,36 @@ export interface CallMcpToolInput {
   tool: string;
   arguments: Record<string, unknown>;
   stepKey: string;
+  /** The user's answers to the questions the upstream asked in the previous round, and its state to echo. */
+  answer?: UpstreamAnswer;
+}
+
+/** A question an upstream MCP server asks the user mid-call: a 2026-07-28 `input_required` form elicitation. */
+export interface UpstreamQuestion {
+  message: string;
+  /** The flat JSON schema of the form (MCP's restricted elicitation schema), as the upstream sent it. */
+  requestedSchema: Record<string, unknown>;
+}
+
+/** The upstream needs the user's answers before it can finish the call; the call is retried with them. */
+export interface McpInputRequired {
+  inputRequired: {
+    /** By the upstream's own keys. */
+    questions: Record<string, UpstreamQuestion>;
+    /** The upstream's opaque state, echoed back byte for byte with the answers. */
+    requestState?: string;
+  };
+}
+
+/** Whether an upstream call came back with questions for the user rather than the tool's result. */
+export function asksForInput(result: object): result is McpInputRequired {
+  return 'inputRequired' in result && typeof result.inputRequired === 'object' && result.inputRequired !== null;
+}
+
+export interface UpstreamAnswer {
+  /** The user's elicitation results (`{ action, content? }`), by the upstream's keys. */
+  inputResponses: Record<string, unknown>;
+  requestState?: string;
 }
 
 /** An upstream tool's answer, unchanged in meaning: content blocks, structured content, tool-level error. */
@@ -89,7 +119,7 @@ export interface BatonSinks extends Sinks {
 export interface BatonActivities {
   callApp(input: CallAppInput): Promise<unknown>;
   /** Calls one tool of an upstream MCP server as the run's caller, with the same credentials, consent and audit as callApp. */
-  callMcpTool(input: CallMcpToolInput): Promise<McpToolResult>;
+  callMcpTool(input: CallMcpToolInput): Promise<McpToolResult | McpInputRequired>;
   /**
    * Returns the identity the worker verified from the run's header (a local activity at each workflow start);
    * with `recordStart` (a root run), also writes the run's `tool_call.started` record in the same activity.
@@ -121,4 +151,6 @@ export const FailureType = {
   undeclaredApp: 'UndeclaredApp',
   /** An upstream MCP tool answered `isError` where the tool's code asked for its structured result. */
   upstreamToolError: 'UpstreamToolError',
+  /** An upstream asked the user something and nobody answered in time, or the user's client cannot show the question. */
+  inputNotAnswered: 'InputNotAnswered',
 } as const;

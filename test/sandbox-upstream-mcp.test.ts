@@ -304,7 +304,7 @@ describe('notes: tools as the token’s user', () => {
       const mcp = await connect(era, bearer(tokens.access_token));
       const { tools } = await mcp.listTools();
       const byName = new Map(tools.map((tool: Tool) => [tool.name, tool]));
-      expect([...byName.keys()].sort()).toEqual(['create_note', 'fail_softly', 'list_notes', 'whoami']);
+      expect([...byName.keys()].sort()).toEqual(['create_note', 'delete_note', 'fail_softly', 'list_notes', 'whoami']);
       expect(byName.get('create_note')).toMatchObject({
         inputSchema: { type: 'object', properties: { title: { type: 'string', minLength: 1, maxLength: 200 }, body: { type: 'string' } }, required: ['title', 'body'] },
         outputSchema: { type: 'object', additionalProperties: false, required: expect.arrayContaining(['id', 'title', 'body', 'owner']) },

@@ -3,7 +3,7 @@
  * (gateway, tests), so both sides name them the same way.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ConnectionMissingReason } from '../activities/contract.ts';
+import type { ConnectionMissingReason, UpstreamQuestion } from '../activities/contract.ts';
 
 export interface RunOptions {
   /** How long a step waits for the user to connect an app before it fails. Default 15 minutes. */
@@ -21,9 +21,29 @@ export interface PendingConsent {
   waitingWorkflowId: string;
 }
 
+/** Questions an upstream MCP server asked the user in the middle of a call, waiting in some workflow of the run. */
+export interface PendingInput {
+  inputId: string;
+  /** The upstream's id (`mcpServers.<id>`) and the tool that asks. */
+  server: string;
+  tool: string;
+  /** By the upstream's own keys. */
+  questions: Record<string, UpstreamQuestion>;
+  waitingWorkflowId: string;
+}
+
+/** The user's answers to a PendingInput (elicitation results by the upstream's keys), or why there are none. */
+export interface InputAnswer {
+  inputId: string;
+  responses?: Record<string, unknown>;
+  /** The caller's client cannot show the questions: the step fails with this explanation. */
+  unanswerable?: string;
+}
+
 export type RunStatus =
   | { state: 'running'; pending: [] }
-  | { state: 'paused'; pending: PendingConsent[] }
+  /** `inputs`: upstream questions waiting for the user (absent when there are none). */
+  | { state: 'paused'; pending: PendingConsent[]; inputs?: PendingInput[] }
   | { state: 'completed'; pending: []; result: unknown }
   | { state: 'failed'; pending: []; error: { type: string | null; message: string } };
 
@@ -38,9 +58,16 @@ export const consentDecisionSignal = defineSignal<[ConsentDecision]>('baton.cons
 export const consentPendingSignal = defineSignal<[PendingConsent]>('baton.consentPending');
 export const consentSettledSignal = defineSignal<[{ consentId: string }]>('baton.consentSettled');
 
+/** To the workflow that asked: the user's answers to an upstream's questions. */
+export const inputAnswerSignal = defineSignal<[InputAnswer]>('baton.inputAnswer');
+/** A descendant tells the root run that it waits for answers / no longer does. */
+export const inputPendingSignal = defineSignal<[PendingInput]>('baton.inputPending');
+export const inputSettledSignal = defineSignal<[{ inputId: string }]>('baton.inputSettled');
+
 export const runStatusQuery = defineQuery<RunStatus>('baton.status');
 /**
- * Resolves as soon as the run completes, fails, or pauses on a consent the caller has not seen yet
- * (`seenConsentIds`): the event-driven way for a gateway to wait for a run without polling.
+ * Resolves as soon as the run completes, fails, or pauses on a consent or an upstream question the caller
+ * has not seen yet (`seenConsentIds` holds both kinds of id): the event-driven way for a gateway to wait
+ * for a run without polling.
  */
 export const awaitOutcomeUpdate = defineUpdate<RunStatus, [{ seenConsentIds?: string[] }]>('baton.awaitOutcome');

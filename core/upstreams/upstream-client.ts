@@ -2,6 +2,7 @@ import { Client, ProtocolError, SdkHttpError, StreamableHTTPClientTransport, Una
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { UpstreamMcpServer } from '../../apps/types.ts';
+import type { McpInputRequired, UpstreamAnswer } from '../../activities/contract.ts';
 import { UpstreamError } from './errors.ts';
 
 /** What authenticates a call to an upstream: headers, and query parameters for an API key that travels in the URL. */
@@ -64,22 +65,39 @@ export class UpstreamClients {
     });
   }
 
-  async callTool(target: UpstreamTarget, tool: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<CallToolResult> {
+  /**
+   * One tools/call. An upstream that answers `input_required` (2026-07-28) with URL elicitations is asking the
+   * user to authorise it: `auth_required`, Baton's consent pause. Form elicitations are questions for the
+   * user: handed back as they are, to be asked and the call retried with `answer`. Anything else it asks
+   * for (sampling, roots) Baton cannot provide: `input_required`, said clearly.
+   */
+  async callTool(target: UpstreamTarget, tool: string, args: Record<string, unknown>, options: { signal?: AbortSignal; answer?: UpstreamAnswer } = {}): Promise<CallToolResult | McpInputRequired> {
     return this.#withSession(target, async (client) => {
-      const result = (await client.callTool({ name: tool, arguments: args }, { timeout: target.upstream.timeoutMs, signal })) as CallToolResult & {
+      const params = { name: tool, arguments: args, ...(options.answer ? { inputResponses: options.answer.inputResponses, requestState: options.answer.requestState } : {}) };
+      const result = (await client.callTool(params, { timeout: target.upstream.timeoutMs, signal: options.signal, allowInputRequired: true })) as CallToolResult & {
         resultType?: string;
-        inputRequests?: Record<string, { params?: { mode?: string; message?: string } }>;
+        inputRequests?: Record<string, { method?: string; params?: { mode?: string; message?: string; requestedSchema?: Record<string, unknown> } }>;
+        requestState?: string;
       };
-      if (result.resultType === 'input_required') {
-        const requests = Object.values(result.inputRequests ?? {});
-        // URL elicitations are the upstream asking the user to authorise something: Baton's own consent pause.
-        if (requests.length > 0 && requests.every((request) => request.params?.mode === 'url')) {
-          throw new UpstreamError('auth_required', `${target.id} asks the user to authorise it first (${requests.map((request) => request.params?.message ?? 'a link').join('; ')}).`);
-        }
-        const asked = requests.map((request) => request.params?.message ?? 'input').join('; ');
-        throw new UpstreamError('input_required', `${target.id} asked for input Baton cannot pass on to the user yet (${asked}); call the upstream directly for this tool.`);
+      if (result.resultType !== 'input_required') return result;
+      const requests = Object.entries(result.inputRequests ?? {});
+      const isUrl = ([, request]: (typeof requests)[number]) => request.method === 'elicitation/create' && request.params?.mode === 'url';
+      const isForm = ([, request]: (typeof requests)[number]) => request.method === 'elicitation/create' && request.params?.mode !== 'url' && request.params?.requestedSchema !== undefined;
+      if (requests.some(isUrl)) {
+        throw new UpstreamError(
+          'auth_required',
+          `${target.id} asks the user to authorise it first (${requests
+            .filter(isUrl)
+            .map(([, request]) => request.params?.message ?? 'a link')
+            .join('; ')}).`,
+        );
       }
-      return result;
+      if (requests.length === 0 || !requests.every(isForm)) {
+        const asked = requests.map(([key, request]) => `${key}: ${request.method ?? 'an unknown request'}`).join('; ') || 'nothing but its own state';
+        throw new UpstreamError('input_required', `${target.id} asked for input Baton cannot provide (${asked}); only questions for the user (form elicitations) are passed on.`);
+      }
+      const questions = Object.fromEntries(requests.map(([key, request]) => [key, { message: request.params?.message ?? '', requestedSchema: request.params!.requestedSchema! }]));
+      return { inputRequired: { questions, ...(result.requestState !== undefined ? { requestState: result.requestState } : {}) } };
     });
   }
 
@@ -141,8 +159,18 @@ async function connect(target: UpstreamTarget, toolsChanged: () => void): Promis
   // `auto`: 2026-07-28 where the upstream offers it (server/discover), else the 2025 initialize handshake.
   const client = new Client(
     { name: 'baton', version: '1' },
-    { versionNegotiation: { mode: target.upstream.protocol }, listChanged: { tools: { autoRefresh: false, onChanged: () => toolsChanged() } } },
+    {
+      versionNegotiation: { mode: target.upstream.protocol },
+      listChanged: { tools: { autoRefresh: false, onChanged: () => toolsChanged() } },
+      // Questions for the user come back to Baton (manual input_required) to be asked through the user's own client.
+      capabilities: { elicitation: { form: {} } },
+      inputRequired: { autoFulfill: false },
+    },
   );
+  // A 2025-era upstream would ask by a request on the session, which Baton cannot route to a user.
+  client.setRequestHandler('elicitation/create', () => {
+    throw new ProtocolError(-32601, 'Baton passes questions for the user on only as 2026-07-28 input_required results.');
+  });
   // The credential's query parameters join the URL here only: messages and logs name the configured URL.
   const url = new URL(target.upstream.url);
   for (const [name, value] of Object.entries(target.query ?? {})) url.searchParams.set(name, value);

@@ -145,6 +145,16 @@ export function toolRunRoutes(deps: ToolRunRoutesDependencies): Router {
       case 'needs_consent':
         res.status(202).json({ runId: outcome.runId, status: 'waiting', waitingFor: outcome.links.map((link) => ({ app: link.app, appName: link.appName, connectUrl: link.url })) });
         return;
+      case 'needs_input':
+        // Answered from an MCP client that shows forms (2026-07-28): get_run_result with this runId passes the questions on.
+        res.status(202).json({
+          runId: outcome.runId,
+          status: 'waiting',
+          waitingFor: [],
+          questions: outcome.inputs.flatMap((input) => Object.values(input.questions).map((question) => ({ server: input.server, tool: input.tool, message: question.message }))),
+          answerWith: `get_run_result from an MCP client with form elicitation (2026-07-28), runId "${outcome.runId}"`,
+        });
+        return;
       case 'still_running':
         res.status(202).json({ runId: outcome.runId, status: 'running', waitingFor: [] });
         return;

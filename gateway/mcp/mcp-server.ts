@@ -1,12 +1,15 @@
 import {
   CLIENT_CAPABILITIES_META_KEY,
   createRequestStateCodec,
+  inputRequired,
   inputResponse,
   ProtocolError,
   ProtocolErrorCode,
   Server,
   type AuthInfo,
   type CallToolResult,
+  type ElicitRequestFormParams,
+  type InputRequests,
   type InputRequiredResult,
   type McpServerFactory,
   type ServerContext,
@@ -25,7 +28,8 @@ import { inputRequiredPrompt, promptKeyOf, textPrompt, urlElicitationError, auth
 import { HEADER_OVERRIDE, HeaderOverrideError } from './header-override.ts';
 import type { LegacyClientCapabilities } from '../../core/mcp/legacy-clients.ts';
 import type { McpCallMetrics } from './mcp-metrics.ts';
-import type { AskedApps, CallOutcome, ToolRunner } from './tool-runner.ts';
+import type { AskedApps, CallOutcome, InputAnswerTo, ToolRunner } from './tool-runner.ts';
+import type { PendingInput } from '../../workflows/protocol.ts';
 import { isUpstreamTool, type UpstreamTools } from '../upstreams/upstream-tools.ts';
 
 /** What the 2026-era `requestState` seals: the run to re-attach to and whose it is. */
@@ -38,6 +42,15 @@ export interface SealedRunState {
   asked?: AskedApps;
   /** The links of the answer this state came with (app → consent id): the retry's `inputResponses` say which the user opened. */
   prompted?: AskedApps;
+  /** The upstream questions of the answer this state came with, by the key Baton gave each in `inputRequests`. */
+  questions?: Record<string, AskedQuestion>;
+}
+
+/** Where one question Baton passed on came from: which wait of the run, and the upstream's own key for it. */
+interface AskedQuestion {
+  inputId: string;
+  key: string;
+  waitingWorkflowId: string;
 }
 
 /** Per-request data the HTTP layer hands in through `AuthInfo.extra` and reads back after the call. */
@@ -116,7 +129,9 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       let strictOutput = false;
       if (name === GET_RUN_RESULT && (await visible()).length > 0) {
         const { runId } = validate(getRunResultInput, args, name);
-        const outcome = await deps.runner.attach(principal, runId, findTool);
+        const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
+        const answers = sealed?.runId === runId ? answersOf(sealed, ctx.mcpReq.inputResponses) : [];
+        const outcome = await deps.runner.attach(principal, runId, findTool, { answers });
         if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `No run "${runId}" of yours is known here. Use the runId a previous answer gave you.`);
         return answer(outcome);
       }
@@ -134,7 +149,8 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
       // Each app is asked for once per call: what earlier rounds asked (and the user agreed to open) is not asked again.
       const rounds = sealed && sealed.tool === tool.name ? askedSoFar(sealed, ctx.mcpReq.inputResponses) : undefined;
-      const outcome = sealed && rounds ? await deps.runner.attach(principal, sealed.runId, findTool, { asked: rounds.asked }) : await startOrFind(tool, input);
+      const outcome =
+        sealed && rounds ? await deps.runner.attach(principal, sealed.runId, findTool, { asked: rounds.asked, answers: answersOf(sealed, ctx.mcpReq.inputResponses) }) : await startOrFind(tool, input);
       if (!outcome) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'The requestState names a run that is not yours or no longer exists; call the tool again without it.');
       return answer(outcome, rounds);
 
@@ -182,6 +198,22 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
             if (style === 'url_elicitation_error') throw urlElicitationError(outcome.links);
             if (style === 'http_401') extras.authRequired = authRequiredBody(outcome.links);
             return ownAnswer(textPrompt(outcome.runId, outcome.links));
+          case 'needs_input': {
+            // The upstream's questions, passed on as they were asked, to a client that can show forms.
+            if (era === 'modern' && answersForms(ctx)) {
+              const { inputRequests, questions } = questionPrompts(outcome.inputs);
+              return inputRequired({ inputRequests, requestState: await codec.mint({ ...sealOf(outcome.runId), asked: rounds.asked, questions }, ctx) });
+            }
+            // Any other client cannot answer: the asking step fails with that said, and the run goes on (or ends) as it handles that.
+            const unanswerable = outcome.inputs.map((input) => ({
+              inputId: input.inputId,
+              waitingWorkflowId: input.waitingWorkflowId,
+              unanswerable: `${input.server} ${input.tool} asks you ${describeQuestions(input)}, and this client cannot show such questions: answering needs an MCP 2026-07-28 client with form elicitation. Call the tool again from one, or use ${input.server} directly.`,
+            }));
+            const after = await deps.runner.attach(principal, outcome.runId, findTool, { answers: unanswerable });
+            if (!after) throw new ProtocolError(ProtocolErrorCode.InternalError, `The run "${outcome.runId}" is no longer known.`);
+            return answer(after);
+          }
         }
       }
 
@@ -201,6 +233,51 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
     }
     return (await deps.legacyClients.supportsUrlElicitation(principal)) ? 'url_elicitation_error' : 'text';
   }
+}
+
+/** Whether a 2026-era client takes form elicitations (`elicitation: {}` means forms, as in 2025-11-25). */
+function answersForms(ctx: ServerContext): boolean {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const elicitation = (envelope?.[CLIENT_CAPABILITIES_META_KEY] as { elicitation?: { form?: object; url?: object } } | undefined)?.elicitation;
+  return elicitation !== undefined && (elicitation.form !== undefined || elicitation.url === undefined);
+}
+
+/** One form elicitation per upstream question, under a key of Baton's (two waits may use the same upstream key). */
+function questionPrompts(inputs: PendingInput[]): { inputRequests: InputRequests; questions: Record<string, AskedQuestion> } {
+  const inputRequests: InputRequests = {};
+  const questions: Record<string, AskedQuestion> = {};
+  inputs.forEach((input, index) => {
+    for (const [key, question] of Object.entries(input.questions)) {
+      const promptKey = `question-${index + 1}-${key}`;
+      inputRequests[promptKey] = inputRequired.elicit({
+        message: `${input.server} asks: ${question.message}`,
+        requestedSchema: question.requestedSchema as ElicitRequestFormParams['requestedSchema'],
+      });
+      questions[promptKey] = { inputId: input.inputId, key, waitingWorkflowId: input.waitingWorkflowId };
+    }
+  });
+  return { inputRequests, questions };
+}
+
+function describeQuestions(input: PendingInput): string {
+  return Object.values(input.questions)
+    .map((question) => `"${question.message}"`)
+    .join(', ');
+}
+
+/**
+ * The user's answers to the questions the sealed state passed on, grouped per wait and under the upstream's
+ * own keys. A question the retry left unanswered counts as cancelled: the upstream decides what that means.
+ */
+function answersOf(sealed: SealedRunState, responses: Record<string, unknown> | undefined): InputAnswerTo[] {
+  const byInput = new Map<string, InputAnswerTo & { responses: Record<string, unknown> }>();
+  for (const [promptKey, asked] of Object.entries(sealed.questions ?? {})) {
+    const entry = byInput.get(asked.inputId) ?? { inputId: asked.inputId, waitingWorkflowId: asked.waitingWorkflowId, responses: {} };
+    const response = inputResponse(responses, promptKey);
+    entry.responses[asked.key] = response.kind === 'elicit' ? responses![promptKey] : { action: 'cancel' };
+    byInput.set(asked.inputId, entry);
+  }
+  return [...byInput.values()];
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import type { GatewaySettings } from '../../core/config/gateway-settings.ts';
 import { appDisplayName, needsUserConnection, type BatonSettings } from '../../core/config/settings.ts';
@@ -6,7 +6,7 @@ import type { IdentityContext } from '../../core/identity/context.ts';
 import type { IdentitySigner } from '../../core/identity/signer.ts';
 import type { BatonStores } from '../../core/stores.ts';
 import { requiredApps, type CallableDefinition } from '../../workflows/sdk/define.ts';
-import { runStatusQuery, type PendingConsent, type RunStatus } from '../../workflows/protocol.ts';
+import { inputAnswerSignal, runStatusQuery, type InputAnswer, type PendingConsent, type PendingInput, type RunStatus } from '../../workflows/protocol.ts';
 import type { ConsentRequest } from '../../core/consent/consent-store.ts';
 import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -30,6 +30,9 @@ export interface ConsentLink {
   message: string;
 }
 
+/** The user's answers to one upstream question set, addressed to the workflow that asked. */
+export type InputAnswerTo = InputAnswer & { waitingWorkflowId: string };
+
 /** Apps a call already asked the user to connect, each with the consent id of the link it gave. */
 export type AskedApps = Record<string, string>;
 
@@ -38,6 +41,8 @@ export type CallOutcome =
   | { kind: 'completed'; runId: string; result: unknown; toolResult: boolean }
   | { kind: 'failed'; runId: string; message: string }
   | { kind: 'needs_consent'; runId: string; links: ConsentLink[] }
+  /** An upstream MCP server asks the user questions (form elicitations) before it can finish a call of the run. */
+  | { kind: 'needs_input'; runId: string; inputs: PendingInput[] }
   | { kind: 'still_running'; runId: string };
 
 export interface ToolRunnerDependencies {
@@ -162,11 +167,34 @@ export class ToolRunner {
    * `options.asked`: the apps this same call already asked the user to connect (app → consent id of the
    * link given), which the wait looks past while those links are still open instead of asking again.
    */
-  async attach(principal: Principal, runId: string, findTool: (name: string) => Promise<CallableDefinition | undefined>, options: { asked?: AskedApps } = {}): Promise<CallOutcome | undefined> {
+  async attach(
+    principal: Principal,
+    runId: string,
+    findTool: (name: string) => Promise<CallableDefinition | undefined>,
+    options: { asked?: AskedApps; answers?: InputAnswerTo[] } = {},
+  ): Promise<CallOutcome | undefined> {
     const run = await this.#deps.runs.findOwned(runId, principal);
     const tool = run && (await findTool(run.tool));
     if (!run || !tool) return undefined;
-    return this.#follow(principal, tool, run.workflowId, this.#deps.gateway.callWaitMs, options.asked);
+    const answers = options.answers ?? [];
+    if (answers.length) await this.answerInputs(principal, run.workflowId, tool, answers);
+    return this.#follow(principal, tool, run.workflowId, this.#deps.gateway.callWaitMs, options.asked, { answered: answers.map((answer) => answer.inputId) });
+  }
+
+  /**
+   * Hands the user's answers (or why there will be none) to the workflows of the caller's run that asked.
+   * The waiting workflow ids come from state Baton sealed itself, and must lie in this run's tree.
+   */
+  async answerInputs(principal: Principal, runId: string, tool: CallableDefinition, answers: InputAnswerTo[]): Promise<void> {
+    const token = await this.#deps.sign(identityOf(principal), { rootWorkflowId: runId, tool: tool.name });
+    for (const { waitingWorkflowId, ...answer } of answers) {
+      if (waitingWorkflowId !== runId && !waitingWorkflowId.startsWith(`${runId}/`)) continue;
+      try {
+        await actingAs(token, () => this.#deps.client.workflow.getHandle(waitingWorkflowId).signal(inputAnswerSignal, answer));
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error; // the run ended meanwhile
+      }
+    }
   }
 
   /**
@@ -183,8 +211,8 @@ export class ToolRunner {
     runId: string,
     waitMs: number,
     asked: AskedApps = {},
-    /** `justStarted`: the first wait of a run this call started with it (update-with-start). */
-    options: { justStarted?: () => Promise<RunStatus> } = {},
+    /** `justStarted`: the first wait of a run this call started with it (update-with-start). `answered`: questions this call just answered. */
+    options: { justStarted?: () => Promise<RunStatus>; answered?: string[] } = {},
   ): Promise<CallOutcome> {
     const { client, sign, runs, stopWaiting } = this.#deps;
     const deadline = performance.now() + waitMs;
@@ -192,6 +220,8 @@ export class ToolRunner {
     const known = new Map<string, ConsentRequest | undefined>();
     // A run this call just started has asked for nothing yet: no need to ask it what it waits on.
     const seen = options.justStarted ? new Set<string>() : await this.#notToAskNow(principal, await this.#pendingNow(runId, token), asked, known);
+    // Questions this call has just answered: the run takes the answers in a moment; they are not asked again.
+    for (const inputId of options.answered ?? []) seen.add(inputId);
     let sent = options.justStarted;
     for (;;) {
       const outcome = await awaitRunOutcome(client, runId, token, [...seen], Math.max(0, deadline - performance.now()), stopWaiting, sent);
@@ -206,6 +236,11 @@ export class ToolRunner {
         case 'paused': {
           for (const id of await this.#notToAskNow(principal, outcome.pending, asked, known)) seen.add(id);
           const toAsk = outcome.pending.filter((consent) => !seen.has(consent.consentId));
+          const questions = (outcome.inputs ?? []).filter((input) => !seen.has(input.inputId));
+          if (toAsk.length === 0 && questions.length > 0) {
+            await runs.markHandedBack(runId);
+            return { kind: 'needs_input', runId, inputs: questions };
+          }
           if (toAsk.length === 0) {
             // Only consents already answered or already asked for: keep waiting for the run (or the user), silently.
             if (performance.now() < deadline && !stopWaiting?.aborted) continue;

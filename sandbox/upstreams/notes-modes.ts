@@ -1,7 +1,7 @@
 /** Every tool the notes server can offer; `archive_note` only once a test adds it. */
-export const notesToolNames = ['create_note', 'list_notes', 'whoami', 'fail_softly', 'archive_note'] as const;
+export const notesToolNames = ['create_note', 'list_notes', 'whoami', 'fail_softly', 'delete_note', 'archive_note'] as const;
 export type NotesToolName = (typeof notesToolNames)[number];
-const initialTools: readonly NotesToolName[] = ['create_note', 'list_notes', 'whoami', 'fail_softly'];
+const initialTools: readonly NotesToolName[] = ['create_note', 'list_notes', 'whoami', 'fail_softly', 'delete_note'];
 
 /**
  * How the notes MCP server misbehaves, as tests switch it at runtime through /_sandbox (see controls.ts).

@@ -36,6 +36,14 @@ export class NotesStore {
     return note;
   }
 
+  /** Deletes one of the owner's notes for good; undefined when they have no such note. */
+  delete(owner: string, id: string): Note | undefined {
+    const index = this.#notes.findIndex((note) => note.id === id && note.owner === owner && !note.archived);
+    if (index < 0) return undefined;
+    const [{ archived: _archived, ...note }] = this.#notes.splice(index, 1) as [Note & { archived: boolean }];
+    return note;
+  }
+
   /** Every user's notes, archived ones too, for the test controls. */
   all(): (Note & { archived: boolean })[] {
     return this.#notes.map((note) => ({ ...note }));

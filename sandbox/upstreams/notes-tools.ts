@@ -1,4 +1,16 @@
-import { McpServer, ProtocolError, ProtocolErrorCode, type AuthInfo, type CallToolResult, type RegisteredTool, type ScopeChallengeHandler, type ServerContext } from '@modelcontextprotocol/server';
+import {
+  acceptedContent,
+  inputRequired,
+  inputResponse,
+  McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
+  type AuthInfo,
+  type CallToolResult,
+  type RegisteredTool,
+  type ScopeChallengeHandler,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { DelayRules } from '../delays.ts';
 import type { NotesModes, NotesToolName } from './notes-modes.ts';
@@ -146,6 +158,41 @@ export function createNotesMcpServer(deps: { store: NotesStore; modes: NotesMode
       async () => {
         await slowDown('fail_softly');
         return toolError('fail_softly always fails: this is a tool-level error the model should read, not a protocol error.');
+      },
+    ),
+  );
+
+  // Asks the user to confirm (a 2026-07-28 input_required form elicitation) before it deletes anything.
+  const confirmation = z.object({ confirm: z.boolean().describe('Delete the note for good') });
+  tools.set(
+    'delete_note',
+    server.registerTool(
+      'delete_note',
+      {
+        title: 'Delete a note',
+        description: 'Deletes one of your notes for good, after you confirm.',
+        inputSchema: z.object({ id: z.string().min(1) }).strict(),
+        outputSchema: z.object({ id: z.string(), deleted: z.literal(true) }).strict(),
+        annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+        scopeChallenge: needsScope('notes:write'),
+      },
+      async ({ id }, ctx) => {
+        await slowDown('delete_note');
+        const { user } = callerOf(ctx);
+        const note = store.listFor(user).find((candidate) => candidate.id === id);
+        if (!note) return toolError(`You have no note "${id}".`);
+        if (ctx.mcpReq.envelope === undefined) return toolError('delete_note asks you to confirm, which needs an MCP 2026-07-28 client; nothing was deleted.');
+        const state = `confirm-delete:${id}`;
+        const answer = inputResponse(ctx.mcpReq.inputResponses, 'confirm');
+        if (answer.kind === 'elicit' && answer.action !== 'accept') return toolError(`Not deleted: you answered "${answer.action}".`);
+        // The answer counts only with the state this server handed out for this very note.
+        const confirmed = ctx.mcpReq.requestState() === state ? acceptedContent(ctx.mcpReq.inputResponses, 'confirm', confirmation) : undefined;
+        if (!confirmed) {
+          return inputRequired({ inputRequests: { confirm: inputRequired.elicit({ message: `Delete the note "${note.title}" for good?`, requestedSchema: confirmation }) }, requestState: state });
+        }
+        if (!confirmed.confirm) return toolError('Not deleted: you did not confirm.');
+        store.delete(user, id);
+        return structured({ id, deleted: true });
       },
     ),
   );

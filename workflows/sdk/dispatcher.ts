@@ -4,6 +4,7 @@ import { FailureType } from '../../activities/contract.ts';
 import { describeIssues } from '../../core/schema-issues.ts';
 import type { RunOptions } from '../protocol.ts';
 import { acceptConsentDecisions } from './consent.ts';
+import { acceptInputAnswers } from './user-input.ts';
 import { z } from 'zod';
 import { parseUpstreamToolName } from '../../core/upstreams/tool-names.ts';
 import { collectDefinitions, type CallableDefinition } from './define.ts';
@@ -28,6 +29,7 @@ export function createDispatcher(tools: readonly CallableDefinition[]) {
     runState.definition = definition;
     runState.options = options;
     acceptConsentDecisions();
+    acceptInputAnswers();
     if (!isRootRun()) return runBody(definition, input);
 
     serveRunStatus();

@@ -1,8 +1,12 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import { FailureType, type McpToolResult } from '../../activities/contract.ts';
+import { asksForInput, FailureType, type McpToolResult, type UpstreamAnswer } from '../../activities/contract.ts';
 import { appActivities } from './activities.ts';
 import { callWithConsent } from './app.ts';
 import { runState } from './run-state.ts';
+import { askUser } from './user-input.ts';
+
+/** Rounds of questions one upstream call may ask before Baton stops answering (an upstream that never settles). */
+const MAX_QUESTION_ROUNDS = 5;
 
 export interface McpHandle {
   /**
@@ -27,7 +31,18 @@ export function mcp(server: string): McpHandle {
       FailureType.undeclaredApp,
     );
   }
-  const callTool = (tool: string, args: Record<string, unknown> = {}) => callWithConsent((stepKey) => appActivities.callMcpTool({ server, tool, arguments: args, stepKey }));
+  // Questions the upstream asks (input_required forms) go to the user; the call is made again with the answers.
+  const callTool = async (tool: string, args: Record<string, unknown> = {}): Promise<McpToolResult> => {
+    let answer: UpstreamAnswer | undefined;
+    for (let round = 1; ; round += 1) {
+      const result = await callWithConsent((stepKey) => appActivities.callMcpTool({ server, tool, arguments: args, stepKey, ...(answer ? { answer } : {}) }));
+      if (!asksForInput(result)) return result;
+      if (round > MAX_QUESTION_ROUNDS) {
+        throw ApplicationFailure.nonRetryable(`${server} ${tool} kept asking questions after ${MAX_QUESTION_ROUNDS} rounds of answers; stopped.`, FailureType.inputNotAnswered);
+      }
+      answer = await askUser(server, tool, result.inputRequired);
+    }
+  };
   return {
     callTool,
     async call<Result>(tool: string, args: Record<string, unknown> = {}): Promise<Result> {

@@ -1,5 +1,15 @@
 import { condition, getExternalWorkflowHandle, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { awaitOutcomeUpdate, consentPendingSignal, consentSettledSignal, runStatusQuery, type PendingConsent, type RunStatus } from '../protocol.ts';
+import {
+  awaitOutcomeUpdate,
+  consentPendingSignal,
+  consentSettledSignal,
+  inputPendingSignal,
+  inputSettledSignal,
+  runStatusQuery,
+  type PendingConsent,
+  type PendingInput,
+  type RunStatus,
+} from '../protocol.ts';
 import { BatonUser, BatonWaitingFor } from '../search-attributes.ts';
 
 /**
@@ -7,6 +17,8 @@ import { BatonUser, BatonWaitingFor } from '../search-attributes.ts';
  * the final outcome. Lives in the root workflow; descendants report to it by signal.
  */
 const pending = new Map<string, PendingConsent>();
+/** Upstream questions any workflow in the tree waits for the user to answer. */
+const inputs = new Map<string, PendingInput>();
 let outcome: RunStatus | undefined;
 /** The apps last published as the run's BatonWaitingFor search attribute. */
 let waitingFor: string[] = [];
@@ -22,6 +34,7 @@ function rootWorkflowId(): string {
 
 function status(): RunStatus {
   if (outcome) return outcome;
+  if (inputs.size) return { state: 'paused', pending: [...pending.values()], inputs: [...inputs.values()] };
   return pending.size ? { state: 'paused', pending: [...pending.values()] } : { state: 'running', pending: [] };
 }
 
@@ -29,16 +42,19 @@ function status(): RunStatus {
 export function serveRunStatus(): void {
   setHandler(consentPendingSignal, (request) => addPending(request));
   setHandler(consentSettledSignal, ({ consentId }) => removePending(consentId));
+  setHandler(inputPendingSignal, (request) => void inputs.set(request.inputId, request));
+  setHandler(inputSettledSignal, ({ inputId }) => void inputs.delete(inputId));
   setHandler(runStatusQuery, status);
   setHandler(awaitOutcomeUpdate, async ({ seenConsentIds = [] }) => {
     const seen = new Set(seenConsentIds);
-    await condition(() => outcome !== undefined || [...pending.keys()].some((id) => !seen.has(id)));
+    await condition(() => outcome !== undefined || [...pending.keys(), ...inputs.keys()].some((id) => !seen.has(id)));
     return status();
   });
 }
 
 export function recordOutcome(final: RunStatus): void {
   pending.clear();
+  inputs.clear();
   publishWaitingFor();
   outcome = final;
 }
@@ -51,6 +67,16 @@ export async function announcePending(request: PendingConsent): Promise<void> {
 export async function announceSettled(consentId: string): Promise<void> {
   if (isRootRun()) removePending(consentId);
   else await getExternalWorkflowHandle(rootWorkflowId()).signal(consentSettledSignal, { consentId });
+}
+
+export async function announceInput(request: PendingInput): Promise<void> {
+  if (isRootRun()) inputs.set(request.inputId, request);
+  else await getExternalWorkflowHandle(rootWorkflowId()).signal(inputPendingSignal, request);
+}
+
+export async function announceInputSettled(inputId: string): Promise<void> {
+  if (isRootRun()) inputs.delete(inputId);
+  else await getExternalWorkflowHandle(rootWorkflowId()).signal(inputSettledSignal, { inputId });
 }
 
 function addPending(request: PendingConsent): void {
