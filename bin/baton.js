@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// `baton <command>`: Baton's processes and admin commands. Node 24 runs the TypeScript sources directly.
+// `baton <command>`: Baton's processes and admin commands. In a checkout Node 24 runs the TypeScript sources
+// directly; installed as a package (under node_modules, where Node will not strip types) the build in dist/.
+import { fileURLToPath } from 'node:url';
+
+const installed = fileURLToPath(import.meta.url)
+  .split(/[\\/]/)
+  .includes('node_modules');
 const commands = {
+  init: ['../cli/init.ts', 'create a project for your own tools: baton init my-tools'],
   gateway: ['../gateway/main.ts', 'serve MCP, the consent pages and health checks'],
   worker: ['../worker/main.ts', "run Baton's workflows and activities"],
   dev: ['../scripts/dev.ts', 'everything in one on loopback (what `npm start` runs): Temporal dev server, sandbox apps, worker, gateway'],
@@ -27,4 +34,5 @@ if (command === undefined || !Object.hasOwn(commands, command)) {
   console.error(`${command === undefined ? 'baton: no command given.' : `baton: unknown command "${command}".`}\n${usage}`);
   process.exit(2);
 }
-await import(new URL(commands[command][0], import.meta.url).href);
+const [source] = commands[command];
+await import(new URL(installed ? source.replace(/^\.\.\//, '../dist/').replace(/\.ts$/, '.js') : source, import.meta.url).href);

@@ -6,13 +6,16 @@
 import { describeTemporalTarget } from '../core/temporal/settings.ts';
 import { loadSettings } from '../core/config/settings.ts';
 import { watchTemporalConnection } from '../core/temporal/watch.ts';
-import { tools } from '../workflows/catalog.ts';
+import { loadTools, toolModulePaths } from '../core/catalogue/tool-modules.ts';
 import { createLogger } from './logger.ts';
 import { serveGateway } from './serve.ts';
 
 const log = createLogger();
 try {
-  console.log(`gateway: connecting to Temporal at ${describeTemporalTarget(loadSettings(process.env).temporal)} ...`);
+  const settings = loadSettings(process.env);
+  // The same tool modules the worker bundles (toolsFrom in baton.yaml), so tools/list matches what runs.
+  const tools = await loadTools(toolModulePaths(settings));
+  console.log(`gateway: connecting to Temporal at ${describeTemporalTarget(settings.temporal)} ...`);
   const gateway = await serveGateway({ env: process.env, tools, log });
   const { address } = gateway.settings.temporal;
   console.log(`gateway: connected to Temporal at ${address}, namespace ${gateway.settings.temporal.namespace}`);

@@ -152,3 +152,35 @@ function decodeEntities(text: string): string {
     return String.fromCodePoint(code[1]?.toLowerCase() === 'x' ? parseInt(code.slice(2), 16) : parseInt(code.slice(1), 10));
   });
 }
+
+/**
+ * What an end user does with Baton's consent link, over plain HTTP as a browser would: open the link, sign in
+ * at the identity provider if asked, approve (or deny) at the app, and land on Baton's result page, whose
+ * status and text are returned. `batonUrl` is the gateway's origin, `idpIssuer` the sandbox identity provider's.
+ */
+export async function followConsentLink(
+  link: string,
+  {
+    batonUrl,
+    idpIssuer,
+    user,
+    decision = 'approve',
+    browser = new CookieKeepingClient(),
+  }: { batonUrl: string; idpIssuer: string; user: string; decision?: 'approve' | 'deny'; browser?: CookieKeepingClient },
+): Promise<{ status: number; text: string }> {
+  const credentials = { username: user, password: user };
+  let target = new URL(link);
+  for (let hop = 0; hop < 6; hop += 1) {
+    const response = await browser.fetch(target);
+    const location = response.headers.get('location');
+    if (!location) return { status: response.status, text: await response.text() };
+    const next = new URL(location, target);
+    if (next.origin === new URL(batonUrl).origin) {
+      target = next;
+      continue;
+    }
+    // Off to the identity provider or the app: walk its pages; it hands back a URL on Baton.
+    target = await approveConsentOverHttp(next.href, credentials, next.href.startsWith(idpIssuer) ? 'approve' : decision, browser);
+  }
+  throw new Error(`Too many redirects following ${link}`);
+}

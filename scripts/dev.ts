@@ -5,21 +5,28 @@
  * Ctrl-C (or SIGTERM) stops everything gracefully: the gateway drains, the worker finishes its
  * activities, then the sandbox and Temporal stop. A second Ctrl-C stops at once.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import type { Readable } from 'node:stream';
+import { batonFile } from '../core/runtime-files.ts';
 import { recordDevInstance } from '../core/config/dev-instance.ts';
 import { createLogger } from '../gateway/logger.ts';
 import { serveGateway, type RunningGateway } from '../gateway/serve.ts';
 import { startSandbox, type RunningSandbox } from '../sandbox/server.ts';
-import { tools } from '../workflows/catalog.ts';
+import { loadTools, toolModulePaths } from '../core/catalogue/tool-modules.ts';
+import { loadSettings } from '../core/config/settings.ts';
 import { devEnvironment, devPorts, loadDevCredentials } from './dev-environment.ts';
 import { ensurePortFree } from './free-port.ts';
 import { startTemporalDevServer } from './temporal-dev-server.ts';
 
-const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const home = join(root, '.baton');
+// The project `baton dev` runs for: the folder it is started in (Baton's own checkout for `npm start`, or a
+// builder's project made by `baton init`), with its baton.yaml; state goes to its .baton/.
+const project = process.cwd();
+const home = join(project, '.baton');
+const configFile = join(project, 'baton.yaml');
+const workerMain = batonFile('../worker/main.ts', import.meta.url);
 
 /** Temporal connection variables of a real cluster, which must not follow `baton dev` to its own dev server. */
 const clusterVariables = /^TEMPORAL_(NAMESPACE|API_KEY|TLS(_.*)?|PROFILE|CONFIG_FILE)$/;
@@ -29,6 +36,8 @@ const say = (line: string) => console.log(`baton: ${line}`);
 // What has started, stopped again newest first (at Ctrl-C, or when a later part fails to start).
 const started: { name: string; stop: () => Promise<unknown> }[] = [];
 let stopping = false;
+/** Set once tool files are watched: a worker that fails then waits for the next save instead of ending everything. */
+let watchingTools = false;
 
 async function stopAll(exitCode: number): Promise<never> {
   for (const part of started.reverse()) {
@@ -67,6 +76,7 @@ try {
 }
 
 try {
+  mkdirSync(home, { recursive: true });
   say('starting Temporal dev server ...');
   const temporal = await startTemporalDevServer({ dbFilename: join(home, 'temporal.db'), port: devPorts.temporal, uiPort: devPorts.temporalUi });
   started.push({ name: 'Temporal', stop: () => temporal.teardown() });
@@ -87,39 +97,30 @@ try {
   say(`sandbox identity provider ready at ${sandbox.idpIssuer}`);
   say(`sandbox MCP servers ready: notes at ${sandbox.notesMcpUrl} (OAuth, its own authorization server), status at ${sandbox.statusMcpUrl} (API key)`);
 
-  const env: NodeJS.ProcessEnv = { BATON_CONFIG: join(root, 'baton.yaml'), ...devEnvironment(credentials, sandbox.url), BATON_HOME: home };
+  if (!existsSync(configFile)) throw new Error(`there is no baton.yaml in ${project}: run baton dev in a project folder (npx baton init <folder> makes one).`);
+  const env: NodeJS.ProcessEnv = { BATON_CONFIG: configFile, ...devEnvironment(credentials, sandbox.url), BATON_HOME: home };
   const ignored = Object.keys(env).filter((name) => clusterVariables.test(name));
   for (const name of ignored) delete env[name];
   if (ignored.length) say(`ignoring ${ignored.join(', ')}: baton dev runs its own Temporal (use baton gateway and baton worker for a cluster)`);
   Object.assign(env, { TEMPORAL_TLS: 'false', TEMPORAL_NAMESPACE: 'default' });
 
-  say('starting the worker ...');
-  const worker = spawn(process.execPath, [join(root, 'worker', 'main.ts')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const workerExited = once(worker, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  started.push({
-    name: 'the worker',
-    stop: async () => {
-      if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGTERM');
-      await workerExited;
-    },
-  });
-  let workerOutput = '';
-  const workerReady = new Promise<void>((resolveReady, reject) => {
-    worker.stdout.on('data', (chunk: Buffer) => {
-      const text = chunk.toString();
-      process.stdout.write(text.replace(/^(?=.)/gm, 'baton: '));
-      workerOutput += text;
-      if (workerOutput.includes('worker ready')) resolveReady();
-    });
-    void workerExited.then(([code]) => reject(new Error(`the worker exited (code ${code}) before it was ready; its output is above.`)));
-  });
-  workerReady.catch(() => undefined);
-
-  say('starting the gateway ...');
-  const gateway: RunningGateway = await serveGateway({ env, tools, log: createLogger({ level: process.env.BATON_LOG_LEVEL ?? 'warn' }) });
+  // The worker and the gateway are restarted together when a tool file changes; `current` is what runs now.
+  const current: { worker?: RunningWorker; gateway?: RunningGateway } = {};
+  started.push({ name: 'the worker', stop: async () => current.worker?.stop() });
   // Stopped first (it is pushed last): no new runs while the worker finishes its activities.
-  started.push({ name: 'the gateway', stop: () => gateway.close() });
-  say(`gateway ready at ${gateway.url} (your pages at /account, consent at /connect/…, metrics at /metrics, health at /healthz and /readyz)`);
+  started.push({ name: 'the gateway', stop: async () => current.gateway?.close() });
+
+  const startWorkerAndGateway = async () => {
+    say('starting the worker ...');
+    current.worker = startWorker(env);
+    say('starting the gateway ...');
+    const tools = await loadTools(toolModulePaths(loadSettings(env)));
+    current.gateway = await serveGateway({ env, tools, log: createLogger({ level: process.env.BATON_LOG_LEVEL ?? 'warn' }) });
+    say(`gateway ready at ${current.gateway.url} (your pages at /account, consent at /connect/…, metrics at /metrics, health at /healthz and /readyz)`);
+    await current.worker.ready;
+    return current.gateway;
+  };
+  const gateway = await startWorkerAndGateway();
   // .baton/instance.json tells `baton token` and the other commands run from this directory where this
   // instance is (its ports may not be the defaults); removed again when this process exits.
   const forgetInstance = recordDevInstance(home, {
@@ -134,7 +135,6 @@ try {
     temporalUiUrl: `http://127.0.0.1:${devPorts.temporalUi}`,
   });
   process.on('exit', forgetInstance);
-  await workerReady;
   console.log(`
 baton: ready.
   MCP endpoint:  ${gateway.mcpUrl}
@@ -147,11 +147,15 @@ baton: ready.
   Try it:        call triage_pull_request with {"repo": "acme/widgets", "number": 1}, open the link it returns, sign in as alice/alice.
 Press Ctrl-C to stop.`);
 
-  void workerExited.then(([code]) => {
-    if (!stopping && code !== 0) {
-      console.error(`baton: the worker exited with code ${code}; stopping.`);
-      stopping = true;
-      void stopAll(1);
+  watchTools(env, async (changed) => {
+    say(`${changed} changed: restarting the worker and the gateway with the tools as they are now ...`);
+    await current.gateway?.close();
+    await current.worker?.stop();
+    try {
+      await startWorkerAndGateway();
+      say('reloaded.');
+    } catch (error) {
+      say(`reloading failed: ${(error as Error).message.replace(/\.$/, '')}. Fix the tool and save again.`);
     }
   });
 } catch (error) {
@@ -160,4 +164,66 @@ Press Ctrl-C to stop.`);
     console.error(`baton: could not start: ${(error as Error).message}`);
     await stopAll(1);
   }
+}
+
+interface RunningWorker {
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A worker process; `ready` settles once it polls (or rejects when it exits first, its output printed). */
+function startWorker(env: NodeJS.ProcessEnv): RunningWorker {
+  const worker: ChildProcessByStdio<null, Readable, null> = spawn(process.execPath, [workerMain], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(worker, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  let output = '';
+  let stopped = false;
+  const ready = new Promise<void>((resolveReady, reject) => {
+    worker.stdout.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      process.stdout.write(text.replace(/^(?=.)/gm, 'baton: '));
+      output += text;
+      if (output.includes('worker ready')) resolveReady();
+    });
+    void exited.then(([code]) => reject(new Error(`the worker exited (code ${code}) before it was ready; its output is above.`)));
+  });
+  ready.catch(() => undefined);
+  void exited.then(([code]) => {
+    if (stopped || stopping || code === 0) return;
+    if (watchingTools) return say(`the worker exited with code ${code}; fix what its output above says and save a tool file to start it again (or Ctrl-C).`);
+    console.error(`baton: the worker exited with code ${code}; stopping.`);
+    stopping = true;
+    void stopAll(1);
+  });
+  return {
+    ready,
+    async stop() {
+      stopped = true;
+      if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/**
+ * Watches the folders of the builder's tool modules (not Baton's own) and calls `reload` once per burst of
+ * changes, never two reloads at once.
+ */
+function watchTools(env: NodeJS.ProcessEnv, reload: (changed: string) => Promise<void>): void {
+  const settings = loadSettings(env);
+  if (settings.config.toolsFrom === undefined) return;
+  watchingTools = true;
+  const folders = [...new Set(toolModulePaths(settings).map((path) => dirname(path)))].filter((folder) => !folder.includes(`${'/'}node_modules${'/'}`));
+  let timer: NodeJS.Timeout | undefined;
+  let reloading: Promise<void> = Promise.resolve();
+  const watchers: FSWatcher[] = folders.map((folder) =>
+    watch(folder, { recursive: true }, (_event, file) => {
+      if (!file || !/\.(ts|mts|js|mjs|json)$/.test(file)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        reloading = reloading.then(() => reload(relative(project, join(folder, file))));
+      }, 150);
+    }),
+  );
+  started.push({ name: 'the tool watcher', stop: async () => watchers.forEach((watcher) => watcher.close()) });
+  say(`watching ${folders.map((folder) => relative(project, folder) || '.').join(', ')}: saving a tool file reloads the worker and the gateway`);
 }

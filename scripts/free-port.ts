@@ -9,3 +9,12 @@ export async function ensurePortFree(port: number, what: string, variable: strin
   });
   if (!free) throw new Error(`Port ${port} (${what}) is already in use: is another \`npm start\` running? Stop it, or pick another port with ${variable}=...`);
 }
+
+/** A free loopback port, so a server's URL is known before it starts (the gateway's resource URI, a metrics port). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isProcessAlive } from '../core/config/dev-instance.ts';
-import { freePort } from '../test/support/free-port.ts';
+import { freePort } from './free-port.ts';
 
 export interface RunningPostgres {
   /** postgres://baton:<password>@127.0.0.1:<port>/postgres — a superuser, so it may create databases. */

@@ -89,6 +89,8 @@ process.on('exit', () => {
 run('checking formatting (prettier --check; `npm run format` fixes it)', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
 run('linting (eslint)', bin('eslint'), ['--max-warnings', '0', '.']);
 run('type-checking (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', root]);
+// The package build (dist/), which a builder's project imports `baton/sdk` from: the builder-project suite uses it.
+run('building the package (npm run build: tsc -p tsconfig.build.json)', bin('tsc'), ['-p', join(root, 'tsconfig.build.json')]);
 
 const jestEnv: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: '1' };
 let exitCode = 1;

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { loadSettings } from '../core/config/settings.ts';
 import { DatabaseUnavailableError, describeDatabase, isUniqueViolation, openDatabase, openPostgres, PostgresError, type SqlDatabase } from '../core/db.ts';
 import { StepStore } from '../core/steps/step-store.ts';
-import { freePort } from './support/free-port.ts';
+import { freePort } from '../scripts/free-port.ts';
 import { until } from './support/until.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
 

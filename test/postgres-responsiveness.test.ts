@@ -14,7 +14,7 @@ import pg from 'pg';
 import { ApiTokenStore } from '../core/api-tokens/api-token-store.ts';
 import { signInOverHttp } from '../sandbox/idp/headless-login.ts';
 import { cliClient } from '../sandbox/server.ts';
-import { freePort } from './support/free-port.ts';
+import { freePort } from '../scripts/free-port.ts';
 import { BatonProcess } from './support/gateway-process.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
 import { Stack } from './support/stack.ts';

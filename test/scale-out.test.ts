@@ -16,7 +16,7 @@ import { signInOverHttp } from '../sandbox/idp/headless-login.ts';
 import type { LoggedRequest } from '../sandbox/request-log.ts';
 import { cliClient } from '../sandbox/server.ts';
 import { BatonProcess } from './support/gateway-process.ts';
-import { freePort } from './support/free-port.ts';
+import { freePort } from '../scripts/free-port.ts';
 import { alice } from './support/identities.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
 import { Stack } from './support/stack.ts';

@@ -16,7 +16,7 @@ import { connectTemporalClient, connectWorkerConnection, TemporalConnectionError
 import { clientConnectionOptions, nativeConnectionOptions, temporalConnectionBasics } from '../core/temporal/connection-options.ts';
 import { describeTemporalTarget, loadTemporalSettings, TemporalSettingsError, type TemporalSettings } from '../core/temporal/settings.ts';
 import { BatonProcess } from './support/gateway-process.ts';
-import { freePort } from './support/free-port.ts';
+import { freePort } from '../scripts/free-port.ts';
 import { makeTestPki, startTlsFrontend, type TestPki, type TlsFrontend } from './support/tls.ts';
 
 const devServer = process.env.TEMPORAL_ADDRESS!;

@@ -4,7 +4,7 @@
  * with a strict output schema. Each ends in a clear error or a consent prompt, never a leak or a hang.
  */
 import type { Client } from '@modelcontextprotocol/client';
-import { freePort } from './support/free-port.ts';
+import { freePort } from '../scripts/free-port.ts';
 import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './support/gateway-stack.ts';
 import { sandboxControl } from './support/sandbox-controls.ts';
 import { notesUpstreamYaml, statusUpstreamYaml, upstreamEnv } from './support/upstreams.ts';

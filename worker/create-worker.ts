@@ -14,7 +14,8 @@ import { openStores, type BatonStores } from '../core/stores.ts';
 import { connectWorkerConnection } from '../core/temporal/connect.ts';
 import { shutdownGraceMs } from '../core/shutdown.ts';
 import { tracingOff, type Tracing } from '../core/telemetry/tracing.ts';
-import { defaultWorkflowsPath, workflowBundlerOptions, workflowInterceptorModules } from './bundle.ts';
+import { loadTools, toolModulePaths } from '../core/catalogue/tool-modules.ts';
+import { bundleFailure, workflowBundlerOptions, workflowInterceptorModules, writeWorkflowsEntry, type DisallowedImport } from './bundle.ts';
 import { runRecordSinks } from './run-record-sink.ts';
 import { activityTracing, workflowSpanSinks } from './tracing.ts';
 
@@ -44,8 +45,12 @@ export async function createBatonWorker(
     const oauthClients = oauthClientsFor(settings, stores.vault);
     // Address, TLS, API key, connect timeout, namespace check: core/temporal/connect.ts. Once connected,
     // the SDK's pollers retry by themselves while Temporal is away (see worker/main.ts's connection watch).
+    // The tools of baton.yaml (toolsFrom), loaded here first so a module that fails, or a name used twice,
+    // stops the start with the files named; then bundled with Baton's dispatcher and interceptors.
+    const workflowsPath = workflowBundlePath ? undefined : await toolsEntry(settings);
     const connected = await connectWorkerConnection(settings.temporal);
     connection = connected;
+    const disallowed: DisallowedImport[] = [];
     const worker = await Worker.create({
       connection: connected,
       namespace: settings.temporal.namespace,
@@ -54,7 +59,7 @@ export async function createBatonWorker(
       shutdownGraceTime: graceMs,
       shutdownForceTime: graceMs + 10_000,
       // A prebuilt bundle already contains the workflow interceptors (see bundle.ts).
-      ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath: defaultWorkflowsPath, bundlerOptions: workflowBundlerOptions }),
+      ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath, bundlerOptions: workflowBundlerOptions(disallowed) }),
       activities: createActivities({
         ...stores,
         settings,
@@ -73,6 +78,8 @@ export async function createBatonWorker(
         activity: [...activityTracing(tracing), identityInterceptor(createIdentityVerifier(keys.publicKeys), { scheduledRuns: createScheduledRunCheck({ store: new ScheduleStore(stores.db) }) })],
         ...(workflowBundlePath ? {} : { workflowModules: workflowInterceptorModules(tracing.enabled) }),
       },
+    }).catch((error: unknown) => {
+      throw bundleFailure(error, disallowed);
     });
     return {
       worker,
@@ -94,4 +101,10 @@ export async function createBatonWorker(
     await stores.close().catch(() => undefined);
     throw error;
   }
+}
+
+async function toolsEntry(settings: BatonSettings): Promise<string> {
+  const modules = toolModulePaths(settings);
+  await loadTools(modules);
+  return writeWorkflowsEntry(modules, settings.home);
 }

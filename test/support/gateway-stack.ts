@@ -5,11 +5,11 @@ import { tools } from '../../workflows/catalog.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import { createLogger } from '../../gateway/logger.ts';
 import { serveGateway, type RunningGateway } from '../../gateway/serve.ts';
-import { approveConsentOverHttp, CookieKeepingClient } from '../../sandbox/browserless-consent.ts';
+import { CookieKeepingClient, followConsentLink } from '../../sandbox/browserless-consent.ts';
 import { signInOverHttp } from '../../sandbox/idp/headless-login.ts';
 import { cliClient } from '../../sandbox/server.ts';
 import { testTools } from '../fixtures/probe-tools.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '../../scripts/free-port.ts';
 import { Stack, type ConfigSetup } from './stack.ts';
 
 export { freePort };
@@ -139,22 +139,7 @@ export class GatewayStack {
    * Baton's result page, whose status and text are returned.
    */
   async consentInBrowser(link: string, user: DemoUserName, decision: 'approve' | 'deny' = 'approve', browser = new CookieKeepingClient()): Promise<{ status: number; text: string }> {
-    const credentials = { username: user, password: user };
-    let target = new URL(link);
-    for (let hop = 0; hop < 6; hop += 1) {
-      const response = await browser.fetch(target);
-      const location = response.headers.get('location');
-      if (!location) return { status: response.status, text: await response.text() };
-      const next = new URL(location, target);
-      if (next.origin === this.url) {
-        target = next;
-        continue;
-      }
-      // Off to the identity provider or the app: walk its pages; it hands back a URL on Baton.
-      const isIdp = next.href.startsWith(this.stack.sandbox.idpIssuer);
-      target = await approveConsentOverHttp(next.href, credentials, isIdp ? 'approve' : decision, browser);
-    }
-    throw new Error(`Too many redirects following ${link}`);
+    return followConsentLink(link, { batonUrl: this.url, idpIssuer: this.stack.sandbox.idpIssuer, user, decision, browser });
   }
 
   async close(): Promise<void> {

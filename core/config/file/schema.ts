@@ -263,6 +263,11 @@ export const configSchema = z
         }
       })
       .default({}),
+    /**
+     * Where the tools come from: modules (paths relative to this file, or package names) that export an array
+     * of tools as `tools` or as their default export. Without it, Baton's own demo tools.
+     */
+    toolsFrom: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     tools: z.record(name, toolSchema).default({}),
     servers: z
       .record(name, serverSchema)

@@ -1,0 +1,67 @@
+/** The files `baton init` writes: a builder's project, with one example tool. */
+export function projectFiles({ name, batonDependency }: { name: string; batonDependency: string }): Record<string, string> {
+  return {
+    'package.json': `${JSON.stringify(
+      {
+        name,
+        private: true,
+        type: 'module',
+        scripts: { dev: 'baton dev' },
+        dependencies: { baton: batonDependency },
+      },
+      null,
+      2,
+    )}\n`,
+    'baton.yaml': `# Your Baton project. Reference: the "Configuration file" section of Baton's README.
+# Where your tools come from: modules exporting an array of tools as \`tools\` (or default).
+toolsFrom: ./tools/index.ts
+
+# Who may call which tools over MCP. "*" is every signed-in user: fine on your machine, not in production.
+servers:
+  default:
+    tools: "*"
+    access: { users: ["*"] }
+`,
+    'tools/index.ts': `import { githubProfile } from './github-profile.ts';
+
+/** Every tool this project offers; \`baton dev\` and \`baton worker\` load exactly these. */
+export const tools = [githubProfile];
+`,
+    'tools/github-profile.ts': `import { app, defineTool, z } from 'baton/sdk';
+
+/** Reads the caller's own GitHub profile: the smallest tool that acts as the person who asked. */
+export const githubProfile = defineTool(
+  {
+    name: 'github_profile',
+    title: 'My GitHub profile',
+    description: 'Your GitHub login, read with your own GitHub account.',
+    input: z.object({}),
+    apps: ['github'],
+    annotations: { readOnlyHint: true, openWorldHint: true },
+  },
+  async () => {
+    const me = await app('github').call<{ login: string }>('users.getAuthenticated', {});
+    return { login: me.login };
+  },
+);
+`,
+    'tsconfig.json': `${JSON.stringify(
+      {
+        compilerOptions: {
+          target: 'ES2024',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          allowImportingTsExtensions: true,
+          verbatimModuleSyntax: true,
+          skipLibCheck: true,
+        },
+        include: ['tools'],
+      },
+      null,
+      2,
+    )}\n`,
+    '.gitignore': 'node_modules/\n.baton/\n',
+  };
+}
