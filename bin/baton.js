@@ -7,10 +7,10 @@ const installed = fileURLToPath(import.meta.url)
   .split(/[\\/]/)
   .includes('node_modules');
 const commands = {
-  init: ['../cli/init.ts', 'create a project for your own tools: baton init my-tools'],
   gateway: ['../gateway/main.ts', 'serve MCP, the consent pages and health checks'],
   worker: ['../worker/main.ts', "run Baton's workflows and activities"],
-  dev: ['../scripts/dev.ts', 'everything in one on loopback (what `npm start` runs): Temporal dev server, sandbox apps, worker, gateway'],
+  dev: ['../scripts/dev.ts', "everything in one on loopback for this folder's baton.yaml (what `npm start` runs): Temporal, sandbox apps, worker, gateway; reloads on tool changes"],
+  init: ['../cli/init.ts', 'create a project for your own tools: baton init my-tools'],
   token: ['../cli/token.ts', 'print a bearer token for a sandbox user: baton token alice'],
   'api-token': ['../cli/api-token.ts', 'create, list or revoke API tokens for service callers'],
   access: ['../cli/access.ts', 'list, add or remove who may use an MCP server'],

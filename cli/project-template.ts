@@ -6,7 +6,7 @@ export function projectFiles({ name, batonDependency }: { name: string; batonDep
         name,
         private: true,
         type: 'module',
-        scripts: { dev: 'baton dev' },
+        scripts: { dev: 'baton dev', test: 'node --test "tools/**/*.test.ts"' },
         dependencies: { baton: batonDependency },
       },
       null,
@@ -44,6 +44,26 @@ export const githubProfile = defineTool(
     return { login: me.login };
   },
 );
+`,
+    'tools/github-profile.test.ts': `import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { testTool } from 'baton/testing';
+
+// Runs the tool in a real Temporal test environment, acting as alice, with GitHub's answer faked.
+test('github_profile answers with the caller’s own login', async () => {
+  const { result, calls } = await testTool({
+    tools: new URL('./index.ts', import.meta.url),
+    tool: 'github_profile',
+    input: {},
+    as: { subject: 'alice' },
+    apps: { github: { 'users.getAuthenticated': () => ({ login: 'alice' }) } },
+  });
+  assert.deepEqual(result, { login: 'alice' });
+  assert.deepEqual(
+    calls.map((call) => [call.target, call.action, call.as]),
+    [['github', 'users.getAuthenticated', 'alice']],
+  );
+});
 `,
     'tsconfig.json': `${JSON.stringify(
       {

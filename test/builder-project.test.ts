@@ -69,6 +69,12 @@ test('baton init refuses a folder that is not empty, writing nothing', async () 
   });
 });
 
+test('the project’s own test runs its tool with baton/testing: fake GitHub answer, acting as alice', async () => {
+  const { stdout } = await run('npm', ['test'], { env, cwd: project });
+  expect(stdout).toMatch(/(# |ℹ )pass 1\n/);
+  expect(stdout).toMatch(/(# |ℹ )fail 0\n/);
+}, 120_000);
+
 test('npx baton dev runs the project’s tool as the caller, reloads it when saved, and refuses a tool importing node:fs', async () => {
   const ports = {
     PORT: await freePort(),
