@@ -86,6 +86,16 @@ export interface AppConnector {
   actions: Record<string, AppAction>;
   /** Set for an upstream MCP server (`mcpServers` in baton.yaml): its tools are called over MCP, not as actions. */
   upstream?: UpstreamMcpServer;
+  /** Set for an app declared from an OpenAPI document (`apps.<id>.openapi`): where its actions come from. */
+  openapi?: DeclaredOpenApi;
+}
+
+/** An app's OpenAPI document as the configuration declares it (`document` a file path or a resolved URL). */
+export interface DeclaredOpenApi {
+  document: string;
+  operations?: readonly string[];
+  allowRemoteRefs: boolean;
+  objectRef?: string;
 }
 
 /** An upstream MCP server as the configuration declares it (secrets still references). */

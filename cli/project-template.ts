@@ -16,6 +16,14 @@ export function projectFiles({ name, batonDependency }: { name: string; batonDep
 # Where your tools come from: modules exporting an array of tools as \`tools\` (or default).
 toolsFrom: ./tools/index.ts
 
+# An app without a connector, declared from its OpenAPI document: under \`baton dev\` the sandbox CRM's, with
+# Baton's OAuth client there; each user connects it with their own CRM account.
+apps:
+  acme_crm:
+    openapi: { document: env:BATON_CRM_OPENAPI_URL, objectRef: id }
+    oauth: { clientId: env:BATON_CRM_CLIENT_ID, clientSecret: env:BATON_CRM_CLIENT_SECRET }
+    credential: { mode: user_oauth }
+
 # Who may call which tools over MCP. "*" is every signed-in user: fine on your machine, not in production.
 servers:
   default:
@@ -23,9 +31,29 @@ servers:
     access: { users: ["*"] }
 `,
     'tools/index.ts': `import { githubProfile } from './github-profile.ts';
+import { noteCustomer } from './note-customer.ts';
 
 /** Every tool this project offers; \`baton dev\` and \`baton worker\` load exactly these. */
-export const tools = [githubProfile];
+export const tools = [githubProfile, noteCustomer];
+`,
+    'tools/note-customer.ts': `import { app, defineTool, z } from 'baton/sdk';
+
+/** Two apps as the caller: the CRM declared from its OpenAPI document (baton.yaml) and GitHub, built in. */
+export const noteCustomer = defineTool(
+  {
+    name: 'note_customer',
+    title: 'Note a customer',
+    description: 'Adds a note to a CRM customer, signed with your GitHub login, as you in both.',
+    input: z.object({ customerId: z.string(), text: z.string().min(1) }),
+    apps: ['acme_crm', 'github'],
+  },
+  async ({ customerId, text }) => {
+    const customer = await app('acme_crm').call<{ name: string }>('getCustomer', { customerId });
+    const { login } = await app('github').call<{ login: string }>('users.getAuthenticated', {});
+    const note = await app('acme_crm').call<{ id: string; author: string }>('addNote', { body: { customerId, text: \`\${text} (\${login})\` } });
+    return { customer: customer.name, noteId: note.id, author: note.author };
+  },
+);
 `,
     'tools/github-profile.ts': `import { app, defineTool, z } from 'baton/sdk';
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { ConnectionLike } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { loadGatewaySettings, type GatewaySettings } from '../core/config/gateway-settings.ts';
+import { loadDeclaredApps } from '../apps/openapi/declared-apps.ts';
 import { loadSettings, type BatonSettings } from '../core/config/settings.ts';
 import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { createIdentitySigner } from '../core/identity/signer.ts';
@@ -50,6 +51,8 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
   const opened: (() => unknown)[] = [() => server.close()];
   try {
     const settings = loadSettings(env);
+    // Apps declared from OpenAPI documents get their actions now, before anything reads the apps.
+    await loadDeclaredApps(settings);
     const graceMs = shutdownGraceMs(env);
     const gatewaySettings = loadGatewaySettings(settings, env);
     const stores = await openStores(settings, env);

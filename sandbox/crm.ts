@@ -1,3 +1,4 @@
+import { crmOpenApiDocument } from './crm-openapi.ts';
 import express, { type RequestHandler, type Response, type Router } from 'express';
 import type { SandboxContext } from './context.ts';
 import { createCrmAuthenticator, type CrmAuthentication } from './crm-auth.ts';
@@ -152,6 +153,10 @@ export function createCrm(ctx: SandboxContext, deps: { credentials: CrmCredentia
 
   const router = express.Router();
   router.use(oauth.router);
+  // The CRM's API described by an OpenAPI document only, for apps declared without a connector.
+  router.get(`${crmPath}/openapi.json`, (_req, res) => {
+    res.json(crmOpenApiDocument(`${ctx.publicUrl()}${crmPath}`));
+  });
   router.use(`${crmPath}/api`, ...observedEndpoint(ctx, 'crm', crmPath), api);
 
   return { router, oauth, notes: () => notes.map((entry) => ({ ...entry })) };

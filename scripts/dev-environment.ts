@@ -12,6 +12,8 @@ export interface DevCredentials {
   status: { apiKey: string };
   /** The organisation's client that lists the sandbox `notes` server's tools (client credentials). */
   notesLister: { clientId: string; clientSecret: string };
+  /** Baton's OAuth client at the sandbox CRM, which baton.yaml declares from its OpenAPI document (acme_crm). */
+  crm: { clientId: string; clientSecret: string };
 }
 
 export const devPorts = {
@@ -32,6 +34,7 @@ export function loadDevCredentials(file: string): DevCredentials {
     idp: { clientId: 'baton-gateway', clientSecret: secret() },
     status: { apiKey: secret() },
     notesLister: { clientId: 'baton-notes-lister', clientSecret: secret() },
+    crm: { clientId: 'baton-dev-crm', clientSecret: secret() },
   };
   // Files written by older versions lack newer parts; fill those in and keep the rest.
   const credentials = existsSync(file) ? { ...fresh, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<DevCredentials>) } : fresh;
@@ -64,5 +67,9 @@ export function devEnvironment(credentials: DevCredentials, sandboxUrl: string):
     BATON_STATUS_API_KEY: credentials.status.apiKey,
     BATON_NOTES_LISTER_ID: credentials.notesLister.clientId,
     BATON_NOTES_LISTER_SECRET: credentials.notesLister.clientSecret,
+    // The CRM declared from its OpenAPI document (baton.yaml's acme_crm).
+    BATON_CRM_OPENAPI_URL: `${sandboxUrl}/crm/openapi.json`,
+    BATON_CRM_CLIENT_ID: credentials.crm.clientId,
+    BATON_CRM_CLIENT_SECRET: credentials.crm.clientSecret,
   };
 }

@@ -90,6 +90,7 @@ try {
     jiraServiceAccount: credentials.jira,
     statusApiKey: credentials.status.apiKey,
     notesListingClient: credentials.notesLister,
+    crm: { clients: [credentials.crm] },
     idp: { clients: { baton: { ...credentials.idp, redirectUris: [`${gatewayUrl}/auth/callback`] } } },
   });
   started.push({ name: 'the sandbox', stop: () => sandbox.close() });

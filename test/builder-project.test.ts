@@ -102,7 +102,7 @@ test('npx baton dev runs the project’s tool as the caller, reloads it when sav
     return client;
   };
   let client = await connect();
-  expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['github_profile', 'get_run_result']);
+  expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['github_profile', 'note_customer', 'get_run_result']);
 
   // Nothing connected: the answer carries Baton's consent link for GitHub; alice follows it, then calls again.
   const first = await client.callTool({ name: 'github_profile', arguments: {} });
@@ -112,6 +112,15 @@ test('npx baton dev runs the project’s tool as the caller, reloads it when sav
   expect((await followConsentLink(links.github!, { batonUrl: baseUrl, idpIssuer, user: 'alice' })).status).toBe(200);
   const second = await client.callTool({ name: 'github_profile', arguments: {} });
   expect(second.structuredContent).toEqual({ login: 'alice' });
+
+  // The project's tool over the CRM its baton.yaml declares from an OpenAPI document, and GitHub: alice connects the CRM.
+  const noteArguments = { customerId: 'cus_1001', text: 'Renewal call' };
+  const asksForCrm = await client.callTool({ name: 'note_customer', arguments: noteArguments });
+  const crmLinks = (asksForCrm.structuredContent as { authorizationUrls: Record<string, string> }).authorizationUrls;
+  expect(Object.keys(crmLinks)).toEqual(['acme_crm']);
+  expect((await followConsentLink(crmLinks.acme_crm!, { batonUrl: baseUrl, idpIssuer, user: 'alice' })).status).toBe(200);
+  const noted = await client.callTool({ name: 'note_customer', arguments: noteArguments });
+  expect(noted.structuredContent).toMatchObject({ customer: expect.any(String), noteId: expect.stringMatching(/^note_/), author: 'alice' });
   await client.close();
 
   // The builder edits the tool: the worker and the gateway reload, and the next call runs the new code.
@@ -123,14 +132,13 @@ test('npx baton dev runs the project’s tool as the caller, reloads it when sav
   await client.close();
 
   // A tool that reads a file in workflow code: refused with the file and the import named; dev keeps running.
+  const index = join(project, 'tools', 'index.ts');
+  const originalIndex = readFileSync(index, 'utf8');
   writeFileSync(
     join(project, 'tools', 'read-file.ts'),
     "import { readFileSync } from 'node:fs';\nimport { defineTool, z } from 'baton/sdk';\nexport const readFile = defineTool({ name: 'read_file', description: 'Reads a file.', input: z.object({}) }, async () => ({ text: readFileSync('/etc/hostname', 'utf8') }));\n",
   );
-  writeFileSync(
-    join(project, 'tools', 'index.ts'),
-    "import { githubProfile } from './github-profile.ts';\nimport { readFile } from './read-file.ts';\nexport const tools = [githubProfile, readFile];\n",
-  );
+  writeFileSync(index, `${originalIndex}import { readFile } from './read-file.ts';\ntools.push(readFile);\n`);
   const beforeBadTool = seen;
   await devSays('baton: reloading failed', seen);
   const failure = output.slice(beforeBadTool);
@@ -138,6 +146,6 @@ test('npx baton dev runs the project’s tool as the caller, reloads it when sav
   expect(failure).toContain('Do that work in an app call (app(...).call) or an activity instead');
 
   // baton dev is still there: taking the tool out again brings the worker back.
-  writeFileSync(join(project, 'tools', 'index.ts'), "import { githubProfile } from './github-profile.ts';\nexport const tools = [githubProfile];\n");
+  writeFileSync(index, originalIndex);
   await devSays('baton: reloaded.', output.length);
 }, 300_000);

@@ -14,6 +14,7 @@ import { openStores, type BatonStores } from '../core/stores.ts';
 import { connectWorkerConnection } from '../core/temporal/connect.ts';
 import { shutdownGraceMs } from '../core/shutdown.ts';
 import { tracingOff, type Tracing } from '../core/telemetry/tracing.ts';
+import { loadDeclaredApps } from '../apps/openapi/declared-apps.ts';
 import { loadTools, toolModulePaths } from '../core/catalogue/tool-modules.ts';
 import { bundleFailure, workflowBundlerOptions, workflowInterceptorModules, writeWorkflowsEntry, type DisallowedImport } from './bundle.ts';
 import { runRecordSinks } from './run-record-sink.ts';
@@ -35,6 +36,8 @@ export async function createBatonWorker(
   { workflowBundlePath, env = process.env, tracing = tracingOff }: { workflowBundlePath?: string; env?: NodeJS.ProcessEnv; tracing?: Tracing } = {},
 ): Promise<BatonWorker> {
   const graceMs = shutdownGraceMs(env);
+  // Apps declared from OpenAPI documents get their actions now, before anything reads the apps.
+  await loadDeclaredApps(settings);
   const stores = await openStores(settings, env);
   let connection: NativeConnection | undefined;
   // Sessions with upstream MCP servers, reused across calls; closed with the worker.

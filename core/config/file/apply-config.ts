@@ -1,4 +1,6 @@
 import { connectors, type AppEndpoints } from '../../../apps/index.ts';
+import type { DeclaredOpenApi } from '../../../apps/types.ts';
+import { resolveUrl } from './upstream-servers.ts';
 import type { AppSettings } from '../settings.ts';
 import { ConfigError, type LoadedConfig } from './load-config.ts';
 import { readSecret, SecretUnavailableError, type SecretRef } from './secret-ref.ts';
@@ -24,11 +26,28 @@ export function configReader(loaded: LoadedConfig, env: NodeJS.ProcessEnv) {
   return { fail, secret };
 }
 
+/**
+ * An app declared from an OpenAPI document: named now, its actions and default endpoints filled in when the
+ * gateway or worker starts (apps/openapi/declared-apps.ts), since reading the document is asynchronous.
+ */
+function declaredApp(id: string, displayName: string | undefined, openapi: DeclaredOpenApi): AppSettings {
+  return {
+    id,
+    connector: { id, displayName: displayName ?? id, defaultEndpoints: { apiBaseUrl: '' }, defaultMode: 'none', actions: {}, openapi },
+    endpoints: { apiBaseUrl: '' },
+    mode: 'none',
+    scopes: [],
+    headers: [],
+    allowHeaderOverride: false,
+  };
+}
+
 export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: LoadedConfig, env: NodeJS.ProcessEnv): void {
   const { fail, secret } = configReader(loaded, env);
   for (const [id, app] of Object.entries(loaded.config.apps)) {
-    const known = apps.get(id);
-    if (!known || !connectors.has(id)) throw fail(`apps.${id}`, `there is no connector for "${id}"; known apps: ${[...connectors.keys()].join(', ')}`);
+    if (app.openapi && connectors.has(id)) throw fail(`apps.${id}.openapi`, `"${id}" is a built-in app with its own connector; declare the document under another id`);
+    const known = app.openapi ? declaredApp(id, app.openapi.displayName, { ...app.openapi, document: resolveUrl(app.openapi.document, env, `apps.${id}.openapi.document`, fail) }) : apps.get(id);
+    if (!known) throw fail(`apps.${id}`, `there is no connector for "${id}"; known apps: ${[...connectors.keys()].join(', ')} (or declare one from an OpenAPI document with openapi.document)`);
     const endpoints: AppEndpoints = {
       apiBaseUrl: app.baseUrl ?? known.endpoints.apiBaseUrl,
       authorizeUrl: app.oauth?.authorizeUrl ?? known.endpoints.authorizeUrl,

@@ -89,6 +89,23 @@ export const appSchema = z
       .strict()
       .optional(),
     credential: credentialSchema,
+    /**
+     * An app without a connector: its actions are the operations of this OpenAPI 3.x document (a file relative
+     * to this one, or an http(s) URL), checked and built when the gateway and worker start (apps/openapi/).
+     */
+    openapi: z
+      .object({
+        document: z.string().min(1),
+        displayName: z.string().min(1).optional(),
+        /** Only these operations (by operationId, else method_path) become actions. */
+        operations: z.array(z.string().min(1)).min(1).optional(),
+        /** `$ref`s to other servers are refused unless this is true. */
+        allowRemoteRefs: z.boolean().default(false),
+        /** The result field naming the object an operation created, for the audit trail. */
+        objectRef: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     headers: z.array(extraHeaderSchema).default([]),
     /** Lets a client override this app's credential per call with the X-Baton-Forward-Headers header. */
     allowHeaderOverride: z.boolean().default(false),

@@ -56,7 +56,8 @@ function upstreamConnector(id: string, url: string, upstream: McpServerConfig, c
   };
 }
 
-function resolveUrl(value: string, env: NodeJS.ProcessEnv, path: string, fail: (path: string, message: string) => Error): string {
+/** A URL given as is or as `env:NAME` (an http(s) URL from the environment). */
+export function resolveUrl(value: string, env: NodeJS.ProcessEnv, path: string, fail: (path: string, message: string) => Error): string {
   if (!value.startsWith('env:')) return value;
   const name = value.slice('env:'.length);
   const resolved = env[name];
