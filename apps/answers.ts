@@ -25,3 +25,10 @@ function describeErrorBody(body: unknown): string {
   ];
   return messages.length ? `: ${messages.join('; ')}` : '';
 }
+
+/** The answer, with the object the call created named from `field` of the result, when there is one. */
+export function withObjectRef<Result>(read: AppAnswer<Result>, field: string | undefined): AppAnswer<Result> {
+  if (!field || read.kind !== 'ok') return read;
+  const ref = (read.result as Record<string, unknown> | null)?.[field];
+  return typeof ref === 'string' || typeof ref === 'number' ? { ...read, objectRef: String(ref) } : read;
+}

@@ -5,7 +5,7 @@
  * the base URL and its security schemes suggest the credential mode.
  */
 import { z } from 'zod';
-import { readRestAnswer } from '../answers.ts';
+import { readRestAnswer, withObjectRef } from '../answers.ts';
 import type { AppAction, AppConnector, AppRequest, CredentialMode } from '../types.ts';
 import { OpenApiError, operationPointer } from './errors.ts';
 import type { OpenApiDocument, OpenApiOperation, OpenApiParameter } from './openapi-types.ts';
@@ -129,9 +129,10 @@ function action(
       };
     },
     readAnswer(status, answer) {
-      const read = readRestAnswer(appName, status, answer, (result) => result);
-      const ref = objectRefField && read.kind === 'ok' ? (read.result as Record<string, unknown> | null)?.[objectRefField] : undefined;
-      return typeof ref === 'string' || typeof ref === 'number' ? { ...read, objectRef: String(ref) } : read;
+      return withObjectRef(
+        readRestAnswer(appName, status, answer, (result) => result),
+        objectRefField,
+      );
     },
   };
 }

@@ -1,5 +1,7 @@
 import { connectors, type AppEndpoints } from '../../../apps/index.ts';
-import type { DeclaredOpenApi } from '../../../apps/types.ts';
+import { connectorFromActions, DeclaredActionError } from '../../../apps/declared/connector-from-actions.ts';
+import type { AppConnector, CredentialMode, DeclaredOpenApi } from '../../../apps/types.ts';
+import type { BatonConfig } from './schema.ts';
 import { resolveUrl } from './upstream-servers.ts';
 import type { AppSettings } from '../settings.ts';
 import { ConfigError, type LoadedConfig } from './load-config.ts';
@@ -30,6 +32,18 @@ export function configReader(loaded: LoadedConfig, env: NodeJS.ProcessEnv) {
  * An app declared from an OpenAPI document: named now, its actions and default endpoints filled in when the
  * gateway or worker starts (apps/openapi/declared-apps.ts), since reading the document is asynchronous.
  */
+/** An app whose HTTP actions the configuration declares: its connector is built now (apps/declared/). */
+function httpApp(id: string, http: NonNullable<BatonConfig['apps'][string]['http']>, baseUrl: string, mode: CredentialMode, fail: (path: string, message: string) => Error): AppSettings {
+  let connector: AppConnector;
+  try {
+    connector = connectorFromActions(id, http, { baseUrl, mode });
+  } catch (error) {
+    if (error instanceof DeclaredActionError) throw fail(`apps.${id}.http.${error.field}`, error.message);
+    throw error;
+  }
+  return { id, connector, endpoints: { apiBaseUrl: baseUrl }, mode, scopes: [], headers: [], allowHeaderOverride: false };
+}
+
 function declaredApp(id: string, displayName: string | undefined, openapi: DeclaredOpenApi): AppSettings {
   return {
     id,
@@ -46,8 +60,19 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
   const { fail, secret } = configReader(loaded, env);
   for (const [id, app] of Object.entries(loaded.config.apps)) {
     if (app.openapi && connectors.has(id)) throw fail(`apps.${id}.openapi`, `"${id}" is a built-in app with its own connector; declare the document under another id`);
-    const known = app.openapi ? declaredApp(id, app.openapi.displayName, { ...app.openapi, document: resolveUrl(app.openapi.document, env, `apps.${id}.openapi.document`, fail) }) : apps.get(id);
-    if (!known) throw fail(`apps.${id}`, `there is no connector for "${id}"; known apps: ${[...connectors.keys()].join(', ')} (or declare one from an OpenAPI document with openapi.document)`);
+    if (app.http && (connectors.has(id) || app.openapi))
+      throw fail(`apps.${id}.http`, connectors.has(id) ? `"${id}" is a built-in app with its own connector; declare the actions under another id` : 'declare either openapi or http, not both');
+    if (app.http && !app.baseUrl) throw fail(`apps.${id}.baseUrl`, 'an app with declared http actions needs the base URL of its API');
+    const known = app.http
+      ? httpApp(id, app.http, app.baseUrl!, app.credential.mode, fail)
+      : app.openapi
+        ? declaredApp(id, app.openapi.displayName, { ...app.openapi, document: resolveUrl(app.openapi.document, env, `apps.${id}.openapi.document`, fail) })
+        : apps.get(id);
+    if (!known)
+      throw fail(
+        `apps.${id}`,
+        `there is no connector for "${id}"; known apps: ${[...connectors.keys()].join(', ')} (or declare one: openapi.document for an OpenAPI document, http.actions for its HTTP actions)`,
+      );
     const endpoints: AppEndpoints = {
       apiBaseUrl: app.baseUrl ?? known.endpoints.apiBaseUrl,
       authorizeUrl: app.oauth?.authorizeUrl ?? known.endpoints.authorizeUrl,

@@ -106,6 +106,32 @@ export const appSchema = z
       })
       .strict()
       .optional(),
+    /** An app without a connector or document: its HTTP actions declared here (apps/declared/); needs `baseUrl`. */
+    http: z
+      .object({
+        displayName: z.string().min(1).optional(),
+        actions: z
+          .record(
+            z.string().regex(/^[A-Za-z][A-Za-z0-9_.]{0,63}$/, 'an action name: a letter, then letters, digits, "_" or "."'),
+            z
+              .object({
+                method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+                path: z.string().startsWith('/', 'a path relative to baseUrl, starting with "/"'),
+                description: z.string().optional(),
+                input: z.record(z.string(), z.unknown()).optional(),
+                query: z.array(z.string().min(1)).optional(),
+                objectRef: z.string().min(1).optional(),
+              })
+              .strict(),
+          )
+          .refine((actions) => Object.keys(actions).length > 0, 'declare at least one action'),
+        errors: z
+          .object({ okField: z.string().min(1).optional(), messageField: z.string().min(1).optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     headers: z.array(extraHeaderSchema).default([]),
     /** Lets a client override this app's credential per call with the X-Baton-Forward-Headers header. */
     allowHeaderOverride: z.boolean().default(false),
