@@ -9,7 +9,7 @@ import { isConnectionRequired, messageOf, startAudit } from './app-call-audit.ts
 import { auditContextOf } from './audit-context.ts';
 import type { CallAppDependencies } from './call-app.ts';
 import { currentCaller } from './caller-context.ts';
-import { asksForInput, FailureType, type CallMcpToolInput, type McpInputRequired, type McpToolResult } from './contract.ts';
+import { asksForInput, FailureType, type CallAppInput, type CallMcpToolInput, type McpInputRequired, type McpToolResult } from './contract.ts';
 import { connectionRequired, resolveCredential, type PresentedCredential } from './credentials.ts';
 import { extraHeaders } from './extra-headers.ts';
 
@@ -27,7 +27,7 @@ const HEARTBEAT_EVERY_MS = 2_000;
  * input schema before anything is sent, one audit record per call naming person, upstream, tool and whose
  * credential, and a step key so a retried or resumed step is not sent twice.
  */
-export function createCallMcpTool(deps: CallMcpToolDependencies) {
+export function createCallMcpTool(deps: CallMcpToolDependencies, callApp: (input: CallAppInput) => Promise<unknown>) {
   const ajv = new AjvJsonSchemaValidator();
   // Compiled once per tool definition the catalogue holds (a new list brings new definitions, compiled anew).
   const validators = new WeakMap<Tool, JsonSchemaValidator<Record<string, unknown>>>();
@@ -37,6 +37,8 @@ export function createCallMcpTool(deps: CallMcpToolDependencies) {
     return validator;
   };
   return async function callMcpTool({ server, tool, arguments: args, stepKey, answer: userAnswer }: CallMcpToolInput): Promise<McpToolResult | McpInputRequired> {
+    const exposed = deps.settings.apps.get(server);
+    if (exposed && !exposed.connector.upstream) return callExposedAction(exposed, tool, args, stepKey, callApp);
     const caller = currentCaller();
     const app = upstreamApp(deps, server);
     const upstream = app.connector.upstream!;
@@ -125,6 +127,20 @@ export function createCallMcpTool(deps: CallMcpToolDependencies) {
       return ApplicationFailure.nonRetryable(error.message, type, { app: server, tool, code: error.code });
     }
   };
+}
+
+/**
+ * An app action served as an MCP tool (`apps.<id>.expose`): the app call itself (callApp: credential, consent,
+ * audit, step key), answered as a tool result. Only an action the configuration exposes; any other is unknown.
+ */
+async function callExposedAction(app: AppSettings, action: string, args: Record<string, unknown>, stepKey: string, callApp: (input: CallAppInput) => Promise<unknown>): Promise<McpToolResult> {
+  const exposed = app.expose === true ? Object.keys(app.connector.actions) : (app.expose ?? []);
+  if (!exposed.includes(action)) {
+    throw ApplicationFailure.nonRetryable(`${app.connector.displayName} does not expose "${action}" as a tool (apps.${app.id}.expose).`, FailureType.unknownAction);
+  }
+  const result = await callApp({ app: app.id, action, input: args, stepKey });
+  const structured = result !== null && typeof result === 'object' && !Array.isArray(result) ? (result as Record<string, unknown>) : { result };
+  return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: structured };
 }
 
 function upstreamApp(deps: CallMcpToolDependencies, server: string): AppSettings {

@@ -15,9 +15,10 @@ export interface ActivityDependencies extends CallMcpToolDependencies {
 
 /** All activities the worker registers, wired to their stores. */
 export function createActivities(deps: ActivityDependencies): BatonActivities {
+  const callApp = createCallApp(deps);
   return {
-    callApp: createCallApp(deps),
-    callMcpTool: createCallMcpTool(deps),
+    callApp,
+    callMcpTool: createCallMcpTool(deps, callApp),
     // The identity interceptor has verified the caller before this runs; handing the identity back lets
     // workflow code read it. A root run's start record rides along: one local activity instead of two.
     verifyRunIdentity: async ({ recordStart = false } = {}) => {

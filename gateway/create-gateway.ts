@@ -79,8 +79,10 @@ export interface Gateway {
  */
 export async function createGateway(dependencies: GatewayDependencies): Promise<Gateway> {
   const { settings, gateway, stores, client, log } = dependencies;
-  // A tool that calls an MCP server this deployment has not configured could only fail: it is not served.
-  const unserved = dependencies.tools.filter((tool) => requiredMcpServers(tool).some((id) => !settings.apps.get(id)?.connector.upstream));
+  // A tool that calls an MCP server this deployment has not configured could only fail: it is not served. (An
+  // app whose actions are exposed as tools is served that way: gateway/apps/exposed-tools.ts.)
+  const serves = (id: string) => settings.apps.get(id)?.connector.upstream !== undefined || settings.apps.get(id)?.expose !== undefined;
+  const unserved = dependencies.tools.filter((tool) => requiredMcpServers(tool).some((id) => !serves(id)));
   for (const tool of unserved) log.warn({ tool: tool.name, mcpServers: requiredMcpServers(tool) }, 'tool not served: it calls an MCP server missing from mcpServers in the configuration');
   const deps = { ...dependencies, tools: dependencies.tools.filter((tool) => !unserved.includes(tool)) };
   // Each MCP server is its own OAuth resource: tokens must name its URL (RFC 8707), so one verifier each,

@@ -6,6 +6,7 @@ import type { ConnectionLike } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { loadGatewaySettings, type GatewaySettings } from '../core/config/gateway-settings.ts';
 import { loadDeclaredApps } from '../apps/openapi/declared-apps.ts';
+import { exposedAppTools } from './apps/exposed-tools.ts';
 import { loadSettings, type BatonSettings } from '../core/config/settings.ts';
 import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { createIdentitySigner } from '../core/identity/signer.ts';
@@ -69,7 +70,8 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
       stores,
       client,
       sign: await createIdentitySigner(keys.privateJwk),
-      tools: options.tools,
+      // The tools of toolsFrom, and the app actions the configuration exposes as tools.
+      tools: [...options.tools, ...exposedAppTools(settings, options.tools)],
       log: options.log,
       version,
       env,

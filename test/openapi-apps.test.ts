@@ -5,12 +5,15 @@
  */
 import type { Client } from '@modelcontextprotocol/client';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectorFromOpenApi } from '../apps/openapi/connector-from-openapi.ts';
 import { OpenApiError } from '../apps/openapi/errors.ts';
 import { loadOpenApiDocument } from '../apps/openapi/load-openapi.ts';
 import { crmOpenApiDocument } from '../sandbox/crm-openapi.ts';
+import { declaredCrmNote } from './fixtures/probe-tools.ts';
+import { alice } from './support/identities.ts';
 import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
 import { gatewayStackForSuite, openToEveryone, type GatewayStack } from './support/gateway-stack.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
@@ -118,6 +121,8 @@ describe('bad documents are refused, naming the file and the JSON pointer', () =
 
 describe('a declared app through the whole stack', () => {
   let gs: GatewayStack;
+  const crmApiRequestsSince = async (seq: number) =>
+    ((await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${seq}`)) as { requests: LoggedRequest[] }).requests.filter((request) => request.path.startsWith('/api/'));
   gatewayStackForSuite((started) => (gs = started), {
     config: (sandbox: RunningSandbox) => ({
       yaml: `${openToEveryone}apps:
@@ -125,6 +130,7 @@ describe('a declared app through the whole stack', () => {
     openapi: { document: env:CRM_OPENAPI_URL, objectRef: id }
     oauth: { clientId: env:CRM_CLIENT_ID, clientSecret: env:CRM_CLIENT_SECRET }
     credential: { mode: user_oauth }
+    expose: [getCustomer]
 `,
       env: { CRM_OPENAPI_URL: `${sandbox.url}/crm/openapi.json`, CRM_CLIENT_ID: sandbox.crm.clients[0]!.clientId, CRM_CLIENT_SECRET: sandbox.crm.clients[0]!.clientSecret },
     }),
@@ -164,6 +170,32 @@ describe('a declared app through the whole stack', () => {
     expect(calls.find((record) => record.action === 'addNote')?.objectRef).toBe((result.structuredContent as { noteId: string }).noteId);
     await expectNoSecretsInHistories(gs.stack);
     await client.close();
+  }, 120_000);
+
+  test('expose: an operation served as an MCP tool, run as the caller with her own connection; the others are not tools', async () => {
+    const client = await gs.connect(await gs.tokenFor('alice'));
+    const { tools } = await client.listTools();
+    const exposed = tools.find((tool) => tool.name === 'acme_crm__getCustomer');
+    expect(exposed?.inputSchema).toMatchObject({ type: 'object', properties: { customerId: { type: 'string', pattern: '^cus_\\w+$' } }, required: ['customerId'] });
+    expect(tools.map((tool) => tool.name)).not.toContain('acme_crm__addNote');
+    const since = await lastLogSeq(gs.stack.sandbox.url);
+    const result = await client.callTool({ name: 'acme_crm__getCustomer', arguments: { customerId: 'cus_1001' } });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ id: 'cus_1001' });
+    const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] };
+    expect(requests.filter((request) => request.path.startsWith('/api/')).map((request) => [request.path, request.credential.user])).toEqual([['/api/v1/customers/cus_1001', 'alice']]);
+    await expect(client.callTool({ name: 'acme_crm__addNote', arguments: { body: { customerId: 'cus_1001', text: 'x' } } })).rejects.toThrow(/Unknown tool|not.*tool|tools\/list/i);
+    await client.close();
+  }, 120_000);
+
+  test('the worker refuses an action that is not exposed, even when a run names it directly', async () => {
+    const since = await lastLogSeq(gs.stack.sandbox.url);
+    const notExposed = { ...declaredCrmNote, name: 'acme_crm__addNote', input: z.record(z.string(), z.unknown()) };
+    const handle = await gs.stack.run(alice, notExposed, { body: { customerId: 'cus_1001', text: 'sneaked in' } });
+    await expect(handle.result()).rejects.toThrow();
+    const status = await handle.query<{ error: { type: string; message: string } }>('baton.status');
+    expect(status.error).toEqual({ type: 'UnknownAction', message: 'Acme CRM does not expose "addNote" as a tool (apps.acme_crm.expose).' });
+    expect(await crmApiRequestsSince(since)).toEqual([]);
   }, 120_000);
 
   test('input that does not match the operation is refused before any call to the CRM', async () => {

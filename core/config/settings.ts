@@ -23,6 +23,8 @@ export interface AppSettings {
   headers: ExtraHeaderConfig[];
   /** Whether a client may replace this app's credential per call (X-Baton-Forward-Headers). */
   allowHeaderOverride: boolean;
+  /** Actions served as MCP tools `<app>__<action>` (`apps.<id>.expose`): all of them, or these. */
+  expose?: true | readonly string[];
 }
 
 export interface BatonSettings {

@@ -90,6 +90,7 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
       credential: app.credential,
       headers: app.headers,
       allowHeaderOverride: app.allowHeaderOverride,
+      ...(app.expose ? { expose: app.expose } : {}),
     });
   }
   for (const [tool, { credentials }] of Object.entries(loaded.config.tools)) {

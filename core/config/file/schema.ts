@@ -132,6 +132,8 @@ export const appSchema = z
       })
       .strict()
       .optional(),
+    /** Its actions as MCP tools `<app>__<action>` (each a one-step run as the caller): all (`true`) or these. */
+    expose: z.union([z.literal(true), z.array(z.string().min(1)).min(1)]).optional(),
     headers: z.array(extraHeaderSchema).default([]),
     /** Lets a client override this app's credential per call with the X-Baton-Forward-Headers header. */
     allowHeaderOverride: z.boolean().default(false),
