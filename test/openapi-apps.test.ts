@@ -128,7 +128,7 @@ describe('a declared app through the whole stack', () => {
       yaml: `${openToEveryone}apps:
   acme_crm:
     openapi: { document: env:CRM_OPENAPI_URL, objectRef: id }
-    oauth: { clientId: env:CRM_CLIENT_ID, clientSecret: env:CRM_CLIENT_SECRET }
+    oauth: { clientId: env:CRM_CLIENT_ID, clientSecret: env:CRM_CLIENT_SECRET, revokeUrl: ${sandbox.url}/crm/oauth/revoke }
     credential: { mode: user_oauth }
     expose: [getCustomer]
 `,
@@ -207,5 +207,15 @@ describe('a declared app through the whole stack', () => {
     const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] };
     expect(requests.filter((request) => request.path.startsWith('/api/'))).toEqual([]);
     await client.close();
+  }, 120_000);
+
+  test('disconnecting the declared app revokes alice’s token at the CRM (RFC 7009, the configured revokeUrl)', async () => {
+    const token = await gs.tokenFor('alice');
+    const since = await lastLogSeq(gs.stack.sandbox.url);
+    const response = await fetch(`${gs.url}/api/connections/acme_crm`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+    expect({ status: response.status, json: await response.json() }).toEqual({ status: 200, json: { app: 'acme_crm', revoked: true, revokedAtProvider: true, providerError: null } });
+    const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] };
+    expect(requests.map((request) => [request.method, request.path, request.status])).toEqual([['POST', '/oauth/revoke', 200]]);
+    expect(await gs.stack.stores.vault.getConnectionInfo('acme', 'alice', 'acme_crm')).toBeUndefined();
   }, 120_000);
 });

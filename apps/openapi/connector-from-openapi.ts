@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { readRestAnswer, withObjectRef } from '../answers.ts';
+import { rfc7009Revocation } from '../revocation.ts';
 import type { AppAction, AppConnector, AppRequest, CredentialMode } from '../types.ts';
 import { OpenApiError, operationPointer } from './errors.ts';
 import type { OpenApiDocument, OpenApiOperation, OpenApiParameter } from './openapi-types.ts';
@@ -61,7 +62,8 @@ export function connectorFromOpenApi(document: OpenApiDocument, options: OpenApi
     displayName,
     defaultEndpoints: { apiBaseUrl: baseUrl.replace(/\/$/, ''), ...(oauth ? { authorizeUrl: oauth.authorizationUrl, tokenUrl: oauth.tokenUrl } : {}) },
     defaultMode: suggestedMode(document),
-    ...(oauth ? { oauth: { defaultScopes: Object.keys(oauth.scopes ?? {}), scopeSeparator: ' ' as const } } : {}),
+    // Revocation is RFC 7009's, at the URL the configuration gives (apps.<id>.oauth.revokeUrl): OpenAPI has no field for it.
+    ...(oauth ? { oauth: { defaultScopes: Object.keys(oauth.scopes ?? {}), scopeSeparator: ' ' as const, revoke: rfc7009Revocation } } : {}),
     actions,
   };
 }
