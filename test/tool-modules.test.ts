@@ -2,7 +2,7 @@
  * Issue 14: where the tools come from (`toolsFrom` in baton.yaml), loaded the same way by the gateway and the
  * worker; each bad module stops the start with the files named.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,11 @@ beforeAll(() => {
   writeFileSync(join(dir, 'clash.ts'), `${header}export const tools = [${tool('hello')}];\n`);
   writeFileSync(join(dir, 'throws.ts'), `throw new Error('no database here');\n`);
   writeFileSync(join(dir, 'nothing.ts'), `export const helpers = 1;\n`);
+  // A package of tools, as a team would publish one (JavaScript under node_modules, with an exports map).
+  const pkg = join(dir, 'node_modules', '@acme', 'tools');
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: '@acme/tools', type: 'module', exports: { '.': './index.js' } }));
+  writeFileSync(join(pkg, 'index.js'), `${header}export const tools = [${tool('from_package')}];\n`);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -36,6 +41,12 @@ test('modules relative to baton.yaml, exporting `tools` or a default array, in o
   const paths = toolModulePaths(settingsWith(['./one.ts', './default.ts']));
   expect(paths).toEqual([join(dir, 'one.ts'), join(dir, 'default.ts')]);
   expect((await loadTools(paths)).map((tool) => tool.name)).toEqual(['hello', 'bye']);
+});
+
+test('a package name, found from baton.yaml’s folder as that project would', async () => {
+  const paths = toolModulePaths(settingsWith('@acme/tools'));
+  expect(paths).toEqual([join(dir, 'node_modules', '@acme', 'tools', 'index.js')]);
+  expect((await loadTools(paths)).map((tool) => tool.name)).toEqual(['from_package']);
 });
 
 test('a missing file, a package that is not installed: refused with what to do', () => {
