@@ -12,10 +12,8 @@ import { dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { batonFile } from '../core/runtime-files.ts';
 import { recordDevInstance } from '../core/config/dev-instance.ts';
-import { createLogger } from '../gateway/logger.ts';
-import { serveGateway, type RunningGateway } from '../gateway/serve.ts';
 import { startSandbox, type RunningSandbox } from '../sandbox/server.ts';
-import { loadTools, toolModulePaths } from '../core/catalogue/tool-modules.ts';
+import { toolModulePaths } from '../core/catalogue/tool-modules.ts';
 import { loadSettings } from '../core/config/settings.ts';
 import { devEnvironment, devPorts, loadDevCredentials } from './dev-environment.ts';
 import { ensurePortFree } from './free-port.ts';
@@ -27,6 +25,7 @@ const project = process.cwd();
 const home = join(project, '.baton');
 const configFile = join(project, 'baton.yaml');
 const workerMain = batonFile('../worker/main.ts', import.meta.url);
+const gatewayMain = batonFile('../gateway/main.ts', import.meta.url);
 
 /** Temporal connection variables of a real cluster, which must not follow `baton dev` to its own dev server. */
 const clusterVariables = /^TEMPORAL_(NAMESPACE|API_KEY|TLS(_.*)?|PROFILE|CONFIG_FILE)$/;
@@ -105,21 +104,24 @@ try {
   if (ignored.length) say(`ignoring ${ignored.join(', ')}: baton dev runs its own Temporal (use baton gateway and baton worker for a cluster)`);
   Object.assign(env, { TEMPORAL_TLS: 'false', TEMPORAL_NAMESPACE: 'default' });
 
-  // The worker and the gateway are restarted together when a tool file changes; `current` is what runs now.
-  const current: { worker?: RunningWorker; gateway?: RunningGateway } = {};
+  // The worker and the gateway run as processes of their own, restarted together when a tool file changes (a
+  // fresh process loads the tool modules afresh; Node never forgets a module it imported). `current` runs now.
+  const current: { worker?: RunningProcess; gateway?: RunningProcess } = {};
   started.push({ name: 'the worker', stop: async () => current.worker?.stop() });
   // Stopped first (it is pushed last): no new runs while the worker finishes its activities.
-  started.push({ name: 'the gateway', stop: async () => current.gateway?.close() });
+  started.push({ name: 'the gateway', stop: async () => current.gateway?.stop() });
+  const gatewayEnv = { ...env, BATON_LOG_LEVEL: process.env.BATON_LOG_LEVEL ?? 'warn' };
 
   const startWorkerAndGateway = async () => {
     say('starting the worker ...');
-    current.worker = startWorker(env);
+    current.worker = startProcess('worker', workerMain, env, /worker ready/);
     say('starting the gateway ...');
-    const tools = await loadTools(toolModulePaths(loadSettings(env)));
-    current.gateway = await serveGateway({ env, tools, log: createLogger({ level: process.env.BATON_LOG_LEVEL ?? 'warn' }) });
-    say(`gateway ready at ${current.gateway.url} (your pages at /account, consent at /connect/…, metrics at /metrics, health at /healthz and /readyz)`);
+    current.gateway = startProcess('gateway', gatewayMain, gatewayEnv, /gateway ready: MCP at (\S+)/);
+    const [, mcpUrl] = await current.gateway.ready;
+    const url = new URL(mcpUrl!).origin;
+    say(`gateway ready at ${url} (your pages at /account, consent at /connect/…, metrics at /metrics, health at /healthz and /readyz)`);
     await current.worker.ready;
-    return current.gateway;
+    return { url, mcpUrl: mcpUrl!, publicUrl: env.BATON_PUBLIC_URL ?? url };
   };
   const gateway = await startWorkerAndGateway();
   // .baton/instance.json tells `baton token` and the other commands run from this directory where this
@@ -127,7 +129,7 @@ try {
   const forgetInstance = recordDevInstance(home, {
     pid: process.pid,
     startedAt: new Date().toISOString(),
-    publicUrl: gateway.settings.publicUrl,
+    publicUrl: gateway.publicUrl,
     mcpUrl: gateway.mcpUrl,
     gatewayPort: devPorts.gateway,
     sandboxUrl: sandbox.url,
@@ -150,7 +152,7 @@ Press Ctrl-C to stop.`);
 
   watchTools(env, async (changed) => {
     say(`${changed} changed: restarting the worker and the gateway with the tools as they are now ...`);
-    await current.gateway?.close();
+    await current.gateway?.stop();
     await current.worker?.stop();
     try {
       await startWorkerAndGateway();
@@ -167,31 +169,33 @@ Press Ctrl-C to stop.`);
   }
 }
 
-interface RunningWorker {
-  ready: Promise<void>;
+interface RunningProcess {
+  /** Settles with the readiness line's match once the process says it is ready (rejects when it exits first). */
+  ready: Promise<RegExpMatchArray>;
   stop(): Promise<void>;
 }
 
-/** A worker process; `ready` settles once it polls (or rejects when it exits first, its output printed). */
-function startWorker(env: NodeJS.ProcessEnv): RunningWorker {
-  const worker: ChildProcessByStdio<null, Readable, null> = spawn(process.execPath, [workerMain], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(worker, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+/** A Baton process (worker or gateway) whose output is shown prefixed; `ready` waits for its readiness line. */
+function startProcess(name: string, main: string, env: NodeJS.ProcessEnv, readyLine: RegExp): RunningProcess {
+  const child: ChildProcessByStdio<null, Readable, null> = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   let output = '';
   let stopped = false;
-  const ready = new Promise<void>((resolveReady, reject) => {
-    worker.stdout.on('data', (chunk: Buffer) => {
+  const ready = new Promise<RegExpMatchArray>((resolveReady, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
       process.stdout.write(text.replace(/^(?=.)/gm, 'baton: '));
       output += text;
-      if (output.includes('worker ready')) resolveReady();
+      const match = readyLine.exec(output);
+      if (match) resolveReady(match);
     });
-    void exited.then(([code]) => reject(new Error(`the worker exited (code ${code}) before it was ready; its output is above.`)));
+    void exited.then(([code]) => reject(new Error(`the ${name} exited (code ${code}) before it was ready; its output is above.`)));
   });
   ready.catch(() => undefined);
   void exited.then(([code]) => {
     if (stopped || stopping || code === 0) return;
-    if (watchingTools) return say(`the worker exited with code ${code}; fix what its output above says and save a tool file to start it again (or Ctrl-C).`);
-    console.error(`baton: the worker exited with code ${code}; stopping.`);
+    if (watchingTools) return say(`the ${name} exited with code ${code}; fix what its output above says and save a tool file to start it again (or Ctrl-C).`);
+    console.error(`baton: the ${name} exited with code ${code}; stopping.`);
     stopping = true;
     void stopAll(1);
   });
@@ -199,7 +203,7 @@ function startWorker(env: NodeJS.ProcessEnv): RunningWorker {
     ready,
     async stop() {
       stopped = true;
-      if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
   };

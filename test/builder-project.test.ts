@@ -125,9 +125,16 @@ test('npx baton dev runs the project’s tool as the caller, reloads it when sav
 
   // The builder edits the tool: the worker and the gateway reload, and the next call runs the new code.
   const toolFile = join(project, 'tools', 'github-profile.ts');
-  writeFileSync(toolFile, readFileSync(toolFile, 'utf8').replace('return { login: me.login };', 'return { login: me.login, greeting: `hello ${me.login}` };'));
+  writeFileSync(
+    toolFile,
+    readFileSync(toolFile, 'utf8')
+      .replace('return { login: me.login };', 'return { login: me.login, greeting: `hello ${me.login}` };')
+      .replace("description: 'Your GitHub login, read with your own GitHub account.'", "description: 'Your GitHub login and a greeting.'"),
+  );
   seen = await devSays('baton: reloaded.', seen);
   client = await connect();
+  // Both halves reloaded: the gateway lists the tool as it is now, the worker runs the new code.
+  expect((await client.listTools()).tools.find((tool) => tool.name === 'github_profile')?.description).toBe('Your GitHub login and a greeting.');
   expect((await client.callTool({ name: 'github_profile', arguments: {} })).structuredContent).toEqual({ login: 'alice', greeting: 'hello alice' });
   await client.close();
 
