@@ -138,18 +138,7 @@ try {
     temporalUiUrl: `http://127.0.0.1:${devPorts.temporalUi}`,
   });
   process.on('exit', forgetInstance);
-  console.log(`
-baton: ready.
-  MCP endpoint:  ${gateway.mcpUrl}
-  Temporal UI:   http://127.0.0.1:${devPorts.temporalUi}   (runs searchable by BatonUser, BatonTool, BatonWaitingFor)
-  Your pages:    ${gateway.url}/account   (connections, runs, audit trail; sign in as alice/alice)
-  Audit trail:   BATON_TOKEN=$(npx baton token alice) npx baton audit --since 1h
-  Bearer token:  npx baton token alice     (or bob; password = user name, sandbox only)
-  Client config: {"mcpServers": {"baton": {"type": "http", "url": "${gateway.mcpUrl}"}}}
-                 (OAuth-capable clients sign in on their own; others add a header "Authorization: Bearer <token>")
-  Try it:        call triage_pull_request with {"repo": "acme/widgets", "number": 1}, open the link it returns, sign in as alice/alice.
-Press Ctrl-C to stop.`);
-
+  // Watching starts before `ready` is said, so a save right after it is never missed.
   watchTools(env, async (changed) => {
     say(`${changed} changed: restarting the worker and the gateway with the tools as they are now ...`);
     await current.gateway?.stop();
@@ -161,6 +150,17 @@ Press Ctrl-C to stop.`);
       say(`reloading failed: ${(error as Error).message.replace(/\.$/, '')}. Fix the tool and save again.`);
     }
   });
+  console.log(`
+baton: ready.
+  MCP endpoint:  ${gateway.mcpUrl}
+  Temporal UI:   http://127.0.0.1:${devPorts.temporalUi}   (runs searchable by BatonUser, BatonTool, BatonWaitingFor)
+  Your pages:    ${gateway.url}/account   (connections, runs, audit trail; sign in as alice/alice)
+  Audit trail:   BATON_TOKEN=$(npx baton token alice) npx baton audit --since 1h
+  Bearer token:  npx baton token alice     (or bob; password = user name, sandbox only)
+  Client config: {"mcpServers": {"baton": {"type": "http", "url": "${gateway.mcpUrl}"}}}
+                 (OAuth-capable clients sign in on their own; others add a header "Authorization: Bearer <token>")
+  Try it:        call triage_pull_request with {"repo": "acme/widgets", "number": 1}, open the link it returns, sign in as alice/alice.
+Press Ctrl-C to stop.`);
 } catch (error) {
   if (!stopping) {
     stopping = true;
