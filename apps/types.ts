@@ -13,6 +13,8 @@ export interface AppRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   query?: Record<string, string>;
+  /** Headers the action itself sends (a declared action's input mapped to headers); the credential's always win. */
+  headers?: Record<string, string>;
   body?: unknown;
 }
 

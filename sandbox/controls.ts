@@ -2,6 +2,7 @@ import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { SandboxContext } from './context.ts';
 import type { CrmSandbox } from './crm.ts';
+import type { HelpdeskSandbox } from './helpdesk.ts';
 import type { RunningCrm } from './crm-credentials.ts';
 import type { GithubSandbox } from './github.ts';
 import type { JiraSandbox } from './jira.ts';
@@ -10,8 +11,8 @@ import { notesToolNames } from './upstreams/notes-modes.ts';
 import type { NotesSandbox } from './upstreams/notes-server.ts';
 import type { StatusSandbox } from './upstreams/status-server.ts';
 
-const appName = z.enum(['github', 'slack', 'jira', 'crm', 'notes', 'status']);
-const oauthAppName = z.enum(['github', 'slack', 'crm', 'notes']);
+const appName = z.enum(['github', 'slack', 'jira', 'crm', 'helpdesk', 'notes', 'status']);
+const oauthAppName = z.enum(['github', 'slack', 'crm', 'helpdesk', 'notes']);
 
 const settingsBody = z.object({ accessTokenTtlSeconds: z.number().int().positive() });
 const revokeUserGrantsBody = z.object({ app: oauthAppName, user: z.string().min(1) });
@@ -53,7 +54,7 @@ const requestsQuery = z.object({
  */
 export function createControls(
   ctx: SandboxContext,
-  apps: { github: GithubSandbox; slack: SlackSandbox; jira: JiraSandbox; crm: CrmSandbox; notes: NotesSandbox; status: StatusSandbox },
+  apps: { github: GithubSandbox; slack: SlackSandbox; jira: JiraSandbox; crm: CrmSandbox; helpdesk: HelpdeskSandbox; notes: NotesSandbox; status: StatusSandbox },
   /** The CRM's credentials (RunningSandbox.crm), for tests that reach the sandbox only over HTTP. */
   crmCredentials: RunningCrm,
 ): Router {
@@ -87,6 +88,11 @@ export function createControls(
   // Apart from /state, whose shape existing tests pin down.
   router.get('/crm/notes', (_req, res) => {
     res.json({ notes: apps.crm.notes() });
+  });
+
+  // The help desk's credentials and tickets (with how each reporter authenticated, which its API does not show).
+  router.get('/helpdesk', (_req, res) => {
+    res.json({ ...apps.helpdesk.running, tickets: apps.helpdesk.tickets() });
   });
 
   router.get('/issued-secrets', (_req, res) => {

@@ -18,7 +18,7 @@ export interface OAuthClient {
 
 /** What differs between the apps' authorization servers; the behaviour itself is shared. */
 export interface OAuthServerConfig {
-  app: 'github' | 'slack' | 'crm';
+  app: 'github' | 'slack' | 'crm' | 'helpdesk';
   /** As shown on the pages: "GitHub", "Slack". */
   displayName: string;
   /** The registered clients (the real services have one per integration; the sandbox usually just Baton). */

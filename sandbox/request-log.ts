@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { readAuthorization, type CredentialKind, type CredentialScheme } from './credentials.ts';
 
 /** The apps, and the two upstream MCP servers (sandbox/upstreams/): `notes` also names its authorization server's token endpoint. */
-export type AppName = 'github' | 'slack' | 'jira' | 'crm' | 'notes' | 'status';
+export type AppName = 'github' | 'slack' | 'jira' | 'crm' | 'helpdesk' | 'notes' | 'status';
 
 export interface LoggedCredential {
   /** The `Authorization` header's scheme; `none` also when the credential travelled elsewhere (an API key). */

@@ -7,6 +7,7 @@ import { createControls } from './controls.ts';
 import { createCrm, crmPath } from './crm.ts';
 import { crmSecrets, publicCrmCredentials, resolveCrmCredentials, type CrmOptions, type RunningCrm } from './crm-credentials.ts';
 import { DelayRules } from './delays.ts';
+import { createHelpdesk, type HelpdeskOptions, type RunningHelpdesk } from './helpdesk.ts';
 import { createGithub } from './github.ts';
 import { createIdentityProvider, type IdpOptions } from './idp/identity-provider.ts';
 import { IdempotencyStore } from './idempotency.ts';
@@ -21,6 +22,7 @@ import { createStatus, generateStatusApiKey } from './upstreams/status-server.ts
 
 export type { OAuthClient } from './oauth-server.ts';
 export type { CrmOptions, CrmServiceAccount, RunningCrm } from './crm-credentials.ts';
+export type { HelpdeskOptions, HelpdeskTicket, RunningHelpdesk } from './helpdesk.ts';
 export type { IdpConfidentialClient, IdpOptions } from './idp/identity-provider.ts';
 export { cliClient } from './idp/identity-provider.ts';
 export type { LoggedRequest, LoggedCredential } from './request-log.ts';
@@ -43,6 +45,8 @@ export interface SandboxOptions {
   idp?: IdpOptions;
   /** The CRM under /crm; it always runs, and generates whatever credential is not given. */
   crm?: CrmOptions;
+  /** The help desk under /helpdesk, known to Baton only by its OpenAPI document; generates what is not given. */
+  helpdesk?: HelpdeskOptions;
   /** The `X-Api-Key` the status MCP server (/status/mcp) accepts; generated when omitted. */
   statusApiKey?: string;
   /** The organisation's client at the notes authorization server that lists its tools (client credentials); generated when omitted. */
@@ -55,6 +59,7 @@ export interface RunningSandbox {
   /** The identity provider's issuer: `${url}/idp` (discovery at `${idpIssuer}/.well-known/openid-configuration`). */
   idpIssuer: string;
   crm: RunningCrm;
+  helpdesk: RunningHelpdesk;
   /** The notes MCP server (OAuth-protected, per the MCP authorization spec): `${url}/notes/mcp`. */
   notesMcpUrl: string;
   /** The notes server's own authorization server: `${url}/notes-auth`. */
@@ -68,8 +73,8 @@ export interface RunningSandbox {
 }
 
 /**
- * Starts a stand-in for GitHub, Slack, Jira and a CRM on one local HTTP server: each app's OAuth 2.1
- * authorization server and API under /github, /slack, /jira and /crm, an OpenID Connect identity
+ * Starts a stand-in for GitHub, Slack, Jira, a CRM and a help desk on one local HTTP server: each app's OAuth
+ * 2.1 authorization server and API under /github, /slack, /jira, /crm and /helpdesk, an OpenID Connect identity
  * provider under /idp, two upstream MCP servers (notes, OAuth-protected with its own authorization
  * server under /notes-auth, and status, behind an API key; see upstreams/), plus test controls under
  * /_sandbox. All state belongs to this instance.
@@ -123,11 +128,13 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const jira = createJira(ctx, options.jiraServiceAccount);
   const crm = createCrm(ctx, { credentials: crmCredentials, verifyIdpToken: idp.verifyAccessToken });
   const runningCrm: RunningCrm = publicCrmCredentials(crmCredentials, `${url}${crmPath}`);
+  const helpdesk = createHelpdesk(ctx, options.helpdesk);
+  for (const secret of helpdesk.secrets) ctx.secrets.add(secret);
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(github.router, slack.router, jira.router, crm.router, idp.router, notes.router, status.router);
-  app.use('/_sandbox', createControls(ctx, { github, slack, jira, crm, notes, status }, runningCrm));
+  app.use(github.router, slack.router, jira.router, crm.router, helpdesk.router, idp.router, notes.router, status.router);
+  app.use('/_sandbox', createControls(ctx, { github, slack, jira, crm, helpdesk, notes, status }, runningCrm));
   app.use(errorHandler);
   server.on('request', app);
 
@@ -135,6 +142,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     url,
     idpIssuer: idp.issuer,
     crm: runningCrm,
+    helpdesk: helpdesk.running,
     notesMcpUrl: notes.mcpUrl,
     notesIssuer: notes.issuer,
     statusMcpUrl: status.mcpUrl,

@@ -14,6 +14,8 @@ export interface DevCredentials {
   notesLister: { clientId: string; clientSecret: string };
   /** Baton's OAuth client at the sandbox CRM, which baton.yaml declares from its OpenAPI document (acme_crm). */
   crm: { clientId: string; clientSecret: string };
+  /** Baton's OAuth client at the sandbox help desk, known only by its OpenAPI document (baton.yaml's helpdesk). */
+  helpdesk: { clientId: string; clientSecret: string };
 }
 
 export const devPorts = {
@@ -35,6 +37,7 @@ export function loadDevCredentials(file: string): DevCredentials {
     status: { apiKey: secret() },
     notesLister: { clientId: 'baton-notes-lister', clientSecret: secret() },
     crm: { clientId: 'baton-dev-crm', clientSecret: secret() },
+    helpdesk: { clientId: 'baton-dev-helpdesk', clientSecret: secret() },
   };
   // Files written by older versions lack newer parts; fill those in and keep the rest.
   const credentials = existsSync(file) ? { ...fresh, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<DevCredentials>) } : fresh;
@@ -71,5 +74,16 @@ export function devEnvironment(credentials: DevCredentials, sandboxUrl: string):
     BATON_CRM_OPENAPI_URL: `${sandboxUrl}/crm/openapi.json`,
     BATON_CRM_CLIENT_ID: credentials.crm.clientId,
     BATON_CRM_CLIENT_SECRET: credentials.crm.clientSecret,
+    ...helpdeskEnvironment(credentials.helpdesk, sandboxUrl),
+  };
+}
+
+/** What baton.yaml's `helpdesk` refers to: the sandbox help desk, which Baton knows only from its OpenAPI document. */
+export function helpdeskEnvironment(client: { clientId: string; clientSecret: string }, sandboxUrl: string): Record<string, string> {
+  return {
+    BATON_HELPDESK_OPENAPI_URL: `${sandboxUrl}/helpdesk/openapi.json`,
+    BATON_HELPDESK_CLIENT_ID: client.clientId,
+    BATON_HELPDESK_CLIENT_SECRET: client.clientSecret,
+    BATON_HELPDESK_REVOKE_URL: `${sandboxUrl}/helpdesk/oauth/revoke`,
   };
 }

@@ -90,10 +90,11 @@ try {
     statusApiKey: credentials.status.apiKey,
     notesListingClient: credentials.notesLister,
     crm: { clients: [credentials.crm] },
+    helpdesk: { clients: [credentials.helpdesk] },
     idp: { clients: { baton: { ...credentials.idp, redirectUris: [`${gatewayUrl}/auth/callback`] } } },
   });
   started.push({ name: 'the sandbox', stop: () => sandbox.close() });
-  say(`sandbox apps ready at ${sandbox.url} (GitHub, Slack, Jira; users alice/alice and bob/bob)`);
+  say(`sandbox apps ready at ${sandbox.url} (GitHub, Slack, Jira, CRM, help desk; users alice/alice and bob/bob)`);
   say(`sandbox identity provider ready at ${sandbox.idpIssuer}`);
   say(`sandbox MCP servers ready: notes at ${sandbox.notesMcpUrl} (OAuth, its own authorization server), status at ${sandbox.statusMcpUrl} (API key)`);
 

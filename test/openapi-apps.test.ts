@@ -3,7 +3,6 @@
  * publishes one) is used like a connector — actions from operations, inputs checked before any call, the
  * credential the security schemes suggest — and every bad document is refused naming the file and the pointer.
  */
-import type { Client } from '@modelcontextprotocol/client';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { tmpdir } from 'node:os';
@@ -137,14 +136,7 @@ describe('a declared app through the whole stack', () => {
   });
 
   test('a tool calls the declared CRM and GitHub as the caller: one prompt for both, consent, the result, the audit trail', async () => {
-    const client: Client = await gs.connect(await gs.tokenFor('alice'), { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { url: {} } } });
-    const asked: string[] = [];
-    client.setRequestHandler('elicitation/create', async (request) => {
-      const { url, message } = request.params as { url: string; message: string };
-      asked.push(message);
-      await gs.consentInBrowser(url, 'alice');
-      return { action: 'accept' };
-    });
+    const { client, asked } = await gs.consentingClient('alice');
     const since = await lastLogSeq(gs.stack.sandbox.url);
     const result = await client.callTool({ name: 'declared_crm_note', arguments: { customerId: 'cus_1001' } });
     expect(result.isError).toBeFalsy();

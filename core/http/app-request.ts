@@ -20,7 +20,9 @@ export async function sendAppRequest(apiBaseUrl: string, request: AppRequest, he
   const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
   const response = await fetch(url, {
     method: request.method,
+    // The action's own headers first, so neither Baton's nor the credential's can be replaced by them.
     headers: {
+      ...request.headers,
       accept: 'application/json',
       'user-agent': 'baton',
       ...(request.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }),

@@ -142,6 +142,22 @@ export class GatewayStack {
     return followConsentLink(link, { batonUrl: this.url, idpIssuer: this.stack.sandbox.idpIssuer, user, decision, browser });
   }
 
+  /**
+   * A 2026-07-28 client of `user`'s that shows URL elicitations: it approves every consent link it is given in
+   * the browser (consentInBrowser) and records each prompt's message in `asked`.
+   */
+  async consentingClient(user: DemoUserName): Promise<{ client: Client; asked: string[] }> {
+    const client = await this.connect(await this.tokenFor(user), { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { url: {} } } });
+    const asked: string[] = [];
+    client.setRequestHandler('elicitation/create', async (request) => {
+      const { url, message } = request.params as { url: string; message: string };
+      asked.push(message);
+      await this.consentInBrowser(url, user);
+      return { action: 'accept' };
+    });
+    return { client, asked };
+  }
+
   async close(): Promise<void> {
     await this.#gateway.close();
     await this.stack.close();

@@ -33,10 +33,15 @@ export function configReader(loaded: LoadedConfig, env: NodeJS.ProcessEnv) {
  * gateway or worker starts (apps/openapi/declared-apps.ts), since reading the document is asynchronous.
  */
 /** An app whose HTTP actions the configuration declares: its connector is built now (apps/declared/). */
-function httpApp(id: string, http: NonNullable<BatonConfig['apps'][string]['http']>, baseUrl: string, mode: CredentialMode, fail: (path: string, message: string) => Error): AppSettings {
+function httpApp(
+  id: string,
+  http: NonNullable<BatonConfig['apps'][string]['http']>,
+  { baseUrl, mode, oauth }: { baseUrl: string; mode: CredentialMode; oauth?: { scopes: string[] } },
+  fail: (path: string, message: string) => Error,
+): AppSettings {
   let connector: AppConnector;
   try {
-    connector = connectorFromActions(id, http, { baseUrl, mode });
+    connector = connectorFromActions(id, http, { baseUrl, mode, oauth });
   } catch (error) {
     if (error instanceof DeclaredActionError) throw fail(`apps.${id}.http.${error.field}`, error.message);
     throw error;
@@ -64,7 +69,7 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
       throw fail(`apps.${id}.http`, connectors.has(id) ? `"${id}" is a built-in app with its own connector; declare the actions under another id` : 'declare either openapi or http, not both');
     if (app.http && !app.baseUrl) throw fail(`apps.${id}.baseUrl`, 'an app with declared http actions needs the base URL of its API');
     const known = app.http
-      ? httpApp(id, app.http, app.baseUrl!, app.credential.mode, fail)
+      ? httpApp(id, app.http, { baseUrl: app.baseUrl!, mode: app.credential.mode, ...(app.oauth ? { oauth: { scopes: app.oauth.scopes ?? [] } } : {}) }, fail)
       : app.openapi
         ? declaredApp(id, app.openapi.displayName, { ...app.openapi, document: resolveUrl(app.openapi.document, env, `apps.${id}.openapi.document`, fail) })
         : apps.get(id);
@@ -73,11 +78,15 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
         `apps.${id}`,
         `there is no connector for "${id}"; known apps: ${[...connectors.keys()].join(', ')} (or declare one: openapi.document for an OpenAPI document, http.actions for its HTTP actions)`,
       );
+    const oauthUrl = (field: 'authorizeUrl' | 'tokenUrl' | 'revokeUrl') => {
+      const configured = app.oauth?.[field];
+      return configured ? resolveUrl(configured, env, `apps.${id}.oauth.${field}`, fail) : known.endpoints[field];
+    };
     const endpoints: AppEndpoints = {
       apiBaseUrl: app.baseUrl ?? known.endpoints.apiBaseUrl,
-      authorizeUrl: app.oauth?.authorizeUrl ?? known.endpoints.authorizeUrl,
-      tokenUrl: app.oauth?.tokenUrl ?? known.endpoints.tokenUrl,
-      revokeUrl: app.oauth?.revokeUrl ?? known.endpoints.revokeUrl,
+      authorizeUrl: oauthUrl('authorizeUrl'),
+      tokenUrl: oauthUrl('tokenUrl'),
+      revokeUrl: oauthUrl('revokeUrl'),
     };
     const client = app.oauth ? { clientId: secret(app.oauth.clientId, `apps.${id}.oauth.clientId`), clientSecret: secret(app.oauth.clientSecret, `apps.${id}.oauth.clientSecret`) } : known.client;
     if (app.credential.mode === 'user_oauth' && !client) throw fail(`apps.${id}.oauth`, 'user_oauth needs an OAuth client: give oauth.clientId and oauth.clientSecret');

@@ -73,15 +73,18 @@ export const extraHeaderSchema = z.discriminatedUnion('from', [
   z.object({ name: z.string().min(1), from: z.literal('static'), value: z.string() }).strict(),
 ]);
 
+/** A URL, or `env:NAME` for one that differs per deployment (the sandbox's port, say). */
+const urlOrEnv = z.union([url, z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/)], { error: 'must be an http(s) URL or env:NAME' });
+
 export const appSchema = z
   .object({
     /** The API base URL, e.g. GitHub Enterprise's; defaults to the real service (or the sandbox). */
     baseUrl: url.optional(),
     oauth: z
       .object({
-        authorizeUrl: url.optional(),
-        tokenUrl: url.optional(),
-        revokeUrl: url.optional(),
+        authorizeUrl: urlOrEnv.optional(),
+        tokenUrl: urlOrEnv.optional(),
+        revokeUrl: urlOrEnv.optional(),
         clientId: secretRef,
         clientSecret: secretRef,
         scopes: z.array(z.string()).optional(),
@@ -120,6 +123,8 @@ export const appSchema = z
                 description: z.string().optional(),
                 input: z.record(z.string(), z.unknown()).optional(),
                 query: z.array(z.string().min(1)).optional(),
+                /** Input fields sent as request headers: field → header name. */
+                headers: z.record(z.string().min(1), z.string().min(1)).optional(),
                 objectRef: z.string().min(1).optional(),
               })
               .strict(),
@@ -146,9 +151,6 @@ function upstreamIdProblem(id: string): string | undefined {
   if (id.includes('__') || id.endsWith('_')) return 'must not contain "__" or end with "_": "__" separates the id from the tool name';
   return undefined;
 }
-
-/** A URL, or `env:NAME` for one that differs per deployment (the sandbox's port, say). */
-const urlOrEnv = z.union([url, z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/)], { error: 'must be an http(s) URL or env:NAME' });
 
 /** Which upstream tools Baton exposes: every one, or the listed names (the upstream's own names). */
 const upstreamToolFilter = z.union([z.literal('*'), z.array(z.string().min(1)).min(1)]);
