@@ -66,6 +66,7 @@ export const crm: AppConnector = {
   id: 'crm',
   displayName: 'CRM',
   // There is no one public CRM host: configuration (or the sandbox) names it.
+  sandboxEndpoints: (root) => ({ apiBaseUrl: `${root}/crm`, authorizeUrl: `${root}/crm/oauth/authorize`, tokenUrl: `${root}/crm/oauth/token`, revokeUrl: `${root}/crm/oauth/revoke` }),
   defaultEndpoints: { apiBaseUrl: 'https://crm.example.com' },
   defaultMode: 'user_oauth',
   oauth: { defaultScopes: ['customers:read', 'notes:write'], scopeSeparator: ' ', whoAmI, revoke: rfc7009Revocation },

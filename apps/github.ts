@@ -92,6 +92,8 @@ const revokeAppToken: TokenRevocation = {
 export const github: AppConnector = {
   id: 'github',
   displayName: 'GitHub',
+  // The sandbox's GitHub; revocation is GitHub's API endpoint (DELETE /applications/{client_id}/token), found from apiBaseUrl.
+  sandboxEndpoints: (root) => ({ apiBaseUrl: `${root}/github/api`, authorizeUrl: `${root}/github/login/oauth/authorize`, tokenUrl: `${root}/github/login/oauth/access_token` }),
   defaultEndpoints: {
     apiBaseUrl: 'https://api.github.com',
     authorizeUrl: 'https://github.com/login/oauth/authorize',

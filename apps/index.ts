@@ -1,10 +1,2 @@
-import { crm } from './crm.ts';
-import { github } from './github.ts';
-import { jira } from './jira.ts';
-import { slack } from './slack.ts';
-import type { AppConnector } from './types.ts';
-
-/** Every connector Baton ships, by app id. */
-export const connectors: ReadonlyMap<string, AppConnector> = new Map([github, slack, jira, crm].map((c) => [c.id, c]));
-
+// Connector types. Baton's own connectors are an app module (built-in.ts), loaded like a builder's (appsFrom).
 export type { AppConnector, AppAction, AppAnswer, AppEndpoints, AppRequest, CredentialMode, ExternalAccount } from './types.ts';

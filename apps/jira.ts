@@ -42,6 +42,7 @@ export const jira: AppConnector = {
   id: 'jira',
   displayName: 'Jira',
   // Every Jira Cloud site has its own host: BATON_JIRA_API_URL must name it.
+  sandboxEndpoints: (root) => ({ apiBaseUrl: `${root}/jira` }),
   defaultEndpoints: { apiBaseUrl: 'https://your-site.atlassian.net' },
   defaultMode: 'service_account',
   serviceAuth: 'basic',

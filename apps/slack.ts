@@ -84,6 +84,12 @@ const authRevoke: TokenRevocation = {
 export const slack: AppConnector = {
   id: 'slack',
   displayName: 'Slack',
+  sandboxEndpoints: (root) => ({
+    apiBaseUrl: `${root}/slack/api`,
+    authorizeUrl: `${root}/slack/oauth/v2/authorize`,
+    tokenUrl: `${root}/slack/api/oauth.v2.access`,
+    revokeUrl: `${root}/slack/api/auth.revoke`,
+  }),
   defaultEndpoints: {
     apiBaseUrl: 'https://slack.com/api',
     authorizeUrl: 'https://slack.com/oauth/v2/authorize',

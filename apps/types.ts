@@ -82,6 +82,11 @@ export interface AppConnector {
   displayName: string;
   /** The real service's endpoints; configuration may point elsewhere (the sandbox, GitHub Enterprise). */
   defaultEndpoints: AppEndpoints;
+  /**
+   * Where the app lives inside Baton's local sandbox (see sandbox/), used instead of `defaultEndpoints` when
+   * BATON_SANDBOX_URL is set; an app without a stand-in there keeps its default endpoints.
+   */
+  sandboxEndpoints?: (sandboxUrl: string) => AppEndpoints;
   defaultMode: CredentialMode;
   oauth?: OAuthProfile;
   serviceAuth?: ServiceAuthScheme;

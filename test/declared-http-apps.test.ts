@@ -149,7 +149,7 @@ describe('a bad declaration stops the start, naming the field', () => {
     [
       'a built-in app id',
       `apps:\n  github:\n    baseUrl: https://x.example\n    http: { ${action} }\n    credential: { mode: none }\n`,
-      'apps.github.http: "github" is a built-in app with its own connector; declare the actions under another id',
+      'apps.github.http: "github" already has a connector written as code; declare the actions under another id',
     ],
     [
       'a path field the input does not declare',

@@ -20,6 +20,7 @@ test('the README shows every SDK example file, and each block names one', () => 
       'examples/sdk/current-identity.ts',
       'examples/sdk/test-tool.ts',
       'examples/runtime/start-worker.ts',
+      'examples/apps/weather.ts',
     ]),
   );
 });

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { connectors } from '../../apps/index.ts';
 import { sendAppRequest } from '../../core/http/app-request.ts';
 import type { DemoUserName, GatewayStack } from '../../test/support/gateway-stack.ts';
 import { timed } from '../stats.ts';
@@ -67,8 +66,8 @@ async function bearer(gs: GatewayStack, user: DemoUserName, app: string): Promis
 
 /** One connector action, exactly as the call_app activity builds, sends and reads it. */
 async function call(gs: GatewayStack, appId: string, actionName: string, input: unknown, headers: Headers): Promise<unknown> {
-  const action = connectors.get(appId)?.actions[actionName];
   const app = gs.stack.settings.apps.get(appId);
+  const action = app?.connector.actions[actionName];
   if (!action || !app) throw new Error(`unknown app action ${appId} ${actionName}`);
   const request = action.toRequest(action.input.parse(input));
   const { status, body } = await sendAppRequest(app.endpoints.apiBaseUrl, request, headers, { idempotencyKey: `bench-floor-${randomUUID()}` });

@@ -3,12 +3,10 @@
  * the same way by the gateway (for `tools/list` and checks) and bundled by the worker (workflows/entry.ts), so
  * the two can never disagree.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BatonSettings } from '../config/settings.ts';
 import { batonFile } from '../runtime-files.ts';
+import { resolveModules } from './module-specifiers.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 
 /** Baton's own demo tools, used when the configuration names no `toolsFrom`. */
@@ -22,20 +20,7 @@ export class ToolModuleError extends Error {
 export function toolModulePaths(settings: Pick<BatonSettings, 'config' | 'configFile' | 'secretsDir'>): string[] {
   const from = settings.config.toolsFrom;
   if (from === undefined) return [builtInToolsModule];
-  const baseDir = settings.secretsDir;
-  return (typeof from === 'string' ? [from] : from).map((specifier) => {
-    if (specifier.startsWith('.') || isAbsolute(specifier)) {
-      const path = resolve(baseDir, specifier);
-      if (!existsSync(path)) throw new ToolModuleError(`toolsFrom names ${specifier}, but there is no ${path}${settings.configFile ? ` (relative to ${settings.configFile})` : ''}.`);
-      return path;
-    }
-    try {
-      // A package (or a package's subpath), found from the configuration's folder as that project would.
-      return createRequire(join(baseDir, 'baton.yaml')).resolve(specifier);
-    } catch {
-      throw new ToolModuleError(`toolsFrom names the package "${specifier}", which is not installed where ${settings.configFile ?? baseDir} is: npm install it there.`);
-    }
-  });
+  return resolveModules('toolsFrom', typeof from === 'string' ? [from] : from, { baseDir: settings.secretsDir, configFile: settings.configFile }, (message) => new ToolModuleError(message));
 }
 
 /**

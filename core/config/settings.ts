@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { connectors, type AppConnector, type AppEndpoints, type CredentialMode } from '../../apps/index.ts';
+import type { AppConnector, AppEndpoints, CredentialMode } from '../../apps/index.ts';
+import { appModulePaths, loadConnectors } from '../catalogue/app-modules.ts';
 import { applyConfiguredApps } from './file/apply-config.ts';
 import { applyConfiguredUpstreams } from './file/upstream-servers.ts';
 import { loadConfigFile } from './file/load-config.ts';
 import { configSchema, type BatonConfig, type CredentialConfig, type ExtraHeaderConfig } from './file/schema.ts';
-import { sandboxEndpoints } from './sandbox-endpoints.ts';
 import { loadTemporalSettings, type TemporalSettings } from '../temporal/settings.ts';
 import { DEFAULT_POOL_SIZE, describePostgresUrl, type PostgresOptions } from '../storage/postgres.ts';
 
@@ -86,20 +86,25 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
     }
   }
   const home = resolve(vars.BATON_HOME);
+  const loaded = vars.BATON_CONFIG ? loadConfigFile(vars.BATON_CONFIG) : undefined;
+  const config = loaded?.config ?? configSchema.parse({});
+  // Apps written as code: Baton's own connectors and the configuration's appsFrom modules, registered alike.
+  const connectors = loadConnectors(appModulePaths(config, { baseDir: loaded?.baseDir ?? process.cwd(), configFile: loaded?.file ?? null }));
   const apps = new Map<string, AppSettings>();
   for (const connector of connectors.values()) {
     const prefix = `BATON_${connector.id.toUpperCase()}_`;
-    const base = vars.BATON_SANDBOX_URL ? sandboxEndpoints(vars.BATON_SANDBOX_URL, connector.id) : connector.defaultEndpoints;
+    const base = (vars.BATON_SANDBOX_URL && connector.sandboxEndpoints?.(vars.BATON_SANDBOX_URL.replace(/\/$/, ''))) || connector.defaultEndpoints;
     const endpoints: AppEndpoints = {
       apiBaseUrl: env[`${prefix}API_URL`] ?? base.apiBaseUrl,
       authorizeUrl: env[`${prefix}AUTHORIZE_URL`] ?? base.authorizeUrl,
       tokenUrl: env[`${prefix}TOKEN_URL`] ?? base.tokenUrl,
       revokeUrl: env[`${prefix}REVOKE_URL`] ?? base.revokeUrl,
     };
-    const mode = env[`${prefix}MODE`] ?? connector.defaultMode;
-    if (mode !== 'user_oauth' && mode !== 'service_account') {
-      throw new Error(`${prefix}MODE must be "user_oauth" or "service_account" (got "${mode}").`);
+    const modeVariable = env[`${prefix}MODE`];
+    if (modeVariable !== undefined && modeVariable !== 'user_oauth' && modeVariable !== 'service_account') {
+      throw new Error(`${prefix}MODE must be "user_oauth" or "service_account" (got "${modeVariable}"). Other modes are set in baton.yaml (apps.${connector.id}.credential).`);
     }
+    const mode: CredentialMode = modeVariable ?? connector.defaultMode;
     const clientId = env[`${prefix}CLIENT_ID`];
     const clientSecret = env[`${prefix}CLIENT_SECRET`];
     apps.set(connector.id, {
@@ -113,7 +118,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
       allowHeaderOverride: false,
     });
   }
-  const loaded = vars.BATON_CONFIG ? loadConfigFile(vars.BATON_CONFIG) : undefined;
   if (loaded) {
     applyConfiguredApps(apps, loaded, env);
     applyConfiguredUpstreams(apps, loaded, env);
@@ -131,7 +135,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BatonSetting
     temporal: loadTemporalSettings(env, { config: loaded?.config.temporal, file: loaded?.file, baseDir: loaded?.baseDir ?? process.cwd() }),
     publicUrl: vars.BATON_PUBLIC_URL.replace(/\/$/, ''),
     apps,
-    config: loaded?.config ?? configSchema.parse({}),
+    config,
     configFile: loaded?.file ?? null,
     secretsDir: loaded?.baseDir ?? process.cwd(),
   };

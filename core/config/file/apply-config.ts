@@ -1,4 +1,4 @@
-import { connectors, type AppEndpoints } from '../../../apps/index.ts';
+import type { AppEndpoints } from '../../../apps/index.ts';
 import { connectorFromActions, DeclaredActionError } from '../../../apps/declared/connector-from-actions.ts';
 import type { AppConnector, CredentialMode, DeclaredOpenApi } from '../../../apps/types.ts';
 import type { BatonConfig } from './schema.ts';
@@ -63,21 +63,20 @@ function declaredApp(id: string, displayName: string | undefined, openapi: Decla
 
 export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: LoadedConfig, env: NodeJS.ProcessEnv): void {
   const { fail, secret } = configReader(loaded, env);
+  // The apps written as code (Baton's and appsFrom's), before the configuration adds declared ones.
+  const connectors = new Set(apps.keys());
+  const codedApps = () => [...connectors].join(', ');
   for (const [id, app] of Object.entries(loaded.config.apps)) {
-    if (app.openapi && connectors.has(id)) throw fail(`apps.${id}.openapi`, `"${id}" is a built-in app with its own connector; declare the document under another id`);
+    if (app.openapi && connectors.has(id)) throw fail(`apps.${id}.openapi`, `"${id}" already has a connector written as code; declare the document under another id`);
     if (app.http && (connectors.has(id) || app.openapi))
-      throw fail(`apps.${id}.http`, connectors.has(id) ? `"${id}" is a built-in app with its own connector; declare the actions under another id` : 'declare either openapi or http, not both');
+      throw fail(`apps.${id}.http`, connectors.has(id) ? `"${id}" already has a connector written as code; declare the actions under another id` : 'declare either openapi or http, not both');
     if (app.http && !app.baseUrl) throw fail(`apps.${id}.baseUrl`, 'an app with declared http actions needs the base URL of its API');
     const known = app.http
       ? httpApp(id, app.http, { baseUrl: app.baseUrl!, mode: app.credential.mode, ...(app.oauth ? { oauth: { scopes: app.oauth.scopes ?? [] } } : {}) }, fail)
       : app.openapi
         ? declaredApp(id, app.openapi.displayName, { ...app.openapi, document: resolveUrl(app.openapi.document, env, `apps.${id}.openapi.document`, fail) })
         : apps.get(id);
-    if (!known)
-      throw fail(
-        `apps.${id}`,
-        `there is no connector for "${id}"; known apps: ${[...connectors.keys()].join(', ')} (or declare one: openapi.document for an OpenAPI document, http.actions for its HTTP actions)`,
-      );
+    if (!known) throw fail(`apps.${id}`, `there is no connector for "${id}"; known apps: ${codedApps()} (or declare one: openapi.document for an OpenAPI document, http.actions for its HTTP actions)`);
     const oauthUrl = (field: 'authorizeUrl' | 'tokenUrl' | 'revokeUrl') => {
       const configured = app.oauth?.[field];
       return configured ? resolveUrl(configured, env, `apps.${id}.oauth.${field}`, fail) : known.endpoints[field];
@@ -104,7 +103,7 @@ export function applyConfiguredApps(apps: Map<string, AppSettings>, loaded: Load
   }
   for (const [tool, { credentials }] of Object.entries(loaded.config.tools)) {
     for (const app of Object.keys(credentials)) {
-      if (!connectors.has(app)) throw fail(`tools.${tool}.credentials.${app}`, `there is no connector for "${app}"; known apps: ${[...connectors.keys()].join(', ')}`);
+      if (!connectors.has(app)) throw fail(`tools.${tool}.credentials.${app}`, `there is no connector for "${app}"; known apps: ${codedApps()}`);
     }
   }
 }

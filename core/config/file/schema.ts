@@ -315,6 +315,11 @@ export const configSchema = z
      * of tools as `tools` or as their default export. Without it, Baton's own demo tools.
      */
     toolsFrom: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /**
+     * Apps written as code: modules (paths relative to this file, or package names) that export an array of
+     * connectors as `apps` or as their default export, registered after Baton's own (GitHub, Slack, Jira, CRM).
+     */
+    appsFrom: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     tools: z.record(name, toolSchema).default({}),
     servers: z
       .record(name, serverSchema)
