@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { BatonSettings } from '../core/config/settings.ts';
 import { describeIssues } from '../core/schema-issues.ts';
 import type { StepStore } from '../core/steps/step-store.ts';
+import { dotSegmentIn } from '../core/http/app-request.ts';
 import { sendFromActivity } from './app-http.ts';
 import { auditContextOf } from './audit-context.ts';
 import { currentCaller } from './caller-context.ts';
@@ -39,6 +40,15 @@ export function createCallApp(deps: CallAppDependencies) {
       const issues = describeIssues(parsed.error).join('; ');
       throw ApplicationFailure.nonRetryable(`Invalid input for ${connector.displayName} ${actionName}: ${issues}`, FailureType.invalidActionInput);
     }
+    const request = action.toRequest(parsed.data);
+    const dotSegment = dotSegmentIn(request.path);
+    if (dotSegment !== undefined) {
+      // encodeURIComponent leaves "." and ".." alone, so an owner of ".." would walk to another path on the app's host.
+      throw ApplicationFailure.nonRetryable(
+        `Invalid input for ${connector.displayName} ${actionName}: a path segment of the request would be "${dotSegment}", which walks to another path on ${connector.displayName}; use the real name.`,
+        FailureType.invalidActionInput,
+      );
+    }
 
     const toolOverride = deps.toolCredential(caller.binding.tool, appId);
     const configured = toolOverride ?? app.credential;
@@ -55,8 +65,10 @@ export function createCallApp(deps: CallAppDependencies) {
     let headers: Record<string, string>;
     try {
       credential = await resolveCredential(caller, connector, app, deps);
-      // The credential wins over a configured extra header of the same name.
-      headers = { ...(await extraHeaders(caller, connector, app, deps)), ...credential.headers };
+      const configured = await extraHeaders(caller, connector, app, deps);
+      // A configured credential wins over a configured extra header of the same name; headers the client sent
+      // never win over configured ones (bob must not send X-Acting-User: alice along with the organisation's key).
+      headers = credential.suppliedByClient ? { ...credential.headers, ...configured } : { ...configured, ...credential.headers };
     } catch (error) {
       await audit.finish({ outcome: isConnectionRequired(error) ? 'connection_required' : 'failed', error: messageOf(error) });
       throw error;
@@ -65,7 +77,6 @@ export function createCallApp(deps: CallAppDependencies) {
 
     let answer;
     try {
-      const request = action.toRequest(parsed.data);
       // A credential that travels in the query (an API key parameter) joins the action's own parameters.
       const withCredential = credential.query ? { ...request, query: { ...request.query, ...credential.query } } : request;
       const response = await sendFromActivity(app.endpoints.apiBaseUrl, withCredential, headers, stepKey);

@@ -12,6 +12,8 @@ export interface PresentedCredential {
   query?: Record<string, string>;
   owner: 'user' | 'service_account' | 'none';
   externalAccount: string | null;
+  /** The client sent these headers with the call (X-Baton-Forward-Headers): configured headers must win over them. */
+  suppliedByClient?: true;
 }
 
 export interface OrganisationCredentialSources {

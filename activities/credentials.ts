@@ -29,7 +29,11 @@ export interface CredentialSources extends OrganisationCredentialSources, Pick<C
  */
 export async function resolveCredential(caller: Caller, connector: AppConnector, app: AppSettings, sources: CredentialSources): Promise<PresentedCredential> {
   const supplied = app.allowHeaderOverride ? await callerSuppliedHeaders(caller, app.id, sources.vault) : undefined;
-  if (supplied) return { headers: supplied, owner: 'user', externalAccount: 'headers supplied by the caller' };
+  if (supplied) {
+    // The same check as a caller's own connection: an API token or an unverified caller is nobody's user.
+    refuseServiceCaller(caller, connector);
+    return { headers: supplied, owner: 'user', externalAccount: 'headers supplied by the caller', suppliedByClient: true };
+  }
   const configured = sources.toolCredential(caller.binding.tool, app.id) ?? app.credential;
   if (configured?.mode === 'api_key' && configured.scope === 'individual') {
     refuseServiceCaller(caller, connector);

@@ -32,6 +32,7 @@ import { healthRoutes } from './http/health.ts';
 import { passthroughAuth } from './http/passthrough-auth.ts';
 import { mcpEndpoint } from './http/mcp-endpoint.ts';
 import { protectedResourceMetadataUrl, protectedResourceRoutes } from './http/protected-resource.ts';
+import { finalErrorHandler } from './http/final-errors.ts';
 import { createMetrics, metricsHandler } from '../core/metrics/metrics.ts';
 import { LegacyClientCapabilities } from '../core/mcp/legacy-clients.ts';
 import { mcpCallMetrics } from './mcp/mcp-metrics.ts';
@@ -265,6 +266,7 @@ export async function createGateway(dependencies: GatewayDependencies): Promise<
   };
   app.use(consentRoutes(browser));
   app.use(accountRoutes({ ...browser, settings, stores, client, runs, revocation, policy }));
+  app.use(finalErrorHandler(log));
   return {
     app,
     drain: () => stopWaiting.abort(),

@@ -4,11 +4,12 @@
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { randomBytes } from 'node:crypto';
-import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
 import { ApiTokenStore } from '../core/api-tokens/api-token-store.ts';
+import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
 import { GatewayStack } from './support/gateway-stack.ts';
 import { postMcp } from './support/mcp-http.ts';
 import { alice } from './support/identities.ts';
+import { crmProbes } from './fixtures/probe-tools.ts';
 import { expectNoSecretsInHistories } from './support/history-secrets.ts';
 import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
 
@@ -235,6 +236,42 @@ test('a three-level tool mixing modes: each levelâ€™s call carries its own modeâ
     'Tickets are filed by the ops service account (apps.jira.credential: service_account)',
   ]);
 });
+
+test('security, attack 2: headers a client sends never beat configured ones, and an API-token caller cannot use the override', async () => {
+  const since = await lastLogSeq(gs.stack.sandbox.url);
+  // bob sends his own key (allowed), and tries to pass as alice and to rewrite the organisation's fixed header.
+  const forward = JSON.stringify({ crm: { 'X-Api-Key': crm.userApiKeys.bob!, 'X-Baton-User': 'alice', 'x-baton-email': 'alice@acme.example', 'X-Source': 'forged' } });
+  const bob = new Client({ name: 'forging-client', version: '1' });
+  await bob.connect(new StreamableHTTPClientTransport(new URL(gs.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${await gs.tokenFor('bob')}`, 'X-Baton-Forward-Headers': forward } } }));
+  const answer = await bob.callTool({ name: 'crm_probe_bearer', arguments: {} });
+  expect(answer.isError).toBeFalsy();
+  await bob.close();
+  const { requests } = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${since}`)) as { requests: LoggedRequest[] };
+  const apiCalls = requests.filter((r) => r.path.startsWith('/api/'));
+  expect(apiCalls.length).toBeGreaterThan(0);
+  for (const call of apiCalls) {
+    expect(call.credential).toMatchObject({ kind: 'api_key_header', user: 'bob' });
+    expect(call.headers).toMatchObject({ 'x-baton-user': 'bob', 'x-source': 'baton-tests' });
+    expect(call.headers['x-baton-email']).not.toBe('alice@acme.example');
+  }
+
+  // An API token is nobody's user: it cannot present "its own" credential by the override either. The gateway
+  // already refuses API tokens for these tools (the CRM's headers carry the caller's token), so the run is
+  // started directly, as someone with Temporal access could, to check the worker's own refusal.
+  const apiSince = await lastLogSeq(gs.stack.sandbox.url);
+  const tokenCaller = { ...alice, subject: 'api-token:forwarding-ci', authMethod: 'api_token' as const, inboundTokenRef: null, headerOverrideRef: 'vault:override/forwarding-ci' };
+  await gs.stack.stores.vault.putInboundToken('override/forwarding-ci', tokenCaller, JSON.stringify({ crm: { 'x-api-key': crm.organisationApiKey } }), Date.now() + 60_000);
+  const handle = await gs.stack.run(
+    tokenCaller,
+    crmProbes.find((tool) => tool.name === 'crm_probe_api_key_header')!,
+    {},
+  );
+  await expect(handle.result()).rejects.toThrow();
+  const status = await handle.query<{ error: { message: string } }>('baton.status');
+  expect(status.error.message).toContain('API-token callers have no personal connections');
+  const afterToken = (await sandboxControl(gs.stack.sandbox.url, `/requests?app=crm&since=${apiSince}`)) as { requests: LoggedRequest[] };
+  expect(afterToken.requests.filter((r) => r.path.startsWith('/api/'))).toEqual([]);
+}, 120_000);
 
 test("per-call header override: the client's headers replace the credential for apps that allow it, minus restricted ones", async () => {
   const since = await lastLogSeq(gs.stack.sandbox.url);

@@ -13,6 +13,21 @@ export interface SendOptions {
 
 const REQUEST_TIMEOUT_MS = 60_000;
 
+/**
+ * The first "." or ".." segment of a request path (also percent-encoded), which a URL resolves by walking up:
+ * what an input such as a repository owner of ".." would become once placed in a path template.
+ *
+ * @example
+ * dotSegmentIn('/repos/../admin/pulls/1'); // '..'
+ * dotSegmentIn('/repos/acme/widgets.js/pulls/1'); // undefined
+ */
+export function dotSegmentIn(path: string): string | undefined {
+  return path
+    .split('?')[0]!
+    .split('/')
+    .find((segment) => /^(?:\.|%2e){1,2}$/i.test(segment));
+}
+
 /** Sends one connector request to an app's API and reads the JSON answer (or the raw text). */
 export async function sendAppRequest(apiBaseUrl: string, request: AppRequest, headers: Record<string, string>, options: SendOptions = {}): Promise<HttpAnswer> {
   const url = new URL(`${apiBaseUrl.replace(/\/$/, '')}${request.path}`);

@@ -23,6 +23,12 @@ export function createMetrics(role: 'gateway' | 'worker', audit: AuditLog): Regi
  */
 export function metricsHandler(registry: Registry, token: string | undefined) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Without a token, only this machine may read the metrics: they name tools, apps and error rates.
+    if (!token && !isLoopback(req.socket.remoteAddress)) {
+      res.writeHead(403, { 'content-type': 'text/plain' });
+      res.end('Metrics are served to this machine only; set BATON_METRICS_TOKEN to let a scraper elsewhere read them with that bearer token.\n');
+      return;
+    }
     if (token && !bearerMatches(req.headers.authorization, token)) {
       res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="baton-metrics"' });
       res.end('Metrics need the bearer token set in BATON_METRICS_TOKEN.\n');
@@ -31,6 +37,10 @@ export function metricsHandler(registry: Registry, token: string | undefined) {
     res.writeHead(200, { 'content-type': registry.contentType });
     res.end(await registry.metrics());
   };
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (/^127\./.test(address) || address === '::1' || /^::ffff:127\./.test(address));
 }
 
 function bearerMatches(header: string | undefined, token: string): boolean {

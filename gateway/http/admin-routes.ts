@@ -49,7 +49,8 @@ export function adminRoutes(deps: AdminDependencies): Router {
   // Route parameters, as plain strings (Express types a parameter as possibly repeated).
   const param = (req: express.Request, name: string) => String(req.params[name]);
 
-  router.use('/admin', express.json({ limit: '16kb' }), deps.authenticate);
+  // Authentication first: nobody unauthenticated gets a body parsed (or a parser's error) on admin routes.
+  router.use('/admin', deps.authenticate, express.json({ limit: '16kb' }));
 
   router.get('/admin/servers', allow(canRead, 'Reading the configuration'), async (_req, res) => {
     const servers = await Promise.all(deps.policy.servers().map(async (name) => ({ name, tools: deps.policy.server(name)!.tools, access: await deps.policy.accessList(name) })));

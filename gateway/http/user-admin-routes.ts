@@ -37,7 +37,7 @@ export function userAdminRoutes(deps: UserAdminDependencies): Router {
     return { tenant: body.data.tenant ?? extrasOf(req.auth).principal.tenant, subject, reason: body.data.reason ?? null };
   };
 
-  router.use('/admin/users', express.json({ limit: '16kb' }), deps.authenticate);
+  router.use('/admin/users', deps.authenticate, express.json({ limit: '16kb' }));
 
   router.get('/admin/users/disabled', allow(canChange, 'Listing disabled users'), async (_req, res) => {
     res.json({ disabledUsers: await deps.disabledUsers.list() });

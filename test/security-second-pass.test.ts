@@ -1,0 +1,97 @@
+/**
+ * Issue 15, the second security pass: each attack sent to a real stack (gateway process, worker, Temporal,
+ * sandbox apps), asserting the refusal and that nothing reached an app or leaked.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { Registry } from 'prom-client';
+import { metricsHandler } from '../core/metrics/metrics.ts';
+import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
+import { callAnything } from './fixtures/probe-tools.ts';
+import { gatewayStackForSuite, openToEveryone, type GatewayStack } from './support/gateway-stack.ts';
+import { alice } from './support/identities.ts';
+import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
+
+let gs: GatewayStack;
+gatewayStackForSuite((started) => (gs = started), {
+  config: (sandbox: RunningSandbox) => ({
+    yaml: `${openToEveryone}roles:\n  alice: owner\napps:\n  crm_http:\n    baseUrl: ${sandbox.url}/crm/api\n    http:\n      actions:\n        getCustomer: { method: GET, path: "/v1/customers/{customerId}" }\n    credential: { mode: none }\n`,
+  }),
+});
+
+const requestsSince = async (seq: number) => ((await sandboxControl(gs.stack.sandbox.url, `/requests?since=${seq}`)) as { requests: LoggedRequest[] }).requests;
+
+describe('attack 11: dot segments in path parameters', () => {
+  test.each([
+    ['GitHub pulls.get with owner ".."', 'github', 'pulls.get', { owner: '..', repo: 'admin', pull_number: 1 }, '..'],
+    ['GitHub issues.createComment with repo "."', 'github', 'issues.createComment', { owner: 'acme', repo: '.', issue_number: 1, body: 'hi' }, '.'],
+    ['Jira issues.get with key ".."', 'jira', 'issues.get', { issueIdOrKey: '..' }, '..'],
+    ['a declared HTTP action with a customer id ".."', 'crm_http', 'getCustomer', { customerId: '..' }, '..'],
+  ])(
+    '%s is bad input: refused before any request, not retried',
+    async (_name, app, action, input, segment) => {
+      const since = await lastLogSeq(gs.stack.sandbox.url);
+      const handle = await gs.stack.run(alice, callAnything, { app, action, input });
+      await expect(handle.result()).rejects.toThrow();
+      const status = await handle.query<{ error: { type: string; message: string } }>('baton.status');
+      expect(status.error.type).toBe('InvalidActionInput');
+      expect(status.error.message).toContain(`a path segment of the request would be "${segment}"`);
+      expect((await requestsSince(since)).filter((request) => request.app === app || (app === 'crm_http' && request.app === 'crm'))).toEqual([]);
+    },
+    60_000,
+  );
+
+  test('names that merely contain dots still go through, to the path asked for', async () => {
+    const since = await lastLogSeq(gs.stack.sandbox.url);
+    const handle = await gs.stack.run(alice, callAnything, { app: 'crm_http', action: 'getCustomer', input: { customerId: 'cus.1001..x' } });
+    await handle.result().catch(() => undefined); // the CRM wants a credential this app does not send; what matters is where the request went
+    expect((await requestsSince(since)).map((request) => [request.method, request.path])).toEqual([['GET', '/api/v1/customers/cus.1001..x']]);
+  }, 60_000);
+});
+
+describe('attack 9: no stack traces to strangers', () => {
+  const noInternals = (text: string) => {
+    expect(text).not.toMatch(/\bat \S+ \(|node_modules|\/work\/|<pre>|SyntaxError/);
+  };
+
+  test('malformed JSON to an admin route before authentication: 401 as JSON, the body never parsed', async () => {
+    for (const path of ['/admin/servers/default/access', '/admin/users/bob/disable']) {
+      const response = await fetch(`${gs.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"users": [' });
+      const text = await response.text();
+      expect(response.status).toBe(401);
+      expect(response.headers.get('content-type')).toMatch(/json/);
+      noInternals(text);
+    }
+  });
+
+  test('malformed JSON from an authenticated owner: 400 as JSON, without internals', async () => {
+    const response = await fetch(`${gs.url}/admin/users/bob/disable`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await gs.tokenFor('alice')}` },
+      body: '{"reason": ',
+    });
+    const text = await response.text();
+    expect({ status: response.status, body: JSON.parse(text) as unknown }).toEqual({ status: 400, body: { error: 'invalid_request', message: 'The body is not valid JSON.' } });
+    noInternals(text);
+  });
+
+  test('/metrics without a token: this machine only; a caller from another address is refused', async () => {
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address && address.family === 'IPv4' && !address.internal)?.address;
+    // The same handler the gateway and the worker serve, on every interface, reached from loopback and from this host's other address.
+    const handle = metricsHandler(new Registry(), undefined);
+    const server = createServer((req, res) => void handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+      if (!external) throw new Error('this test needs a non-loopback IPv4 address on the machine');
+      const remote = await fetch(`http://${external}:${port}/metrics`);
+      expect({ status: remote.status, text: await remote.text() }).toEqual({ status: 403, text: expect.stringContaining('set BATON_METRICS_TOKEN') });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
