@@ -6,7 +6,9 @@ import type { Vault } from '../core/vault/index.ts';
 import type { Caller } from './caller-context.ts';
 import type { PresentedCredential } from './configured-credentials.ts';
 import { secretReader } from './configured-credentials.ts';
+import { refuseBatonAudience } from './baton-audience.ts';
 import { FailureType } from './contract.ts';
+import { decodeJwt } from 'jose';
 
 type CallerTokenMode = Extract<CredentialConfig, { mode: 'passthrough' | 'token_exchange' }>;
 
@@ -16,6 +18,8 @@ export interface CallerTokenSources {
   vault: Vault;
   secretsDir: string;
   tokenExchanges: TokenExchanges;
+  /** Where Baton's own resources live: a caller token for them is never handed to an app. */
+  settings: { publicUrl: string };
 }
 
 /**
@@ -52,6 +56,13 @@ export async function callerTokenCredential(caller: Caller, connector: AppConnec
         FailureType.appRequestFailed,
       );
     }
+    refuseBatonAudience(stored.token, connector, identity.subject, sources.settings.publicUrl, 'forward the caller’s own token to');
+    if (credential.audience !== undefined && !audiencesOf(stored.token).includes(credential.audience)) {
+      throw ApplicationFailure.nonRetryable(
+        `Baton does not forward ${identity.subject}'s token to ${connector.displayName}: it was not issued for ${credential.audience} (the audience apps.${connector.id}.credential names).`,
+        FailureType.appRequestFailed,
+      );
+    }
     return asCaller(stored.token);
   }
   const secret = secretReader(connector, sources.secretsDir);
@@ -66,4 +77,14 @@ export async function callerTokenCredential(caller: Caller, connector: AppConnec
     scopes: credential.scopes,
   });
   return asCaller(token);
+}
+
+/** Every audience a JWT names (none for a token that is not one). */
+function audiencesOf(token: string): string[] {
+  try {
+    const { aud } = decodeJwt(token);
+    return typeof aud === 'string' ? [aud] : (aud ?? []);
+  } catch {
+    return [];
+  }
 }

@@ -14,7 +14,7 @@ import { FailureType, type ConnectionRequiredDetails } from './contract.ts';
 
 export type { PresentedCredential } from './configured-credentials.ts';
 
-export interface CredentialSources extends OrganisationCredentialSources, Pick<CallerTokenSources, 'tokenExchanges'> {
+export interface CredentialSources extends OrganisationCredentialSources, Pick<CallerTokenSources, 'tokenExchanges' | 'settings'> {
   vault: Vault;
   audit: AuditLog;
   oauthClients: ReadonlyMap<string, OAuthAppClient>;

@@ -5,11 +5,13 @@ import { ConnectionUnavailableError, type Vault } from '../core/vault/index.ts';
 import type { Caller } from './caller-context.ts';
 import { callerToken } from './caller-token-credentials.ts';
 import { secretReader, type OrganisationCredentialSources } from './configured-credentials.ts';
+import { refuseBatonAudience } from './baton-audience.ts';
 import { FailureType } from './contract.ts';
 import { refuseServiceCaller } from './credentials.ts';
 
 export interface ExtraHeaderSources extends OrganisationCredentialSources {
   vault: Vault;
+  settings: { publicUrl: string };
 }
 
 /**
@@ -30,9 +32,12 @@ export async function extraHeaders(caller: Caller, connector: AppConnector, app:
         if (value) headers[name] = value;
         break;
       }
-      case 'caller_token':
-        headers[name] = `${header.prefix}${(await callerToken(caller, connector, sources.vault)).token}`;
+      case 'caller_token': {
+        const { token } = await callerToken(caller, connector, sources.vault);
+        refuseBatonAudience(token, connector, caller.identity.subject, sources.settings.publicUrl, `send the caller's token (the ${header.name} header) to`);
+        headers[name] = `${header.prefix}${token}`;
         break;
+      }
       case 'service_token': {
         const secret = secretReader(connector, sources.secretsDir, sources.env);
         const clientId = secret(header.clientId, `${header.name} header client id`);

@@ -30,7 +30,6 @@ apps:
       - { name: X-Baton-User, from: caller_identity, field: subject }
       - { name: X-Baton-Email, from: caller_identity, field: email }
       - { name: X-Source, from: static, value: baton-tests }
-      - { name: X-Forwarded-Token, from: caller_token, prefix: "Bearer " }
       - { name: X-Service-Token, from: service_token, tokenUrl: ${sandbox.url}/crm/oauth/token, clientId: env:CRM_CLIENT_ID, clientSecret: env:CRM_CLIENT_SECRET }
       - { name: X-Partner-Key, from: vault, credential: partner-key }
   jira:
@@ -157,11 +156,13 @@ test('client credentials: a token from the token endpoint, fetched once and reus
   expect(requests.filter((r) => r.path === '/oauth/token' && r.grantType === 'client_credentials')).toHaveLength(1);
 });
 
-test("passthrough: the caller's own token, only to an app that trusts its issuer", async () => {
+test('passthrough: never a token that opens Baton itself, and only to an app that trusts its issuer', async () => {
+  // alice's token was issued for Baton's /mcp: the CRM's operator could replay it against Baton (security, attack 1).
   const aliceToken = await gs.tokenFor('alice');
   const { result, calls } = await probe('passthrough', aliceToken);
-  expect(result).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
-  for (const call of calls) expect(call.credential).toMatchObject({ kind: 'idp_jwt_foreign_audience', presented: aliceToken, user: 'alice' });
+  expect(calls).toEqual([]);
+  expect(JSON.stringify(result)).toContain("Baton does not forward the caller’s own token to CRM: alice's token was issued for Baton itself");
+  expect(JSON.stringify(result)).toContain('Configure credential mode token_exchange');
 
   const untrusted = await probe('passthrough_untrusted', aliceToken);
   expect(untrusted.calls).toEqual([]);
@@ -199,7 +200,6 @@ test('extra headers ride on top of any mode; what the client sent (cookie, its o
       'x-baton-user': 'alice',
       'x-baton-email': 'alice@example.com',
       'x-source': 'baton-tests',
-      'x-forwarded-token': `Bearer ${aliceToken}`,
       'x-partner-key': partnerKey,
     });
     expect(call.headers['x-service-token']).toMatch(/^Bearer \S{20,}$/);

@@ -12,6 +12,9 @@ gatewayStackForSuite((started) => (gs = started), {
 apps:
   crm:
     credential: { mode: passthrough, trustedIssuers: [${sandbox.idpIssuer}, unverified] }
+tools:
+  crm_probe_none:
+    credentials: { crm: { mode: passthrough, trustedIssuers: [${sandbox.idpIssuer}], audience: https://crm.other.example } }
 servers:
   default:
     tools: "*"
@@ -21,7 +24,7 @@ servers:
     auth: { mode: passthrough }
     access: { users: [anonymous] }
   checked:
-    tools: [crm_probe_bearer]
+    tools: [crm_probe_bearer, crm_probe_none]
     auth: { mode: passthrough, jwt: { jwksUrl: ${sandbox.idpIssuer}/jwks, issuer: ${sandbox.idpIssuer} } }
     access: { users: [alice] }
 `,
@@ -33,7 +36,8 @@ const crmCalls = async (since: number) =>
 
 test('without validation: the caller is anonymous, its token goes to the app that trusts unverified tokens, and it has no personal connections', async () => {
   const url = `${gs.url}/mcp/open`;
-  const token = await gs.tokenFor('alice');
+  // A token minted for the CRM, as a passthrough server's client sends for the app behind it: a token for Baton itself is never forwarded.
+  const token = await gs.tokenFor('alice', undefined, gs.stack.sandbox.crm.resource);
   const since = await lastLogSeq(gs.stack.sandbox.url);
   const answer = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: `Bearer ${token}` });
   expect(answer.json.result.structuredContent).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
@@ -58,11 +62,23 @@ test('with validation: no token or a bad one is refused before anything runs; a 
   expect(forged.json.error_description).toContain('not a well-formed signed JWT');
   expect(await runsOf(gs.stack, 'crm_probe_bearer')).toHaveLength(2); // only the two unvalidated calls above
 
-  const token = await gs.tokenFor('alice');
+  const token = await gs.tokenFor('alice', undefined, gs.stack.sandbox.crm.resource);
   const since = await lastLogSeq(gs.stack.sandbox.url);
   const answer = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: `Bearer ${token}` });
   expect(answer.json.result.structuredContent).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
   for (const call of await crmCalls(since)) expect(call.credential).toMatchObject({ presented: token, user: 'alice' });
+
+  // alice's token for Baton itself, sent to the same server: validated, but never handed to the CRM (security, attack 1).
+  const batonToken = await gs.tokenFor('alice');
+  const sinceBaton = await lastLogSeq(gs.stack.sandbox.url);
+  const refused = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: `Bearer ${batonToken}` });
+  expect(JSON.stringify(refused.json.result)).toContain("alice's token was issued for Baton itself");
+  expect(await crmCalls(sinceBaton)).toEqual([]);
+
+  // With an audience configured, only tokens issued for it are forwarded.
+  const elsewhere = await postMcp(url, toolsCall('crm_probe_none', {}), { authorization: `Bearer ${token}` });
+  expect(JSON.stringify(elsewhere.json.result)).toContain("Baton does not forward alice's token to CRM: it was not issued for https://crm.other.example");
+  expect(await crmCalls(sinceBaton)).toEqual([]);
   const bob = await postMcp(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${await gs.tokenFor('bob')}` });
   expect(bob.json.result.tools).toEqual([]);
 });

@@ -16,11 +16,53 @@ import { lastLogSeq, sandboxControl } from './support/sandbox-controls.ts';
 let gs: GatewayStack;
 gatewayStackForSuite((started) => (gs = started), {
   config: (sandbox: RunningSandbox) => ({
-    yaml: `${openToEveryone}roles:\n  alice: owner\napps:\n  crm_http:\n    baseUrl: ${sandbox.url}/crm/api\n    http:\n      actions:\n        getCustomer: { method: GET, path: "/v1/customers/{customerId}" }\n    credential: { mode: none }\n`,
+    yaml: `${openToEveryone}roles:
+  alice: owner
+apps:
+  crm_http:
+    baseUrl: ${sandbox.url}/crm/api
+    http:
+      actions:
+        getCustomer: { method: GET, path: "/v1/customers/{customerId}" }
+    credential: { mode: none }
+  crm:
+    credential: { mode: none }
+    headers:
+      - { name: X-Forwarded-Token, from: caller_token, prefix: "Bearer " }
+tools:
+  crm_probe_passthrough:
+    credentials: { crm: { mode: passthrough, trustedIssuers: [${sandbox.idpIssuer}] } }
+`,
   }),
 });
 
 const requestsSince = async (seq: number) => ((await sandboxControl(gs.stack.sandbox.url, `/requests?since=${seq}`)) as { requests: LoggedRequest[] }).requests;
+
+describe('attack 1: a token that opens Baton is never handed to an app', () => {
+  test.each([
+    ['passthrough trusting Baton’s own identity provider', 'crm_probe_passthrough', 'forward the caller’s own token to CRM'],
+    ['a caller_token extra header', 'crm_probe_none', "send the caller's token (the X-Forwarded-Token header) to CRM"],
+  ])(
+    '%s: refused before any request, so the app has nothing to replay',
+    async (_name, tool, how) => {
+      const aliceToken = await gs.tokenFor('alice');
+      // What the app would have received opens Baton as alice: that is the attack.
+      expect((await fetch(`${gs.url}/api/connections`, { headers: { authorization: `Bearer ${aliceToken}` } })).status).toBe(200);
+      const since = await lastLogSeq(gs.stack.sandbox.url);
+      const client = await gs.connect(aliceToken);
+      const result = await client.callTool({ name: tool, arguments: {} });
+      await client.close();
+      expect(result.isError).toBe(true);
+      const text = JSON.stringify(result.content);
+      expect(text).toContain(`Baton does not ${how}: alice's token was issued for Baton itself (${gs.mcpUrl})`);
+      expect(text).toContain('token_exchange');
+      const sent = await requestsSince(since);
+      expect(sent.filter((request) => request.app === 'crm' && request.path.startsWith('/api/'))).toEqual([]);
+      expect(JSON.stringify(sent)).not.toContain(aliceToken);
+    },
+    60_000,
+  );
+});
 
 describe('attack 11: dot segments in path parameters', () => {
   test.each([

@@ -46,6 +46,7 @@ export function createUpstreamTools(deps: {
       clientCredentials: new ClientCredentialsTokens(),
       tokenExchanges: new TokenExchanges(),
       toolCredential: (tool, app) => settings.config.tools[tool]?.credentials[app],
+      settings,
     },
   });
 }

@@ -34,6 +34,8 @@ export const credentialSchema = z.discriminatedUnion(
         mode: z.literal('passthrough'),
         // "unverified": tokens of callers a passthrough server did not validate (explicit, never implied).
         trustedIssuers: z.array(z.union([url, z.literal('unverified')], { error: 'must be an issuer URL, or "unverified"' })).min(1, 'name the issuers whose tokens this app trusts'),
+        /** Forward only tokens issued for this audience (the app's own); a token for Baton itself is never forwarded. */
+        audience: z.string().min(1).optional(),
       })
       .strict(),
     z
