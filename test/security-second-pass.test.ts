@@ -2,11 +2,16 @@
  * Issue 15, the second security pass: each attack sent to a real stack (gateway process, worker, Temporal,
  * sandbox apps), asserting the refusal and that nothing reached an app or leaked.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { metricsHandler } from '../core/metrics/metrics.ts';
+import { loadVaultKey, loadVaultKeyring } from '../core/vault/key.ts';
 import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
 import { callAnything } from './fixtures/probe-tools.ts';
 import { gatewayStackForSuite, openToEveryone, type GatewayStack } from './support/gateway-stack.ts';
@@ -135,5 +140,33 @@ describe('attack 9: no stack traces to strangers', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('attack 10: no development key files in production', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'baton-prod-keys-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test.each([
+    ['NODE_ENV=production', { NODE_ENV: 'production' }, 'NODE_ENV=production'],
+    ['BATON_PRODUCTION=true', { BATON_PRODUCTION: 'true' }, 'BATON_PRODUCTION=true'],
+  ])('%s: the vault, audit and identity keys must come from the environment; no key file is read or made', async (_name, env, why) => {
+    const file = (name: string) => join(dir, `${why}-${name}`);
+    expect(() => loadVaultKeyring({ env, devKeyFile: file('vault.key') })).toThrow(
+      `BATON_VAULT_KEY is not set, and in production (${why}) Baton does not use the development key file ${file('vault.key')}`,
+    );
+    expect(() => loadVaultKey({ env, devKeyFile: file('audit.key'), variable: 'BATON_AUDIT_KEY' })).toThrow(`BATON_AUDIT_KEY is not set, and in production (${why})`);
+    await expect(loadIdentityKeys({ env, devKeyFile: file('identity.json') })).rejects.toThrow(
+      `BATON_IDENTITY_PRIVATE_JWK (gateway) and BATON_IDENTITY_JWKS (workers) is not set, and in production (${why})`,
+    );
+    for (const name of ['vault.key', 'audit.key', 'identity.json']) expect(existsSync(file(name))).toBe(false);
+    // Keys from the environment are fine in production.
+    expect(loadVaultKey({ env: { ...env, BATON_AUDIT_KEY: randomBytes(32).toString('base64') }, devKeyFile: file('audit.key'), variable: 'BATON_AUDIT_KEY' }).source).toBe('env');
+  });
+
+  test('in development the key files are made on first use, as before', () => {
+    loadVaultKey({ env: {}, devKeyFile: join(dir, 'dev-audit.key'), variable: 'BATON_AUDIT_KEY' });
+    expect(existsSync(join(dir, 'dev-audit.key'))).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
+import { refuseDevKeyFileInProduction } from '../config/dev-key-files.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -33,6 +34,7 @@ export async function loadIdentityKeys({ env = process.env, devKeyFile }: { env?
     if (publicKeys) return { privateJwk, publicKeys: checkPublicKeySet(publicKeys, 'BATON_IDENTITY_JWKS'), source: 'env' };
     return { privateJwk, publicKeys: { keys: [toPublicJwk(privateJwk as JWK)] }, source: 'env' };
   }
+  refuseDevKeyFileInProduction(env, 'BATON_IDENTITY_PRIVATE_JWK (gateway) and BATON_IDENTITY_JWKS (workers)', devKeyFile);
   const dev = readDevIdentityFile(devKeyFile) ?? (await writeDevKey(devKeyFile));
   return { privateJwk: dev.signing, publicKeys: devPublicKeys(dev, devKeyFile), source: 'file' };
 }

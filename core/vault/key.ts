@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { refuseDevKeyFileInProduction } from '../config/dev-key-files.ts';
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { VaultKeyError } from './errors.ts';
@@ -36,6 +37,7 @@ export function loadVaultKey({ env = process.env, devKeyFile, variable = 'BATON_
   const fromEnv = env[variable];
   if (fromEnv !== undefined) return parseVaultKey(fromEnv, 'env', variable);
   if (!devKeyFile) throw new VaultKeyError(`${variable} is not set; ${HOW_TO_MAKE_ONE} and export it`);
+  refuseDevKeyFileInProduction(env, variable, devKeyFile);
   return loadOrCreateDevKeyFile(devKeyFile)[0]!;
 }
 
@@ -51,7 +53,10 @@ export function loadVaultKeyring({ env = process.env, devKeyFile }: { env?: Node
     if (previousText !== undefined && previousText.trim() !== '') {
       throw new VaultKeyError(`${PREVIOUS_KEYS_VARIABLE} is set but BATON_VAULT_KEY is not; set BATON_VAULT_KEY to the current key (previous keys only open values sealed before a rotation)`);
     }
-    if (devKeyFile) return new DevKeyFileKeyring(devKeyFile);
+    if (devKeyFile) {
+      refuseDevKeyFileInProduction(env, 'BATON_VAULT_KEY', devKeyFile);
+      return new DevKeyFileKeyring(devKeyFile);
+    }
   }
   const current = loadVaultKey({ env, devKeyFile });
   const previous = parsePreviousKeys(previousText ?? '', 'env', PREVIOUS_KEYS_VARIABLE).filter((key) => key.fingerprint !== current.fingerprint);
