@@ -124,7 +124,12 @@ export interface BatonActivities {
    * Returns the identity the worker verified from the run's header (a local activity at each workflow start);
    * with `recordStart` (a root run), also writes the run's `tool_call.started` record in the same activity.
    */
-  verifyRunIdentity(input?: { recordStart?: boolean }): Promise<VerifiedIdentity>;
+  /**
+   * `execution`: what Temporal says this workflow is (its type, the first run id of its chain), passed by
+   * Baton's own workflow code, so a root run's identity is checked against the tool it was signed for and
+   * claimed by the first execution that uses it.
+   */
+  verifyRunIdentity(input?: { recordStart?: boolean; execution?: { workflowType: string; firstRunId: string } }): Promise<VerifiedIdentity>;
   /**
    * Records the paused step's consent request. `connectedMeanwhile`: the user connected the app (with the
    * scopes asked for) between the failed call and this record, so no signal will come for it — the request is

@@ -103,3 +103,43 @@ test('the genuine identity, by contrast, reaches GitHub and is recorded', async 
   expect((await stack.stores.vault.getConnectionInfo('acme', 'alice', 'github'))?.lastUsedAt).toBeGreaterThan(before?.lastUsedAt ?? 0);
   expect(await stack.stores.audit.forRun(handle.workflowId)).toHaveLength(1);
 });
+
+describe('security, attack 3: a signed identity copied onto another run', () => {
+  /** What is left in the vault, the sandbox and the audit trail, to compare before and after an attack. */
+  const traces = async (workflowId: string) => ({
+    vault: await stack.stores.vault.getConnectionInfo('acme', 'alice', 'github'),
+    requests: (await stack.sandboxGet<{ requests: unknown[] }>('/_sandbox/requests')).requests.length,
+    audit: (await stack.stores.audit.forRun(workflowId)).length,
+  });
+  const rejection = async (handle: { result(): Promise<unknown>; query<T>(name: string): Promise<T> }) => {
+    await expect(handle.result()).rejects.toThrow();
+    return (await handle.query<{ error: { type: string; message: string } }>('baton.status')).error;
+  };
+
+  test('the same identity on a new execution under the closed run’s id (id reuse allowed by the attacker) is IdentityRejected', async () => {
+    const workflowId = `probe_identity-${randomUUID()}`;
+    const token = await stack.sign(alice, { rootWorkflowId: workflowId, tool: 'probe_identity' });
+    await (await startWithHeader(token, workflowId)).result(); // the genuine run, completed
+    const before = await traces(workflowId);
+
+    const replay = await actingAs(token, () =>
+      stack.client.workflow.start('probe_identity', { taskQueue: stack.settings.temporal.taskQueue, workflowId, args: [{}, {}], workflowIdReusePolicy: 'ALLOW_DUPLICATE' }),
+    );
+    expect(await rejection(replay)).toEqual({
+      type: 'IdentityRejected',
+      message: expect.stringMatching(/^The identity of run "probe_identity-[^"]+" was already used by its execution [\w-]+; a signed identity acts in one execution only/),
+    });
+    expect(await traces(workflowId)).toEqual(before);
+  });
+
+  test('the identity on another registered workflow type under the id it names is IdentityRejected', async () => {
+    const workflowId = `probe_identity-${randomUUID()}`;
+    const token = await stack.sign(alice, { rootWorkflowId: workflowId, tool: 'probe_identity' });
+    const before = await traces(workflowId);
+    const otherType = await actingAs(token, () =>
+      stack.client.workflow.start('comment_on_pull_request', { taskQueue: stack.settings.temporal.taskQueue, workflowId, args: [{ repo: 'acme/widgets', number: 1, body: 'as alice' }, {}] }),
+    );
+    expect(await rejection(otherType)).toEqual({ type: 'IdentityRejected', message: 'The identity was signed for a "probe_identity" run but is used by a "comment_on_pull_request" run.' });
+    expect(await traces(workflowId)).toEqual(before);
+  });
+});

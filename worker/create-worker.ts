@@ -1,3 +1,4 @@
+import { IdentityClaims } from '../core/identity/identity-claims.ts';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { join } from 'node:path';
 import { consentWebhook, createActivities, createScheduledRunCheck, identityInterceptor } from '../activities/index.ts';
@@ -72,6 +73,7 @@ export async function createBatonWorker(
         tokenExchanges: new TokenExchanges(),
         toolCredential: (tool, app) => settings.config.tools[tool]?.credentials[app],
         consentNotifier: consentWebhook(env.BATON_CONSENT_WEBHOOK_URL),
+        identityClaims: new IdentityClaims(stores.db),
         upstreams,
         catalogue: new UpstreamCatalogue(upstreams),
       }),

@@ -32,7 +32,11 @@ class IdentityInbound implements WorkflowInboundCallsInterceptor {
     runState.traceHeader = input.headers[TRACE_HEADER];
     // Only a child trusts the path it was given: that header was written by this interceptor in its
     // parent. A root run ignores any path a client may have sent and starts its own.
-    const parentPath = info.parent ? readPath(input.headers) : [];
+    // And only if the path ends at that parent (Temporal says who it is): a workflow started by something else
+    // cannot pass itself off as a step of another user's run.
+    const given = info.parent ? readPath(input.headers) : [];
+    const throughParent = given.at(-1) === info.workflowId ? given.at(-2) : given.at(-1);
+    const parentPath = info.parent && throughParent === info.parent.workflowId ? given : [];
     // After continue-as-new the path already ends with this workflow's id.
     runState.runPath = parentPath.at(-1) === info.workflowId ? parentPath : [...parentPath, info.workflowId];
     return next(input);

@@ -282,6 +282,19 @@ ${AUDIT_CHAINS_COMMON}
 `,
     },
   },
+  {
+    version: 4,
+    name: 'the execution each signed run identity was first used by (core/identity/identity-claims.ts)',
+    sql: `
+-- A run's signed identity acts in the first execution that presents it (and that execution's continue-as-new
+-- successors), never in a later execution started under the same workflow id.
+CREATE TABLE IF NOT EXISTS identity_claims (
+  root_workflow_id TEXT PRIMARY KEY,
+  first_run_id TEXT NOT NULL,
+  claimed_at INTEGER NOT NULL
+);
+`,
+  },
 ];
 
 /** The schema version this build of Baton writes. */

@@ -75,7 +75,13 @@ async function prepareStart(sign: IdentitySigner, request: StartToolRequest) {
     { key: BatonUser, value: identity.subject },
     { key: BatonTool, value: tool.name },
   ];
-  return { token, name: tool.name, start: { taskQueue, workflowId, args: [parsed.data, options] as [unknown, RunOptions], typedSearchAttributes } };
+  // A run id is used once: never another execution under it, even after the run closed (the worker refuses a
+  // reused id's identity too; this refuses it at the start).
+  return {
+    token,
+    name: tool.name,
+    start: { taskQueue, workflowId, args: [parsed.data, options] as [unknown, RunOptions], typedSearchAttributes, workflowIdReusePolicy: 'REJECT_DUPLICATE' as const },
+  };
 }
 
 /** A namespace without Baton's search attributes refuses every start: say how to register them. */

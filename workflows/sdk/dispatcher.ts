@@ -122,7 +122,8 @@ async function verifiedIdentity(recordStart: boolean) {
       if (recordStart) await recordRunEvent('started', null);
       return verified;
     }
-    return await identityActivities.verifyRunIdentity({ recordStart });
+    const { workflowType, firstExecutionRunId } = workflowInfo();
+    return await identityActivities.verifyRunIdentity({ recordStart, execution: { workflowType, firstRunId: firstExecutionRunId } });
   } catch (error) {
     const failure = describeFailure(error);
     if (failure.type === FailureType.identityRejected) throw error;
