@@ -120,3 +120,9 @@ describe('mcpServers (upstream MCP servers)', () => {
     expect(() => upstreams(tools.map((tool) => tool.name))).not.toThrow();
   });
 });
+
+test('security, attack 5: a passthrough server validating JWTs must name the issuer and the audience', () => {
+  const problems = problemIn('servers:\n  partner:\n    tools: "*"\n    auth: { mode: passthrough, jwt: { jwksUrl: https://idp.partner.example/jwks } }\n    access: { users: [anonymous] }\n');
+  expect(problems).toContain('servers.partner.auth.jwt.issuer: required: the issuer whose tokens this server accepts');
+  expect(problems).toContain('servers.partner.auth.jwt.audience: required: the audience the tokens must be issued for');
+});

@@ -25,7 +25,7 @@ servers:
     access: { users: [anonymous] }
   checked:
     tools: [crm_probe_bearer, crm_probe_none]
-    auth: { mode: passthrough, jwt: { jwksUrl: ${sandbox.idpIssuer}/jwks, issuer: ${sandbox.idpIssuer} } }
+    auth: { mode: passthrough, jwt: { jwksUrl: ${sandbox.idpIssuer}/jwks, issuer: ${sandbox.idpIssuer}, audience: ${sandbox.crm.resource} } }
     access: { users: [alice] }
 `,
   }),
@@ -42,6 +42,12 @@ test('without validation: the caller is anonymous, its token goes to the app tha
   const answer = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: `Bearer ${token}` });
   expect(answer.json.result.structuredContent).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
   for (const call of await crmCalls(since)) expect(call.credential.presented).toBe(token);
+
+  // alice's token for Baton itself, sent to the same unvalidating server: never handed to the CRM (security, attack 1).
+  const sinceBaton = await lastLogSeq(gs.stack.sandbox.url);
+  const batonAnswer = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: `Bearer ${await gs.tokenFor('alice')}` });
+  expect(JSON.stringify(batonAnswer.json.result)).toContain("anonymous's token was issued for Baton itself");
+  expect(await crmCalls(sinceBaton)).toEqual([]);
 
   const list = await postMcp(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, {});
   expect(list.json.result.tools.map((t: { name: string }) => t.name)).toEqual(['crm_probe_bearer', 'get_run_result']);
@@ -60,7 +66,7 @@ test('with validation: no token or a bad one is refused before anything runs; a 
   const forged = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: 'Bearer abc.def.ghi' });
   expect(forged.status).toBe(401);
   expect(forged.json.error_description).toContain('not a well-formed signed JWT');
-  expect(await runsOf(gs.stack, 'crm_probe_bearer')).toHaveLength(2); // only the two unvalidated calls above
+  expect(await runsOf(gs.stack, 'crm_probe_bearer')).toHaveLength(3); // only the three unvalidated calls above
 
   const token = await gs.tokenFor('alice', undefined, gs.stack.sandbox.crm.resource);
   const since = await lastLogSeq(gs.stack.sandbox.url);
@@ -68,17 +74,16 @@ test('with validation: no token or a bad one is refused before anything runs; a 
   expect(answer.json.result.structuredContent).toEqual({ customer: 'Acme Corp', noteAuthor: 'alice' });
   for (const call of await crmCalls(since)) expect(call.credential).toMatchObject({ presented: token, user: 'alice' });
 
-  // alice's token for Baton itself, sent to the same server: validated, but never handed to the CRM (security, attack 1).
+  // alice's token for Baton itself: the server accepts tokens for the CRM only (jwt.audience), so it is refused at the door.
   const batonToken = await gs.tokenFor('alice');
   const sinceBaton = await lastLogSeq(gs.stack.sandbox.url);
-  const refused = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: `Bearer ${batonToken}` });
-  expect(JSON.stringify(refused.json.result)).toContain("alice's token was issued for Baton itself");
+  expect((await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: `Bearer ${batonToken}` })).status).toBe(401);
   expect(await crmCalls(sinceBaton)).toEqual([]);
 
   // With an audience configured, only tokens issued for it are forwarded.
   const elsewhere = await postMcp(url, toolsCall('crm_probe_none', {}), { authorization: `Bearer ${token}` });
   expect(JSON.stringify(elsewhere.json.result)).toContain("Baton does not forward alice's token to CRM: it was not issued for https://crm.other.example");
   expect(await crmCalls(sinceBaton)).toEqual([]);
-  const bob = await postMcp(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${await gs.tokenFor('bob')}` });
+  const bob = await postMcp(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${await gs.tokenFor('bob', undefined, gs.stack.sandbox.crm.resource)}` });
   expect(bob.json.result.tools).toEqual([]);
 });

@@ -215,9 +215,17 @@ export const serverAuthSchema = z.discriminatedUnion('mode', [
   z
     .object({
       mode: z.literal('passthrough'),
-      /** When set, a caller must send a JWT these keys verify (issuer and audience checked when given). */
+      /**
+       * When set, a caller must send a JWT these keys verify, from this issuer, for this audience: without both,
+       * any token the keys ever signed (for any audience, naming any issuer and subject) would be accepted.
+       */
       jwt: z
-        .object({ jwksUrl: url.optional(), jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(), issuer: z.string().optional(), audience: z.string().optional() })
+        .object({
+          jwksUrl: url.optional(),
+          jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+          issuer: z.string({ error: 'required: the issuer whose tokens this server accepts (any issuer the keys sign for would do otherwise)' }).min(1),
+          audience: z.string({ error: 'required: the audience the tokens must be issued for (a token for any other service would do otherwise)' }).min(1),
+        })
         .strict()
         .refine((jwt) => (jwt.jwksUrl === undefined) !== (jwt.jwks === undefined), { message: 'give exactly one of jwksUrl and jwks', path: ['jwksUrl'] })
         .optional(),
