@@ -1,5 +1,6 @@
 /** Passthrough MCP servers: what the caller sends is forwarded; with JWT validation on, a missing or invalid token is refused. */
 import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
+import { anonymousSubject } from '../gateway/http/passthrough-auth.ts';
 import { gatewayStackForSuite, type GatewayStack } from './support/gateway-stack.ts';
 import { postMcp, toolsCall } from './support/mcp-http.ts';
 import { runsOf } from './support/runs.ts';
@@ -46,7 +47,7 @@ test('without validation: the caller is anonymous, its token goes to the app tha
   // alice's token for Baton itself, sent to the same unvalidating server: never handed to the CRM (security, attack 1).
   const sinceBaton = await lastLogSeq(gs.stack.sandbox.url);
   const batonAnswer = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: `Bearer ${await gs.tokenFor('alice')}` });
-  expect(JSON.stringify(batonAnswer.json.result)).toContain("anonymous's token was issued for Baton itself");
+  expect(JSON.stringify(batonAnswer.json.result)).toMatch(/anonymous:[0-9a-f]{16}'s token was issued for Baton itself/);
   expect(await crmCalls(sinceBaton)).toEqual([]);
 
   const list = await postMcp(url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, {});
@@ -54,6 +55,18 @@ test('without validation: the caller is anonymous, its token goes to the app tha
   const refused = await postMcp(url, toolsCall('triage_pull_request', { repo: 'acme/widgets', number: 1 }), {});
   expect(refused.json.error.message).toContain('Unverified callers of a passthrough server have no personal connections');
   expect(await runsOf(gs.stack, 'triage_pull_request')).toEqual([]);
+
+  // Security, attack 6: two unverified callers are two people to Baton. bob's identical call is his own run
+  // (his token, his result), keyed on a digest of his credential: no re-attaching to alice's run, no shared
+  // requestState, no shared rate-limit bucket.
+  const bobToken = await gs.tokenFor('bob', undefined, gs.stack.sandbox.crm.resource);
+  const bobAnswer = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: `Bearer ${bobToken}` });
+  expect(bobAnswer.json.result.structuredContent).toEqual({ customer: 'Acme Corp', noteAuthor: 'bob' });
+  const subjects = (await gs.stack.stores.db.all<{ workflow_id: string; subject: string }>("SELECT workflow_id, subject FROM gateway_runs WHERE tool = 'crm_probe_bearer'")).map((row) => row.subject);
+  const bySubject = new Set(subjects);
+  expect(bySubject.has(anonymousSubject(token)) && bySubject.has(anonymousSubject(bobToken))).toBe(true);
+  expect(anonymousSubject(token)).not.toBe(anonymousSubject(bobToken));
+  expect(String(answer.json.result._meta['baton/runId'])).not.toBe(String(bobAnswer.json.result._meta['baton/runId']));
 
   const nothingToForward = await postMcp(url, toolsCall('crm_probe_bearer', {}), {});
   expect(nothingToForward.json.result.isError).toBe(true);
@@ -66,7 +79,7 @@ test('with validation: no token or a bad one is refused before anything runs; a 
   const forged = await postMcp(url, toolsCall('crm_probe_bearer', {}), { authorization: 'Bearer abc.def.ghi' });
   expect(forged.status).toBe(401);
   expect(forged.json.error_description).toContain('not a well-formed signed JWT');
-  expect(await runsOf(gs.stack, 'crm_probe_bearer')).toHaveLength(3); // only the three unvalidated calls above
+  expect(await runsOf(gs.stack, 'crm_probe_bearer')).toHaveLength(4); // only the four unvalidated calls above
 
   const token = await gs.tokenFor('alice', undefined, gs.stack.sandbox.crm.resource);
   const since = await lastLogSeq(gs.stack.sandbox.url);
