@@ -23,6 +23,7 @@ gatewayStackForSuite((started) => (gs = started), {
   config: (sandbox: RunningSandbox) => ({
     yaml: `${openToEveryone}roles:
   alice: owner
+  root: { role: owner, global: true }
 apps:
   crm_http:
     baseUrl: ${sandbox.url}/crm/api
@@ -168,5 +169,46 @@ describe('attack 10: no development key files in production', () => {
   test('in development the key files are made on first use, as before', () => {
     loadVaultKey({ env: {}, devKeyFile: join(dir, 'dev-audit.key'), variable: 'BATON_AUDIT_KEY' });
     expect(existsSync(join(dir, 'dev-audit.key'))).toBe(true);
+  });
+});
+
+describe('attack 7: an owner or admin acts within their own tenant unless their role is global', () => {
+  test('audit records, disabling users and the disabled list stop at the tenant; a global owner reaches across', async () => {
+    await gs.stack.stores.audit.record({
+      kind: 'access.denied',
+      outcome: 'denied',
+      actor: { tenant: 'globex', subject: 'carol', email: null, name: null, authMethod: 'oauth' },
+      action: 'probe',
+      message: 'a record of tenant globex',
+    });
+    const alice = await gs.tokenFor('alice'); // owner in tenant acme
+    const root = await gs.tokenSignedFor('root', { tenant: 'acme' }); // owner, global
+    const audit = (token: string, query: string) => fetch(`${gs.url}/api/audit${query}`, { headers: { authorization: `Bearer ${token}` } });
+    const tenantsIn = async (response: Response) => new Set(((await response.json()) as { records: Array<{ actor: { tenant: string } }> }).records.map((record) => record.actor.tenant));
+
+    expect(await tenantsIn(await audit(alice, '?limit=500'))).toEqual(new Set(['acme']));
+    const refused = await audit(alice, '?tenant=globex');
+    expect({ status: refused.status, body: await refused.json() }).toEqual({
+      status: 403,
+      body: { error: 'forbidden', message: "Your role reads tenant acme's records only; tenant globex's need a global role." },
+    });
+    expect(await tenantsIn(await audit(root, '?tenant=globex'))).toEqual(new Set(['globex']));
+
+    const disable = (token: string) =>
+      fetch(`${gs.url}/admin/users/carol/disable`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ tenant: 'globex', reason: 'test' }),
+      });
+    const notHers = await disable(alice);
+    expect(notHers.status).toBe(403);
+    expect(((await notHers.json()) as { message: string }).message).toContain("acting on tenant globex's users needs a global role");
+    const disabledList = async (token: string) =>
+      ((await (await fetch(`${gs.url}/admin/users/disabled`, { headers: { authorization: `Bearer ${token}` } })).json()) as { disabledUsers: Array<{ tenant: string; subject: string }> })
+        .disabledUsers;
+    expect((await disabledList(root)).some((user) => user.subject === 'carol')).toBe(false); // nothing changed
+    expect((await disable(root)).status).toBe(200);
+    expect((await disabledList(root)).some((user) => user.tenant === 'globex' && user.subject === 'carol')).toBe(true);
+    expect((await disabledList(alice)).some((user) => user.tenant === 'globex')).toBe(false);
   });
 });

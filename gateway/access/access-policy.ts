@@ -4,7 +4,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { AccessGrant, AccessGrants } from '../../core/access/access-grants.ts';
 import { parseUpstreamToolName, UPSTREAM_SEPARATOR } from '../../core/upstreams/tool-names.ts';
 
-export type Role = BatonConfig['roles'][string];
+export type Role = 'owner' | 'admin' | 'contributor' | 'viewer' | 'execute_only';
 
 /** `api-token:<name>` → `<name>`: access lists name API tokens by their name. */
 const apiTokenName = (principal: Principal) => (principal.authMethod === 'api_token' ? principal.subject.replace(/^api-token:/, '') : undefined);
@@ -107,8 +107,18 @@ export class AccessPolicy {
     });
   }
 
-  /** Roles are keyed by user id alone (so a browser session's user has the same role as their tokens). */
+  /**
+   * Roles are keyed by user id (a secondary provider's users by `<issuer>#<subject>`, their subject here), so a
+   * browser session's user has the same role as their tokens.
+   */
   roleOf(principal: Pick<Principal, 'subject'>): Role | undefined {
-    return this.#config.roles[principal.subject];
+    const entry = this.#config.roles[principal.subject];
+    return typeof entry === 'object' ? entry.role : entry;
+  }
+
+  /** Whether the user's role reaches beyond their own tenant (`{ role, global: true }`); roles are per tenant otherwise. */
+  isGlobal(principal: Pick<Principal, 'subject'>): boolean {
+    const entry = this.#config.roles[principal.subject];
+    return typeof entry === 'object' && entry.global;
   }
 }

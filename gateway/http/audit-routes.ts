@@ -35,7 +35,23 @@ export function auditRoutes(deps: AuditRouteDependencies): Router {
   /** The caller's filter, narrowed to their own records unless their role reads everyone's; undefined when refused. */
   const scopedFilter = async (req: Request, res: Response, filter: AuditFilter): Promise<AuditFilter | undefined> => {
     const { principal } = extrasOf(req.auth);
-    if (readsEveryonesAudit(deps.policy, principal)) return filter;
+    if (readsEveryonesAudit(deps.policy, principal)) {
+      // Everyone's records within the reader's own tenant, unless the role is global.
+      if (deps.policy.isGlobal(principal)) return filter;
+      if (filter.tenant === undefined || filter.tenant === principal.tenant) return { ...filter, tenant: principal.tenant };
+      const message = `Your role reads tenant ${principal.tenant}'s records only; tenant ${filter.tenant}'s need a global role.`;
+      await deps.audit.record({
+        kind: 'access.denied',
+        outcome: 'denied',
+        actor: actorOf(principal),
+        client: principal.clientId,
+        action: `GET ${req.path}`,
+        message,
+        detail: { askedFor: filter.tenant },
+      });
+      res.status(403).json({ error: 'forbidden', message });
+      return undefined;
+    }
     if ((filter.subject !== undefined && filter.subject !== principal.subject) || (filter.tenant !== undefined && filter.tenant !== principal.tenant)) {
       const message = `You can read only your own audit records (${principal.subject}); everyone's needs the ${auditReaders.join(' or ')} role.`;
       await deps.audit.record({
@@ -88,7 +104,8 @@ export function auditRoutes(deps: AuditRouteDependencies): Router {
     const { principal } = extrasOf(req.auth);
     const everyone = readsEveryonesAudit(deps.policy, principal);
     const changes = (await deps.audit.whoChanged(query.data.app, query.data.object)).filter(
-      (record) => everyone || (record.actor.tenant === principal.tenant && record.actor.subject === principal.subject),
+      (record) =>
+        (everyone && (record.actor.tenant === principal.tenant || deps.policy.isGlobal(principal))) || (record.actor.tenant === principal.tenant && record.actor.subject === principal.subject),
     );
     res.json({
       app: query.data.app,

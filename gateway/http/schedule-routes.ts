@@ -105,7 +105,8 @@ export function scheduleRoutes(deps: ScheduleRoutesDependencies): Router {
     const { principal } = extrasOf(req.auth);
     if (query.data.all !== 'true') return void res.set('Cache-Control', 'no-store').json({ schedules: (await deps.store.listFor(principal)).map(shown) });
     if (!(await allowed(canSeeAll, "Listing everyone's schedules", req, res))) return;
-    const schedules = await deps.store.listAll(1000);
+    // Everyone's within the caller's tenant, unless their role is global.
+    const schedules = (await deps.store.listAll(1000)).filter((schedule) => deps.policy.isGlobal(principal) || schedule.tenant === principal.tenant);
     res.set('Cache-Control', 'no-store').json({ schedules: schedules.map((schedule) => ({ ...shown(schedule), owner: { tenant: schedule.tenant, subject: schedule.subject } })) });
   });
 

@@ -34,13 +34,24 @@ export function userAdminRoutes(deps: UserAdminDependencies): Router {
     if (!body.success) return void badRequest(res, 'Send no body, or {"tenant"?: "<tenant>", "reason"?: "<why>"}.');
     const subject = String(req.params.subject);
     if (!subject) return void badRequest(res, 'Name the user in the path: /admin/users/<subject>/disable.');
-    return { tenant: body.data.tenant ?? extrasOf(req.auth).principal.tenant, subject, reason: body.data.reason ?? null };
+    const { principal } = extrasOf(req.auth);
+    const tenant = body.data.tenant ?? principal.tenant;
+    // An owner or admin acts in their own tenant; another tenant's users need a global role.
+    if (tenant !== principal.tenant && !deps.policy.isGlobal(principal)) {
+      res.status(403).json({
+        error: 'forbidden',
+        message: `Your role applies in tenant ${principal.tenant} only; acting on tenant ${tenant}'s users needs a global role (roles.${principal.subject}: { role, global: true }).`,
+      });
+      return undefined;
+    }
+    return { tenant, subject, reason: body.data.reason ?? null };
   };
 
   router.use('/admin/users', deps.authenticate, express.json({ limit: '16kb' }));
 
-  router.get('/admin/users/disabled', allow(canChange, 'Listing disabled users'), async (_req, res) => {
-    res.json({ disabledUsers: await deps.disabledUsers.list() });
+  router.get('/admin/users/disabled', allow(canChange, 'Listing disabled users'), async (req, res) => {
+    const { principal } = extrasOf(req.auth);
+    res.json({ disabledUsers: await deps.disabledUsers.list(deps.policy.isGlobal(principal) ? undefined : principal.tenant) });
   });
 
   router.post('/admin/users/:subject/disable', allow(canChange, 'Disabling users'), async (req, res, next) => {

@@ -78,6 +78,8 @@ export const extraHeaderSchema = z.discriminatedUnion('from', [
 /** A URL, or `env:NAME` for one that differs per deployment (the sandbox's port, say). */
 const urlOrEnv = z.union([url, z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/)], { error: 'must be an http(s) URL or env:NAME' });
 
+const roleName = z.enum(['owner', 'admin', 'contributor', 'viewer', 'execute_only']);
+
 export const appSchema = z
   .object({
     /** The API base URL, e.g. GitHub Enterprise's; defaults to the real service (or the sandbox). */
@@ -335,7 +337,11 @@ export const configSchema = z
       .record(name, serverSchema)
       .refine((servers) => Object.keys(servers).length > 0, 'declare at least one MCP server')
       .default(() => ({ default: { tools: '*' as const, auth: { mode: 'oauth' as const }, access: { users: [], groups: [], apiTokens: [] } } })),
-    roles: z.record(z.string().min(1), z.enum(['owner', 'admin', 'contributor', 'viewer', 'execute_only'])).default({}),
+    /**
+     * A user's role, within their own tenant (`alice: owner`); `{ role: owner, global: true }` lets an owner or
+     * admin read and act across tenants. A secondary provider's user is keyed `<issuer>#<subject>`.
+     */
+    roles: z.record(z.string().min(1), z.union([roleName, z.object({ role: roleName, global: z.boolean().default(false) }).strict()])).default({}),
     apiTokens: z.array(z.object({ name, tenant: z.string().default('default'), token: secretRef }).strict()).default([]),
     restrictedHeaders: z.array(z.string().min(1)).default([]),
     temporal: temporalSchema.default({}),
