@@ -32,39 +32,24 @@ export function auditRoutes(deps: AuditRouteDependencies): Router {
   const router = express.Router();
   router.use('/api/audit', deps.authenticate);
 
-  /** The caller's filter, narrowed to their own records unless their role reads everyone's; undefined when refused. */
+  /** A 403 that names what was asked for, and is itself an audit record. */
+  const refuse = async (req: Request, res: Response, message: string, askedFor: string | null): Promise<undefined> => {
+    const { principal } = extrasOf(req.auth);
+    await deps.audit.record({ kind: 'access.denied', outcome: 'denied', actor: actorOf(principal), client: principal.clientId, action: `GET ${req.path}`, message, detail: { askedFor } });
+    res.status(403).json({ error: 'forbidden', message });
+    return undefined;
+  };
+
+  /** The caller's filter, narrowed to their own records unless their role reads everyone's (in their tenant, unless global); undefined when refused. */
   const scopedFilter = async (req: Request, res: Response, filter: AuditFilter): Promise<AuditFilter | undefined> => {
     const { principal } = extrasOf(req.auth);
     if (readsEveryonesAudit(deps.policy, principal)) {
-      // Everyone's records within the reader's own tenant, unless the role is global.
       if (deps.policy.isGlobal(principal)) return filter;
       if (filter.tenant === undefined || filter.tenant === principal.tenant) return { ...filter, tenant: principal.tenant };
-      const message = `Your role reads tenant ${principal.tenant}'s records only; tenant ${filter.tenant}'s need a global role.`;
-      await deps.audit.record({
-        kind: 'access.denied',
-        outcome: 'denied',
-        actor: actorOf(principal),
-        client: principal.clientId,
-        action: `GET ${req.path}`,
-        message,
-        detail: { askedFor: filter.tenant },
-      });
-      res.status(403).json({ error: 'forbidden', message });
-      return undefined;
+      return refuse(req, res, `Your role reads tenant ${principal.tenant}'s records only; tenant ${filter.tenant}'s need a global role.`, filter.tenant);
     }
     if ((filter.subject !== undefined && filter.subject !== principal.subject) || (filter.tenant !== undefined && filter.tenant !== principal.tenant)) {
-      const message = `You can read only your own audit records (${principal.subject}); everyone's needs the ${auditReaders.join(' or ')} role.`;
-      await deps.audit.record({
-        kind: 'access.denied',
-        outcome: 'denied',
-        actor: actorOf(principal),
-        client: principal.clientId,
-        action: `GET ${req.path}`,
-        message,
-        detail: { askedFor: filter.subject ?? null },
-      });
-      res.status(403).json({ error: 'forbidden', message });
-      return undefined;
+      return refuse(req, res, `You can read only your own audit records (${principal.subject}); everyone's needs the ${auditReaders.join(' or ')} role.`, filter.subject ?? null);
     }
     return { ...filter, tenant: principal.tenant, subject: principal.subject };
   };
