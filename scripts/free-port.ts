@@ -12,9 +12,19 @@ export async function ensurePortFree(port: number, what: string, variable: strin
 
 /** A free loopback port, so a server's URL is known before it starts (the gateway's resource URI, a metrics port). */
 export async function freePort(): Promise<number> {
+  const { port, release } = await reservePort();
+  await release();
+  return port;
+}
+
+/**
+ * A free loopback port held until `release()`: while held, no other process can be handed it (a port picked
+ * and let go at once can be taken by anything binding port 0 meanwhile, which is how a suite that starts its
+ * gateway seconds later found "its" port in use).
+ */
+export async function reservePort(): Promise<{ port: number; release: () => Promise<void> }> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return { port, release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

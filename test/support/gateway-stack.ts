@@ -9,7 +9,7 @@ import { CookieKeepingClient, followConsentLink } from '../../sandbox/browserles
 import { signInOverHttp } from '../../sandbox/idp/headless-login.ts';
 import { cliClient } from '../../sandbox/server.ts';
 import { testTools } from '../fixtures/probe-tools.ts';
-import { freePort } from '../../scripts/free-port.ts';
+import { freePort, reservePort } from '../../scripts/free-port.ts';
 import { Stack, type ConfigSetup } from './stack.ts';
 
 export { freePort };
@@ -60,7 +60,8 @@ export class GatewayStack {
       tools?: readonly CallableDefinition[];
     } = {},
   ): Promise<GatewayStack> {
-    const port = await freePort();
+    // Held while the rest starts (seconds), let go just before the gateway binds it.
+    const { port, release } = await reservePort();
     const url = `http://127.0.0.1:${port}`;
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const idpKey: JWK = { ...(await exportJWK(privateKey)), kid: 'sandbox-idp-test-key', alg: 'ES256', use: 'sig' };
@@ -75,6 +76,9 @@ export class GatewayStack {
         const setup = typeof config === 'string' ? { yaml: config } : config(sandbox);
         return { ...setup, env: { BATON_IDP_CLIENT_ID: browserClient.clientId, BATON_IDP_CLIENT_SECRET: browserClient.clientSecret, ...setup.env } };
       },
+    }).catch(async (error: unknown) => {
+      await release();
+      throw error;
     });
     const gatewayEnv: NodeJS.ProcessEnv = {
       ...stack.workerEnv,
@@ -87,6 +91,7 @@ export class GatewayStack {
     };
     const log = options.logTo ? createLogger({ level: 'debug', destination: options.logTo }) : createLogger({ level: process.env.BATON_TEST_LOG_LEVEL ?? 'silent' });
     const served = options.tools ?? [...tools, ...testTools];
+    await release();
     const gateway = await serveGateway({ env: gatewayEnv, tools: served, log });
     return new GatewayStack({ stack, url, idpKey, gatewayEnv, gateway, tools: served });
   }
