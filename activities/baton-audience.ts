@@ -13,15 +13,8 @@ import { FailureType } from './contract.ts';
  * batonAudiencesOf(token, 'https://baton.example.com'); // ['https://baton.example.com/mcp']
  */
 export function batonAudiencesOf(token: string, publicUrl: string): string[] {
-  let audience: unknown;
-  try {
-    audience = decodeJwt(token).aud;
-  } catch {
-    return [];
-  }
-  const audiences = typeof audience === 'string' ? [audience] : Array.isArray(audience) ? audience.filter((entry): entry is string => typeof entry === 'string') : [];
   const base = publicUrl.replace(/\/$/, '');
-  return audiences.filter((entry) => entry === base || entry === `${base}/` || entry === `${base}/mcp` || entry.startsWith(`${base}/mcp/`));
+  return audiencesOf(token).filter((entry) => entry === base || entry === `${base}/` || entry === `${base}/mcp` || entry.startsWith(`${base}/mcp/`));
 }
 
 /** Refuses to hand `connector` a caller token whose audience is Baton's own (see batonAudiencesOf), saying what to configure instead. */
@@ -32,4 +25,15 @@ export function refuseBatonAudience(token: string, connector: AppConnector, subj
     `Baton does not ${how} ${connector.displayName}: ${subject}'s token was issued for Baton itself (${own.join(', ')}), so anyone who saw it could replay it against Baton as ${subject}. Configure credential mode token_exchange to get a token meant for ${connector.displayName}, or passthrough only on a passthrough server.`,
     FailureType.appRequestFailed,
   );
+}
+
+/** Every audience a JWT names, unverified (none for a token that is not a JWT): for deciding where it may go, never whom to trust. */
+export function audiencesOf(token: string): string[] {
+  let audience: unknown;
+  try {
+    audience = decodeJwt(token).aud;
+  } catch {
+    return [];
+  }
+  return typeof audience === 'string' ? [audience] : Array.isArray(audience) ? audience.filter((entry): entry is string => typeof entry === 'string') : [];
 }

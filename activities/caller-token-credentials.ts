@@ -6,9 +6,8 @@ import type { Vault } from '../core/vault/index.ts';
 import type { Caller } from './caller-context.ts';
 import type { PresentedCredential } from './configured-credentials.ts';
 import { secretReader } from './configured-credentials.ts';
-import { refuseBatonAudience } from './baton-audience.ts';
+import { audiencesOf, refuseBatonAudience } from './baton-audience.ts';
 import { FailureType } from './contract.ts';
-import { decodeJwt } from 'jose';
 
 type CallerTokenMode = Extract<CredentialConfig, { mode: 'passthrough' | 'token_exchange' }>;
 
@@ -77,14 +76,4 @@ export async function callerTokenCredential(caller: Caller, connector: AppConnec
     scopes: credential.scopes,
   });
   return asCaller(token);
-}
-
-/** Every audience a JWT names (none for a token that is not one). */
-function audiencesOf(token: string): string[] {
-  try {
-    const { aud } = decodeJwt(token);
-    return typeof aud === 'string' ? [aud] : (aud ?? []);
-  } catch {
-    return [];
-  }
 }

@@ -19,8 +19,14 @@ export class IdentityClaims {
 
   /** Records `firstRunId` for the root unless another execution claimed it first; returns the claiming run id. */
   async claim(rootWorkflowId: string, firstRunId: string): Promise<string> {
-    await this.#db.run('INSERT INTO identity_claims (root_workflow_id, first_run_id, claimed_at) VALUES (?, ?, ?) ON CONFLICT (root_workflow_id) DO NOTHING', rootWorkflowId, firstRunId, Date.now());
-    const row = await this.#db.get<{ first_run_id: string }>('SELECT first_run_id FROM identity_claims WHERE root_workflow_id = ?', rootWorkflowId);
+    // One statement on the run's start path: a conflict keeps the first claim and returns it.
+    const row = await this.#db.get<{ first_run_id: string }>(
+      `INSERT INTO identity_claims (root_workflow_id, first_run_id, claimed_at) VALUES (?, ?, ?)
+       ON CONFLICT (root_workflow_id) DO UPDATE SET first_run_id = identity_claims.first_run_id RETURNING first_run_id`,
+      rootWorkflowId,
+      firstRunId,
+      Date.now(),
+    );
     return row!.first_run_id;
   }
 }

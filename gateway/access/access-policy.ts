@@ -1,10 +1,10 @@
-import type { AccessConfig, BatonConfig, ServerConfig } from '../../core/config/file/schema.ts';
+import type { AccessConfig, BatonConfig, RoleName, ServerConfig } from '../../core/config/file/schema.ts';
 import { UNVERIFIED_ISSUER } from '../../core/identity/context.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { AccessGrant, AccessGrants } from '../../core/access/access-grants.ts';
 import { parseUpstreamToolName, UPSTREAM_SEPARATOR } from '../../core/upstreams/tool-names.ts';
 
-export type Role = 'owner' | 'admin' | 'contributor' | 'viewer' | 'execute_only';
+export type Role = RoleName;
 
 /** `api-token:<name>` → `<name>`: access lists name API tokens by their name. */
 const apiTokenName = (principal: Principal) => (principal.authMethod === 'api_token' ? principal.subject.replace(/^api-token:/, '') : undefined);

@@ -79,6 +79,7 @@ export const extraHeaderSchema = z.discriminatedUnion('from', [
 const urlOrEnv = z.union([url, z.string().regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/)], { error: 'must be an http(s) URL or env:NAME' });
 
 const roleName = z.enum(['owner', 'admin', 'contributor', 'viewer', 'execute_only']);
+export type RoleName = z.infer<typeof roleName>;
 
 export const appSchema = z
   .object({
