@@ -138,6 +138,11 @@ export interface BatonActivities {
   recordConsentRequest(request: ConsentRequestRecord): Promise<{ connectedMeanwhile: boolean }>;
   settleConsentRequest(input: { consentId: string; outcome: ConsentOutcome }): Promise<void>;
   recordRunEvent(input: RunEvent): Promise<void>;
+  /**
+   * Checks the gateway's signature on a signal this workflow received (core/identity/workflow-messages.ts);
+   * resolves to the signature's id, which the workflow takes once. Fails (IdentityRejected) when it is missing or wrong.
+   */
+  verifyWorkflowMessage(input: { token: string | null; workflowId: string; name: string; args: unknown[] }): Promise<{ id: string }>;
 }
 
 /** Failure types Baton raises on purpose; workflow code and clients match on these. */

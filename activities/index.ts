@@ -8,6 +8,7 @@ import type { BatonActivities } from './contract.ts';
 import type { ConsentStore } from '../core/consent/consent-store.ts';
 import { IdentityRejectedError } from '../core/identity/errors.ts';
 import type { IdentityClaims } from '../core/identity/identity-claims.ts';
+import type { WorkflowMessageVerifier } from '../core/identity/workflow-messages.ts';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from './contract.ts';
 import type { Caller } from './caller-context.ts';
@@ -16,6 +17,8 @@ export interface ActivityDependencies extends CallMcpToolDependencies {
   consents: ConsentStore;
   /** Which execution first used each run identity (a later execution under the same id is refused). */
   identityClaims: IdentityClaims;
+  /** Checks the gateway's signature on the signals a run receives. */
+  verifyMessage: WorkflowMessageVerifier;
   /** Told when a scheduled run pauses for consent (BATON_CONSENT_WEBHOOK_URL); absent when not configured. */
   consentNotifier?: ConsentNotifier;
 }
@@ -43,6 +46,14 @@ export function createActivities(deps: ActivityDependencies): BatonActivities {
       },
     }),
     ...createRunRecordActivities(deps.audit),
+    verifyWorkflowMessage: async ({ token, ...message }) => {
+      try {
+        return await deps.verifyMessage(token ?? undefined, message);
+      } catch (error) {
+        if (error instanceof IdentityRejectedError) throw ApplicationFailure.nonRetryable(error.message, FailureType.identityRejected);
+        throw error;
+      }
+    },
   };
 }
 

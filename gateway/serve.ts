@@ -10,6 +10,7 @@ import { exposedAppTools } from './apps/exposed-tools.ts';
 import { loadSettings, type BatonSettings } from '../core/config/settings.ts';
 import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { createIdentitySigner } from '../core/identity/signer.ts';
+import { createWorkflowMessageSigner } from '../core/identity/workflow-messages.ts';
 import { openStores } from '../core/stores.ts';
 import { shutdownGraceMs } from '../core/shutdown.ts';
 import { startTracing } from '../core/telemetry/tracing.ts';
@@ -62,7 +63,7 @@ export async function serveGateway(options: { env: NodeJS.ProcessEnv; tools: rea
     if (!keys.privateJwk) throw new Error('The gateway signs identities: set BATON_IDENTITY_PRIVATE_JWK (the workers get the public half in BATON_IDENTITY_JWKS).');
     const tracing = startTracing({ serviceName: 'baton-gateway', env });
     opened.push(() => tracing.shutdown());
-    const client = await connectTemporal(settings, { tracer: tracing.tracer });
+    const client = await connectTemporal(settings, { tracer: tracing.tracer, signMessages: await createWorkflowMessageSigner(keys.privateJwk) });
     opened.push(() => client.connection.close());
     const gateway = await createGateway({
       settings,

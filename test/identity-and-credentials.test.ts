@@ -3,7 +3,7 @@
  * that caller's own credential (or the service account where configured), checked at the app.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { IDENTITY_HEADER } from '../core/identity/context.ts';
+import { IDENTITY_HEADER, MESSAGE_HEADER } from '../core/identity/context.ts';
 import { actingAs } from '../gateway/temporal/identity-propagation.ts';
 import { awaitOutcomeUpdate, consentDecisionSignal } from '../workflows/protocol.ts';
 import { commentOnPullRequest } from './fixtures/probe-tools.ts';
@@ -160,7 +160,7 @@ test("signals and updates sent as a user carry that user's signed identity heade
 
   const { events } = await handle.fetchHistory();
   const signalled = events?.find((event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'baton.consentDecision');
-  expect(Object.keys(signalled?.workflowExecutionSignaledEventAttributes?.header?.fields ?? {})).toContain(IDENTITY_HEADER);
+  expect(Object.keys(signalled?.workflowExecutionSignaledEventAttributes?.header?.fields ?? {})).toEqual(expect.arrayContaining([IDENTITY_HEADER, MESSAGE_HEADER]));
   const update = events?.find((event) => event.workflowExecutionUpdateAcceptedEventAttributes);
   expect(Object.keys(update?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.header?.fields ?? {})).toContain(IDENTITY_HEADER);
   const started = events?.find((event) => event.workflowExecutionStartedEventAttributes);

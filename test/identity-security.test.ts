@@ -2,12 +2,17 @@
  * Issue 2, point 5: a run whose identity header is missing, forged, tampered with, replayed from
  * another run or unsigned never reaches the vault or any app.
  */
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { SignJWT, base64url } from 'jose';
+import { MESSAGE_HEADER } from '../core/identity/context.ts';
 import { generateIdentityKey } from '../core/identity/keys.ts';
 import { createIdentitySigner } from '../core/identity/signer.ts';
+import { createWorkflowMessageSigner } from '../core/identity/workflow-messages.ts';
 import { actingAs } from '../gateway/temporal/identity-propagation.ts';
-import { probeIdentity } from './fixtures/probe-tools.ts';
+import { consentDecisionSignal, type ConsentDecision, type RunStatus } from '../workflows/protocol.ts';
+import { commentOnPullRequest, probeIdentity } from './fixtures/probe-tools.ts';
 import { alice } from './support/identities.ts';
 import { Stack } from './support/stack.ts';
 
@@ -142,4 +147,68 @@ describe('security, attack 3: a signed identity copied onto another run', () => 
     expect(await rejection(otherType)).toEqual({ type: 'IdentityRejected', message: 'The identity was signed for a "probe_identity" run but is used by a "comment_on_pull_request" run.' });
     expect(await traces(workflowId)).toEqual(before);
   });
+});
+
+describe('security, attack 4: signals only the gateway sends must carry its signature', () => {
+  /** Sends a decision with exactly this `baton-message` header (or none), as someone with Temporal access could, acting with the run's own identity header. */
+  async function sendDecision(handle: WorkflowHandle, identity: string, decision: ConsentDecision, messageHeader?: string) {
+    const raw = new Client({
+      connection: stack.client.connection,
+      namespace: stack.settings.temporal.namespace,
+      interceptors: {
+        workflow: [{ signal: (input, next) => next({ ...input, headers: messageHeader ? { ...input.headers, [MESSAGE_HEADER]: defaultPayloadConverter.toPayload(messageHeader) } : input.headers }) }],
+      },
+    });
+    await actingAs(identity, () => raw.workflow.getHandle(handle.workflowId).signal(consentDecisionSignal, decision));
+  }
+  /** Waits until the run has checked (and refused) `count` signatures: each refusal is a failed local-activity marker in its history. */
+  async function refusalsReach(handle: WorkflowHandle, count: number): Promise<string[]> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const refused = events.flatMap((event) => (event.markerRecordedEventAttributes?.failure ? [event.markerRecordedEventAttributes.failure] : []));
+      if (refused.length >= count) return refused.map((failure) => rootMessage(failure));
+      if (Date.now() > deadline) throw new Error(`only ${refused.length} of ${count} signals were refused`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  const rootMessage = (failure: { message?: string | null; cause?: unknown }): string => (failure.cause ? rootMessage(failure.cause as typeof failure) : (failure.message ?? ''));
+
+  test('forged, misdirected or altered decisions are ignored; the genuine consent then completes the run as the user', async () => {
+    const victim = { ...alice, tenant: `signal-victims-${randomUUID().slice(0, 8)}` }; // alice, with nothing connected in this tenant
+    const handle = await stack.run(victim, commentOnPullRequest, { repo: 'acme/widgets', number: 1, body: 'signed signals' }, { consentTimeoutMs: 120_000 });
+    const paused: RunStatus = await stack.awaitOutcome(handle);
+    expect(paused.state).toBe('paused');
+    const consentId = paused.pending[0]!.consentId;
+    const identity = await stack.sign(victim, { rootWorkflowId: handle.workflowId, tool: 'comment_on_pull_request' });
+    const deny: ConsentDecision = { app: 'github', decision: 'denied', consentIds: [consentId] };
+    const realKeySigner = await createWorkflowMessageSigner(stack.identityKey);
+
+    await sendDecision(handle, identity, deny); // no signature at all
+    await sendDecision(handle, identity, deny, await realKeySigner({ workflowId: `${handle.workflowId}-other`, name: 'baton.consentDecision', args: [deny] }));
+    await sendDecision(handle, identity, deny, await realKeySigner({ workflowId: handle.workflowId, name: 'baton.consentDecision', args: [{ ...deny, decision: 'granted' }] }));
+    await sendDecision(
+      handle,
+      identity,
+      deny,
+      await (
+        await createWorkflowMessageSigner({ ...(await generateIdentityKey()), kid: stack.identityKey.kid })
+      )({ workflowId: handle.workflowId, name: 'baton.consentDecision', args: [deny] }),
+    );
+    expect(await refusalsReach(handle, 4)).toEqual([
+      'The "baton.consentDecision" signal carries no signature; only the Baton gateway sends it.',
+      expect.stringMatching(/^The signature is for "baton.consentDecision" to workflow "[^"]+-other", not for/),
+      `The "baton.consentDecision" signal's arguments are not the ones signed.`,
+      expect.stringMatching(/^The "baton.consentDecision" signal's signature was rejected: signature verification failed/),
+    ]);
+    // None of them declined for the victim: the run still waits, its request still open, nothing recorded as declined.
+    expect((await handle.query<RunStatus>('baton.status')).state).toBe('paused');
+    expect((await stack.stores.consents.get(consentId))?.status).toBe('pending');
+    expect((await stack.stores.audit.forRun(handle.workflowId)).map((record) => record.kind)).not.toContain('consent.denied');
+
+    // The decision the gateway itself signs (the connect flow, through its client) is taken, naming this request.
+    await stack.consent(victim, 'github');
+    await expect(handle.result()).resolves.toBeDefined();
+    expect((await stack.stores.consents.get(consentId))?.status).toBe('granted');
+  }, 90_000);
 });

@@ -118,5 +118,8 @@ function fakeActivities(identity: IdentityContext, binding: { rootWorkflowId: st
     },
     async settleConsentRequest() {},
     async recordRunEvent() {},
+    async verifyWorkflowMessage({ name }) {
+      throw new Error(`testTool sends a run no signals, so nothing can vouch for this "${name}".`);
+    },
   };
 }

@@ -7,6 +7,7 @@ import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { ClientCredentialsTokens } from '../core/oauth/client-credentials.ts';
 import { TokenExchanges } from '../core/oauth/token-exchange.ts';
 import { createIdentityVerifier } from '../core/identity/verifier.ts';
+import { createWorkflowMessageVerifier } from '../core/identity/workflow-messages.ts';
 import { oauthClientsFor } from '../core/oauth/oauth-clients.ts';
 import { UpstreamCatalogue } from '../core/upstreams/upstream-catalogue.ts';
 import { UpstreamClients } from '../core/upstreams/upstream-client.ts';
@@ -74,6 +75,7 @@ export async function createBatonWorker(
         toolCredential: (tool, app) => settings.config.tools[tool]?.credentials[app],
         consentNotifier: consentWebhook(env.BATON_CONSENT_WEBHOOK_URL),
         identityClaims: new IdentityClaims(stores.db),
+        verifyMessage: createWorkflowMessageVerifier(keys.publicKeys),
         upstreams,
         catalogue: new UpstreamCatalogue(upstreams),
       }),

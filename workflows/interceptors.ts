@@ -9,11 +9,14 @@
  */
 import { defaultPayloadConverter, type Headers } from '@temporalio/common';
 import {
+  log,
+  patched,
   workflowInfo,
   type ActivityInput,
   type ContinueAsNewInput,
   type LocalActivityInput,
   type Next,
+  type SignalInput,
   type SignalWorkflowInput,
   type StartChildWorkflowExecutionInput,
   type WorkflowExecuteInput,
@@ -21,9 +24,16 @@ import {
   type WorkflowInterceptorsFactory,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import { IDENTITY_HEADER, RUN_PATH_HEADER } from '../core/identity/context.ts';
+import { IDENTITY_HEADER, MESSAGE_HEADER, RUN_PATH_HEADER } from '../core/identity/context.ts';
 import { TRACE_HEADER } from '../core/telemetry/trace-header.ts';
+import { GATEWAY_SIGNALS } from './protocol.ts';
+import { messageActivities } from './sdk/activities.ts';
 import { runState } from './sdk/run-state.ts';
+
+/** Runs from before signals were signed replay without the check their histories lack. */
+const SIGNED_SIGNALS = 'baton.signed-signals';
+/** Signatures already taken: a signal copied from the history and sent again is not acted on twice. */
+const takenSignatures = new Set<string>();
 
 class IdentityInbound implements WorkflowInboundCallsInterceptor {
   async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
@@ -41,6 +51,39 @@ class IdentityInbound implements WorkflowInboundCallsInterceptor {
     runState.runPath = parentPath.at(-1) === info.workflowId ? parentPath : [...parentPath, info.workflowId];
     return next(input);
   }
+
+  /**
+   * A signal only the gateway sends (a consent decision, answers) is acted on only with the gateway's
+   * signature over this workflow, the signal's name and its arguments, each signature once; anything else
+   * is dropped (and logged) before a handler sees it. Signals a run's own workflows send each other are
+   * checked where they are used (the gateway matches reported consents to the requests it holds).
+   */
+  async handleSignal(input: SignalInput, next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>): Promise<void> {
+    if (!GATEWAY_SIGNALS.has(input.signalName) || !patched(SIGNED_SIGNALS)) return next(input);
+    const header = input.headers[MESSAGE_HEADER];
+    const token = header ? defaultPayloadConverter.fromPayload<unknown>(header) : null;
+    try {
+      const { id } = await messageActivities.verifyWorkflowMessage({
+        token: typeof token === 'string' ? token : null,
+        workflowId: workflowInfo().workflowId,
+        name: input.signalName,
+        args: [...input.args],
+      });
+      if (takenSignatures.has(id)) throw new Error('this signature was already used');
+      takenSignatures.add(id);
+    } catch (error) {
+      log.warn(`Ignored a "${input.signalName}" signal: ${refusal(error)}`);
+      return;
+    }
+    return next(input);
+  }
+}
+
+/** The innermost message of an activity failure (the verifier's own words). */
+function refusal(error: unknown): string {
+  let current = error as { cause?: unknown; message?: string } | undefined;
+  while (current?.cause) current = current.cause as typeof current;
+  return current?.message ?? String(error);
 }
 
 class IdentityOutbound implements WorkflowOutboundCallsInterceptor {

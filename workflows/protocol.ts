@@ -50,7 +50,12 @@ export type RunStatus =
 export interface ConsentDecision {
   app: string;
   decision: 'granted' | 'denied';
+  /** The consent requests this decision answers; a wait for any other request ignores it. (Absent in histories from before.) */
+  consentIds?: string[];
 }
+
+/** Signals only the gateway sends: each must carry its signature (core/identity/workflow-messages.ts), checked before the run acts on it. */
+export const GATEWAY_SIGNALS: ReadonlySet<string> = new Set(['baton.consentDecision', 'baton.inputAnswer']);
 
 /** Sent to every workflow waiting on an app once the user connected it (or refused). */
 export const consentDecisionSignal = defineSignal<[ConsentDecision]>('baton.consentDecision');

@@ -55,3 +55,5 @@ export const UNVERIFIED_ISSUER = 'unverified';
 /** Temporal header names Baton's interceptors use. */
 export const IDENTITY_HEADER = 'baton-identity';
 export const RUN_PATH_HEADER = 'baton-run-path';
+/** A signal's own signature (core/identity/workflow-messages.ts). */
+export const MESSAGE_HEADER = 'baton-message';

@@ -20,7 +20,7 @@ export async function resumeWaitingRuns(client: Client, consents: ConsentStore, 
   // Many runs may wait on one consent (a user's 500 paused runs): signalled several at a time, not one after another.
   await inParallel([...byRun], SIGNALS_IN_FLIGHT, async ([workflowId, requests]) => {
     try {
-      await client.workflow.getHandle(workflowId).signal(consentDecisionSignal, { app: key.app, decision });
+      await client.workflow.getHandle(workflowId).signal(consentDecisionSignal, { app: key.app, decision, consentIds: requests.map((request) => request.id) });
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error; // the run ended meanwhile (cancelled, timed out)
     }
@@ -53,7 +53,7 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
  */
 export async function resumeStaleRequest(client: Client, consents: ConsentStore, request: ConsentRequest): Promise<boolean> {
   try {
-    await client.workflow.getHandle(request.waitingWorkflowId).signal(consentDecisionSignal, { app: request.app, decision: 'granted' });
+    await client.workflow.getHandle(request.waitingWorkflowId).signal(consentDecisionSignal, { app: request.app, decision: 'granted', consentIds: [request.id] });
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
   }

@@ -188,7 +188,7 @@ export class ToolRunner {
   async answerInputs(principal: Principal, runId: string, tool: CallableDefinition, answers: InputAnswerTo[]): Promise<void> {
     const token = await this.#deps.sign(identityOf(principal), { rootWorkflowId: runId, tool: tool.name });
     for (const { waitingWorkflowId, ...answer } of answers) {
-      if (waitingWorkflowId !== runId && !waitingWorkflowId.startsWith(`${runId}/`)) continue;
+      if (!inRunTree(runId, { waitingWorkflowId, inputId: answer.inputId })) continue;
       try {
         await actingAs(token, () => this.#deps.client.workflow.getHandle(waitingWorkflowId).signal(inputAnswerSignal, answer));
       } catch (error) {
@@ -219,7 +219,7 @@ export class ToolRunner {
     const token = await sign(identityOf(principal), { rootWorkflowId: runId, tool: tool.name });
     const known = new Map<string, ConsentRequest | undefined>();
     // A run this call just started has asked for nothing yet: no need to ask it what it waits on.
-    const seen = options.justStarted ? new Set<string>() : await this.#notToAskNow(principal, await this.#pendingNow(runId, token), asked, known);
+    const seen = options.justStarted ? new Set<string>() : await this.#notToAskNow(principal, runId, await this.#pendingNow(runId, token), asked, known);
     // Questions this call has just answered: the run takes the answers in a moment; they are not asked again.
     for (const inputId of options.answered ?? []) seen.add(inputId);
     let sent = options.justStarted;
@@ -234,8 +234,10 @@ export class ToolRunner {
           await runs.markDelivered(runId);
           return { kind: 'failed', runId, message: outcome.error.message };
         case 'paused': {
-          for (const id of await this.#notToAskNow(principal, outcome.pending, asked, known)) seen.add(id);
+          for (const id of await this.#notToAskNow(principal, runId, outcome.pending, asked, known)) seen.add(id);
           const toAsk = outcome.pending.filter((consent) => !seen.has(consent.consentId));
+          // Questions from a workflow of this run only (the answers go back to the one that asked); others are looked past.
+          for (const input of outcome.inputs ?? []) if (!inRunTree(runId, input)) seen.add(input.inputId);
           const questions = (outcome.inputs ?? []).filter((input) => !seen.has(input.inputId));
           if (toAsk.length === 0 && questions.length > 0) {
             await runs.markHandedBack(runId);
@@ -270,16 +272,18 @@ export class ToolRunner {
    * The consents among `pending` not to ask the user about now: those already answered (granted, denied,
    * expired — the run has not caught up with the signal yet, and will), those a connection made meanwhile
    * answers (the run is told now), and those for an app whose link this call already gave and which is
-   * still open (finishing it answers every pending request of the user for that app, this one too).
-   * `known` caches consent requests read during one call.
+   * still open (finishing it answers every pending request of the user for that app, this one too) — and any
+   * the run reports that no request of this user's run stands behind: the run's report travels by signal,
+   * which anyone with Temporal access could forge, while its requests are written only by activities that
+   * verified the run's identity. `known` caches consent requests read during one call.
    */
-  async #notToAskNow(principal: Principal, pending: PendingConsent[], asked: AskedApps, known: Map<string, ConsentRequest | undefined>): Promise<Set<string>> {
+  async #notToAskNow(principal: Principal, runId: string, pending: PendingConsent[], asked: AskedApps, known: Map<string, ConsentRequest | undefined>): Promise<Set<string>> {
     const skip = new Set<string>();
     const open = await this.#openLinks(principal, asked, known);
     for (const consent of pending) {
       const request = await this.#request(consent.consentId, known);
-      if (!request) continue;
-      if (request.status !== 'pending' || (await this.#answeredByConnection(principal, request)) || open.has(consent.app)) skip.add(consent.consentId);
+      if (!request || !reportedAsRecorded(consent, request, principal, runId)) skip.add(consent.consentId);
+      else if (request.status !== 'pending' || (await this.#answeredByConnection(principal, request)) || open.has(consent.app)) skip.add(consent.consentId);
     }
     return skip;
   }
@@ -378,4 +382,20 @@ export class ToolRunner {
     }
     return [...links.values()];
   }
+}
+
+/** Whether a consent the run reports is the request recorded for it: this user's, in this run, for that app and waiting workflow. */
+function reportedAsRecorded(consent: PendingConsent, request: ConsentRequest, principal: Principal, runId: string): boolean {
+  return (
+    request.tenant === principal.tenant &&
+    request.subject === principal.subject &&
+    request.rootWorkflowId === runId &&
+    request.app === consent.app &&
+    request.waitingWorkflowId === consent.waitingWorkflowId
+  );
+}
+
+/** Whether a question was asked by a workflow of run `runId` (child workflow ids extend their root's), under an id of its own. */
+function inRunTree(runId: string, { waitingWorkflowId, inputId }: Pick<PendingInput, 'waitingWorkflowId' | 'inputId'>): boolean {
+  return (waitingWorkflowId === runId || waitingWorkflowId.startsWith(`${runId}/`)) && inputId.startsWith(`${waitingWorkflowId}/input-`);
 }

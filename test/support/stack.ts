@@ -7,6 +7,7 @@ import { loadSettings, type BatonSettings } from '../../core/config/settings.ts'
 import type { IdentityContext } from '../../core/identity/context.ts';
 import { generateIdentityKey, toPublicJwk } from '../../core/identity/keys.ts';
 import { createIdentitySigner, type IdentitySigner } from '../../core/identity/signer.ts';
+import { createWorkflowMessageSigner } from '../../core/identity/workflow-messages.ts';
 import { openStores, type BatonStores } from '../../core/stores.ts';
 import { ConnectFlow, type CallbackResult } from '../../gateway/consent/connect-flow.ts';
 import { connectTemporal } from '../../gateway/temporal/client.ts';
@@ -121,7 +122,7 @@ export class Stack {
     }
     const settings = loadSettings(workerEnv);
     const stores = await openStores(settings, workerEnv);
-    const client = await connectTemporal(settings);
+    const client = await connectTemporal(settings, { signMessages: await createWorkflowMessageSigner(identityKey) });
     const stack = new Stack({ sandbox, settings, stores, client, sign: await createIdentitySigner(identityKey), workerEnv, home, identityKey });
     await stack.#worker.start();
     return stack;

@@ -26,3 +26,9 @@ export const identityActivities = proxyLocalActivities<Pick<BatonActivities, 've
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3 },
 });
+
+/** The check of a signal's signature, before the workflow acts on it (workflows/interceptors.ts). */
+export const messageActivities = proxyLocalActivities<Pick<BatonActivities, 'verifyWorkflowMessage'>>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3 },
+});

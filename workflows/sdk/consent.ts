@@ -8,14 +8,19 @@ import { runState } from './run-state.ts';
 
 const DEFAULT_CONSENT_TIMEOUT_MS = 15 * 60 * 1000;
 
-/** The latest decision per app, numbered, so a waiter only acts on decisions made after it began waiting. */
+/**
+ * Decisions naming the requests they answer, by request id. (A decision from before they named them — in an
+ * older run's history — is kept as the latest per app, numbered, so a waiter only acts on one made after it began waiting.)
+ */
+const decidedRequests = new Map<string, ConsentDecision['decision']>();
 const decisions = new Map<string, { serial: number; decision: ConsentDecision['decision'] }>();
 let decisionSerial = 0;
 /** Apps whose step was retried because they were connected before the run asked (see waitForConsent). */
 const retriedWithoutAsking = new Set<string>();
 
 export function acceptConsentDecisions(): void {
-  setHandler(consentDecisionSignal, ({ app, decision }) => {
+  setHandler(consentDecisionSignal, ({ app, decision, consentIds }) => {
+    if (consentIds) return void consentIds.forEach((id) => decidedRequests.set(id, decision));
     decisionSerial += 1;
     decisions.set(app, { serial: decisionSerial, decision });
   });
@@ -51,7 +56,7 @@ export async function waitForConsent(needed: ConnectionRequiredDetails): Promise
   const timeoutMs = runState.options.consentTimeoutMs ?? DEFAULT_CONSENT_TIMEOUT_MS;
   let decided: boolean;
   try {
-    decided = await condition(() => (decisions.get(needed.app)?.serial ?? 0) > waitingSince, timeoutMs);
+    decided = await condition(() => decisionFor(needed.app, consentId, waitingSince) !== undefined, timeoutMs);
   } catch (error) {
     if (isCancellation(error)) await CancellationScope.nonCancellable(() => closeRequest(consentId, 'cancelled'));
     throw error;
@@ -68,12 +73,18 @@ export async function waitForConsent(needed: ConnectionRequiredDetails): Promise
       { app: needed.app, consentId },
     );
   }
-  if (decisions.get(needed.app)?.decision === 'denied') {
+  if (decisionFor(needed.app, consentId, waitingSince) === 'denied') {
     throw ApplicationFailure.nonRetryable(`${who} declined to connect ${needed.appName}, so the run cannot continue.`, FailureType.consentDeclined, {
       app: needed.app,
       consentId,
     });
   }
+}
+
+/** The decision on request `consentId` (for `app`, waited on since decision number `waitingSince`), if one came. */
+function decisionFor(app: string, consentId: string, waitingSince: number): ConsentDecision['decision'] | undefined {
+  const latest = decisions.get(app);
+  return decidedRequests.get(consentId) ?? (latest && latest.serial > waitingSince ? latest.decision : undefined);
 }
 
 async function closeRequest(consentId: string, outcome: 'cancelled'): Promise<void> {
