@@ -106,6 +106,7 @@ export async function createGateway(dependencies: GatewayDependencies): Promise<
                 jwks: idp.jwks ?? { url: idp.jwksUrl! },
                 defaultTenant: idp.defaultTenant ?? gateway.defaultTenant,
                 claimNames: { tenant: idp.tenantClaim, groups: idp.groupsClaim },
+                claimMaps: { tenants: idp.tenantMap, groups: idp.groupMap },
                 homeIssuer,
               }),
             ] as const,

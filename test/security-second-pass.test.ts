@@ -25,6 +25,7 @@ gatewayStackForSuite((started) => (gs = started), {
     yaml: `${openToEveryone}roles:
   alice: owner
   root: { role: owner, global: true }
+  dana: { role: owner, tenant: acme }
 apps:
   crm_http:
     baseUrl: ${sandbox.url}/crm/api
@@ -173,15 +174,19 @@ describe('attack 10: no development key files in production', () => {
   });
 });
 
+/** An audit record of a user of tenant globex, for the tenant-scoping tests to find (or not). */
+const recordOfGlobexUser = (subject: string) =>
+  gs.stack.stores.audit.record({
+    kind: 'access.denied',
+    outcome: 'denied',
+    actor: { tenant: 'globex', subject, email: null, name: null, authMethod: 'oauth' },
+    action: 'probe',
+    message: `a record of ${subject}, tenant globex`,
+  });
+
 describe('attack 7: an owner or admin acts within their own tenant unless their role is global', () => {
   test('audit records, disabling users and the disabled list stop at the tenant; a global owner reaches across', async () => {
-    await gs.stack.stores.audit.record({
-      kind: 'access.denied',
-      outcome: 'denied',
-      actor: { tenant: 'globex', subject: 'carol', email: null, name: null, authMethod: 'oauth' },
-      action: 'probe',
-      message: 'a record of tenant globex',
-    });
+    await recordOfGlobexUser('carol');
     const alice = await gs.tokenFor('alice'); // owner in tenant acme
     const root = await gs.tokenSignedFor('root', { tenant: 'acme' }); // owner, global
     const audit = (token: string, query: string) => fetch(`${gs.url}/api/audit${query}`, { headers: { authorization: `Bearer ${token}` } });
@@ -211,6 +216,22 @@ describe('attack 7: an owner or admin acts within their own tenant unless their 
     expect((await disable(root)).status).toBe(200);
     expect((await disabledList(root)).some((user) => user.tenant === 'globex' && user.subject === 'carol')).toBe(true);
     expect((await disabledList(alice)).some((user) => user.tenant === 'globex')).toBe(false);
+  });
+});
+
+describe('attack 7: a role keyed on the tenant too', () => {
+  test('dana is owner in acme only: signed in under globex, the same user reads only her own records', async () => {
+    const records = async (token: string) => {
+      const response = await fetch(`${gs.url}/api/audit?limit=500`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { records: Array<{ actor: { tenant: string; subject: string } }> }).records;
+    };
+    await recordOfGlobexUser('erin');
+    const inAcme = await records(await gs.tokenSignedFor('dana', { tenant: 'acme' }));
+    expect(inAcme.some((record) => record.actor.subject !== 'dana')).toBe(true); // owner: everyone's in acme
+    const inGlobex = await records(await gs.tokenSignedFor('dana', { tenant: 'globex' }));
+    expect(inGlobex.filter((record) => !(record.actor.tenant === 'globex' && record.actor.subject === 'dana'))).toEqual([]); // a member there
+    expect(await gs.stack.stores.audit.query({ tenant: 'globex', subject: 'erin' })).not.toEqual([]); // there was someone else's to see
   });
 });
 

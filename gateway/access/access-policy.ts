@@ -109,16 +109,21 @@ export class AccessPolicy {
 
   /**
    * Roles are keyed by user id (a secondary provider's users by `<issuer>#<subject>`, their subject here), so a
-   * browser session's user has the same role as their tokens.
+   * browser session's user has the same role as their tokens; an entry naming a `tenant` holds only there.
    */
-  roleOf(principal: Pick<Principal, 'subject'>): Role | undefined {
-    const entry = this.#config.roles[principal.subject];
-    return typeof entry === 'object' ? entry.role : entry;
+  roleOf(principal: Pick<Principal, 'subject' | 'tenant'>): Role | undefined {
+    return this.#roleEntry(principal)?.role;
   }
 
   /** Whether the user's role reaches beyond their own tenant (`{ role, global: true }`); roles are per tenant otherwise. */
-  isGlobal(principal: Pick<Principal, 'subject'>): boolean {
-    const entry = this.#config.roles[principal.subject];
-    return typeof entry === 'object' && entry.global;
+  isGlobal(principal: Pick<Principal, 'subject' | 'tenant'>): boolean {
+    return this.#roleEntry(principal)?.global ?? false;
+  }
+
+  #roleEntry({ subject, tenant }: Pick<Principal, 'subject' | 'tenant'>): { role: Role; global: boolean } | undefined {
+    const entry = Object.hasOwn(this.#config.roles, subject) ? this.#config.roles[subject] : undefined;
+    if (entry === undefined) return undefined;
+    if (typeof entry !== 'object') return { role: entry, global: false };
+    return entry.tenant === undefined || entry.tenant === tenant ? entry : undefined;
   }
 }

@@ -13,6 +13,12 @@ export interface ClaimNames {
   groups?: string;
 }
 
+/** How a provider other than the home one maps its own tenant and group names onto Baton's (the operator's tables). */
+export interface ForeignClaimMaps {
+  tenants?: Readonly<Record<string, string>>;
+  groups?: Readonly<Record<string, string>>;
+}
+
 export function principalFromClaims(claims: JWTPayload & { sub: string; iss: string; exp: number }, defaultTenant: string, names: ClaimNames = {}): Principal {
   const clientId = nonEmptyString(claims.client_id) ?? nonEmptyString(claims.azp);
   return {
@@ -30,6 +36,35 @@ export function principalFromClaims(claims: JWTPayload & { sub: string; iss: str
     expiresAt: claims.exp,
     apiTokenId: null,
   };
+}
+
+/**
+ * What another identity provider (a secondary one, a passthrough server's) asserts, kept as its own: its subject,
+ * tenant and groups become `<issuer>#<name>` unless the operator's tables map a tenant or group onto Baton's, and
+ * its e-mail is dropped — only the home provider's e-mail is forwarded to apps or written to the audit trail.
+ * A token without a tenant claim gets the tenant the operator configured for it (`defaultTenant`).
+ *
+ * @example
+ * ```ts
+ * foreignPrincipal(principal, { org: 'globex', teams: ['platform', 'sales'] }, 'https://idp.partner', { tenant: 'org', groups: 'teams' }, { groups: { platform: 'platform' } });
+ * // → subject 'https://idp.partner#…', tenant 'https://idp.partner#globex', groups ['platform', 'https://idp.partner#sales'], email null
+ * ```
+ */
+export function foreignPrincipal(principal: Principal, claims: JWTPayload, issuer: string, names: ClaimNames = {}, maps: ForeignClaimMaps = {}): Principal {
+  const own = (name: string) => `${issuer}#${name}`;
+  const claimedTenant = nonEmptyString(claims[names.tenant ?? 'tenant']);
+  return {
+    ...principal,
+    subject: own(principal.subject),
+    email: null,
+    tenant: claimedTenant === null ? principal.tenant : (mapped(maps.tenants, claimedTenant) ?? own(claimedTenant)),
+    groups: [...new Set(principal.groups.map((group) => mapped(maps.groups, group) ?? own(group)))],
+  };
+}
+
+/** `table[key]` for the table's own keys only (a claim named `constructor` maps to nothing). */
+function mapped(table: Readonly<Record<string, string>> | undefined, key: string): string | undefined {
+  return table && Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 /** `scope` is RFC 9068's space-separated string; some providers send `scp` as an array (or a string). */

@@ -1,5 +1,5 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
-import { principalFromClaims, type ClaimNames } from './access-token-principal.ts';
+import { foreignPrincipal, principalFromClaims, type ClaimNames, type ForeignClaimMaps } from './access-token-principal.ts';
 import { describeVerificationFailure, KeySetUnavailable, type FailureContext } from './access-token-failures.ts';
 import { InboundAuthError } from './inbound-auth-error.ts';
 import type { Principal } from './principal.ts';
@@ -31,9 +31,12 @@ export interface AccessTokenVerifierOptions {
   /**
    * The issuer whose `sub` is a Baton user id as it stands (the main identity provider). Every other
    * issuer's subjects become `<issuer>#<sub>`, so another provider can never assert an existing user's
-   * id and reach their connections or access entries. Unset: subjects are taken as they are.
+   * id and reach their connections or access entries; its tenant and groups are namespaced the same way unless
+   * `claimMaps` maps them, and its e-mail is not kept (see foreignPrincipal). Unset: claims are taken as they are.
    */
   homeIssuer?: string;
+  /** For another issuer than the home one: its tenant and group names that are Baton's (the operator's tables). */
+  claimMaps?: ForeignClaimMaps;
 }
 
 export interface AccessTokenVerifier {
@@ -99,7 +102,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         const issuer = options.issuer ?? (typeof payload.iss === 'string' ? payload.iss : 'unnamed-issuer');
         const principal = principalFromClaims({ ...payload, sub: payload.sub, iss: issuer, exp: payload.exp as number }, defaultTenant, options.claimNames);
         const foreign = options.homeIssuer !== undefined && issuer !== options.homeIssuer;
-        return foreign ? { ...principal, subject: `${issuer}#${payload.sub}` } : principal;
+        return foreign ? foreignPrincipal(principal, payload, issuer, options.claimNames, options.claimMaps) : principal;
       } catch (error) {
         throw describeVerificationFailure(error, context(token));
       }

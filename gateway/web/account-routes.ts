@@ -66,7 +66,7 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
     revoke: csrf.tokenFor(session.binding, purpose('revoke', app)),
     key: csrf.tokenFor(session.binding, purpose('key', app)),
   });
-  const mayAuditEveryone = (session: BrowserSession) => ['owner', 'admin'].includes(policy.roleOf({ subject: session.subject }) ?? '');
+  const mayAuditEveryone = (session: BrowserSession) => ['owner', 'admin'].includes(policy.roleOf(session) ?? '');
   const sessionOf = (req: Request) => sessions.find(req.cookies?.[SESSION_COOKIE]);
   const html = (res: Response, status: number, body: string) => void res.status(status).type('html').send(body);
 

@@ -269,6 +269,12 @@ export const identityProviderSchema = z
     tenantClaim: z.string().min(1).default('tenant'),
     groupsClaim: z.string().min(1).default('groups'),
     defaultTenant: z.string().min(1).optional(),
+    /**
+     * This provider's tenant and group names that are Baton's own: `{ <its name>: <Baton's> }`. Any other
+     * tenant or group it asserts is its own, `<issuer>#<name>`, so it can never claim the home provider's.
+     */
+    tenantMap: z.record(z.string(), z.string().min(1)).default({}),
+    groupMap: z.record(z.string(), z.string().min(1)).default({}),
   })
   .strict()
   .refine((idp) => (idp.jwksUrl === undefined) !== (idp.jwks === undefined), { message: 'give exactly one of jwksUrl and jwks', path: ['jwksUrl'] });
@@ -339,10 +345,22 @@ export const configSchema = z
       .refine((servers) => Object.keys(servers).length > 0, 'declare at least one MCP server')
       .default(() => ({ default: { tools: '*' as const, auth: { mode: 'oauth' as const }, access: { users: [], groups: [], apiTokens: [] } } })),
     /**
-     * A user's role, within their own tenant (`alice: owner`); `{ role: owner, global: true }` lets an owner or
-     * admin read and act across tenants. A secondary provider's user is keyed `<issuer>#<subject>`.
+     * A user's role, within their own tenant (`alice: owner`); `{ role: owner, tenant: acme }` holds only while
+     * they act in tenant acme (the same user may belong to several); `{ role: owner, global: true }` lets an owner
+     * or admin read and act across tenants. A secondary provider's user is keyed `<issuer>#<subject>`.
      */
-    roles: z.record(z.string().min(1), z.union([roleName, z.object({ role: roleName, global: z.boolean().default(false) }).strict()])).default({}),
+    roles: z
+      .record(
+        z.string().min(1),
+        z.union([
+          roleName,
+          z
+            .object({ role: roleName, tenant: z.string().min(1).optional(), global: z.boolean().default(false) })
+            .strict()
+            .refine((entry) => !(entry.global && entry.tenant !== undefined), { message: 'a role is either global or for one tenant, not both' }),
+        ]),
+      )
+      .default({}),
     apiTokens: z.array(z.object({ name, tenant: z.string().default('default'), token: secretRef }).strict()).default([]),
     restrictedHeaders: z.array(z.string().min(1)).default([]),
     temporal: temporalSchema.default({}),
