@@ -51,6 +51,8 @@ import { createUpstreamTools } from './upstreams/create-upstream-tools.ts';
 import { upstreamRoutes } from './upstreams/upstream-routes.ts';
 import { consentRoutes } from './web/consent-routes.ts';
 import { OidcSignIn } from './web/oidc-sign-in.ts';
+import { signInRateLimit } from './web/sign-in-redirect.ts';
+import { expireStaleConsentRequests } from './consent/stale-requests.ts';
 
 export interface GatewayDependencies {
   settings: BatonSettings;
@@ -179,7 +181,7 @@ export async function createGateway(dependencies: GatewayDependencies): Promise<
     res.on('finish', () => log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'));
     next();
   });
-  app.use(healthRoutes({ client, db: stores.db, verifier: mainVerifier }));
+  app.use(healthRoutes({ client, db: stores.db, verifier: mainVerifier, cacheMs: gateway.readinessCacheMs }));
   app.get('/metrics', metricsHandler(metrics, gateway.metricsToken));
   app.use(runRoutes({ authenticate: bearerFor(gateway.resourceUrl), stores, client, runs, publicUrl: settings.publicUrl, appName: (app) => appDisplayName(settings, app) }));
   app.use(connectionRoutes({ authenticate: bearerFor(gateway.resourceUrl), stores, revocation }));
@@ -261,6 +263,7 @@ export async function createGateway(dependencies: GatewayDependencies): Promise<
     sessions: browserSessions,
     signIn: new OidcSignIn(gateway, settings.publicUrl),
     secureCookies: settings.publicUrl.startsWith('https://'),
+    signInLimit: signInRateLimit(gateway.signInRateLimitPerMinute),
     csrfKey: gateway.requestStateKey,
     disabledUsers,
     log,
@@ -268,10 +271,12 @@ export async function createGateway(dependencies: GatewayDependencies): Promise<
   app.use(consentRoutes(browser));
   app.use(accountRoutes({ ...browser, settings, stores, client, runs, revocation, policy }));
   app.use(finalErrorHandler(log));
+  const staleConsents = expireStaleConsentRequests({ consents: stores.consents, ttlMs: gateway.consentRequestTtlMs, log });
   return {
     app,
     drain: () => stopWaiting.abort(),
     close: async () => {
+      staleConsents.stop();
       await Promise.all(servers.map(({ handler }) => handler.close()));
       await upstreamClients.close();
     },

@@ -3,6 +3,7 @@
  * workflows and activities (exported with OTLP/HTTP to a real receiver started here), and runs that
  * can be found by Baton's search attributes: who, which tool, and which app a paused run waits for.
  */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,13 +20,24 @@ interface ReceivedSpan {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
+  links: { traceId: string; spanId: string }[];
+  attributes: Record<string, string | undefined>;
 }
 
 /** The parts of an OTLP/JSON ExportTraceServiceRequest this suite reads. */
 interface OtlpTraces {
   resourceSpans?: {
     resource?: { attributes?: { key: string; value: { stringValue?: string } }[] };
-    scopeSpans?: { spans?: { name: string; traceId: string; spanId: string; parentSpanId?: string }[] }[];
+    scopeSpans?: {
+      spans?: {
+        name: string;
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        links?: { traceId: string; spanId: string }[];
+        attributes?: { key: string; value: { stringValue?: string } }[];
+      }[];
+    }[];
   }[];
 }
 
@@ -54,7 +66,15 @@ class OtlpReceiver {
       const service = resourceSpans.resource?.attributes?.find((attribute) => attribute.key === 'service.name')?.value.stringValue ?? '';
       for (const scope of resourceSpans.scopeSpans ?? []) {
         for (const span of scope.spans ?? []) {
-          this.spans.push({ service, name: span.name, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId || undefined });
+          this.spans.push({
+            service,
+            name: span.name,
+            traceId: span.traceId,
+            spanId: span.spanId,
+            parentSpanId: span.parentSpanId || undefined,
+            links: (span.links ?? []).map(({ traceId, spanId }) => ({ traceId, spanId })),
+            attributes: Object.fromEntries((span.attributes ?? []).map(({ key, value }) => [key, value.stringValue])),
+          });
         }
       }
     }
@@ -162,6 +182,32 @@ test('one trace from the gateway request through the run, a child workflow and a
   expect(records.filter((record) => record.kind === 'app_call')).toHaveLength(5);
   expect(new Set(records.map((record) => record.traceId))).toEqual(new Set([start.traceId]));
 }, 120_000);
+
+test("a client's traceparent is recorded as the client's: Baton's request starts its own trace, linked to the client's span", async () => {
+  await gs.stack.consent(bob, 'github');
+  const clientTraceId = 'c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1';
+  const clientSpanId = '5a5a5a5a5a5a5a5a';
+  const client = new Client({ name: 'traced-client', version: '1.0.0' });
+  const headers = { authorization: `Bearer ${await gs.tokenFor('bob')}`, traceparent: `00-${clientTraceId}-${clientSpanId}-01` };
+  await client.connect(new StreamableHTTPClientTransport(new URL(gs.mcpUrl), { requestInit: { headers } }));
+  const result = await client.callTool({ name: 'read_pull_request', arguments: { repo: 'acme/widgets', number: 1 } });
+  expect(result.isError).toBeFalsy();
+  await client.close();
+  const request = await eventually(() => {
+    const found = receiver.spans.find((span) => span.name === 'POST /mcp' && span.attributes['baton.client.trace_id'] === clientTraceId);
+    if (!found) throw new Error('the request span has not been exported yet');
+    return found;
+  });
+  expect(request.traceId).not.toBe(clientTraceId);
+  expect(request.parentSpanId).toBeUndefined();
+  expect(request.links).toEqual([{ traceId: clientTraceId, spanId: clientSpanId }]);
+  expect(receiver.spans.filter((span) => span.traceId === clientTraceId)).toEqual([]);
+  // The audit trail records Baton's trace, not the one the client named.
+  const runId = String((result._meta as Record<string, unknown>)['baton/runId']);
+  const traceIds = new Set((await gs.stack.stores.audit.query({ rootRunId: runId })).map((record) => record.traceId));
+  expect(traceIds).not.toContain(clientTraceId);
+  expect(traceIds.size).toBeGreaterThan(0);
+}, 60_000);
 
 test('runs are found by user and tool, and a paused run by the app it waits for, until consent', async () => {
   const handle: WorkflowHandle = await gs.stack.run(alice, triagePullRequest, { repo: 'acme/widgets', number: 1 });

@@ -13,6 +13,8 @@ import { loadIdentityKeys } from '../core/identity/keys.ts';
 import { metricsHandler } from '../core/metrics/metrics.ts';
 import { loadVaultKey, loadVaultKeyring } from '../core/vault/key.ts';
 import type { LoggedRequest, RunningSandbox } from '../sandbox/server.ts';
+import { expireStaleConsentRequests } from '../gateway/consent/stale-requests.ts';
+import { createLogger } from '../gateway/logger.ts';
 import { consentPendingSignal, runStatusQuery } from '../workflows/protocol.ts';
 import { callAnything } from './fixtures/probe-tools.ts';
 import { gatewayStackForSuite, openToEveryone, type GatewayStack } from './support/gateway-stack.ts';
@@ -42,6 +44,8 @@ tools:
     credentials: { crm: { mode: passthrough, trustedIssuers: [${sandbox.idpIssuer}] } }
 `,
   }),
+  // Attack 8's bounds, small enough to reach in a test.
+  env: { BATON_SIGN_IN_RATE_LIMIT_PER_MINUTE: '5', BATON_RUN_WAITS_PER_MINUTE: '4' },
 });
 
 const requestsSince = async (seq: number) => ((await sandboxControl(gs.stack.sandbox.url, `/requests?since=${seq}`)) as { requests: LoggedRequest[] }).requests;
@@ -266,4 +270,77 @@ describe('attack 4: a consent prompt a run reports is shown only if Baton record
     expect(JSON.stringify(again)).not.toMatch(/evil\.example|forged-request/);
     expect(await gs.stack.stores.consents.get(forged.consentId)).toBeUndefined();
   }, 60_000);
+});
+
+describe('attack 8: cheap requests that cost a lot are bounded', () => {
+  /** A normal call, to show the gateway still answers as usual after each burst. */
+  const normalCall = async () => {
+    const client = await gs.connect(await gs.tokenFor('alice'));
+    const started = performance.now();
+    const { tools } = await client.listTools();
+    const ms = performance.now() - started;
+    await client.close();
+    expect(tools.length).toBeGreaterThan(0);
+    expect(ms).toBeLessThan(2_000);
+  };
+  const rowsOf = async (table: string) => (await gs.stack.stores.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))!.n;
+
+  test('anonymous visits to consent links start at most 5 sign-ins a minute from one address; the rest are 429 and write nothing', async () => {
+    const before = await rowsOf('browser_sign_ins');
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const answer = await fetch(`${gs.url}/connect/${randomBytes(8).toString('hex')}`, { redirect: 'manual' });
+      statuses.push(answer.status);
+      if (answer.status === 429) expect(await answer.text()).toBe('Too many sign-ins started from your address: at most 5 a minute. Wait a minute, then open the link again.');
+    }
+    expect(statuses).toEqual([...Array<number>(5).fill(302), ...Array<number>(15).fill(429)]);
+    expect((await rowsOf('browser_sign_ins')) - before).toBe(5);
+    await normalCall();
+  });
+
+  test('/readyz: a burst of 30 probes runs the checks once, every answer saying when', async () => {
+    const answers = await Promise.all(Array.from({ length: 30 }, () => fetch(`${gs.url}/readyz`).then(async (r) => ({ status: r.status, body: (await r.json()) as { checkedAt: string } }))));
+    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    expect(new Set(answers.map((answer) => answer.body.checkedAt)).size).toBe(1);
+    await normalCall();
+  });
+
+  test('get_run_result in a loop: at most 4 update waits a minute reach the run (its history stays bounded); every answer is still right', async () => {
+    const client = await gs.connect(await gs.tokenSignedFor('frank', { tenant: 'polling' })); // nothing connected
+    const first = await client.callTool({ name: 'call_anything', arguments: { app: 'github', action: 'pulls.get', input: { owner: 'acme', repo: 'widgets', pull_number: 1 } } });
+    const asked = first.structuredContent as { status: string; runId: string; authorizationUrls: Record<string, string> };
+    expect(asked.status).toBe('auth_required');
+    const handle = gs.stack.client.workflow.getHandle(asked.runId);
+    const updatesIn = async () => ((await handle.fetchHistory()).events ?? []).filter((event) => event.workflowExecutionUpdateAcceptedEventAttributes).length;
+    const before = await updatesIn();
+    for (let i = 0; i < 30; i++) {
+      const again = await client.callTool({ name: 'get_run_result', arguments: { runId: asked.runId } });
+      expect(again.structuredContent).toMatchObject({ status: 'auth_required', runId: asked.runId, authorizationUrls: asked.authorizationUrls });
+    }
+    await client.close();
+    expect((await updatesIn()) - before).toBeLessThanOrEqual(4);
+    await normalCall();
+  }, 60_000);
+
+  test('/api/runs lists at most 50 runs (each costs a Temporal describe): limit=200 is refused, saying the bound', async () => {
+    const answer = await fetch(`${gs.url}/api/runs?limit=200`, { headers: { authorization: `Bearer ${await gs.tokenFor('alice')}` } });
+    expect({ status: answer.status, body: await answer.json() }).toEqual({ status: 400, body: { error: 'invalid_request', message: 'The only parameter is limit (1–50).' } });
+  });
+
+  test('consent requests nobody finished expire after their time to live', async () => {
+    const { consents, db } = gs.stack.stores;
+    const request = { tenant: 'sweep', subject: 'gina', app: 'github', scopes: [], reason: 'never_connected', rootWorkflowId: 'run-x', waitingWorkflowId: 'run-x' };
+    await consents.record({ ...request, id: 'stale-request' });
+    await consents.record({ ...request, id: 'fresh-request' });
+    await db.run('UPDATE consent_requests SET created_at = ? WHERE id = ?', Date.now() - 2 * 3600_000, 'stale-request');
+    const sweeper = expireStaleConsentRequests({ consents, ttlMs: 3600_000, log: createLogger({ level: 'silent' }) });
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((await consents.get('stale-request'))?.status === 'pending' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      sweeper.stop();
+    }
+    expect((await consents.get('stale-request'))?.status).toBe('expired');
+    expect((await consents.get('fresh-request'))?.status).toBe('pending');
+  });
 });

@@ -27,6 +27,14 @@ export interface GatewaySettings {
   requestStateTtlSeconds: number;
   consentPromptMode: ConsentPromptMode;
   rateLimitPerMinute: number;
+  /** Sign-ins one client address may start a minute (each visit without a session starts one). */
+  signInRateLimitPerMinute: number;
+  /** A consent request nobody finished within this long is expired (its run has long given up waiting, or died). */
+  consentRequestTtlMs: number;
+  /** Update waits (each grows the run's history) one run gets a minute from this gateway; past them, its status by query. */
+  runWaitsPerMinute: number;
+  /** How long a `/readyz` answer is reused: probes and strangers alike cost Temporal, the database and the JWKS one check per period. */
+  readinessCacheMs: number;
   maxBodyBytes: number;
   /** When set, `/metrics` answers only scrapers presenting it as a bearer token. */
   metricsToken: string | undefined;
@@ -50,6 +58,10 @@ const environment = z.object({
   BATON_REQUEST_STATE_TTL_SECONDS: positiveInt.default(3600),
   BATON_CONSENT_PROMPT: z.enum(['mcp', 'http-401']).default('mcp'),
   BATON_RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
+  BATON_SIGN_IN_RATE_LIMIT_PER_MINUTE: positiveInt.default(30),
+  BATON_CONSENT_REQUEST_TTL_SECONDS: positiveInt.default(24 * 3600),
+  BATON_RUN_WAITS_PER_MINUTE: positiveInt.default(20),
+  BATON_READINESS_CACHE_MS: z.coerce.number().int().min(0).default(2000),
   BATON_MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
   BATON_ALLOWED_HOSTS: z.string().optional(),
   BATON_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -85,6 +97,10 @@ export function loadGatewaySettings(baton: BatonSettings, env: NodeJS.ProcessEnv
     requestStateTtlSeconds: vars.BATON_REQUEST_STATE_TTL_SECONDS,
     consentPromptMode: vars.BATON_CONSENT_PROMPT,
     rateLimitPerMinute: vars.BATON_RATE_LIMIT_PER_MINUTE,
+    signInRateLimitPerMinute: vars.BATON_SIGN_IN_RATE_LIMIT_PER_MINUTE,
+    consentRequestTtlMs: vars.BATON_CONSENT_REQUEST_TTL_SECONDS * 1000,
+    readinessCacheMs: vars.BATON_READINESS_CACHE_MS,
+    runWaitsPerMinute: vars.BATON_RUN_WAITS_PER_MINUTE,
     maxBodyBytes: vars.BATON_MAX_BODY_BYTES,
     metricsToken: vars.BATON_METRICS_TOKEN,
     allowedHosts: vars.BATON_ALLOWED_HOSTS?.split(/[ ,]+/).filter(Boolean) ?? [...new Set([publicHost, 'localhost', '127.0.0.1', '[::1]'])],

@@ -79,6 +79,14 @@ export class ConsentStore {
   }
 
   /** Closes a pending request; resolves to false when it was already closed (nothing changes then). */
+  /**
+   * Expires the requests still pending that were made before `createdBefore` (epoch ms): their runs gave up
+   * waiting long ago, or ended without settling them (terminated, say). Resolves to how many it expired.
+   */
+  async expireStale(createdBefore: number): Promise<number> {
+    return (await this.#db.run(`UPDATE consent_requests SET status = 'expired', resolved_at = ? WHERE status = 'pending' AND created_at < ?`, Date.now(), createdBefore)).changes;
+  }
+
   async resolve(id: string, status: Exclude<ConsentStatus, 'pending'>): Promise<boolean> {
     const { changes } = await this.#db.run(`UPDATE consent_requests SET status = ?, resolved_at = ? WHERE id = ? AND status = 'pending'`, status, Date.now(), id);
     return changes === 1;

@@ -295,6 +295,17 @@ CREATE TABLE IF NOT EXISTS identity_claims (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'indexes for the sweeps of expired sign-ins, sessions and consent requests',
+    sql: `
+-- Every anonymous visit to a consent link starts a sign-in, and each start clears the expired ones: by index.
+CREATE INDEX IF NOT EXISTS browser_sign_ins_expiry ON browser_sign_ins (expires_at);
+CREATE INDEX IF NOT EXISTS browser_sessions_expiry ON browser_sessions (expires_at);
+-- Pending consent requests nobody finished are expired by age (ConsentStore.expireStale).
+CREATE INDEX IF NOT EXISTS consent_requests_pending_age ON consent_requests (status, created_at);
+`,
+  },
 ];
 
 /** The schema version this build of Baton writes. */

@@ -16,7 +16,9 @@ export interface RunRoutesDependencies {
   appName: (app: string) => string;
 }
 
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }).strict();
+/** Each listed run costs a Temporal describe (its live status): a listing is bounded to this many. */
+const MAX_LISTED_RUNS = 50;
+const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(MAX_LISTED_RUNS).default(20) }).strict();
 
 /**
  * A user's own runs, as the Runs page shows them: `GET /api/runs` (newest first) and `GET /api/runs/:id`
@@ -49,7 +51,7 @@ export function runRoutes(deps: RunRoutesDependencies): Router {
 
   router.get('/api/runs', async (req, res, next) => {
     const query = listQuery.safeParse(req.query);
-    if (!query.success) return void res.status(400).json({ error: 'invalid_request', message: 'The only parameter is limit (1–200).' });
+    if (!query.success) return void res.status(400).json({ error: 'invalid_request', message: `The only parameter is limit (1–${MAX_LISTED_RUNS}).` });
     try {
       const views = await runViews(deps, extrasOf(req.auth).principal, query.data.limit);
       res.set('Cache-Control', 'no-store').json({ runs: views.map(shown) });

@@ -12,8 +12,9 @@ import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
 import { appsToConnect } from '../consent/preflight.ts';
 import { resumeStaleRequest } from '../consent/resume-runs.ts';
+import { UpdateBudget } from '../temporal/update-budget.ts';
 import type { RunRegistry } from '../../core/runs/run-registry.ts';
-import { awaitRunOutcome } from '../temporal/await-outcome.ts';
+import { awaitRunOutcome, statusByQuery } from '../temporal/await-outcome.ts';
 import { actingAs } from '../temporal/identity-propagation.ts';
 import { startToolAwaitingOutcome } from '../temporal/start-tool.ts';
 import { ANSWERED_BY_A_NEW_CONNECTION } from '../../activities/contract.ts';
@@ -80,9 +81,11 @@ export function identityOf(principal: Principal, server: string | null = null): 
  */
 export class ToolRunner {
   readonly #deps: ToolRunnerDependencies;
+  readonly #updates: UpdateBudget;
 
   constructor(deps: ToolRunnerDependencies) {
     this.#deps = deps;
+    this.#updates = new UpdateBudget(deps.gateway.runWaitsPerMinute);
   }
 
   /** Service callers (API tokens) have no connections of their own: only tools needing none are theirs. */
@@ -224,7 +227,9 @@ export class ToolRunner {
     for (const inputId of options.answered ?? []) seen.add(inputId);
     let sent = options.justStarted;
     for (;;) {
-      const outcome = await awaitRunOutcome(client, runId, token, [...seen], Math.max(0, deadline - performance.now()), stopWaiting, sent);
+      // Past the run's budget of update waits (each one grows its history), its status by query: answered at once.
+      const byQuery = !sent && !this.#updates.take(runId);
+      const outcome = byQuery ? await statusByQuery(client, runId, token) : await awaitRunOutcome(client, runId, token, [...seen], Math.max(0, deadline - performance.now()), stopWaiting, sent);
       sent = undefined;
       switch (outcome.state) {
         case 'completed':
@@ -245,7 +250,7 @@ export class ToolRunner {
           }
           if (toAsk.length === 0) {
             // Only consents already answered or already asked for: keep waiting for the run (or the user), silently.
-            if (performance.now() < deadline && !stopWaiting?.aborted) continue;
+            if (!byQuery && performance.now() < deadline && !stopWaiting?.aborted) continue;
             await runs.markHandedBack(runId);
             return { kind: 'still_running', runId };
           }

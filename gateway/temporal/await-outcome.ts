@@ -1,6 +1,6 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { awaitOutcomeUpdate, type RunStatus } from '../../workflows/protocol.ts';
+import { awaitOutcomeUpdate, runStatusQuery, type RunStatus } from '../../workflows/protocol.ts';
 import { actingAs } from './identity-propagation.ts';
 
 export type RunOutcome = RunStatus | { state: 'still_running' };
@@ -39,6 +39,15 @@ export async function awaitRunOutcome(
   } finally {
     timeout.abort();
     update.catch(() => undefined); // an update outliving the wait must not become an unhandled rejection
+  }
+}
+
+/** The run's status now, by query (which, unlike an update, writes nothing to its history); a closed run answers from its result. */
+export async function statusByQuery(client: Client, workflowId: string, signedIdentity: string): Promise<RunOutcome> {
+  try {
+    return await actingAs(signedIdentity, () => client.workflow.getHandle(workflowId).query(runStatusQuery));
+  } catch (error) {
+    return closedRunOutcome(client, workflowId, error);
   }
 }
 

@@ -13,23 +13,19 @@ import { ConnectFlowError, type ConnectFlow } from '../consent/connect-flow.ts';
 import type { RunRegistry } from '../../core/runs/run-registry.ts';
 import { accountMessagePage, auditPage, connectionsPage, runPage, runsPage, type AuditFilterForm, type Notice, type PageFrame } from './account-pages.ts';
 import { appNamer, connectionViews, ownRunView, runViews } from './account-views.ts';
-import type { BrowserSession, BrowserSessions } from '../../core/sessions/browser-sessions.ts';
+import type { BrowserSession } from '../../core/sessions/browser-sessions.ts';
 import { CsrfTokens } from './csrf.ts';
-import type { OidcSignIn } from './oidc-sign-in.ts';
-import { clearSessionCookie, redirectToSignIn, SESSION_COOKIE } from './sign-in-redirect.ts';
+import { clearSessionCookie, redirectToSignIn, SESSION_COOKIE, type SignInDependencies } from './sign-in-redirect.ts';
 
-export interface AccountRouteDependencies {
+export interface AccountRouteDependencies extends SignInDependencies {
   settings: BatonSettings;
   stores: BatonStores;
   client: Client;
   flow: ConnectFlow;
-  sessions: BrowserSessions;
-  signIn: OidcSignIn;
   runs: RunRegistry;
   revocation: ConnectionRevocation;
   /** Owners and admins see everyone's audit records (roles come from the configuration file). */
   policy: Pick<AccessPolicy, 'roleOf'>;
-  secureCookies: boolean;
   /** Keys the CSRF tokens of the forms (bound to the browser session and to what each form does). */
   csrfKey: Uint8Array;
   log: Logger;
@@ -56,7 +52,7 @@ const text = (value: unknown) => (typeof value === 'string' ? value.trim().slice
  * Every POST carries a CSRF token bound to the session and the action, and is refused with 403 without one.
  */
 export function accountRoutes(deps: AccountRouteDependencies): Router {
-  const { settings, stores, client, flow, sessions, signIn, runs, revocation, policy, secureCookies, log } = deps;
+  const { settings, stores, client, flow, sessions, runs, revocation, policy, secureCookies, log } = deps;
   const appNameOf = appNamer(settings);
   const csrf = new CsrfTokens(deps.csrfKey);
   const purpose = (action: string, app = '') => `account:${action}:${app}`;
@@ -92,7 +88,7 @@ export function accountRoutes(deps: AccountRouteDependencies): Router {
     async (req: Request, res: Response): Promise<void> => {
       try {
         const session = await sessionOf(req);
-        if (!session) return await redirectToSignIn({ signIn, sessions, secureCookies }, res, req.originalUrl);
+        if (!session) return await redirectToSignIn(deps, req, res, req.originalUrl);
         await handler(req, res, session);
       } catch (error) {
         log.warn({ err: error, path: req.path }, 'account page failed');

@@ -4,11 +4,10 @@ import express, { type Response, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { ConnectFlow, ConnectFlowError, type ConnectFailure } from '../consent/connect-flow.ts';
-import { BrowserSessions } from '../../core/sessions/browser-sessions.ts';
 import { CsrfTokens } from './csrf.ts';
-import { OidcSignIn, SignInError } from './oidc-sign-in.ts';
+import { SignInError } from './oidc-sign-in.ts';
 import { page, secretFormPage } from './pages.ts';
-import { redirectToSignIn, safeReturnTo, SESSION_COOKIE, setSessionCookie, SIGN_IN_COOKIE } from './sign-in-redirect.ts';
+import { redirectToSignIn, safeReturnTo, SESSION_COOKIE, setSessionCookie, SIGN_IN_COOKIE, type SignInDependencies } from './sign-in-redirect.ts';
 
 const yourConnections = { href: '/account/connections', text: 'See all your connections' };
 
@@ -34,11 +33,8 @@ const failureTitle: Record<ConnectFailure, string> = {
   rejected_key: 'The key was not accepted',
 };
 
-export interface ConsentRouteDependencies {
+export interface ConsentRouteDependencies extends SignInDependencies {
   flow: ConnectFlow;
-  sessions: BrowserSessions;
-  signIn: OidcSignIn;
-  secureCookies: boolean;
   /** Keys the CSRF tokens of Baton's own forms (bound to the browser session and the request). */
   csrfKey: Uint8Array;
   /** A user an admin disabled cannot sign in to Baton's pages. */
@@ -51,7 +47,7 @@ export interface ConsentRouteDependencies {
  * identity provider (once per session), checks they are the user whose run asked, and sends them to
  * the app's consent screen; `/oauth/callback/{app}` stores the connection and resumes the waiting runs.
  */
-export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, disabledUsers, log }: ConsentRouteDependencies): Router {
+export function consentRoutes({ flow, sessions, signIn, secureCookies, signInLimit, csrfKey, disabledUsers, log }: ConsentRouteDependencies): Router {
   const csrf = new CsrfTokens(csrfKey);
   const keyForm = (requestId: string, appName: string, binding: string, error?: string) =>
     secretFormPage({
@@ -69,7 +65,7 @@ export function consentRoutes({ flow, sessions, signIn, secureCookies, csrfKey, 
     const session = await sessions.find(req.cookies?.[SESSION_COOKIE]);
     try {
       if (!session) {
-        await redirectToSignIn({ signIn, sessions, secureCookies }, res, `/connect/${encodeURIComponent(req.params.requestId)}`);
+        await redirectToSignIn({ signIn, sessions, secureCookies, signInLimit }, req, res, `/connect/${encodeURIComponent(req.params.requestId)}`);
         return;
       }
       const user = { tenant: session.tenant, subject: session.subject, sessionBinding: session.binding };
