@@ -140,7 +140,8 @@ export interface BatonActivities {
   recordRunEvent(input: RunEvent): Promise<void>;
   /**
    * Checks the gateway's signature on a signal this workflow received (core/identity/workflow-messages.ts);
-   * resolves to the signature's id, which the workflow takes once. Fails (IdentityRejected) when it is missing or wrong.
+   * resolves to the signature's id, which the workflow takes once. Fails (SignalRejected) when it is missing or wrong.
+   * It acts as nobody: no run identity is checked for it (activities/caller-context.ts).
    */
   verifyWorkflowMessage(input: { token: string | null; workflowId: string; name: string; args: unknown[] }): Promise<{ id: string }>;
 }
@@ -163,4 +164,6 @@ export const FailureType = {
   upstreamToolError: 'UpstreamToolError',
   /** An upstream asked the user something and nobody answered in time, or the user's client cannot show the question. */
   inputNotAnswered: 'InputNotAnswered',
+  /** A signal only the gateway sends came without its valid signature (the workflow ignores it). */
+  signalRejected: 'SignalRejected',
 } as const;

@@ -50,7 +50,7 @@ export function createActivities(deps: ActivityDependencies): BatonActivities {
       try {
         return await deps.verifyMessage(token ?? undefined, message);
       } catch (error) {
-        if (error instanceof IdentityRejectedError) throw ApplicationFailure.nonRetryable(error.message, FailureType.identityRejected);
+        if (error instanceof IdentityRejectedError) throw ApplicationFailure.nonRetryable(error.message, FailureType.signalRejected);
         throw error;
       }
     },

@@ -126,5 +126,5 @@ test('an API token caller lists and runs service-account tools only, and a revok
 test('readiness and liveness', async () => {
   expect((await fetch(`${gs.url}/healthz`)).status).toBe(200);
   const ready = await fetch(`${gs.url}/readyz`);
-  expect(await ready.json()).toEqual({ status: 'ready', checks: { temporal: 'ok', database: 'ok', jwks: 'ok' } });
+  expect(await ready.json()).toEqual({ status: 'ready', checks: { temporal: 'ok', database: 'ok', jwks: 'ok' }, checkedAt: expect.any(String) });
 });

@@ -108,7 +108,10 @@ test('while one request waits on a locked row, the same gateway process answers 
     const health = await fetch(`${gatewayUrl}/healthz`);
     expect({ status: health.status, body: await health.json() }).toEqual({ status: 200, body: { status: 'ok' } });
     const ready = await fetch(`${gatewayUrl}/readyz`);
-    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: 'ready', checks: { temporal: 'ok', database: 'ok', jwks: 'ok' } } });
+    expect({ status: ready.status, body: await ready.json() }).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { temporal: 'ok', database: 'ok', jwks: 'ok' }, checkedAt: expect.any(String) },
+    });
     const runs = await fetch(`${gatewayUrl}/api/runs`, { headers: { authorization: `Bearer ${alice.accessToken}` } });
     expect({ status: runs.status, body: await runs.json() }).toEqual({ status: 200, body: { runs: [] } });
 

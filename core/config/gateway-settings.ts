@@ -58,7 +58,7 @@ const environment = z.object({
   BATON_REQUEST_STATE_TTL_SECONDS: positiveInt.default(3600),
   BATON_CONSENT_PROMPT: z.enum(['mcp', 'http-401']).default('mcp'),
   BATON_RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
-  BATON_SIGN_IN_RATE_LIMIT_PER_MINUTE: positiveInt.default(30),
+  BATON_SIGN_IN_RATE_LIMIT_PER_MINUTE: positiveInt.default(120),
   BATON_CONSENT_REQUEST_TTL_SECONDS: positiveInt.default(24 * 3600),
   BATON_RUN_WAITS_PER_MINUTE: positiveInt.default(20),
   BATON_READINESS_CACHE_MS: z.coerce.number().int().min(0).default(2000),
