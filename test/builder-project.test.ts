@@ -45,7 +45,7 @@ afterAll(async () => {
 /** Waits for a line of `baton dev`'s output after `from` (an offset into it), returning where it ends. */
 async function devSays(text: string | RegExp, from = 0): Promise<number> {
   return until(
-    `baton dev to say ${String(text)} (it said:\n${output.slice(from)})`,
+    () => `baton dev to say ${String(text)} (${dev?.exitCode === null ? 'still running' : `exited with ${dev?.exitCode ?? dev?.signalCode}`}; it said:\n${output.slice(from)})`,
     () => {
       const rest = output.slice(from);
       const at = typeof text === 'string' ? rest.indexOf(text) : rest.search(text);
@@ -83,9 +83,15 @@ test('npx baton dev runs the project’s tool as the caller, reloads it when sav
     BATON_TEMPORAL_UI_PORT: await freePort(),
     BATON_WORKER_METRICS_PORT: await freePort(),
   };
-  dev = spawn('npx', ['baton', 'dev'], {
+  // `--no`: the project's own bin or a clear error, never a download of some other `baton` from the registry; no
+  // update check either (this machine may not reach the registry, and npm would wait for it).
+  dev = spawn('npx', ['--no', 'baton', 'dev'], {
     cwd: project,
-    env: { ...env, ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])) },
+    env: {
+      ...env,
+      npm_config_update_notifier: 'false',
+      ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
+    },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
