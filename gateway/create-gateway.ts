@@ -37,6 +37,7 @@ import { createMetrics, metricsHandler } from '../core/metrics/metrics.ts';
 import { LegacyClientCapabilities } from '../core/mcp/legacy-clients.ts';
 import { mcpCallMetrics } from './mcp/mcp-metrics.ts';
 import { mcpServerFactory } from './mcp/mcp-server.ts';
+import { RunTasks } from './mcp/run-tasks.ts';
 import { ToolRunner } from './mcp/tool-runner.ts';
 import { RunRegistry } from '../core/runs/run-registry.ts';
 import { ScheduleStore } from '../core/schedules/schedule-store.ts';
@@ -124,6 +125,7 @@ export async function createGateway(dependencies: GatewayDependencies): Promise<
   const revocation = new ConnectionRevocation({ settings, stores, log });
   const stopWaiting = new AbortController();
   const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs, stopWaiting: stopWaiting.signal });
+  const tasks = new RunTasks({ runner, client, runs, audit: stores.audit, ttlMs: gateway.taskTtlMs, pollIntervalMs: gateway.taskPollIntervalMs });
   const metrics = createMetrics('gateway', stores.audit);
   const mcpMetrics = mcpCallMetrics(metrics);
   const oauthClients = oauthClientsFor(settings, stores.vault);
@@ -144,7 +146,7 @@ export async function createGateway(dependencies: GatewayDependencies): Promise<
     const path = server === 'default' ? '/mcp' : `/mcp/${server}`;
     const resourceUrl = `${settings.publicUrl}${path}`;
     const handler = createMcpHandler(
-      mcpServerFactory({ server, policy, tools: deps.tools, upstreams, runner, legacyClients, gateway, version: deps.version, audit: stores.audit, metrics: mcpMetrics }),
+      mcpServerFactory({ server, policy, tools: deps.tools, upstreams, runner, tasks, legacyClients, gateway, version: deps.version, audit: stores.audit, metrics: mcpMetrics }),
       {
         legacy: 'stateless',
         maxRequestBodySize: gateway.maxBodyBytes,

@@ -5,6 +5,7 @@
 export type AuditKind =
   | 'tool_call.started'
   | 'tool_call.finished'
+  | 'tool_call.cancel_requested'
   | 'app_call'
   | 'consent.requested'
   | 'consent.granted'
@@ -24,6 +25,7 @@ export type AuditKind =
 export const auditKinds: readonly AuditKind[] = [
   'tool_call.started',
   'tool_call.finished',
+  'tool_call.cancel_requested',
   'app_call',
   'consent.requested',
   'consent.granted',

@@ -31,6 +31,10 @@ export interface GatewaySettings {
   signInRateLimitPerMinute: number;
   /** A consent request nobody finished within this long is expired (its run has long given up waiting, or died). */
   consentRequestTtlMs: number;
+  /** How long an MCP task (a run started as one) can be read after it was created; then it is an expired task. */
+  taskTtlMs: number;
+  /** The polling interval MCP tasks suggest to clients. */
+  taskPollIntervalMs: number;
   /** Update waits (each grows the run's history) one run gets a minute from this gateway; past them, its status by query. */
   runWaitsPerMinute: number;
   /** How long a `/readyz` answer is reused: probes and strangers alike cost Temporal, the database and the JWKS one check per period. */
@@ -60,6 +64,8 @@ const environment = z.object({
   BATON_RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
   BATON_SIGN_IN_RATE_LIMIT_PER_MINUTE: positiveInt.default(120),
   BATON_CONSENT_REQUEST_TTL_SECONDS: positiveInt.default(24 * 3600),
+  BATON_TASK_TTL_SECONDS: positiveInt.default(24 * 3600),
+  BATON_TASK_POLL_INTERVAL_MS: positiveInt.default(2000),
   BATON_RUN_WAITS_PER_MINUTE: positiveInt.default(20),
   BATON_READINESS_CACHE_MS: z.coerce.number().int().min(0).default(2000),
   BATON_MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
@@ -99,6 +105,8 @@ export function loadGatewaySettings(baton: BatonSettings, env: NodeJS.ProcessEnv
     rateLimitPerMinute: vars.BATON_RATE_LIMIT_PER_MINUTE,
     signInRateLimitPerMinute: vars.BATON_SIGN_IN_RATE_LIMIT_PER_MINUTE,
     consentRequestTtlMs: vars.BATON_CONSENT_REQUEST_TTL_SECONDS * 1000,
+    taskTtlMs: vars.BATON_TASK_TTL_SECONDS * 1000,
+    taskPollIntervalMs: vars.BATON_TASK_POLL_INTERVAL_MS,
     readinessCacheMs: vars.BATON_READINESS_CACHE_MS,
     runWaitsPerMinute: vars.BATON_RUN_WAITS_PER_MINUTE,
     maxBodyBytes: vars.BATON_MAX_BODY_BYTES,

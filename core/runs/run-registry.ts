@@ -94,10 +94,10 @@ export class RunRegistry {
     return rows.map(toRun);
   }
 
-  /** The user's own runs, newest first (the account pages' run list); never anyone else's. */
-  async listFor(user: { tenant: string; subject: string }, limit: number): Promise<RegisteredRun[]> {
+  /** The user's own runs, newest first (the account pages' run list; MCP tasks/list), those started before `before` (ms) when given; never anyone else's. */
+  async listFor(user: { tenant: string; subject: string }, limit: number, before = Number.MAX_SAFE_INTEGER): Promise<RegisteredRun[]> {
     const bounded = Math.min(Math.max(Math.trunc(limit), 1), 1000);
-    const rows = await this.#db.all<Row>('SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? ORDER BY created_at DESC LIMIT ?', user.tenant, user.subject, bounded);
+    const rows = await this.#db.all<Row>('SELECT * FROM gateway_runs WHERE tenant = ? AND subject = ? AND created_at < ? ORDER BY created_at DESC LIMIT ?', user.tenant, user.subject, before, bounded);
     return rows.map(toRun);
   }
 

@@ -31,6 +31,9 @@ import type { McpCallMetrics } from './mcp-metrics.ts';
 import type { AskedApps, CallOutcome, InputAnswerTo, ToolRunner } from './tool-runner.ts';
 import type { PendingInput } from '../../workflows/protocol.ts';
 import { isUpstreamTool, type UpstreamTools } from '../upstreams/upstream-tools.ts';
+import { finishedResult } from './run-results.ts';
+import type { RunTasks } from './run-tasks.ts';
+import { answersWithTask, createTaskResult, registerTaskHandlers, taskCapabilities, withTaskSupport } from './task-handlers.ts';
 
 /** What the 2026-era `requestState` seals: the run to re-attach to and whose it is. */
 export interface SealedRunState {
@@ -71,6 +74,8 @@ export interface McpServerDependencies {
   /** The upstream MCP servers' tools (absent when none is configured). */
   upstreams?: UpstreamTools;
   runner: ToolRunner;
+  /** Runs as MCP tasks (both eras). */
+  tasks: RunTasks;
   legacyClients: LegacyClientCapabilities;
   gateway: GatewaySettings;
   audit: AuditLog;
@@ -105,7 +110,7 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
     const server = new Server(
       { name: 'baton', version: deps.version },
       {
-        capabilities: { tools: { listChanged: true } },
+        capabilities: { tools: { listChanged: true }, ...taskCapabilities(era) },
         instructions: 'Baton runs composite tools as you. When a tool needs an app you have not connected, you get a link to connect it; then call the tool again.',
         requestState: { verify: (state, ctx) => codec.verify(state, ctx) },
       },
@@ -114,11 +119,12 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
     let visibleTools: Promise<CallableDefinition[]> | undefined;
     const visible = () => (visibleTools ??= access.runnable(principal, deps.server));
     const findTool = (name: string) => access.find(principal, name);
+    registerTaskHandlers(server, { era, principal, mcpServer: deps.server, tasks: deps.tasks, findTool });
 
     server.setRequestHandler('tools/list', async () => {
       const tools = await visible();
       // Someone with no tool here sees nothing at all, not even get_run_result.
-      return { tools: tools.length > 0 ? [...tools.map(describeTool), describeGetRunResult()] : [] };
+      return { tools: tools.length > 0 ? [...tools.map((tool) => withTaskSupport(describeTool(tool), era)), describeGetRunResult()] : [] };
     });
 
     server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult | InputRequiredResult> => {
@@ -146,6 +152,8 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       const { tool } = decision;
       strictOutput = isUpstreamTool(tool) && tool.upstream.tool.outputSchema !== undefined;
       const input = validate(tool.input, args, name);
+      // A client that takes tasks gets the run as one at once, and follows it with tasks/get.
+      if (answersWithTask(era, request.params, ctx)) return createTaskResult(era, await refusingBadOverrides(() => deps.tasks.create(principal, tool, input, inbound())));
       const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
       // Each app is asked for once per call: what earlier rounds asked (and the user agreed to open) is not asked again.
       const rounds = sealed && sealed.tool === tool.name ? askedSoFar(sealed, ctx.mcpReq.inputResponses) : undefined;
@@ -162,24 +170,20 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
         return strictOutput ? { ...result, isError: true } : result;
       }
 
+      function inbound() {
+        return { token: ctx.http!.authInfo!.token, headerOverride: ctx.http?.req?.headers.get(HEADER_OVERRIDE) ?? null, server: deps.server };
+      }
+
       async function startOrFind(tool: CallableDefinition, input: unknown): Promise<CallOutcome> {
-        try {
-          return await deps.runner.call(principal, tool, input, { token: ctx.http!.authInfo!.token, headerOverride: ctx.http?.req?.headers.get(HEADER_OVERRIDE) ?? null, server: deps.server });
-        } catch (error) {
-          if (error instanceof HeaderOverrideError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
-          throw error;
-        }
+        return refusingBadOverrides(() => deps.runner.call(principal, tool, input, inbound()));
       }
 
       async function answer(outcome: CallOutcome, rounds: { asked: AskedApps; dismissed: Set<string> } = { asked: {}, dismissed: new Set() }): Promise<CallToolResult | InputRequiredResult> {
         deps.metrics.answered(name, outcome.kind, (performance.now() - started) / 1000);
         switch (outcome.kind) {
           case 'completed':
-            // An upstream tool's answer goes back as the upstream gave it (content, structured content, isError).
-            if (outcome.toolResult) return { ...(outcome.result as CallToolResult), _meta: { 'baton/runId': outcome.runId } };
-            return completedResult(outcome.runId, outcome.result);
           case 'failed':
-            return { isError: true, content: [{ type: 'text', text: `The run failed: ${outcome.message}` }], structuredContent: { status: 'failed', runId: outcome.runId, error: outcome.message } };
+            return finishedResult(outcome);
           case 'still_running':
             // Every 2026-era client understands a state-only input_required: it simply calls again with it.
             if (era === 'modern' && style !== 'http_401') return { resultType: 'input_required', requestState: await codec.mint({ ...sealOf(outcome.runId), asked: rounds.asked }, ctx) };
@@ -232,6 +236,16 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       return capabilities?.elicitation?.url ? 'input_required' : 'text';
     }
     return (await deps.legacyClients.supportsUrlElicitation(principal)) ? 'url_elicitation_error' : 'text';
+  }
+}
+
+/** A client's bad per-call headers (X-Baton-Forward-Headers) are its error, said as such. */
+async function refusingBadOverrides<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if (error instanceof HeaderOverrideError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
+    throw error;
   }
 }
 
@@ -328,9 +342,4 @@ function describeGetRunResult(): Tool {
     inputSchema: jsonSchemaOf(getRunResultInput),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   };
-}
-
-function completedResult(runId: string, result: unknown): CallToolResult {
-  const structured = result && typeof result === 'object' && !Array.isArray(result) ? (result as Record<string, unknown>) : { result };
-  return { content: [{ type: 'text', text: JSON.stringify(result, null, 2) }], structuredContent: structured, _meta: { 'baton/runId': runId } };
 }

@@ -13,10 +13,10 @@ import type { Principal } from '../auth/principal.ts';
 import { appsToConnect } from '../consent/preflight.ts';
 import { resumeStaleRequest } from '../consent/resume-runs.ts';
 import { UpdateBudget } from '../temporal/update-budget.ts';
-import type { RunRegistry } from '../../core/runs/run-registry.ts';
+import type { RegisteredRun, RunRegistry } from '../../core/runs/run-registry.ts';
 import { awaitRunOutcome, statusByQuery } from '../temporal/await-outcome.ts';
 import { actingAs } from '../temporal/identity-propagation.ts';
-import { startToolAwaitingOutcome } from '../temporal/start-tool.ts';
+import { startTool, startToolAwaitingOutcome } from '../temporal/start-tool.ts';
 import { ANSWERED_BY_A_NEW_CONNECTION } from '../../activities/contract.ts';
 import { argumentsDigest } from './canonical-json.ts';
 import { parseHeaderOverride } from './header-override.ts';
@@ -124,23 +124,51 @@ export class ToolRunner {
     inbound: { token: string; headerOverride: string | null; server: string },
     options: { fresh?: boolean; waitMs?: number } = {},
   ): Promise<CallOutcome> {
-    const overrides = parseHeaderOverride(inbound.headerOverride, {
-      allowedApps: new Set(requiredApps(tool).filter((app) => this.#deps.settings.apps.get(app)?.allowHeaderOverride)),
-      restrictedHeaders: this.#deps.settings.config.restrictedHeaders,
-    });
+    const overrides = this.#overridesFor(tool, inbound.headerOverride);
     const digest = argumentsDigest(input);
     const notBefore = Date.now() - this.#deps.gateway.requestStateTtlSeconds * 1000;
     const waitMs = Math.min(options.waitMs ?? this.#deps.gateway.callWaitMs, this.#deps.gateway.callWaitMs);
     const waiting = options.fresh ? undefined : await this.#deps.runs.findHandedBack(principal, tool.name, digest, notBefore);
     if (waiting) return this.#follow(principal, tool, waiting.workflowId, waitMs);
-    const identity = {
+    const identity = await this.#runIdentity(principal, tool, inbound, overrides);
+    const started = await startToolAwaitingOutcome(this.#deps.client, this.#deps.sign, { tool, input, identity, taskQueue: this.#deps.settings.temporal.taskQueue });
+    await this.#deps.runs.recordStarted({ workflowId: started.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
+    return this.#follow(principal, tool, started.workflowId, waitMs, {}, { justStarted: started.outcome });
+  }
+
+  /**
+   * Starts a run as the caller and records it as theirs, without waiting on it: an MCP task's run, which the
+   * client follows with tasks/get. Resolves once the run exists in Temporal and in the run registry.
+   */
+  async start(principal: Principal, tool: CallableDefinition, input: unknown, inbound: { token: string; headerOverride: string | null; server: string }): Promise<RegisteredRun> {
+    const overrides = this.#overridesFor(tool, inbound.headerOverride);
+    const identity = await this.#runIdentity(principal, tool, inbound, overrides);
+    const handle = await startTool(this.#deps.client, this.#deps.sign, { tool, input, identity, taskQueue: this.#deps.settings.temporal.taskQueue });
+    const run = { workflowId: handle.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: argumentsDigest(input) };
+    await this.#deps.runs.recordStarted(run);
+    return (await this.#deps.runs.findOwned(run.workflowId, principal))!;
+  }
+
+  /** The client's per-call headers for the tool's apps that allow them (refused with a clear error otherwise). */
+  #overridesFor(tool: CallableDefinition, headerOverride: string | null): Record<string, Record<string, string>> | undefined {
+    return parseHeaderOverride(headerOverride, {
+      allowedApps: new Set(requiredApps(tool).filter((app) => this.#deps.settings.apps.get(app)?.allowHeaderOverride)),
+      restrictedHeaders: this.#deps.settings.config.restrictedHeaders,
+    });
+  }
+
+  /** The identity a new run carries: the caller, with references (never the values) to what the vault keeps for it. */
+  async #runIdentity(
+    principal: Principal,
+    tool: CallableDefinition,
+    inbound: { token: string; server: string },
+    overrides: Record<string, Record<string, string>> | undefined,
+  ): Promise<IdentityContext> {
+    return {
       ...identityOf(principal, inbound.server),
       inboundTokenRef: await this.#keepCallerToken(principal, tool, inbound.token),
       headerOverrideRef: await this.#keepOverride(principal, overrides),
     };
-    const started = await startToolAwaitingOutcome(this.#deps.client, this.#deps.sign, { tool, input, identity, taskQueue: this.#deps.settings.temporal.taskQueue });
-    await this.#deps.runs.recordStarted({ workflowId: started.workflowId, tenant: principal.tenant, subject: principal.subject, tool: tool.name, argumentsDigest: digest });
-    return this.#follow(principal, tool, started.workflowId, waitMs, {}, { justStarted: started.outcome });
   }
 
   /**
@@ -185,6 +213,17 @@ export class ToolRunner {
   }
 
   /**
+   * What one of the caller's runs waits for right now (an MCP task's status): answered by query at once, with
+   * the consent links and questions to show, and nothing recorded as handed back. Undefined for a run that is
+   * not the caller's (or whose tool they may no longer run).
+   */
+  async peek(principal: Principal, run: RegisteredRun, findTool: (name: string) => Promise<CallableDefinition | undefined>): Promise<CallOutcome | undefined> {
+    const tool = await findTool(run.tool);
+    if (!tool || run.tenant !== principal.tenant || run.subject !== principal.subject) return undefined;
+    return this.#follow(principal, tool, run.workflowId, 0, {}, { peek: true });
+  }
+
+  /**
    * Hands the user's answers (or why there will be none) to the workflows of the caller's run that asked.
    * The waiting workflow ids come from state Baton sealed itself, and must lie in this run's tree.
    */
@@ -214,10 +253,14 @@ export class ToolRunner {
     runId: string,
     waitMs: number,
     asked: AskedApps = {},
-    /** `justStarted`: the first wait of a run this call started with it (update-with-start). `answered`: questions this call just answered. */
-    options: { justStarted?: () => Promise<RunStatus>; answered?: string[] } = {},
+    /**
+     * `justStarted`: the first wait of a run this call started with it (update-with-start). `answered`: questions this
+     * call just answered. `peek`: what the run waits for right now, by query, without waiting or marking it handed back.
+     */
+    options: { justStarted?: () => Promise<RunStatus>; answered?: string[]; peek?: boolean } = {},
   ): Promise<CallOutcome> {
-    const { client, sign, runs, stopWaiting } = this.#deps;
+    const { client, sign, stopWaiting } = this.#deps;
+    const runs = { markDelivered: (id: string) => this.#deps.runs.markDelivered(id), markHandedBack: async (id: string) => void (options.peek || (await this.#deps.runs.markHandedBack(id))) };
     const deadline = performance.now() + waitMs;
     const token = await sign(identityOf(principal), { rootWorkflowId: runId, tool: tool.name });
     const known = new Map<string, ConsentRequest | undefined>();
@@ -228,7 +271,7 @@ export class ToolRunner {
     let sent = options.justStarted;
     for (;;) {
       // Past the run's budget of update waits (each one grows its history), its status by query: answered at once.
-      const byQuery = !sent && !this.#updates.take(runId);
+      const byQuery = options.peek || (!sent && !this.#updates.take(runId));
       const outcome = byQuery ? await statusByQuery(client, runId, token) : await awaitRunOutcome(client, runId, token, [...seen], Math.max(0, deadline - performance.now()), stopWaiting, sent);
       sent = undefined;
       switch (outcome.state) {
