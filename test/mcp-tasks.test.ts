@@ -9,6 +9,7 @@ import { CallToolResultV2Schema } from '@modelcontextprotocol/ext-tasks/core/v2'
 import type { Client } from '@modelcontextprotocol/client';
 import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './support/gateway-stack.ts';
 import { rawDispatchFor } from './support/raw-mcp.ts';
+import { until } from './support/until.ts';
 
 let gs: GatewayStack;
 gatewayStackForSuite((started) => (gs = started), { env: { BATON_TASK_POLL_INTERVAL_MS: '100' } });
@@ -43,6 +44,12 @@ async function taskSession(user: DemoUserName, onConsent: (url: string) => Promi
   return { token, client, session, raw: rawDispatchFor(gs.mcpUrl, token) };
 }
 
+/** How many comments the sandbox's GitHub has been asked to post on acme/widgets#1 so far. */
+async function commentsOnPullRequest(): Promise<number> {
+  const { requests } = await gs.stack.sandboxGet<{ requests: { method: string; path: string }[] }>('/_sandbox/requests?app=github');
+  return requests.filter((request) => request.method === 'POST' && request.path === '/repos/acme/widgets/issues/1/comments').length;
+}
+
 const statusesOf = (events: TaskExecutionEvent<unknown>[]) => events.flatMap((event) => (event.type === 'task' ? [event.task.status] : [])).filter((status, index, all) => status !== all[index - 1]);
 
 test('2026-07-28: triage as a task with nothing connected — input_required with Baton’s consent links, consent in the browser, working, completed with the result', async () => {
@@ -64,6 +71,8 @@ test('2026-07-28: triage as a task with nothing connected — input_required wit
       }),
     ),
   );
+  // Once consented, the run works a while (its Jira call is held a moment): the client sees it `working` again.
+  await gs.stack.sandboxPost('/_sandbox/delay', { app: 'jira', pathPrefix: '/rest/api/3/issue', ms: 1_000, times: 1 });
   const execution = await session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
   expect(execution.kind).toBe('task');
   const taskId = execution.kind === 'task' ? execution.handle.taskId : '';
@@ -81,7 +90,90 @@ test('2026-07-28: triage as a task with nothing connected — input_required wit
   expect(result.structuredContent).toMatchObject({ title: expect.any(String), jiraKey: expect.stringMatching(/^OPS-\d+$/) });
   // Both apps' links were Baton's own /connect pages, each followed once.
   expect(consented.map((url) => new URL(url).pathname)).toEqual([expect.stringMatching(/^\/connect\/[\w-]+$/), expect.stringMatching(/^\/connect\/[\w-]+$/)]);
-  expect(statusesOf(events)).toEqual(expect.arrayContaining(['input_required', 'completed']));
+  expect(statusesOf(events)).toEqual(['working', 'input_required', 'working', 'completed']);
   await session.close();
   await client.close();
+}, 120_000);
+
+test('2026-07-28: a task cancelled mid-run is cancelled — in Temporal too, with who cancelled in the audit trail, and no app call after', async () => {
+  const { session, client, raw } = await taskSession('alice');
+  // alice has connected both apps by now (the test above): the run goes straight on, and the Jira call is held.
+  await gs.stack.sandboxPost('/_sandbox/delay', { app: 'jira', pathPrefix: '/rest/api/3/issue', ms: 3_000, times: 1 });
+  const commentsBefore = await commentsOnPullRequest();
+  const execution = await session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
+  if (execution.kind !== 'task') throw new Error('expected a task');
+  const taskId = execution.handle.taskId;
+  // Mid-run: the Jira call has reached the sandbox and is being held.
+  await until('the held Jira call', async () => ((await gs.stack.sandboxGet<{ pending: unknown[] }>('/_sandbox/delay')).pending.length === 0 ? true : undefined));
+  expect(await raw({ method: 'tasks/get', params: { taskId, _meta: optIn } })).toMatchObject({ kind: 'result', result: { status: 'working' } });
+
+  await execution.cancel();
+
+  expect(await raw({ method: 'tasks/get', params: { taskId, _meta: optIn } })).toMatchObject({ kind: 'result', result: { status: 'cancelled' } });
+  expect((await gs.stack.client.workflow.getHandle(taskId).describe()).status.name).toBe('CANCELLED');
+  const [cancelled] = await gs.stack.stores.audit.query({ rootRunId: taskId, kind: 'tool_call.cancel_requested' });
+  expect(cancelled).toMatchObject({ outcome: 'requested', tool: 'triage_pull_request', actor: { subject: 'alice' }, message: expect.stringContaining('MCP tasks/cancel') });
+  // The held call ends (its activity cancelled or answered); nothing comes after it: no comment on the pull request.
+  await until('the Jira call to end', async () => ((await gs.stack.stores.audit.query({ rootRunId: taskId, kind: 'app_call', app: 'jira' })).length > 0 ? true : undefined), 30_000);
+  expect(await commentsOnPullRequest()).toBe(commentsBefore);
+  expect((await gs.stack.stores.audit.query({ rootRunId: taskId, kind: 'app_call' })).map((record) => record.action)).not.toContain('issues.createComment');
+  await session.close();
+  await client.close();
+}, 120_000);
+
+test('2026-07-28: bob’s tasks/get, update and cancel on alice’s task are “task not found”, as for a task that never existed; alice’s task goes on', async () => {
+  const alice = await taskSession('alice');
+  const execution = await alice.session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
+  if (execution.kind !== 'task') throw new Error('expected a task');
+  const taskId = execution.handle.taskId;
+  const bob = rawDispatchFor(gs.mcpUrl, await gs.tokenFor('bob'));
+  const notFound = { kind: 'error', error: { code: -32602, message: expect.stringContaining('Task not found') } };
+  expect(await bob({ method: 'tasks/get', params: { taskId, _meta: optIn } })).toMatchObject(notFound);
+  expect(await bob({ method: 'tasks/get', params: { taskId: 'triage_pull_request-no-such-run', _meta: optIn } })).toMatchObject(notFound);
+  expect(await bob({ method: 'tasks/update', params: { taskId, inputResponses: {}, _meta: optIn } })).toMatchObject(notFound);
+  expect(await bob({ method: 'tasks/cancel', params: { taskId, _meta: optIn } })).toMatchObject(notFound);
+  expect(await gs.stack.stores.audit.query({ rootRunId: taskId, kind: 'tool_call.cancel_requested' })).toEqual([]);
+  const { outcome } = await execution.settle();
+  expect(outcome).toMatchObject({ status: 'completed', result: { structuredContent: { jiraKey: expect.stringMatching(/^OPS-\d+$/) } } });
+  await alice.session.close();
+  await alice.client.close();
+}, 120_000);
+
+test('2026-07-28: the task methods need the client’s opt-in (-32021) and an Mcp-Name header naming the task', async () => {
+  const alice = await taskSession('alice');
+  const execution = await alice.session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
+  if (execution.kind !== 'task') throw new Error('expected a task');
+  const taskId = execution.handle.taskId;
+  const { 'io.modelcontextprotocol/clientCapabilities': _taskCapable, ...withoutOptIn } = optIn;
+  expect(await alice.raw({ method: 'tasks/get', params: { taskId, _meta: { ...withoutOptIn, 'io.modelcontextprotocol/clientCapabilities': {} } } })).toMatchObject({
+    kind: 'error',
+    error: { code: -32021, data: { requiredCapabilities: { extensions: { 'io.modelcontextprotocol/tasks': {} } } } },
+  });
+  const misrouted = rawDispatchFor(gs.mcpUrl, alice.token, { 'Mcp-Name': 'another-task' });
+  expect(await misrouted({ method: 'tasks/get', params: { taskId, _meta: optIn } })).toMatchObject({ kind: 'error', error: { message: expect.stringContaining('Mcp-Name') } });
+  // Without the opt-in, tools/call is Baton's usual answer, never a task.
+  const plain = await alice.raw({ method: 'tools/call', params: { name: 'probe_identity', arguments: {}, _meta: { ...withoutOptIn, 'io.modelcontextprotocol/clientCapabilities': {} } } });
+  expect(plain).toMatchObject({ kind: 'result', result: { resultType: 'complete' } });
+  expect((plain as { result: { taskId?: string } }).result.taskId).toBeUndefined();
+  await execution.settle();
+  await alice.session.close();
+  await alice.client.close();
+}, 120_000);
+
+test('a gateway restart between creating the task and reading its result: the task is still there, with its result', async () => {
+  const alice = await taskSession('alice');
+  const execution = await alice.session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
+  if (execution.kind !== 'task') throw new Error('expected a task');
+  const taskId = execution.handle.taskId;
+  await execution.detach();
+  await gs.restartGateway();
+  const reading = await taskSession('alice');
+  const task = await until('the task to complete', async () => {
+    const answer = await reading.raw({ method: 'tasks/get', params: { taskId, _meta: optIn } });
+    return answer.kind === 'result' && (answer.result as { status: string }).status === 'completed' ? (answer.result as { result: { structuredContent: unknown } }) : undefined;
+  });
+  expect(task.result.structuredContent).toMatchObject({ jiraKey: expect.stringMatching(/^OPS-\d+$/) });
+  await alice.client.close().catch(() => undefined);
+  await reading.session.close();
+  await reading.client.close();
 }, 120_000);
