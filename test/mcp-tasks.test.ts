@@ -8,10 +8,13 @@ import { createTaskSessionFromClient, toolDeclaration, type TaskExecutionEvent }
 import { CallToolResultV2Schema } from '@modelcontextprotocol/ext-tasks/core/v2';
 import type { Client } from '@modelcontextprotocol/client';
 import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './support/gateway-stack.ts';
+import { PythonTasksClient } from './support/python-mcp-client.ts';
 import { rawDispatchFor } from './support/raw-mcp.ts';
 import { until } from './support/until.ts';
 
 let gs: GatewayStack;
+/** alice's first task, which others then try to read. */
+let alicesTask = '';
 gatewayStackForSuite((started) => (gs = started), { env: { BATON_TASK_POLL_INTERVAL_MS: '100' } });
 
 const modern = { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { url: {} } } } as const;
@@ -50,6 +53,21 @@ async function commentsOnPullRequest(): Promise<number> {
   return requests.filter((request) => request.method === 'POST' && request.path === '/repos/acme/widgets/issues/1/comments').length;
 }
 
+/** Holds the sandbox Jira's next issue creation for `ms`, then waits for a run to reach it (mid-run). */
+const holdJira = (ms: number) => gs.stack.sandboxPost('/_sandbox/delay', { app: 'jira', pathPrefix: '/rest/api/3/issue', ms, times: 1 });
+const jiraCallHeld = () => until('the held Jira call', async () => ((await gs.stack.sandboxGet<{ pending: unknown[] }>('/_sandbox/delay')).pending.length === 0 ? true : undefined));
+
+/** The run behind a cancelled task: cancelled in Temporal, who cancelled in the audit trail, and no app call after the one in flight. */
+async function expectCancelledWithNoLaterCall(taskId: string, user: DemoUserName, commentsBefore: number): Promise<void> {
+  expect((await gs.stack.client.workflow.getHandle(taskId).describe()).status.name).toBe('CANCELLED');
+  const [cancelled] = await gs.stack.stores.audit.query({ rootRunId: taskId, kind: 'tool_call.cancel_requested' });
+  expect(cancelled).toMatchObject({ outcome: 'requested', tool: 'triage_pull_request', actor: { subject: user }, message: expect.stringContaining('tasks/cancel') });
+  // The held call ends (its activity cancelled or answered); nothing comes after it: no comment on the pull request.
+  await until('the Jira call to end', async () => ((await gs.stack.stores.audit.query({ rootRunId: taskId, kind: 'app_call', app: 'jira' })).length > 0 ? true : undefined), 30_000);
+  expect(await commentsOnPullRequest()).toBe(commentsBefore);
+  expect((await gs.stack.stores.audit.query({ rootRunId: taskId, kind: 'app_call' })).map((record) => record.action)).not.toContain('issues.createComment');
+}
+
 const statusesOf = (events: TaskExecutionEvent<unknown>[]) => events.flatMap((event) => (event.type === 'task' ? [event.task.status] : [])).filter((status, index, all) => status !== all[index - 1]);
 
 test('2026-07-28: triage as a task with nothing connected — input_required with Baton’s consent links, consent in the browser, working, completed with the result', async () => {
@@ -72,11 +90,12 @@ test('2026-07-28: triage as a task with nothing connected — input_required wit
     ),
   );
   // Once consented, the run works a while (its Jira call is held a moment): the client sees it `working` again.
-  await gs.stack.sandboxPost('/_sandbox/delay', { app: 'jira', pathPrefix: '/rest/api/3/issue', ms: 1_000, times: 1 });
+  await holdJira(1_000);
   const execution = await session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
   expect(execution.kind).toBe('task');
   const taskId = execution.kind === 'task' ? execution.handle.taskId : '';
   expect(taskId).toMatch(/^triage_pull_request-/);
+  alicesTask = taskId;
 
   // The task exists before the answer came back: tasks/get reads it at once.
   const first = await raw({ method: 'tasks/get', params: { taskId, _meta: optIn } });
@@ -98,25 +117,19 @@ test('2026-07-28: triage as a task with nothing connected — input_required wit
 test('2026-07-28: a task cancelled mid-run is cancelled — in Temporal too, with who cancelled in the audit trail, and no app call after', async () => {
   const { session, client, raw } = await taskSession('alice');
   // alice has connected both apps by now (the test above): the run goes straight on, and the Jira call is held.
-  await gs.stack.sandboxPost('/_sandbox/delay', { app: 'jira', pathPrefix: '/rest/api/3/issue', ms: 3_000, times: 1 });
+  await holdJira(3_000);
   const commentsBefore = await commentsOnPullRequest();
   const execution = await session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
   if (execution.kind !== 'task') throw new Error('expected a task');
   const taskId = execution.handle.taskId;
   // Mid-run: the Jira call has reached the sandbox and is being held.
-  await until('the held Jira call', async () => ((await gs.stack.sandboxGet<{ pending: unknown[] }>('/_sandbox/delay')).pending.length === 0 ? true : undefined));
+  await jiraCallHeld();
   expect(await raw({ method: 'tasks/get', params: { taskId, _meta: optIn } })).toMatchObject({ kind: 'result', result: { status: 'working' } });
 
   await execution.cancel();
 
   expect(await raw({ method: 'tasks/get', params: { taskId, _meta: optIn } })).toMatchObject({ kind: 'result', result: { status: 'cancelled' } });
-  expect((await gs.stack.client.workflow.getHandle(taskId).describe()).status.name).toBe('CANCELLED');
-  const [cancelled] = await gs.stack.stores.audit.query({ rootRunId: taskId, kind: 'tool_call.cancel_requested' });
-  expect(cancelled).toMatchObject({ outcome: 'requested', tool: 'triage_pull_request', actor: { subject: 'alice' }, message: expect.stringContaining('MCP tasks/cancel') });
-  // The held call ends (its activity cancelled or answered); nothing comes after it: no comment on the pull request.
-  await until('the Jira call to end', async () => ((await gs.stack.stores.audit.query({ rootRunId: taskId, kind: 'app_call', app: 'jira' })).length > 0 ? true : undefined), 30_000);
-  expect(await commentsOnPullRequest()).toBe(commentsBefore);
-  expect((await gs.stack.stores.audit.query({ rootRunId: taskId, kind: 'app_call' })).map((record) => record.action)).not.toContain('issues.createComment');
+  await expectCancelledWithNoLaterCall(taskId, 'alice', commentsBefore);
   await session.close();
   await client.close();
 }, 120_000);
@@ -177,3 +190,59 @@ test('a gateway restart between creating the task and reading its result: the ta
   await reading.session.close();
   await reading.client.close();
 }, 120_000);
+
+test('2025-11-25 (Python mcp SDK, params.task): input_required with the links, consent in the browser, working, completed; tasks/result and tasks/list; a second task cancelled; alice’s task unknown to bob', async () => {
+  const py = new PythonTasksClient(gs.mcpUrl, await gs.tokenFor('bob'));
+  try {
+    const { protocolVersion, capabilities } = await py.ready;
+    expect(protocolVersion).toBe('2025-11-25');
+    expect(capabilities).toMatchObject({ tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } });
+    const { ok: listed } = await py.send<{ tools: { name: string; execution?: unknown }[] }>({ op: 'tools' });
+    expect(listed!.tools.find((tool) => tool.name === 'triage_pull_request')?.execution).toEqual({ taskSupport: 'optional' });
+
+    await holdJira(1_000);
+    const { ok: created } = await py.send<{ task: { taskId: string; status: string; ttl: number; pollInterval: number } }>({
+      op: 'call',
+      name: 'triage_pull_request',
+      arguments: { repo: 'acme/widgets', number: 1 },
+    });
+    expect(created!.task).toMatchObject({ status: 'working', ttl: 86_400_000, pollInterval: 100 });
+    const { taskId } = created!.task;
+    type Task = { status: string; statusMessage?: string };
+    const getTask = async () => (await py.send<Task>({ op: 'get', taskId })).ok!;
+    // 2025-era tasks carry no input requests: the status message names Baton's consent links.
+    const waiting = await until('input_required', async () => ((await getTask()).status === 'input_required' ? getTask() : undefined));
+    const links = waiting.statusMessage!.match(/http:\/\/\S+\/connect\/[\w-]+/g) ?? [];
+    expect(links).toHaveLength(2);
+    for (const link of links) expect((await gs.consentInBrowser(link, 'bob')).status).toBe(200);
+    const seen = new Set<string>();
+    await until('completed', async () => {
+      const { status } = await getTask();
+      seen.add(status);
+      return status === 'completed' ? status : undefined;
+    });
+    expect(seen.has('working')).toBe(true);
+    const { ok: result } = await py.send({ op: 'result', taskId });
+    expect(result).toMatchObject({ structuredContent: { jiraKey: expect.stringMatching(/^OPS-\d+$/) }, _meta: { 'io.modelcontextprotocol/related-task': { taskId } } });
+    const { ok: page } = await py.send<{ tasks: { taskId: string; status: string }[] }>({ op: 'list' });
+    expect(page!.tasks).toContainEqual(expect.objectContaining({ taskId, status: 'completed' }));
+    expect(page!.tasks.map((task) => task.taskId)).not.toContain(alicesTask);
+
+    // A second task, cancelled mid-run.
+    await holdJira(3_000);
+    const commentsBefore = await commentsOnPullRequest();
+    const { ok: second } = await py.send<{ task: { taskId: string } }>({ op: 'call', name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 1 } });
+    await jiraCallHeld();
+    const { ok: cancelled } = await py.send({ op: 'cancel', taskId: second!.task.taskId });
+    expect(cancelled).toMatchObject({ taskId: second!.task.taskId, status: 'cancelled' });
+    await expectCancelledWithNoLaterCall(second!.task.taskId, 'bob', commentsBefore);
+    expect(await py.send({ op: 'cancel', taskId: second!.task.taskId })).toMatchObject({ error: { code: -32602, message: expect.stringContaining('already ended') } });
+
+    // alice's task is no task of bob's: the same answer as one that never existed.
+    expect(await py.send({ op: 'get', taskId: alicesTask })).toMatchObject({ error: { code: -32602, message: expect.stringContaining('Task not found') } });
+    expect(await py.send({ op: 'result', taskId: alicesTask })).toMatchObject({ error: { code: -32602 } });
+    expect(await py.send({ op: 'cancel', taskId: alicesTask })).toMatchObject({ error: { code: -32602 } });
+  } finally {
+    await py.close();
+  }
+}, 180_000);
