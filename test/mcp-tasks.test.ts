@@ -4,18 +4,26 @@
  * 2025-11-25 — against the whole stack: consent mid-task in the browser, cancellation through Temporal, other
  * users' tasks unknown, tasks surviving a gateway restart.
  */
-import { createTaskSessionFromClient, toolDeclaration, type TaskExecutionEvent } from '@modelcontextprotocol/ext-tasks/client';
+import { createTaskSessionFromClient, resultFromTaskOutcome, toolDeclaration, type TaskExecutionEvent } from '@modelcontextprotocol/ext-tasks/client';
 import { CallToolResultV2Schema } from '@modelcontextprotocol/ext-tasks/core/v2';
 import type { Client } from '@modelcontextprotocol/client';
-import { gatewayStackForSuite, type DemoUserName, type GatewayStack } from './support/gateway-stack.ts';
+import { gatewayStackForSuite, openToEveryone, type DemoUserName, type GatewayStack } from './support/gateway-stack.ts';
+import { notesUpstreamYaml, upstreamEnv } from './support/upstreams.ts';
 import { PythonTasksClient } from './support/python-mcp-client.ts';
 import { rawDispatchFor } from './support/raw-mcp.ts';
 import { until } from './support/until.ts';
 
+/** A 2026 tools/call waits this long before handing the run over as a task; the held Jira calls below outlast it. */
+const ANSWER_WITHIN_MS = 2_000;
+
 let gs: GatewayStack;
 /** alice's first task, which others then try to read. */
 let alicesTask = '';
-gatewayStackForSuite((started) => (gs = started), { env: { BATON_TASK_POLL_INTERVAL_MS: '100' } });
+gatewayStackForSuite((started) => (gs = started), {
+  env: { BATON_TASK_POLL_INTERVAL_MS: '100', BATON_TASK_ANSWER_WITHIN_MS: String(ANSWER_WITHIN_MS) },
+  // The sandbox notes server too, whose delete_note asks the user to confirm: a question mid-task.
+  config: (sandbox) => ({ yaml: `${openToEveryone}mcpServers:\n${notesUpstreamYaml(sandbox)}`, env: upstreamEnv(sandbox) }),
+});
 
 const modern = { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { url: {} } } } as const;
 /** The 2026-07-28 request envelope of a client that takes tasks (and URL elicitations). */
@@ -25,21 +33,32 @@ const optIn = {
   'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} }, elicitation: { url: {} } },
 };
 
-/** A 2026-07-28 task session of `user`'s: URL elicitations are consented to in the browser (and recorded). */
-async function taskSession(user: DemoUserName, onConsent: (url: string) => Promise<void> = async (url) => void (await gs.consentInBrowser(url, user))) {
+/** A form question as the session hands it to the application. */
+type FormQuestion = { message: string; requestedSchema: Record<string, unknown> };
+
+/**
+ * A 2026-07-28 task session of `user`'s: URL elicitations are consented to in the browser (`onConsent`), form
+ * questions answered by `onQuestion` (declined unless given).
+ */
+async function taskSession(
+  user: DemoUserName,
+  onConsent: (url: string) => Promise<void> = async (url) => void (await gs.consentInBrowser(url, user)),
+  onQuestion: (question: FormQuestion) => { action: 'accept' | 'decline'; content?: Record<string, boolean> } = () => ({ action: 'decline' }),
+) {
   const token = await gs.tokenFor(user);
   const client: Client = await gs.connect(token, modern);
   const declarations = new Map((await client.listTools()).tools.map((tool) => [tool.name, toolDeclaration(JSON.parse(JSON.stringify(tool)) as never)]));
   const session = createTaskSessionFromClient(client, {
     endpointId: `baton-${user}`,
     rawDispatch: rawDispatchFor(gs.mcpUrl, token),
-    v2RequestFraming: { protocolVersion: '2026-07-28', clientInfo: { name: 'baton-test-client', version: '1.0.0' }, clientCapabilities: { elicitation: { url: {} } } },
+    v2RequestFraming: { protocolVersion: '2026-07-28', clientInfo: { name: 'baton-test-client', version: '1.0.0' }, clientCapabilities: { elicitation: { url: {}, form: {} } } },
     // The tools' declarations from Baton's own list. (The helper would list them itself, but under jest its JSON
     // check fails on objects parsed in Node's realm rather than the test's: a test-environment artefact.)
     tools: { currentTool: (name) => declarations.get(name) },
     onInputRequest: async (request) => {
-      const params = request.params as { mode?: string; url?: string };
-      if (request.kind !== 'elicitation' || params.mode !== 'url') throw new Error(`unexpected input request ${JSON.stringify(request)}`);
+      const params = request.params as { mode?: string; url?: string } & FormQuestion;
+      if (request.kind !== 'elicitation') throw new Error(`unexpected input request ${JSON.stringify(request)}`);
+      if (params.mode !== 'url') return onQuestion(params) as never;
       await onConsent(params.url!);
       return { action: 'accept' } as never;
     },
@@ -76,19 +95,7 @@ test('2026-07-28: triage as a task with nothing connected — input_required wit
     consented.push(url);
     await gs.consentInBrowser(url, 'alice');
   });
-  console.log(
-    'RAW',
-    JSON.stringify(
-      await raw({
-        method: 'tools/call',
-        params: {
-          name: 'probe_identity',
-          arguments: {},
-          _meta: { ...optIn, 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'x', version: '1' } },
-        },
-      }),
-    ),
-  );
+
   // Once consented, the run works a while (its Jira call is held a moment): the client sees it `working` again.
   await holdJira(1_000);
   const execution = await session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
@@ -109,15 +116,69 @@ test('2026-07-28: triage as a task with nothing connected — input_required wit
   expect(result.structuredContent).toMatchObject({ title: expect.any(String), jiraKey: expect.stringMatching(/^OPS-\d+$/) });
   // Both apps' links were Baton's own /connect pages, each followed once.
   expect(consented.map((url) => new URL(url).pathname)).toEqual([expect.stringMatching(/^\/connect\/[\w-]+$/), expect.stringMatching(/^\/connect\/[\w-]+$/)]);
-  expect(statusesOf(events)).toEqual(['working', 'input_required', 'working', 'completed']);
+  expect(statusesOf(events)).toEqual(['input_required', 'working', 'completed']);
   await session.close();
   await client.close();
 }, 120_000);
 
+test('2026-07-28: a run done within BATON_TASK_ANSWER_WITHIN_MS is answered as it is — no task, no extra round trip', async () => {
+  const { session, client } = await taskSession('alice');
+  const execution = await session.callTool('probe_identity', {});
+  expect(execution.kind).toBe('immediate');
+  const { outcome } = await execution.settle();
+  expect(outcome).toMatchObject({ status: 'completed', result: { structuredContent: { identity: { subject: 'alice' }, githubLogin: 'alice' } } });
+  await session.close();
+  await client.close();
+}, 60_000);
+
+test('2026-07-28: an upstream’s question mid-task is a form in inputRequests; tasks/update carries the answer to the workflow that asked', async () => {
+  const asked: FormQuestion[] = [];
+  const { session, client } = await taskSession('alice', undefined, (question) => {
+    asked.push(question);
+    return { action: 'accept', content: { confirm: true } };
+  });
+  // Creating the note first asks alice to connect the notes server (consent in the browser), then finishes.
+  const created = resultFromTaskOutcome((await (await session.callTool('notes__create_note', { title: 'Old plan', body: 'to be deleted' })).settle()).outcome) as unknown as {
+    structuredContent: { id: string };
+  };
+  const { id } = created.structuredContent;
+  const execution = await session.callTool('notes__delete_note', { id });
+  expect(execution.kind).toBe('task');
+  const events: TaskExecutionEvent<unknown>[] = [];
+  const { outcome } = await execution.settle({ onEvent: (event) => void events.push(event) });
+  expect(outcome).toMatchObject({ status: 'completed', result: { structuredContent: { id, deleted: true } } });
+  expect(asked).toEqual([expect.objectContaining({ message: 'notes asks: Delete the note "Old plan" for good?' })]);
+  // What tasks/get showed while the question was open: one form, under a key naming the wait and the upstream's own key.
+  const shown = events.flatMap((event) => (event.type === 'task' && 'inputRequests' in event.task.raw ? [event.task.raw.inputRequests as Record<string, unknown>] : []));
+  expect(shown.length).toBeGreaterThan(0);
+  expect(Object.keys(shown[0]!)).toEqual([expect.stringMatching(/^question:.+:confirm$/)]);
+  await session.close();
+  await client.close();
+}, 120_000);
+
+test('2026-07-28: a run terminated in Temporal is a failed task with the error; one past its time to live is an expired task', async () => {
+  const { session, client, raw } = await taskSession('alice');
+  await holdJira(ANSWER_WITHIN_MS + 1_000);
+  const execution = await session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
+  if (execution.kind !== 'task') throw new Error('expected a task');
+  const taskId = execution.handle.taskId;
+  await execution.detach();
+  await gs.stack.client.workflow.getHandle(taskId).terminate('operator stopped it');
+  expect(await raw({ method: 'tasks/get', params: { taskId, _meta: optIn } })).toMatchObject({
+    kind: 'result',
+    result: { status: 'failed', error: { code: -32603, message: 'The run was terminated in Temporal before it finished.' } },
+  });
+  // Its registry row aged past BATON_TASK_TTL_SECONDS (one day here).
+  await gs.stack.stores.db.run('UPDATE gateway_runs SET created_at = ? WHERE workflow_id = ?', Date.now() - 86_400_001, taskId);
+  expect(await raw({ method: 'tasks/get', params: { taskId, _meta: optIn } })).toMatchObject({ kind: 'error', error: { code: -32602, message: expect.stringContaining('Task has expired') } });
+  await session.close();
+  await client.close();
+}, 60_000);
+
 test('2026-07-28: a task cancelled mid-run is cancelled — in Temporal too, with who cancelled in the audit trail, and no app call after', async () => {
   const { session, client, raw } = await taskSession('alice');
   // alice has connected both apps by now (the test above): the run goes straight on, and the Jira call is held.
-  await holdJira(3_000);
+  await holdJira(ANSWER_WITHIN_MS + 2_000);
   const commentsBefore = await commentsOnPullRequest();
   const execution = await session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
   if (execution.kind !== 'task') throw new Error('expected a task');
@@ -136,6 +197,7 @@ test('2026-07-28: a task cancelled mid-run is cancelled — in Temporal too, wit
 
 test('2026-07-28: bob’s tasks/get, update and cancel on alice’s task are “task not found”, as for a task that never existed; alice’s task goes on', async () => {
   const alice = await taskSession('alice');
+  await holdJira(ANSWER_WITHIN_MS + 1_000); // alice has connected everything: without the hold the run would be done before it could be a task
   const execution = await alice.session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
   if (execution.kind !== 'task') throw new Error('expected a task');
   const taskId = execution.handle.taskId;
@@ -154,6 +216,7 @@ test('2026-07-28: bob’s tasks/get, update and cancel on alice’s task are “
 
 test('2026-07-28: the task methods need the client’s opt-in (-32021) and an Mcp-Name header naming the task', async () => {
   const alice = await taskSession('alice');
+  await holdJira(ANSWER_WITHIN_MS + 1_000);
   const execution = await alice.session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
   if (execution.kind !== 'task') throw new Error('expected a task');
   const taskId = execution.handle.taskId;
@@ -175,6 +238,7 @@ test('2026-07-28: the task methods need the client’s opt-in (-32021) and an Mc
 
 test('a gateway restart between creating the task and reading its result: the task is still there, with its result', async () => {
   const alice = await taskSession('alice');
+  await holdJira(ANSWER_WITHIN_MS + 1_000);
   const execution = await alice.session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
   if (execution.kind !== 'task') throw new Error('expected a task');
   const taskId = execution.handle.taskId;
@@ -237,6 +301,12 @@ test('2025-11-25 (Python mcp SDK, params.task): input_required with the links, c
     expect(cancelled).toMatchObject({ taskId: second!.task.taskId, status: 'cancelled' });
     await expectCancelledWithNoLaterCall(second!.task.taskId, 'bob', commentsBefore);
     expect(await py.send({ op: 'cancel', taskId: second!.task.taskId })).toMatchObject({ error: { code: -32602, message: expect.stringContaining('already ended') } });
+
+    // A tool error is a completed task with an isError result (a pull request that does not exist).
+    const { ok: missing } = await py.send<{ task: { taskId: string } }>({ op: 'call', name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 99 } });
+    const { ok: failedRun } = await py.send({ op: 'result', taskId: missing!.task.taskId });
+    expect(failedRun).toMatchObject({ isError: true, structuredContent: { status: 'failed', error: expect.stringContaining('404') } });
+    expect((await py.send<{ status: string }>({ op: 'get', taskId: missing!.task.taskId })).ok!.status).toBe('completed');
 
     // alice's task is no task of bob's: the same answer as one that never existed.
     expect(await py.send({ op: 'get', taskId: alicesTask })).toMatchObject({ error: { code: -32602, message: expect.stringContaining('Task not found') } });

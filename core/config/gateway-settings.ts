@@ -35,6 +35,8 @@ export interface GatewaySettings {
   taskTtlMs: number;
   /** The polling interval MCP tasks suggest to clients. */
   taskPollIntervalMs: number;
+  /** How long a tools/call from a task-capable 2026-07-28 client waits for the run before handing it over as a task. */
+  taskAnswerWithinMs: number;
   /** Update waits (each grows the run's history) one run gets a minute from this gateway; past them, its status by query. */
   runWaitsPerMinute: number;
   /** How long a `/readyz` answer is reused: probes and strangers alike cost Temporal, the database and the JWKS one check per period. */
@@ -66,6 +68,7 @@ const environment = z.object({
   BATON_CONSENT_REQUEST_TTL_SECONDS: positiveInt.default(24 * 3600),
   BATON_TASK_TTL_SECONDS: positiveInt.default(24 * 3600),
   BATON_TASK_POLL_INTERVAL_MS: positiveInt.default(2000),
+  BATON_TASK_ANSWER_WITHIN_MS: z.coerce.number().int().nonnegative().default(1000),
   BATON_RUN_WAITS_PER_MINUTE: positiveInt.default(20),
   BATON_READINESS_CACHE_MS: z.coerce.number().int().min(0).default(2000),
   BATON_MAX_BODY_BYTES: positiveInt.default(1024 * 1024),
@@ -107,6 +110,7 @@ export function loadGatewaySettings(baton: BatonSettings, env: NodeJS.ProcessEnv
     consentRequestTtlMs: vars.BATON_CONSENT_REQUEST_TTL_SECONDS * 1000,
     taskTtlMs: vars.BATON_TASK_TTL_SECONDS * 1000,
     taskPollIntervalMs: vars.BATON_TASK_POLL_INTERVAL_MS,
+    taskAnswerWithinMs: vars.BATON_TASK_ANSWER_WITHIN_MS,
     readinessCacheMs: vars.BATON_READINESS_CACHE_MS,
     runWaitsPerMinute: vars.BATON_RUN_WAITS_PER_MINUTE,
     maxBodyBytes: vars.BATON_MAX_BODY_BYTES,

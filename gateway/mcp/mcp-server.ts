@@ -152,8 +152,14 @@ export function mcpServerFactory(deps: McpServerDependencies): McpServerFactory 
       const { tool } = decision;
       strictOutput = isUpstreamTool(tool) && tool.upstream.tool.outputSchema !== undefined;
       const input = validate(tool.input, args, name);
-      // A client that takes tasks gets the run as one at once, and follows it with tasks/get.
-      if (answersWithTask(era, request.params, ctx)) return createTaskResult(era, await refusingBadOverrides(() => deps.tasks.create(principal, tool, input, inbound())));
+      if (answersWithTask(era, request.params, ctx)) {
+        // 2025: the client asked for a task. 2026: the client takes one; a run done within a moment is answered as it
+        // is (a quick tool costs no extra round trip), any other becomes a task — paused for consent, or still working.
+        if (era === 'legacy') return createTaskResult(era, await refusingBadOverrides(() => deps.tasks.create(principal, tool, input, inbound())));
+        const outcome = await refusingBadOverrides(() => deps.runner.call(principal, tool, input, inbound(), { fresh: true, waitMs: deps.gateway.taskAnswerWithinMs }));
+        if (outcome.kind === 'completed' || outcome.kind === 'failed') return answer(outcome);
+        return createTaskResult(era, await deps.tasks.get(principal, outcome.runId, findTool));
+      }
       const sealed = era === 'modern' ? ctx.mcpReq.requestState<SealedRunState>() : undefined;
       // Each app is asked for once per call: what earlier rounds asked (and the user agreed to open) is not asked again.
       const rounds = sealed && sealed.tool === tool.name ? askedSoFar(sealed, ctx.mcpReq.inputResponses) : undefined;

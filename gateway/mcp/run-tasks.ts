@@ -78,8 +78,10 @@ export class RunTasks {
   /** The task's status now, with what it needs from the user or its result. */
   async get(principal: Principal, taskId: string, findTool: FindTool): Promise<RunTask> {
     const run = await this.#owned(principal, taskId);
-    const tool = await findTool(run.tool);
-    if (!tool) throw unknownTask();
+    return this.#status(principal, run, await this.#toolOf(run, findTool), findTool);
+  }
+
+  async #status(principal: Principal, run: RegisteredRun, tool: CallableDefinition, findTool: FindTool): Promise<RunTask> {
     const description = await this.#describe(run);
     const closedAt = description.closeTime?.toISOString();
     switch (description.status.name) {
@@ -117,9 +119,10 @@ export class RunTasks {
    * the browser, and the run goes on by itself.
    */
   async update(principal: Principal, taskId: string, responses: Record<string, unknown>, findTool: FindTool): Promise<void> {
-    const task = await this.get(principal, taskId, findTool);
-    const tool = await findTool((await this.#owned(principal, taskId)).tool);
-    if (task.status !== 'input_required' || !task.inputs || !tool) return;
+    const run = await this.#owned(principal, taskId);
+    const tool = await this.#toolOf(run, findTool);
+    const task = await this.#status(principal, run, tool, findTool);
+    if (task.status !== 'input_required' || !task.inputs) return;
     const answers: InputAnswerTo[] = [];
     for (const input of task.inputs) {
       const keys = Object.keys(input.questions);
@@ -131,7 +134,7 @@ export class RunTasks {
       }
       answers.push({ inputId: input.inputId, waitingWorkflowId: input.waitingWorkflowId, responses: answer });
     }
-    if (answers.length) await this.#deps.runner.answerInputs(principal, taskId, tool, answers);
+    if (answers.length) await this.#deps.runner.answerInputs(principal, run.workflowId, tool, answers);
   }
 
   /**
@@ -192,18 +195,16 @@ export class RunTasks {
       } catch {
         continue; // gone from Temporal: expired
       }
-      const closedAt = description.closeTime?.toISOString();
-      const waitingFor = description.typedSearchAttributes.get(BatonWaitingFor) ?? [];
-      const status: TaskStatus =
-        ({
-          RUNNING: waitingFor.length > 0 ? 'input_required' : 'working',
-          COMPLETED: 'completed',
-          FAILED: 'completed',
-          CANCELLED: 'cancelled',
-        }[description.status.name as string] as TaskStatus | undefined) ?? 'failed';
-      tasks.push(this.#task(run, { status }, closedAt));
+      tasks.push(this.#task(run, { status: listedStatus(description) }, description.closeTime?.toISOString()));
     }
     return tasks;
+  }
+
+  /** The run's tool, as the caller may run it now; a tool taken away from them takes its tasks with it. */
+  async #toolOf(run: RegisteredRun, findTool: FindTool): Promise<CallableDefinition> {
+    const tool = await findTool(run.tool);
+    if (!tool) throw unknownTask();
+    return tool;
   }
 
   /** The caller's run by task id: "not found" for anyone else's, "expired" once its time to live has passed. */
@@ -249,5 +250,20 @@ export class RunTasks {
   #task(run: RegisteredRun, state: Pick<RunTask, 'status' | 'statusMessage' | 'links' | 'inputs' | 'result' | 'error'>, closedAt?: string): RunTask {
     const createdAt = new Date(run.createdAt).toISOString();
     return { taskId: run.workflowId, createdAt, lastUpdatedAt: closedAt ?? createdAt, ttlMs: this.#deps.ttlMs, pollIntervalMs: this.#deps.pollIntervalMs, ...state };
+  }
+}
+
+/** A listed task's status from the run's description alone: a run waiting on an app names it in BatonWaitingFor. */
+function listedStatus(description: WorkflowExecutionDescription): TaskStatus {
+  switch (description.status.name) {
+    case 'RUNNING':
+      return (description.typedSearchAttributes.get(BatonWaitingFor) ?? []).length > 0 ? 'input_required' : 'working';
+    case 'COMPLETED':
+    case 'FAILED': // a tool error: the task completed with an isError result
+      return 'completed';
+    case 'CANCELLED':
+      return 'cancelled';
+    default:
+      return 'failed';
   }
 }

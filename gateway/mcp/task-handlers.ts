@@ -4,6 +4,7 @@ import {
   hasTaskClientCapabilityV2,
   TASKS_EXTENSION_ID_V2,
   UpdateTaskRequestV2Schema,
+  type CompletedTaskV2,
   type CreateTaskResultV2,
   type DetailedTaskV2,
   type InputRequestsV2,
@@ -168,7 +169,7 @@ function detailedTaskV2(task: RunTask): DetailedTaskV2 {
       return { ...base, status: 'input_required', inputRequests: inputRequestsOf(task) };
     case 'completed':
       // The result is the tools/call result it stands for, in 2026 shape.
-      return { ...base, status: 'completed', result: { resultType: 'complete', ...task.result } as DetailedTaskV2 & { status: 'completed' } extends { result: infer R } ? R : never };
+      return { ...base, status: 'completed', result: { resultType: 'complete', ...task.result } as CompletedTaskV2['result'] };
     case 'failed':
       return { ...base, status: 'failed', error: task.error! };
     default:
