@@ -18,7 +18,21 @@ const rowCounts = async () =>
   Object.fromEntries(await Promise.all(tables.map(async (table) => [table, Number((await gs.stack.stores.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))!.n)] as const)));
 
 const method = fc.oneof(
-  fc.constantFrom('initialize', 'tools/list', 'tools/call', 'resources/list', 'prompts/list', 'ping', 'notifications/initialized', 'tasks/get', 'server/discover'),
+  fc.constantFrom(
+    'initialize',
+    'tools/list',
+    'tools/call',
+    'resources/list',
+    'prompts/list',
+    'ping',
+    'notifications/initialized',
+    'tasks/get',
+    'tasks/update',
+    'tasks/cancel',
+    'tasks/result',
+    'tasks/list',
+    'server/discover',
+  ),
   fc.string({ maxLength: 40 }),
 );
 const jsonRpc = fc.record(

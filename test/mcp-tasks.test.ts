@@ -288,6 +288,12 @@ test('2025-11-25 (Python mcp SDK, params.task): input_required with the links, c
     expect(seen.has('working')).toBe(true);
     const { ok: result } = await py.send({ op: 'result', taskId });
     expect(result).toMatchObject({ structuredContent: { jiraKey: expect.stringMatching(/^OPS-\d+$/) }, _meta: { 'io.modelcontextprotocol/related-task': { taskId } } });
+    // tasks/result waits for a task still working, telling the client each status on its stream meanwhile.
+    await holdJira(1_500);
+    const { ok: slow } = await py.send<{ task: { taskId: string } }>({ op: 'call', name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 1 } });
+    expect(await py.send({ op: 'result', taskId: slow!.task.taskId })).toMatchObject({ ok: { structuredContent: { jiraKey: expect.stringMatching(/^OPS-\d+$/) } } });
+    const { ok: notifications } = await py.send<{ taskId: string; status: string }[]>({ op: 'notifications' });
+    expect(notifications!.filter((notification) => notification.taskId === slow!.task.taskId).map((notification) => notification.status)).toEqual(['working', 'completed']);
     const { ok: page } = await py.send<{ tasks: { taskId: string; status: string }[] }>({ op: 'list' });
     expect(page!.tasks).toContainEqual(expect.objectContaining({ taskId, status: 'completed' }));
     expect(page!.tasks.map((task) => task.taskId)).not.toContain(alicesTask);
