@@ -96,6 +96,9 @@ test('2026-07-28: triage as a task with nothing connected — input_required wit
     await gs.consentInBrowser(url, 'alice');
   });
 
+  // server/discover advertised the extension (the session works in its 2026 generation because of it).
+  expect(client.getServerCapabilities()?.extensions).toEqual({ 'io.modelcontextprotocol/tasks': {} });
+
   // Once consented, the run works a while (its Jira call is held a moment): the client sees it `working` again.
   await holdJira(1_000);
   const execution = await session.callTool('triage_pull_request', { repo: 'acme/widgets', number: 1 });
