@@ -125,7 +125,7 @@ export async function createGateway(dependencies: GatewayDependencies): Promise<
   const revocation = new ConnectionRevocation({ settings, stores, log });
   const stopWaiting = new AbortController();
   const runner = new ToolRunner({ client, sign: deps.sign, stores, settings, gateway, runs, stopWaiting: stopWaiting.signal });
-  const tasks = new RunTasks({ runner, client, runs, audit: stores.audit, ttlMs: gateway.taskTtlMs, pollIntervalMs: gateway.taskPollIntervalMs });
+  const tasks = new RunTasks({ runner, client, runs, consents: stores.consents, audit: stores.audit, ttlMs: gateway.taskTtlMs, pollIntervalMs: gateway.taskPollIntervalMs });
   const metrics = createMetrics('gateway', stores.audit);
   const mcpMetrics = mcpCallMetrics(metrics);
   const oauthClients = oauthClientsFor(settings, stores.vault);

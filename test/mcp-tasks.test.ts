@@ -217,6 +217,65 @@ test('2026-07-28: bob’s tasks/get, update and cancel on alice’s task are “
   await alice.client.close();
 }, 120_000);
 
+test('2026-07-28: a consent link declined in tasks/update ends that run with the refusal, recorded; a dismissed one stays open, and the user’s other run keeps its own link', async () => {
+  const { session, client, raw } = await taskSession('carol'); // carol has connected nothing
+  type Waiting = { status: string; inputRequests?: Record<string, { params: { url?: string; message: string } }>; result?: unknown };
+  const taskNow = async (taskId: string) => {
+    const answer = await raw({ method: 'tasks/get', params: { taskId, _meta: optIn } });
+    if (answer.kind !== 'result') throw new Error(JSON.stringify(answer));
+    return answer.result as unknown as Waiting;
+  };
+  /** The task's key for its GitHub link, once it asks for one. */
+  const githubLinkOf = async (taskId: string) => {
+    let last: Waiting | undefined;
+    const waiting = await until(
+      () => `${taskId} to ask for GitHub (last seen: ${JSON.stringify(last)})`,
+      async () => {
+        last = await taskNow(taskId);
+        return last.status === 'input_required' && last.inputRequests ? last.inputRequests : undefined;
+      },
+    );
+    const key = Object.keys(waiting).find((candidate) => waiting[candidate]!.params.message.includes('Connect GitHub'));
+    if (!key) throw new Error(`no GitHub link in ${JSON.stringify(waiting)}`);
+    return { key, consentId: key.replace(/^connect:/, '') };
+  };
+  const update = (taskId: string, inputResponses: Record<string, { action: string }>) => raw({ method: 'tasks/update', params: { taskId, inputResponses, _meta: optIn } });
+
+  // Started by hand rather than through the session, which would consent to each link it sees.
+  const startTask = async () => {
+    const answer = await raw({ method: 'tools/call', params: { name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 1 }, _meta: optIn } });
+    if (answer.kind !== 'result' || (answer.result as { resultType?: string }).resultType !== 'task') throw new Error(`expected a task: ${JSON.stringify(answer)}`);
+    return (answer.result as { taskId: string }).taskId;
+  };
+  const declinedId = await startTask();
+  const otherId = await startTask();
+  const declinedLink = await githubLinkOf(declinedId);
+  const otherLink = await githubLinkOf(otherId);
+
+  // Dismissing a link (cancel) changes nothing: the run still waits on it.
+  expect(await update(otherId, { [otherLink.key]: { action: 'cancel' } })).toMatchObject({ kind: 'result' });
+  expect((await gs.stack.stores.consents.get(otherLink.consentId))?.status).toBe('pending');
+
+  // Declining it is this run's consent declined: the task completes with carol's refusal as a tool error.
+  expect(await update(declinedId, { [declinedLink.key]: { action: 'decline' } })).toMatchObject({ kind: 'result' });
+  const ended = await until('the declined task to complete', async () => {
+    const task = await taskNow(declinedId);
+    return task.status === 'completed' ? task : undefined;
+  });
+  expect(ended.result).toMatchObject({ isError: true, structuredContent: { status: 'failed', error: expect.stringContaining('declined to connect GitHub') } });
+  expect((await gs.stack.stores.consents.get(declinedLink.consentId))?.status).toBe('denied');
+  const [record] = await gs.stack.stores.audit.query({ rootRunId: declinedId, kind: 'consent.denied' });
+  expect(record).toMatchObject({ outcome: 'denied', app: 'github', actor: { subject: 'carol' }, message: expect.stringContaining('tasks/update') });
+  expect((await gs.stack.stores.audit.query({ rootRunId: declinedId, kind: 'app_call' })).filter((call) => call.outcome === 'ok')).toEqual([]);
+
+  // carol's other run still waits, its own link still open; cancelled here to end it.
+  expect(await taskNow(otherId)).toMatchObject({ status: 'input_required' });
+  expect((await gs.stack.stores.consents.get(otherLink.consentId))?.status).toBe('pending');
+  expect(await raw({ method: 'tasks/cancel', params: { taskId: otherId, _meta: optIn } })).toMatchObject({ kind: 'result' });
+  await session.close();
+  await client.close();
+}, 120_000);
+
 test('2026-07-28: the task methods need the client’s opt-in (-32021) and an Mcp-Name header naming the task', async () => {
   const alice = await taskSession('alice');
   await holdJira(ANSWER_WITHIN_MS + 1_000);

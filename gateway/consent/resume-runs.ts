@@ -47,15 +47,16 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
 }
 
 /**
- * Gives one request's waiting run the 'granted' decision a connection made meanwhile already answers
- * (see ToolRunner: a request recorded after the connect flow signalled). Signal first, then close the
- * request, as above; resolves to whether this call closed it (false: someone else did first).
+ * Gives one request's waiting run a decision on it alone: `granted` when a connection made meanwhile already
+ * answers it (see ToolRunner: a request recorded after the connect flow signalled), `denied` when the user
+ * declined this run's link in their MCP client (tasks/update). Signal first, then close the request, as above;
+ * resolves to whether this call closed it (false: someone else did first).
  */
-export async function resumeStaleRequest(client: Client, consents: ConsentStore, request: ConsentRequest): Promise<boolean> {
+export async function decideRequest(client: Client, consents: ConsentStore, request: ConsentRequest, decision: 'granted' | 'denied'): Promise<boolean> {
   try {
-    await client.workflow.getHandle(request.waitingWorkflowId).signal(consentDecisionSignal, { app: request.app, decision: 'granted', consentIds: [request.id] });
+    await client.workflow.getHandle(request.waitingWorkflowId).signal(consentDecisionSignal, { app: request.app, decision, consentIds: [request.id] });
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
   }
-  return consents.resolve(request.id, 'granted');
+  return consents.resolve(request.id, decision);
 }

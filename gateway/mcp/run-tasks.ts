@@ -2,12 +2,14 @@ import { inputResponse, ProtocolError, ProtocolErrorCode, type CallToolResult } 
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditLog } from '../../core/audit/audit-log.ts';
+import type { ConsentStore } from '../../core/consent/consent-store.ts';
 import type { RegisteredRun, RunRegistry } from '../../core/runs/run-registry.ts';
 import type { CallableDefinition } from '../../workflows/sdk/define.ts';
 import type { PendingInput } from '../../workflows/protocol.ts';
 import { BatonWaitingFor } from '../../workflows/search-attributes.ts';
 import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
+import { decideRequest } from '../consent/resume-runs.ts';
 import { closedRunOutcome } from '../temporal/await-outcome.ts';
 import { isUpstreamTool } from '../upstreams/upstream-tools.ts';
 import { finishedResult } from './run-results.ts';
@@ -39,6 +41,7 @@ export interface RunTasksDependencies {
   runner: ToolRunner;
   client: Client;
   runs: RunRegistry;
+  consents: ConsentStore;
   audit: AuditLog;
   ttlMs: number;
   pollIntervalMs: number;
@@ -115,16 +118,22 @@ export class RunTasks {
 
   /**
    * Takes the user's answers to the task's upstream questions (`inputResponses` under the keys its `inputRequests`
-   * used). Keys not outstanding now are ignored; consent links need no answer here — the user finishes them in
-   * the browser, and the run goes on by itself.
+   * used) and their refusals of its consent links. Keys not outstanding now are ignored. A consent link needs no
+   * answer to go on — the user finishes it in the browser and the run resumes by itself — but one the user
+   * declines (`decline`) is this run's consent declined, as on the app's consent screen: the run ends with the
+   * user's refusal; their other runs waiting on that app keep their own links. A dismissed link (`cancel`) stays open.
    */
-  async update(principal: Principal, taskId: string, responses: Record<string, unknown>, findTool: FindTool): Promise<void> {
+  async update(principal: Principal, taskId: string, responses: Record<string, unknown>, findTool: FindTool, server: string): Promise<void> {
     const run = await this.#owned(principal, taskId);
     const tool = await this.#toolOf(run, findTool);
     const task = await this.#status(principal, run, tool, findTool);
-    if (task.status !== 'input_required' || !task.inputs) return;
+    if (task.status !== 'input_required') return;
+    for (const link of task.links ?? []) {
+      const response = inputResponse(responses, consentKey(link));
+      if (response.kind === 'elicit' && response.action === 'decline') await this.#decline(principal, run, link, server);
+    }
     const answers: InputAnswerTo[] = [];
-    for (const input of task.inputs) {
+    for (const input of task.inputs ?? []) {
       const keys = Object.keys(input.questions);
       if (!keys.some((key) => questionKey(input, key) in responses)) continue; // not answered yet: it stays outstanding
       const answer: Record<string, unknown> = {};
@@ -135,6 +144,26 @@ export class RunTasks {
       answers.push({ inputId: input.inputId, waitingWorkflowId: input.waitingWorkflowId, responses: answer });
     }
     if (answers.length) await this.#deps.runner.answerInputs(principal, run.workflowId, tool, answers);
+  }
+
+  /** The user declined this run's link to connect an app: its request is denied, and the trail says where. */
+  async #decline(principal: Principal, run: RegisteredRun, link: ConsentLink, server: string): Promise<void> {
+    const request = await this.#deps.consents.get(link.consentId);
+    if (request?.rootWorkflowId !== run.workflowId || request.status !== 'pending') return; // answered meanwhile
+    if (!(await decideRequest(this.#deps.client, this.#deps.consents, request, 'denied'))) return;
+    await this.#deps.audit.record({
+      kind: 'consent.denied',
+      outcome: 'denied',
+      actor: actorOf(principal),
+      client: principal.clientId,
+      server,
+      app: request.app,
+      tool: run.tool,
+      rootRunId: run.workflowId,
+      message: `${principal.subject} declined to connect ${link.appName} in their MCP client (tasks/update).`,
+      durationMs: Date.now() - request.createdAt,
+      detail: { consentId: request.id },
+    });
   }
 
   /**

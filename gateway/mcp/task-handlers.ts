@@ -82,7 +82,7 @@ export function registerTaskHandlers(server: Server, deps: { era: Era; principal
     const updateParams = UpdateTaskRequestV2Schema.shape.params.omit({ inputResponses: true });
     server.setRequestHandler('tasks/update', { params: updateParams }, async ({ taskId }, ctx) => {
       requireOptIn(ctx);
-      await tasks.update(principal, taskId, ctx.mcpReq.inputResponses ?? {}, findTool);
+      await tasks.update(principal, taskId, ctx.mcpReq.inputResponses ?? {}, findTool, deps.mcpServer);
       return { resultType: 'complete' };
     });
     server.setRequestHandler('tasks/cancel', { params: CancelTaskRequestV2Schema.shape.params }, async ({ taskId }, ctx) => {

@@ -11,7 +11,7 @@ import type { ConsentRequest } from '../../core/consent/consent-store.ts';
 import { actorOf } from '../audit/actor.ts';
 import type { Principal } from '../auth/principal.ts';
 import { appsToConnect } from '../consent/preflight.ts';
-import { resumeStaleRequest } from '../consent/resume-runs.ts';
+import { decideRequest } from '../consent/resume-runs.ts';
 import { UpdateBudget } from '../temporal/update-budget.ts';
 import type { RegisteredRun, RunRegistry } from '../../core/runs/run-registry.ts';
 import { awaitRunOutcome, statusByQuery } from '../temporal/await-outcome.ts';
@@ -348,7 +348,7 @@ export class ToolRunner {
     const { client, stores } = this.#deps;
     if (!ANSWERED_BY_A_NEW_CONNECTION.has(request.reason)) return false;
     if ((await stores.vault.getConnectionInfo(principal.tenant, principal.subject, request.app))?.status !== 'active') return false;
-    if (await resumeStaleRequest(client, stores.consents, request)) {
+    if (await decideRequest(client, stores.consents, request, 'granted')) {
       await stores.audit.record({
         kind: 'consent.granted',
         outcome: 'granted',
