@@ -218,7 +218,8 @@ test('2026-07-28: bob’s tasks/get, update and cancel on alice’s task are “
 }, 120_000);
 
 test('2026-07-28: a consent link declined in tasks/update ends that run with the refusal, recorded; a dismissed one stays open, and the user’s other run keeps its own link', async () => {
-  const { session, client, raw } = await taskSession('carol'); // carol has connected nothing
+  // Raw requests only: a task session would consent to each link it sees. carol has connected nothing.
+  const raw = rawDispatchFor(gs.mcpUrl, await gs.tokenFor('carol'));
   type Waiting = { status: string; inputRequests?: Record<string, { params: { url?: string; message: string } }>; result?: unknown };
   const taskNow = async (taskId: string) => {
     const answer = await raw({ method: 'tasks/get', params: { taskId, _meta: optIn } });
@@ -241,7 +242,6 @@ test('2026-07-28: a consent link declined in tasks/update ends that run with the
   };
   const update = (taskId: string, inputResponses: Record<string, { action: string }>) => raw({ method: 'tasks/update', params: { taskId, inputResponses, _meta: optIn } });
 
-  // Started by hand rather than through the session, which would consent to each link it sees.
   const startTask = async () => {
     const answer = await raw({ method: 'tools/call', params: { name: 'triage_pull_request', arguments: { repo: 'acme/widgets', number: 1 }, _meta: optIn } });
     if (answer.kind !== 'result' || (answer.result as { resultType?: string }).resultType !== 'task') throw new Error(`expected a task: ${JSON.stringify(answer)}`);
@@ -272,8 +272,6 @@ test('2026-07-28: a consent link declined in tasks/update ends that run with the
   expect(await taskNow(otherId)).toMatchObject({ status: 'input_required' });
   expect((await gs.stack.stores.consents.get(otherLink.consentId))?.status).toBe('pending');
   expect(await raw({ method: 'tasks/cancel', params: { taskId: otherId, _meta: optIn } })).toMatchObject({ kind: 'result' });
-  await session.close();
-  await client.close();
 }, 120_000);
 
 test('2026-07-28: the task methods need the client’s opt-in (-32021) and an Mcp-Name header naming the task', async () => {
